@@ -1,0 +1,95 @@
+"""The ten checks of an upload: one result per layer, derived from the requests' decisions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..policy import Decision, StatementRef
+
+
+class CheckName(StrEnum):
+    """In the order the spec lists them; Ready reports the first failing one."""
+
+    IdentityPolicyAllows = "IdentityPolicyAllows"
+    KMSKeyUsable = "KMSKeyUsable"
+    BucketPolicyAllows = "BucketPolicyAllows"
+    BucketACLAllows = "BucketACLAllows"
+    SCPAllows = "SCPAllows"
+    RCPAllows = "RCPAllows"
+    PermissionsBoundaryAllows = "PermissionsBoundaryAllows"
+    SessionPolicyAllows = "SessionPolicyAllows"
+    PublicAccessBlockAllows = "PublicAccessBlockAllows"
+    VPCEndpointPolicyAllows = "VPCEndpointPolicyAllows"
+
+
+class Status(StrEnum):
+    TRUE = "True"
+    FALSE = "False"
+    NotApplicable = "NotApplicable"
+    Unknown = "Unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    status: Status
+    reason: str
+    message: str
+    statements: tuple[StatementRef, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"status": str(self.status), "reason": self.reason, "message": self.message}
+        if self.statements:
+            out["statements"] = [s.as_dict() for s in self.statements]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One request's verdict on one check: a cause of failure, or data that was missing."""
+
+    check: CheckName
+    status: Status  # FALSE or Unknown
+    reason: str
+    message: str
+    statements: tuple[StatementRef, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RequestResult:
+    action: str
+    resource: str
+    decision: Decision
+
+    def as_dict(self) -> dict[str, str]:
+        return {"action": self.action, "resource": self.resource, "decision": str(self.decision)}
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    decision: Decision
+    requests: tuple[RequestResult, ...]
+    checks: dict[CheckName, Check] = field(default_factory=dict)
+
+    def failing(self) -> list[tuple[CheckName, Check]]:
+        return [(n, self.checks[n]) for n in CheckName if self.checks[n].status is Status.FALSE]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "decision": str(self.decision),
+            "requests": [r.as_dict() for r in self.requests],
+            "checks": {str(n): self.checks[n].as_dict() for n in CheckName},
+        }
+
+
+def merge_findings(name: CheckName, findings: list[Finding]) -> Check | None:
+    """All findings of one check folded into one line; False outranks Unknown."""
+    for status in (Status.FALSE, Status.Unknown):
+        mine = [f for f in findings if f.check is name and f.status is status]
+        if not mine:
+            continue
+        messages = list(dict.fromkeys(f.message for f in mine))
+        message = messages[0] + (f" (+{len(messages) - 1} more)" if len(messages) > 1 else "")
+        refs = tuple(dict.fromkeys(r for f in mine for r in f.statements))
+        return Check(status, mine[0].reason, message, refs)
+    return None

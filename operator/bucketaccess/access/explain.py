@@ -1,0 +1,202 @@
+"""The upload question: scenario in, one decision and ten checks out."""
+
+from __future__ import annotations
+
+from ..policy import CauseKind, Decision, Layer, PrincipalKind, RequestDecision, StatementRef, evaluate, worst
+from .checks import Check, CheckName, Explanation, Finding, RequestResult, Status, merge_findings
+from .remedies import cause_message, refusal_message, where
+from .requests import Probe, Refusal, Service, plan_upload
+from .scenario import Ownership, Scenario
+
+_REFUSALS: dict[Refusal, tuple[CheckName, Status, Decision]] = {
+    Refusal.ACLNotSupported: (CheckName.BucketACLAllows, Status.FALSE, Decision.Rejected),
+    Refusal.PublicACLBlocked: (CheckName.PublicAccessBlockAllows, Status.FALSE, Decision.ExplicitDeny),
+    Refusal.KeyIdWithoutKMSHeader: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    Refusal.KMSKeyDisabled: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    Refusal.KMSKeyPendingDeletion: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    Refusal.KMSKeyWrongRegion: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    Refusal.KMSKeyNotInScenario: (CheckName.KMSKeyUsable, Status.Unknown, Decision.Unknown),
+    Refusal.KeyPolicyNotInScenario: (CheckName.KMSKeyUsable, Status.Unknown, Decision.Unknown),
+}
+
+_LAYER_CHECK = {
+    Layer.SCP: CheckName.SCPAllows,
+    Layer.RCP: CheckName.RCPAllows,
+    Layer.Boundary: CheckName.PermissionsBoundaryAllows,
+    Layer.Session: CheckName.SessionPolicyAllows,
+    Layer.Endpoint: CheckName.VPCEndpointPolicyAllows,
+}
+
+
+def _findings(probe: Probe, decision: RequestDecision, sc: Scenario) -> list[Finding]:
+    out: list[Finding] = []
+    for cause in decision.causes:
+        message = cause_message(cause, probe, decision, sc)
+        reason = "ExplicitDeny" if cause.kind is CauseKind.ExplicitDeny else "NoAllowStatement"
+        if cause.layer in _LAYER_CHECK:
+            out.append(Finding(_LAYER_CHECK[cause.layer], Status.FALSE, reason, message, cause.statements))
+        elif probe.service is Service.KMS:
+            kms_reason = reason if cause.kind is CauseKind.ExplicitDeny else (
+                "NotAKeyUser" if cause.layer is Layer.Resource else "NoIAMPermission"
+            )
+            check = CheckName.IdentityPolicyAllows if cause.kind is CauseKind.ExplicitDeny and cause.layer is Layer.Identity else CheckName.KMSKeyUsable
+            out.append(Finding(check, Status.FALSE, kms_reason, message, cause.statements))
+        elif cause.kind is CauseKind.Voided:
+            out.append(Finding(CheckName.PublicAccessBlockAllows, Status.FALSE, "PublicPolicyRestricted", message, cause.statements))
+        elif cause.layer is Layer.Identity:
+            out.append(Finding(CheckName.IdentityPolicyAllows, Status.FALSE, reason, message, cause.statements))
+        else:
+            resource_reason = reason if cause.kind is CauseKind.ExplicitDeny else "CrossAccountNotGranted"
+            out.append(Finding(CheckName.BucketPolicyAllows, Status.FALSE, resource_reason, message, cause.statements))
+            if cause.kind is CauseKind.NoAllow and sc.bucket.ownership is not Ownership.BucketOwnerEnforced:
+                acl_msg = (
+                    f"the bucket ACL grants WRITE to neither account {sc.request.caller.account} nor a group, and the "
+                    "bucket policy grants nothing to the caller; add an ACL WRITE grant for that account's "
+                    "canonical id, or a bucket-policy Allow for the caller"
+                )
+                out.append(Finding(CheckName.BucketACLAllows, Status.FALSE, "NoWriteGrant", acl_msg))
+    if probe.ignored_public_acl and decision.decision is not Decision.Allowed:
+        out.append(
+            Finding(
+                CheckName.PublicAccessBlockAllows,
+                Status.FALSE,
+                "PublicACLIgnored",
+                "Block Public Access (IgnorePublicAcls) voids the bucket ACL's public WRITE grant; "
+                "grant the caller in the bucket policy instead",
+                probe.ignored_public_acl,
+            )
+        )
+    return out
+
+
+def _allowing(decisions: list[tuple[Probe, RequestDecision]], layer: Layer, service: Service) -> tuple[StatementRef, ...]:
+    """Allow statements of one layer that matched, whatever else decided the request."""
+    refs = [h.ref for p, d in decisions if p.service is service for a in d.analyses.get(layer, ()) for h in a.allows]
+    return tuple(dict.fromkeys(refs))
+
+
+def _granted(decisions: list[tuple[Probe, RequestDecision]], prefixes: tuple[str, ...], service: Service | None = None) -> tuple[StatementRef, ...]:
+    refs = [
+        r
+        for p, d in decisions
+        if service is None or p.service is service
+        for r in d.allowed_by
+        if r.source.startswith(prefixes)
+    ]
+    return tuple(dict.fromkeys(refs))
+
+
+def _defaults(sc: Scenario, plan_probes: tuple[Probe, ...], decisions: list[tuple[Probe, RequestDecision]]) -> dict[CheckName, Check]:
+    """The result of each check that no request found failing: True or NotApplicable, with why."""
+    caller = sc.request.caller
+    who = caller.role_arn or caller.arn
+    out: dict[CheckName, Check] = {}
+    t, na = Status.TRUE, Status.NotApplicable
+
+    ident = _allowing(decisions, Layer.Identity, Service.S3)
+    if caller.kind is PrincipalKind.Account:
+        out[CheckName.IdentityPolicyAllows] = Check(t, "RootUser", f"{caller.arn} is the account's root user, which needs no identity policy")
+    elif ident:
+        out[CheckName.IdentityPolicyAllows] = Check(t, "AllowedByStatement", f"{where(ident[0].source)} statement {ident[0].sid} allows {who} to upload", ident)
+    else:
+        out[CheckName.IdentityPolicyAllows] = Check(t, "GrantedByResourcePolicy", f"no identity policy of {who} allows the upload, but a resource-side grant in the same account suffices")
+
+    kms_probes = [p for p in plan_probes if p.service is Service.KMS]
+    if not kms_probes:
+        enc = sc.bucket.encryption
+        what = "the upload is not SSE-KMS encrypted" + (f" (bucket default {enc.algorithm})" if enc else "")
+        out[CheckName.KMSKeyUsable] = Check(na, "NoKMSEncryption", what)
+    else:
+        refs = _granted(decisions, ("key-policy", "kms-grant", "identity:"), Service.KMS)
+        key = kms_probes[0].resource
+        out[CheckName.KMSKeyUsable] = Check(t, "KeyUsable", f"{who} may use KMS key {key} through S3", refs)
+
+    bp = _allowing(decisions, Layer.Resource, Service.S3)
+    if bp:
+        out[CheckName.BucketPolicyAllows] = Check(t, "AllowedByStatement", f"bucket policy statement {bp[0].sid} allows {who}, and nothing there denies the upload", bp)
+    elif sc.bucket.policy is not None:
+        out[CheckName.BucketPolicyAllows] = Check(t, "NoDenyingStatement", "the bucket policy denies nothing this upload does")
+    else:
+        out[CheckName.BucketPolicyAllows] = Check(t, "NoBucketPolicy", "the bucket has no policy, and the caller is in the bucket's account")
+
+    if sc.bucket.ownership is Ownership.BucketOwnerEnforced:
+        out[CheckName.BucketACLAllows] = Check(na, "ACLsDisabled", "the bucket's ACLs are disabled (object ownership BucketOwnerEnforced)")
+    else:
+        acl = _granted(decisions, ("bucket-acl",), Service.S3)
+        if acl:
+            out[CheckName.BucketACLAllows] = Check(t, "WriteGranted", f"the bucket ACL's {acl[0].sid} grants WRITE to the caller's account", acl)
+        else:
+            out[CheckName.BucketACLAllows] = Check(t, "NotRequired", "ACLs are enabled, and the upload does not rely on them")
+
+    for check, layer, what in (
+        (CheckName.SCPAllows, Layer.SCP, "SCPs"),
+        (CheckName.RCPAllows, Layer.RCP, "RCPs"),
+    ):
+        applied = [d for _, d in decisions if layer in d.analyses and d.analyses[layer]]
+        if applied:
+            out[check] = Check(t, "AllowedAtEveryLevel", f"every level of {what} allows the upload's requests")
+        else:
+            out[check] = Check(na, *_org_reason(sc, what))
+
+    if sc.identity.boundary is None or caller.kind is PrincipalKind.Account:
+        out[CheckName.PermissionsBoundaryAllows] = Check(na, "NoPermissionsBoundary", f"{who} has no permissions boundary")
+    else:
+        b = _granted(decisions, ("boundary:",))
+        reason = "AllowedByStatement" if b else "NotLimiting"
+        msg = f"{where(b[0].source)} allows the upload" if b else "a grant to the session itself is not limited by the boundary"
+        out[CheckName.PermissionsBoundaryAllows] = Check(t, reason, msg, b)
+
+    if not sc.identity.session_policies:
+        out[CheckName.SessionPolicyAllows] = Check(na, "NoSessionPolicy", "the session was not given a session policy")
+    else:
+        s = _granted(decisions, ("session:",))
+        out[CheckName.SessionPolicyAllows] = Check(t, "AllowedByStatement" if s else "NotLimiting", "the session policies allow the upload", s)
+
+    pab = sc.bucket.public_access_block
+    if not any((pab.block_public_acls, pab.ignore_public_acls, pab.block_public_policy, pab.restrict_public_buckets)):
+        out[CheckName.PublicAccessBlockAllows] = Check(na, "NoPublicAccessBlock", "Block Public Access is off for the bucket and its account")
+    else:
+        out[CheckName.PublicAccessBlockAllows] = Check(t, "NotTriggered", "Block Public Access is on, and the upload relies on no public ACL or policy")
+
+    ep = sc.request.vpc_endpoint
+    if ep is None:
+        out[CheckName.VPCEndpointPolicyAllows] = Check(na, "NoVPCEndpoint", "the upload does not go through a VPC endpoint")
+    elif ep.policy is None:
+        out[CheckName.VPCEndpointPolicyAllows] = Check(t, "DefaultEndpointPolicy", f"VPC endpoint {ep.id} has the default full-access policy")
+    else:
+        e = _granted(decisions, ("vpce:",))
+        out[CheckName.VPCEndpointPolicyAllows] = Check(t, "AllowedByStatement", f"the policy of VPC endpoint {ep.id} allows the upload", e)
+    return out
+
+
+def _org_reason(sc: Scenario, what: str) -> tuple[str, str]:
+    org = sc.organization
+    caller = sc.request.caller
+    if org is None:
+        return "NoOrganization", f"no account here is in an AWS Organization, so no {what} apply"
+    if caller.service_linked:
+        return "ServiceLinkedRole", f"{what} do not apply to service-linked roles"
+    if org.management_account in (caller.account, sc.bucket.account):
+        return "ManagementAccount", f"{what} do not apply to the organization's management account"
+    return "NoneAttached", f"no {what} bind the accounts involved"
+
+
+def explain(sc: Scenario) -> Explanation:
+    plan = plan_upload(sc)
+    results: list[RequestResult] = []
+    findings: list[Finding] = []
+    decisions: list[tuple[Probe, RequestDecision]] = []
+    for probe in plan.probes:
+        if probe.refusal is not None:
+            check, status, decision = _REFUSALS[probe.refusal]
+            findings.append(Finding(check, status, probe.refusal.value, refusal_message(probe, sc)))
+            results.append(RequestResult(probe.action, probe.resource, decision))
+            continue
+        assert probe.authorization is not None
+        verdict = evaluate(probe.authorization)
+        decisions.append((probe, verdict))
+        findings += _findings(probe, verdict, sc)
+        results.append(RequestResult(probe.action, probe.resource, verdict.decision))
+    defaults = _defaults(sc, plan.probes, decisions)
+    checks = {name: merge_findings(name, findings) or defaults[name] for name in CheckName}
+    return Explanation(worst(r.decision for r in results), tuple(results), checks)

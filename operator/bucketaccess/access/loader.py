@@ -1,0 +1,407 @@
+"""Scenario JSON / YAML -> :class:`Scenario`. Defaults are applied here and nowhere else.
+
+Every refusal is an :class:`InvalidInput` whose message starts with the field path, e.g.
+``identity.policies[0].document.Statement[1].Effect: must be Allow or Deny``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ..policy import Caller, InvalidInput, PolicyKind, PrincipalKind, normalize_keys, parse_policy
+from ..policy.model import Policy
+from .scenario import (
+    Acl,
+    AclGrant,
+    Bucket,
+    Encryption,
+    Identity,
+    KeyManager,
+    KeyState,
+    KmsGrant,
+    KmsKey,
+    NamedDocument,
+    Organization,
+    OrgChains,
+    Ownership,
+    PublicAccessBlock,
+    Request,
+    Scenario,
+    VpcEndpoint,
+)
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_KEY = "probe-object"
+_BUCKET = re.compile(r"^(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_PRINCIPAL = re.compile(
+    r"^arn:aws:(?:(?P<iam>iam)::(?P<acct>\d{12}):(?P<what>root|role/(?P<rolepath>.+)|user/(?P<userpath>.+))"
+    r"|sts::(?P<sacct>\d{12}):assumed-role/(?P<srole>[\w+=,.@-]+)/(?P<session>[\w+=,.@-]+))$"
+)
+_KEY_ARN = re.compile(r"^arn:aws:kms:(?P<region>[a-z0-9-]+):(?P<acct>\d{12}):key/(?P<id>[\w-]+)$")
+_ACL_PERMISSIONS = ("FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP")
+_GRANTEE_TYPES = ("CanonicalUser", "Group", "AmazonCustomerByEmail")
+_ENCRYPTION = ("aws:kms", "aws:kms:dsse", "AES256")
+
+
+def _obj(value: object, path: str, allowed: set[str]) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput(path, "must be an object")
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        where = f"{path}.{unknown[0]}" if path else unknown[0]
+        raise InvalidInput(where, "is not a known field")
+    return value
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _str(obj: Mapping[str, Any], name: str, path: str, default: str | None = None) -> str | None:
+    value = obj.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(_join(path, name), "must be a non-empty string")
+    return value
+
+
+def _req_str(obj: Mapping[str, Any], name: str, path: str) -> str:
+    value = _str(obj, name, path)
+    if value is None:
+        raise InvalidInput(_join(path, name), "is required")
+    return value
+
+
+def _bool(obj: Mapping[str, Any], name: str, path: str, default: bool = False) -> bool:
+    value = obj.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise InvalidInput(_join(path, name), "must be true or false")
+    return value
+
+
+def _list(obj: Mapping[str, Any], name: str, path: str) -> list[Any]:
+    value = obj.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidInput(_join(path, name), "must be a list")
+    return value
+
+
+def _account(value: str, path: str) -> str:
+    if not _ACCOUNT.match(value):
+        raise InvalidInput(path, f"{value!r} is not a 12-digit account id")
+    return value
+
+
+def parse_caller(principal: str, role_arn: str | None, path: str) -> Caller:
+    m = _PRINCIPAL.match(principal)
+    if not m:
+        raise InvalidInput(
+            f"{path}.principal",
+            f"{principal!r} is not a role, user, assumed-role session or account root ARN of the aws partition",
+        )
+    if m.group("sacct"):
+        account = m.group("sacct")
+        derived = f"arn:aws:iam::{account}:role/{m.group('srole')}"
+        if role_arn is not None:
+            rm = _PRINCIPAL.match(role_arn)
+            if not rm or not rm.group("rolepath") or rm.group("acct") != account:
+                raise InvalidInput(f"{path}.roleArn", "must be the role ARN (same account) behind the session")
+            if rm.group("rolepath").rsplit("/", 1)[-1] != m.group("srole"):
+                raise InvalidInput(f"{path}.roleArn", "names another role than the session ARN")
+        full = role_arn or derived
+        return Caller(principal, account, PrincipalKind.AssumedRole, full, principal, "/aws-service-role/" in full)
+    account = m.group("acct")
+    if role_arn is not None:
+        raise InvalidInput(f"{path}.roleArn", "is only for an assumed-role session principal")
+    if m.group("rolepath"):
+        service_linked = m.group("rolepath").startswith("aws-service-role/")
+        return Caller(principal, account, PrincipalKind.AssumedRole, principal, None, service_linked)
+    if m.group("userpath"):
+        return Caller(principal, account, PrincipalKind.User)
+    return Caller(principal, account, PrincipalKind.Account)
+
+
+def _document(value: object, path: str, kind: PolicyKind) -> Policy:
+    if isinstance(value, str):  # AWS APIs hand policies back as JSON strings
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise InvalidInput(path, "is not valid JSON") from None
+    return parse_policy(value, path, kind)
+
+
+def _named(value: object, path: str, kind: PolicyKind) -> NamedDocument:
+    obj = _obj(value, path, {"name", "document"})
+    name = _req_str(obj, "name", path)
+    if "document" not in obj:
+        raise InvalidInput(f"{path}.document", "is required")
+    return NamedDocument(name, _document(obj["document"], f"{path}.document", kind))
+
+
+def _named_list(obj: Mapping[str, Any], name: str, path: str, kind: PolicyKind) -> tuple[NamedDocument, ...]:
+    return tuple(_named(v, f"{path}.{name}[{i}]", kind) for i, v in enumerate(_list(obj, name, path)))
+
+
+def _request(raw: object, now: datetime) -> Request:
+    path = "request"
+    obj = _obj(
+        raw,
+        path,
+        {"principal", "roleArn", "action", "bucket", "key", "headers", "multipart", "vpcEndpoint", "context"},
+    )
+    caller = parse_caller(_req_str(obj, "principal", path), _str(obj, "roleArn", path), path)
+    action = _str(obj, "action", path, "s3:PutObject")
+    assert action is not None
+    if not re.match(r"^s3:[A-Za-z]+$", action):
+        raise InvalidInput(f"{path}.action", f"{action!r} is not an s3 action (s3:PutObject, s3:GetObject, ...)")
+    bucket = _req_str(obj, "bucket", path)
+    if not _BUCKET.match(bucket) or ".." in bucket:
+        raise InvalidInput(f"{path}.bucket", f"{bucket!r} is not a valid bucket name (3-63 lowercase letters, digits, dots, hyphens)")
+    key = _str(obj, "key", path, DEFAULT_KEY)
+    assert key is not None
+    headers_raw = obj.get("headers") or {}
+    if not isinstance(headers_raw, Mapping) or not all(isinstance(v, str) for v in headers_raw.values()):
+        raise InvalidInput(f"{path}.headers", "must be an object of header name to string value")
+    headers = {str(k).lower(): v for k, v in headers_raw.items()}
+    for name, value in headers.items():
+        if name == "x-amz-server-side-encryption" and value not in _ENCRYPTION:
+            raise InvalidInput(f"{path}.headers.x-amz-server-side-encryption", f"must be one of {', '.join(_ENCRYPTION)}")
+    endpoint = None
+    if obj.get("vpcEndpoint") is not None:
+        vp = f"{path}.vpcEndpoint"
+        vo = _obj(obj["vpcEndpoint"], vp, {"id", "policy"})
+        ep_id = _req_str(vo, "id", vp)
+        if not re.match(r"^vpce-[0-9a-f]+$", ep_id):
+            raise InvalidInput(f"{vp}.id", f"{ep_id!r} is not a VPC endpoint id (vpce-...)")
+        pol = _document(vo["policy"], f"{vp}.policy", PolicyKind.Resource) if vo.get("policy") is not None else None
+        endpoint = VpcEndpoint(ep_id, pol)
+    context_raw = obj.get("context") or {}
+    if not isinstance(context_raw, Mapping):
+        raise InvalidInput(f"{path}.context", "must be an object of condition key to value")
+    for k, v in context_raw.items():
+        items = v if isinstance(v, list) else [v]
+        if not all(isinstance(i, str | int | float | bool) for i in items):
+            raise InvalidInput(f"{path}.context.{k}", "must be a string, number, boolean or a list of them")
+    context = normalize_keys(context_raw)
+    if "aws:currenttime" not in context:
+        context["aws:currenttime"] = (now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),)
+    return Request(caller, action, bucket, key, headers, _bool(obj, "multipart", path), endpoint, context)
+
+
+def _identity(raw: object, caller: Caller) -> Identity:
+    path = "identity"
+    obj = _obj(raw or {}, path, {"account", "policies", "permissionsBoundary", "sessionPolicies"})
+    account = _account(_str(obj, "account", path, caller.account) or caller.account, f"{path}.account")
+    if account != caller.account:
+        raise InvalidInput(f"{path}.account", f"is {account} but request.principal belongs to {caller.account}")
+    boundary = None
+    if obj.get("permissionsBoundary") is not None:
+        boundary = _named(obj["permissionsBoundary"], f"{path}.permissionsBoundary", PolicyKind.Identity)
+    return Identity(
+        account,
+        _named_list(obj, "policies", path, PolicyKind.Identity),
+        boundary,
+        _named_list(obj, "sessionPolicies", path, PolicyKind.Identity),
+    )
+
+
+def _pab(raw: object, path: str) -> PublicAccessBlock:
+    if raw is None:
+        return PublicAccessBlock()
+    names = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+    obj = _obj(raw, path, set(names))
+    return PublicAccessBlock(*(_bool(obj, n, path) for n in names))
+
+
+def _acl(raw: object, path: str) -> Acl:
+    obj = _obj(raw, path, {"owner", "grants"})
+    grants = []
+    for i, g in enumerate(_list(obj, "grants", path)):
+        gp = f"{path}.grants[{i}]"
+        go = _obj(g, gp, {"grantee", "permission"})
+        permission = _req_str(go, "permission", gp)
+        if permission not in _ACL_PERMISSIONS:
+            raise InvalidInput(f"{gp}.permission", f"must be one of {', '.join(_ACL_PERMISSIONS)}")
+        ge = _obj(go.get("grantee"), f"{gp}.grantee", {"type", "id", "uri", "email", "displayName"})
+        gtype = _req_str(ge, "type", f"{gp}.grantee")
+        if gtype not in _GRANTEE_TYPES:
+            raise InvalidInput(f"{gp}.grantee.type", f"must be one of {', '.join(_GRANTEE_TYPES)}")
+        field = {"CanonicalUser": "id", "Group": "uri", "AmazonCustomerByEmail": "email"}[gtype]
+        grants.append(AclGrant(gtype, _req_str(ge, field, f"{gp}.grantee"), permission))
+    return Acl(_str(obj, "owner", path), tuple(grants))
+
+
+def _encryption(raw: object, path: str) -> Encryption | None:
+    if raw is None:
+        return None
+    obj = _obj(raw, path, {"algorithm", "kmsKeyArn", "bucketKeyEnabled"})
+    algorithm = _req_str(obj, "algorithm", path)
+    if algorithm not in _ENCRYPTION:
+        raise InvalidInput(f"{path}.algorithm", f"must be one of {', '.join(_ENCRYPTION)}")
+    key = _str(obj, "kmsKeyArn", path)
+    if key is not None and algorithm == "AES256":
+        raise InvalidInput(f"{path}.kmsKeyArn", "is only allowed with algorithm aws:kms")
+    return Encryption(algorithm, key, _bool(obj, "bucketKeyEnabled", path))
+
+
+def _bucket(raw: object, request: Request, identity: Identity) -> Bucket:
+    path = "bucket"
+    obj = _obj(
+        raw or {},
+        path,
+        {"account", "policy", "ownership", "acl", "canonicalIds", "publicAccessBlock", "accountPublicAccessBlock", "encryption"},
+    )
+    account = _account(_str(obj, "account", path, identity.account) or identity.account, f"{path}.account")
+    policy = _document(obj["policy"], f"{path}.policy", PolicyKind.Resource) if obj.get("policy") is not None else None
+    ownership_raw = _str(obj, "ownership", path, Ownership.BucketOwnerEnforced.value)
+    try:
+        ownership = Ownership(ownership_raw)
+    except ValueError:
+        raise InvalidInput(f"{path}.ownership", f"must be one of {', '.join(o.value for o in Ownership)}") from None
+    ids = obj.get("canonicalIds") or {}
+    if not isinstance(ids, Mapping) or not all(isinstance(v, str) for v in ids.values()):
+        raise InvalidInput(f"{path}.canonicalIds", "must be an object of account id to canonical user id")
+    for acct in ids:
+        _account(str(acct), f"{path}.canonicalIds.{acct}")
+    acl = _acl(obj["acl"], f"{path}.acl") if obj.get("acl") is not None else None
+    pab = _pab(obj.get("publicAccessBlock"), f"{path}.publicAccessBlock") | _pab(
+        obj.get("accountPublicAccessBlock"), f"{path}.accountPublicAccessBlock"
+    )
+    return Bucket(
+        request.bucket, account, policy, ownership, acl, {str(k): v for k, v in ids.items()}, pab,
+        _encryption(obj.get("encryption"), f"{path}.encryption"),
+    )
+
+
+def _context_map(raw: object, path: str) -> dict[str, str] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or not all(isinstance(v, str) for v in raw.values()):
+        raise InvalidInput(path, "must be an object of string to string")
+    return {str(k): v for k, v in raw.items()}
+
+
+def _kms(raw: object, region: str) -> dict[str, KmsKey]:
+    if raw is None:
+        return {}
+    obj = _obj(raw, "kms", {"keys"})
+    keys_raw = obj.get("keys") or {}
+    if not isinstance(keys_raw, Mapping):
+        raise InvalidInput("kms.keys", "must be an object of key ARN to key")
+    keys: dict[str, KmsKey] = {}
+    for arn, body in keys_raw.items():
+        kp = f"kms.keys.{arn}"
+        m = _KEY_ARN.match(str(arn))
+        if not m:
+            raise InvalidInput(kp, "is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)")
+        ko = _obj(body, kp, {"account", "manager", "state", "aliases", "policy", "grants"})
+        account = _account(_str(ko, "account", kp, m.group("acct")) or m.group("acct"), f"{kp}.account")
+        try:
+            manager = KeyManager(_str(ko, "manager", kp, "CUSTOMER"))
+        except ValueError:
+            raise InvalidInput(f"{kp}.manager", "must be CUSTOMER or AWS") from None
+        try:
+            state = KeyState(_str(ko, "state", kp, "Enabled"))
+        except ValueError:
+            raise InvalidInput(f"{kp}.state", "must be Enabled, Disabled or PendingDeletion") from None
+        aliases = _list(ko, "aliases", kp)
+        if not all(isinstance(a, str) and a.startswith("alias/") for a in aliases):
+            raise InvalidInput(f"{kp}.aliases", "must be a list of alias/NAME strings")
+        policy = _document(ko["policy"], f"{kp}.policy", PolicyKind.Resource) if ko.get("policy") is not None else None
+        grants = []
+        for i, g in enumerate(_list(ko, "grants", kp)):
+            gp = f"{kp}.grants[{i}]"
+            go = _obj(g, gp, {"granteePrincipal", "operations", "constraints", "grantId", "name"})
+            ops = go.get("operations")
+            if not isinstance(ops, list) or not ops or not all(isinstance(o, str) for o in ops):
+                raise InvalidInput(f"{gp}.operations", "must be a non-empty list of KMS operation names")
+            constraints = _obj(go.get("constraints") or {}, f"{gp}.constraints", {"encryptionContextSubset", "encryptionContextEquals"})
+            grants.append(
+                KmsGrant(
+                    _req_str(go, "granteePrincipal", gp),
+                    tuple(ops),
+                    _context_map(constraints.get("encryptionContextSubset"), f"{gp}.constraints.encryptionContextSubset"),
+                    _context_map(constraints.get("encryptionContextEquals"), f"{gp}.constraints.encryptionContextEquals"),
+                )
+            )
+        keys[str(arn)] = KmsKey(str(arn), account, m.group("region"), manager, state, tuple(aliases), policy, tuple(grants))
+    del region
+    return keys
+
+
+def _levels(obj: Mapping[str, Any], name: str, path: str) -> tuple[tuple[NamedDocument, ...], ...]:
+    levels = []
+    for i, level in enumerate(_list(obj, name, path)):
+        lp = f"{path}.{name}[{i}]"
+        if not isinstance(level, list):
+            raise InvalidInput(lp, "must be a list of policies (one list per level, root first)")
+        levels.append(tuple(_named(p, f"{lp}[{j}]", PolicyKind.Identity if name == "scps" else PolicyKind.Resource) for j, p in enumerate(level)))
+    return tuple(levels)
+
+
+def _organization(raw: object) -> Organization | None:
+    if raw is None:
+        return None
+    path = "organization"
+    obj = _obj(raw, path, {"id", "managementAccount", "scps", "rcps", "accounts"})
+    org_id = _req_str(obj, "id", path)
+    if not re.match(r"^o-[a-z0-9]{10,32}$", org_id):
+        raise InvalidInput(f"{path}.id", f"{org_id!r} is not an organization id (o-...)")
+    mgmt = _str(obj, "managementAccount", path)
+    if mgmt is not None:
+        _account(mgmt, f"{path}.managementAccount")
+    default = OrgChains(_levels(obj, "scps", path), _levels(obj, "rcps", path))
+    accounts = None
+    if obj.get("accounts") is not None:
+        ao = obj["accounts"]
+        if not isinstance(ao, Mapping):
+            raise InvalidInput(f"{path}.accounts", "must be an object of account id to chains")
+        accounts = {}
+        for acct, chains in ao.items():
+            cp = f"{path}.accounts.{acct}"
+            _account(str(acct), cp)
+            co = _obj(chains, cp, {"scps", "rcps"})
+            accounts[str(acct)] = OrgChains(_levels(co, "scps", cp), _levels(co, "rcps", cp))
+    return Organization(org_id, mgmt, default, accounts)
+
+
+def load_scenario(raw: object, now: datetime) -> Scenario:
+    """Validate and normalize a parsed scenario document; ``now`` fills ``aws:CurrentTime``."""
+    obj = _obj(raw, "", {"region", "request", "identity", "bucket", "kms", "organization", "$schema", "why"})
+    region = _str(obj, "region", "", DEFAULT_REGION) or DEFAULT_REGION
+    if not _REGION.match(region):
+        raise InvalidInput("region", f"{region!r} is not an AWS region name")
+    if obj.get("request") is None:
+        raise InvalidInput("request", "is required")
+    request = _request(obj["request"], now)
+    identity = _identity(obj.get("identity"), request.caller)
+    bucket = _bucket(obj.get("bucket"), request, identity)
+    return Scenario(region, request, identity, bucket, _kms(obj.get("kms"), region), _organization(obj.get("organization")))
+
+
+def parse_text(text: str, name: str = "scenario") -> object:
+    """JSON first (it is also YAML, but JSON errors are clearer), then YAML."""
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise InvalidInput("", f"{name} is not valid JSON: {exc}") from None
+    import yaml  # PyYAML is pure data parsing; imported lazily so JSON users never pay for it
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "parse error"
+        raise InvalidInput("", f"{name} is not valid JSON or YAML: {first}") from None

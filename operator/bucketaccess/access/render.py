@@ -1,0 +1,37 @@
+"""Explanations as JSON (for tools) and as text (for a person at a terminal)."""
+
+from __future__ import annotations
+
+import json
+
+from .checks import CheckName, Explanation, Status
+
+_MARKS = {Status.TRUE: "[ OK ]", Status.FALSE: "[FAIL]", Status.NotApplicable: "[ -- ]", Status.Unknown: "[ ?? ]"}
+_VERDICTS = {
+    "Allowed": "ALLOWED: the upload would succeed",
+    "ImplicitDeny": "DENIED (ImplicitDeny): nothing allows part of the upload; AWS answers 403 Access Denied",
+    "ExplicitDeny": "DENIED (ExplicitDeny): a Deny or a guardrail blocks the upload; AWS answers 403 Access Denied",
+    "Rejected": "REJECTED: AWS refuses the upload with an error other than Access Denied",
+    "Unknown": "UNKNOWN: data needed for the decision is missing",
+}
+
+
+def to_json(ex: Explanation) -> str:
+    return json.dumps(ex.as_dict(), indent=2) + "\n"
+
+
+def to_text(ex: Explanation) -> str:
+    lines = [_VERDICTS[str(ex.decision)]]
+    for r in ex.requests:
+        lines.append(f"  {r.decision:<12} {r.action} on {r.resource}")
+    lines.append("")
+    width = max(len(n) for n in CheckName)
+    for name in CheckName:
+        check = ex.checks[name]
+        lines.append(f"{_MARKS[check.status]} {name:<{width}}  {check.reason}")
+        if check.status in (Status.FALSE, Status.Unknown) or check.statements:
+            lines.append(f"       {check.message}")
+        if check.statements:
+            refs = ", ".join(f"{s.source} {s.sid} ({s.effect})" for s in check.statements)
+            lines.append(f"       statements: {refs}")
+    return "\n".join(lines) + "\n"

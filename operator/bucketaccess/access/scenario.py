@@ -1,0 +1,166 @@
+"""The access scenario (shared/spec/scenario.md) as frozen data; the loader fills every default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..policy import Caller, Policy
+
+
+class Ownership(StrEnum):
+    BucketOwnerEnforced = "BucketOwnerEnforced"
+    BucketOwnerPreferred = "BucketOwnerPreferred"
+    ObjectWriter = "ObjectWriter"
+
+
+class KeyState(StrEnum):
+    Enabled = "Enabled"
+    Disabled = "Disabled"
+    PendingDeletion = "PendingDeletion"
+
+
+class KeyManager(StrEnum):
+    CUSTOMER = "CUSTOMER"
+    AWS = "AWS"
+
+
+@dataclass(frozen=True, slots=True)
+class NamedDocument:
+    name: str
+    policy: Policy
+
+
+@dataclass(frozen=True, slots=True)
+class VpcEndpoint:
+    id: str
+    policy: Policy | None  # None: the default full-access endpoint policy
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    caller: Caller
+    action: str
+    bucket: str
+    key: str
+    headers: dict[str, str]  # lower-cased header names
+    multipart: bool
+    vpc_endpoint: VpcEndpoint | None
+    context: dict[str, tuple[str, ...]]  # lower-cased keys, set explicitly by the scenario
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    account: str
+    policies: tuple[NamedDocument, ...] = ()
+    boundary: NamedDocument | None = None
+    session_policies: tuple[NamedDocument, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AclGrant:
+    grantee_type: str  # CanonicalUser | Group | AmazonCustomerByEmail
+    grantee: str  # the canonical id, group URI or email
+    permission: str  # FULL_CONTROL | WRITE | WRITE_ACP | READ | READ_ACP
+
+
+@dataclass(frozen=True, slots=True)
+class Acl:
+    owner: str | None
+    grants: tuple[AclGrant, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PublicAccessBlock:
+    block_public_acls: bool = False
+    ignore_public_acls: bool = False
+    block_public_policy: bool = False
+    restrict_public_buckets: bool = False
+
+    def __or__(self, other: PublicAccessBlock) -> PublicAccessBlock:
+        return PublicAccessBlock(
+            self.block_public_acls or other.block_public_acls,
+            self.ignore_public_acls or other.ignore_public_acls,
+            self.block_public_policy or other.block_public_policy,
+            self.restrict_public_buckets or other.restrict_public_buckets,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Encryption:
+    algorithm: str  # aws:kms | aws:kms:dsse | AES256
+    kms_key_arn: str | None = None
+    bucket_key_enabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    name: str
+    account: str
+    policy: Policy | None
+    ownership: Ownership
+    acl: Acl | None
+    canonical_ids: dict[str, str]
+    public_access_block: PublicAccessBlock  # the effective one: bucket OR account
+    encryption: Encryption | None
+
+
+@dataclass(frozen=True, slots=True)
+class KmsGrant:
+    grantee: str
+    operations: tuple[str, ...]
+    context_subset: dict[str, str] | None = None
+    context_equals: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KmsKey:
+    arn: str
+    account: str
+    region: str
+    manager: KeyManager
+    state: KeyState
+    aliases: tuple[str, ...]
+    policy: Policy | None
+    grants: tuple[KmsGrant, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OrgChains:
+    scps: tuple[tuple[NamedDocument, ...], ...]
+    rcps: tuple[tuple[NamedDocument, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    id: str
+    management_account: str | None
+    default: OrgChains  # the chains of identity.account (or of every account without ``accounts``)
+    accounts: dict[str, OrgChains] | None = None
+
+    def chains(self, account: str, identity_account: str) -> OrgChains | None:
+        """The SCP/RCP chains binding ``account``, or None when it is outside the organization."""
+        if account == self.management_account:
+            return None
+        if self.accounts is None:
+            return self.default
+        if account in self.accounts:
+            return self.accounts[account]
+        return self.default if account == identity_account else None
+
+    def member(self, account: str, identity_account: str) -> bool:
+        if account == self.management_account:
+            return True
+        if self.accounts is None:
+            return True
+        return account in self.accounts or account == identity_account
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    region: str
+    request: Request
+    identity: Identity
+    bucket: Bucket
+    kms_keys: dict[str, KmsKey] = field(default_factory=dict)
+    organization: Organization | None = None

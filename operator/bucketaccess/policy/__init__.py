@@ -1,0 +1,56 @@
+"""The IAM policy language: parse and validate documents, match requests, decide one request.
+
+Pure: no boto3, kopf, kubernetes, clock or network. Everything here is a function of its input.
+"""
+
+from .context import Caller, PrincipalKind, RequestContext, normalize_keys
+from .decision import (
+    Authorization,
+    Cause,
+    CauseKind,
+    Decision,
+    ExternalAllow,
+    Layer,
+    NamedPolicy,
+    RequestDecision,
+    ResourceSide,
+    evaluate,
+    worst,
+)
+from .errors import InvalidInput
+from .model import ConditionClause, Effect, Policy, Principals, SetQualifier, Statement
+from .parse import PolicyKind, parse_policy
+from .statements import Hit, NearMiss, PolicyAnalysis, Scope, StatementRef, analyze
+
+__all__ = [
+    "Authorization",
+    "Caller",
+    "Cause",
+    "CauseKind",
+    "ConditionClause",
+    "Decision",
+    "Effect",
+    "ExternalAllow",
+    "Hit",
+    "InvalidInput",
+    "Layer",
+    "NamedPolicy",
+    "NearMiss",
+    "Policy",
+    "PolicyAnalysis",
+    "PolicyKind",
+    "Principals",
+    "PrincipalKind",
+    "RequestContext",
+    "RequestDecision",
+    "ResourceSide",
+    "Scope",
+    "SetQualifier",
+    "Statement",
+    "StatementRef",
+    "analyze",
+    "evaluate",
+    "normalize_keys",
+    "parse_policy",
+    "worst",
+]

@@ -1,0 +1,80 @@
+"""Condition blocks: operator qualifiers (``ForAllValues:``, ``ForAnyValue:``, ``...IfExists``)
+applied once, over the per-family comparisons of :mod:`.operators`.
+
+Semantics follow the IAM reference: keys compare case-insensitively; several values for one key
+are OR-ed (NOR for a negated operator); several keys and several operators are AND-ed; a key the
+request lacks makes a positive operator false and a negated one true, unless ``...IfExists``
+(always true) or a set qualifier (ForAllValues true, ForAnyValue false) says otherwise.
+"""
+
+from __future__ import annotations
+
+from .context import RequestContext
+from .model import ConditionClause, SetQualifier
+from .operators import Operator, lookup
+from .variables import Unresolvable, has_variables, substitute
+
+
+def split_operator(written: str) -> tuple[SetQualifier, str, bool] | None:
+    """``ForAnyValue:StringLikeIfExists`` -> (ForAnyValue, "StringLike", True); None if unknown."""
+    qualifier = SetQualifier.NONE
+    name = written
+    if ":" in written:
+        prefix, name = written.split(":", 1)
+        matched = next((q for q in SetQualifier if q and q.lower() == prefix.lower()), None)
+        if matched is None:
+            return None
+        qualifier = matched
+    if_exists = name.lower().endswith("ifexists") and name.lower() != "ifexists"
+    base_name = name[: -len("IfExists")] if if_exists else name
+    op = lookup(base_name)
+    if op is None or (if_exists and op.name == "Null"):
+        return None
+    return qualifier, op.name, if_exists
+
+
+def _policy_values(op: Operator, clause: ConditionClause, ctx: RequestContext, variables: bool) -> list[str]:
+    if not (variables and op.variables):
+        return list(clause.values)
+    out = []
+    for value in clause.values:
+        if not has_variables(value):
+            out.append(value)
+            continue
+        try:
+            out.append(substitute(value, ctx.single))
+        except Unresolvable:
+            continue  # a value naming a key the request lacks matches nothing
+    return out
+
+
+def clause_holds(clause: ConditionClause, ctx: RequestContext, *, variables: bool = True) -> bool:
+    op = lookup(clause.base)
+    assert op is not None, clause.base  # parse.py admits only known operators
+    actual = ctx.values(clause.key)
+    if op.name == "Null":
+        absent = not actual
+        return any((v.lower() == "true") == absent for v in clause.values)
+    if not actual:
+        if clause.if_exists or clause.qualifier is SetQualifier.ForAllValues:
+            return True
+        if clause.qualifier is SetQualifier.ForAnyValue:
+            return False
+        return op.negated
+    expected = _policy_values(op, clause, ctx, variables)
+
+    def positive(value: str) -> bool:
+        return any(op.compare(value, e) for e in expected)
+
+    if clause.qualifier is SetQualifier.ForAllValues:
+        return all(positive(v) != op.negated for v in actual)
+    if clause.qualifier is SetQualifier.ForAnyValue:
+        return any(positive(v) != op.negated for v in actual)
+    hit = any(positive(v) for v in actual)
+    return not hit if op.negated else hit
+
+
+def failing_clauses(
+    clauses: tuple[ConditionClause, ...], ctx: RequestContext, *, variables: bool = True
+) -> tuple[ConditionClause, ...]:
+    return tuple(c for c in clauses if not clause_holds(c, ctx, variables=variables))

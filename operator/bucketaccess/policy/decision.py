@@ -1,0 +1,225 @@
+"""The AWS policy evaluation logic for ONE request, returned as data.
+
+Order, as the IAM documentation gives it: an explicit Deny in any policy wins; then every RCP
+level and every SCP level must allow; then a VPC endpoint policy, when the request crosses one;
+then resource-based and identity-based policies — within one account either suffices (a grant to
+the exact session or user is not limited by a permissions boundary or session policy), across
+accounts both must allow; a mandatory resource policy (a KMS key policy) must allow the caller or
+delegate to its account. The result names the layers that decided it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .context import PrincipalKind, RequestContext
+from .model import Effect, Policy
+from .statements import Hit, PolicyAnalysis, Scope, StatementRef, analyze
+
+
+class Decision(StrEnum):
+    Allowed = "Allowed"
+    ImplicitDeny = "ImplicitDeny"
+    ExplicitDeny = "ExplicitDeny"
+    Rejected = "Rejected"
+    Unknown = "Unknown"
+
+
+_SEVERITY = {
+    Decision.Allowed: 0,
+    Decision.Unknown: 1,
+    Decision.ImplicitDeny: 2,
+    Decision.Rejected: 3,
+    Decision.ExplicitDeny: 4,
+}
+
+
+def worst(decisions: Iterable[Decision]) -> Decision:
+    """ExplicitDeny > Rejected > ImplicitDeny > Unknown > Allowed."""
+    return max(decisions, key=_SEVERITY.__getitem__, default=Decision.Allowed)
+
+
+class Layer(StrEnum):
+    Identity = "identity"
+    Boundary = "boundary"
+    Session = "session"
+    Resource = "resource"
+    SCP = "scp"
+    RCP = "rcp"
+    Endpoint = "endpoint"
+
+
+class CauseKind(StrEnum):
+    ExplicitDeny = "ExplicitDeny"
+    NoAllow = "NoAllow"
+    Voided = "Voided"  # an Allow existed but a guardrail (Block Public Access) voided it
+
+
+@dataclass(frozen=True, slots=True)
+class NamedPolicy:
+    source: str
+    policy: Policy
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalAllow:
+    """A resource-side allow that is not a policy statement: an ACL grant, a KMS grant."""
+
+    ref: StatementRef
+    scope: Scope
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceSide:
+    owner_account: str
+    policy: NamedPolicy | None = None
+    mandatory: bool = False  # KMS: the key policy must allow the caller or delegate to its account
+    extra_allows: tuple[ExternalAllow, ...] = ()
+    voided: frozenset[int] = frozenset()  # statement indices whose Allow a guardrail ignores
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    ctx: RequestContext
+    identity: tuple[NamedPolicy, ...] = ()
+    boundary: NamedPolicy | None = None
+    session: tuple[NamedPolicy, ...] = ()
+    resource: ResourceSide | None = None
+    scps: tuple[tuple[NamedPolicy, ...], ...] | None = None  # None: no Organizations for the caller
+    rcps: tuple[tuple[NamedPolicy, ...], ...] | None = None
+    endpoint: NamedPolicy | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    layer: Layer
+    kind: CauseKind
+    statements: tuple[StatementRef, ...] = ()
+    level: int | None = None  # for SCP / RCP: which level, 0 = root
+    sources: tuple[str, ...] = ()  # the policies consulted at that layer / level
+
+
+@dataclass(frozen=True, slots=True)
+class RequestDecision:
+    decision: Decision
+    causes: tuple[Cause, ...]
+    analyses: dict[Layer, tuple[PolicyAnalysis, ...]] = field(default_factory=dict)
+    allowed_by: tuple[StatementRef, ...] = ()
+    denying_hits: tuple[Hit, ...] = ()
+
+    def causes_at(self, layer: Layer) -> tuple[Cause, ...]:
+        return tuple(c for c in self.causes if c.layer is layer)
+
+
+def _allows(analyses: Iterable[PolicyAnalysis]) -> list[Hit]:
+    return [h for a in analyses for h in a.allows]
+
+
+def evaluate(req: Authorization) -> RequestDecision:
+    ctx = req.ctx
+    caller = ctx.caller
+    analyses: dict[Layer, tuple[PolicyAnalysis, ...]] = {}
+
+    def run(layer: Layer, policies: Iterable[NamedPolicy]) -> tuple[PolicyAnalysis, ...]:
+        result = tuple(analyze(p.policy, p.source, ctx) for p in policies)
+        analyses[layer] = analyses.get(layer, ()) + result
+        return result
+
+    identity = run(Layer.Identity, req.identity)
+    boundary = run(Layer.Boundary, [req.boundary] if req.boundary else [])
+    session = run(Layer.Session, req.session)
+    resource = run(Layer.Resource, [req.resource.policy] if req.resource and req.resource.policy else [])
+    endpoint = run(Layer.Endpoint, [req.endpoint] if req.endpoint else [])
+    scp_levels = [run(Layer.SCP, level) for level in req.scps] if req.scps is not None else []
+    rcp_levels = [run(Layer.RCP, level) for level in req.rcps] if req.rcps is not None else []
+
+    denying: list[Hit] = []
+    causes: list[Cause] = []
+    for layer, group in analyses.items():
+        hits = [h for a in group for h in a.denies]
+        if hits:
+            denying += hits
+            causes.append(Cause(layer, CauseKind.ExplicitDeny, tuple(h.ref for h in hits)))
+    explicit = bool(causes)  # keep going: the missing Allows are worth reporting beside the Deny
+
+    granted: list[StatementRef] = []
+    for layer, levels in ((Layer.RCP, rcp_levels), (Layer.SCP, scp_levels)):
+        for i, level in enumerate(levels):
+            hits = _allows(level)
+            if hits:
+                granted.append(hits[0].ref)
+            else:
+                causes.append(Cause(layer, CauseKind.NoAllow, level=i, sources=tuple(a.source for a in level)))
+    if req.endpoint is not None:
+        hits = _allows(endpoint)
+        if hits:
+            granted.append(hits[0].ref)
+        else:
+            causes.append(Cause(Layer.Endpoint, CauseKind.NoAllow, sources=(req.endpoint.source,)))
+
+    side = req.resource
+    voided = side.voided if side else frozenset()
+    resource_hits = [h for h in _allows(resource) if h.statement.index not in voided]
+    voided_hits = [h for h in _allows(resource) if h.statement.index in voided]
+    resource_grants = [(h.ref, h.scope) for h in resource_hits]
+    resource_grants += [(x.ref, x.scope) for x in (side.extra_allows if side else ())]
+    best = max((s for _, s in resource_grants), default=None)
+    root = caller.kind is PrincipalKind.Account
+    identity_hits = _allows(identity)
+    identity_ok = root or bool(identity_hits)
+    same_account = side is None or side.owner_account == caller.account
+    mandatory = side is not None and side.mandatory
+
+    resource_causes: list[Cause] = []
+    needs_limits = True  # boundary and session policies limit everything but a direct grant
+    if same_account:
+        if best is Scope.Principal:
+            needs_limits = False
+        elif best in (Scope.Role, Scope.Anyone):
+            pass
+        elif identity_ok and (not mandatory or best is Scope.Account):
+            pass
+        elif mandatory and best is None:
+            resource_causes.append(Cause(Layer.Resource, CauseKind.NoAllow, sources=_sources(resource, side)))
+        else:
+            resource_causes.append(Cause(Layer.Identity, CauseKind.NoAllow, sources=_sources(identity, None)))
+    else:
+        if best is None:
+            resource_causes.append(Cause(Layer.Resource, CauseKind.NoAllow, sources=_sources(resource, side)))
+        if not identity_ok:
+            resource_causes.append(Cause(Layer.Identity, CauseKind.NoAllow, sources=_sources(identity, None)))
+    if resource_causes and voided_hits:
+        resource_causes.append(Cause(Layer.Resource, CauseKind.Voided, tuple(h.ref for h in voided_hits)))
+    causes += resource_causes
+    if not resource_causes:
+        granted += [ref for ref, scope in resource_grants if scope == best][:1] if best else []
+        if best is None or best is Scope.Account or not same_account:
+            granted += [h.ref for h in identity_hits[:1]]
+
+    if needs_limits and not root:
+        if req.boundary is not None:
+            hits = _allows(boundary)
+            if hits:
+                granted.append(hits[0].ref)
+            else:
+                causes.append(Cause(Layer.Boundary, CauseKind.NoAllow, sources=(req.boundary.source,)))
+        if req.session:
+            hits = _allows(session)
+            if hits:
+                granted.append(hits[0].ref)
+            else:
+                causes.append(Cause(Layer.Session, CauseKind.NoAllow, sources=tuple(p.source for p in req.session)))
+
+    if explicit:
+        return RequestDecision(Decision.ExplicitDeny, tuple(causes), analyses, (), tuple(denying))
+    decision = Decision.ImplicitDeny if causes else Decision.Allowed
+    return RequestDecision(decision, tuple(causes), analyses, tuple(granted))
+
+
+def _sources(analyses: tuple[PolicyAnalysis, ...], side: ResourceSide | None) -> tuple[str, ...]:
+    names = [a.source for a in analyses]
+    if side is not None and not names and side.policy is None:
+        names.append("(no resource policy)")
+    return tuple(names)

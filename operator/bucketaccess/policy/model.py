@@ -1,0 +1,70 @@
+"""Parsed IAM policy documents: frozen data, built once per distinct document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Effect(StrEnum):
+    Allow = "Allow"
+    Deny = "Deny"
+
+
+class SetQualifier(StrEnum):
+    NONE = ""
+    ForAllValues = "ForAllValues"
+    ForAnyValue = "ForAnyValue"
+
+
+@dataclass(frozen=True, slots=True)
+class Principals:
+    """A Principal / NotPrincipal element; ``anyone`` is the bare ``"*"`` (or ``{"AWS": "*"}``)."""
+
+    anyone: bool = False
+    aws: tuple[str, ...] = ()
+    service: tuple[str, ...] = ()
+    federated: tuple[str, ...] = ()
+    canonical_user: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionClause:
+    """One ``operator: {key: values}`` pair of a Condition block, already split into its parts."""
+
+    operator: str  # as written, for explanations
+    base: str  # e.g. "StringNotLike"
+    qualifier: SetQualifier
+    if_exists: bool
+    key: str  # as written
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    index: int
+    sid: str | None
+    effect: Effect
+    principal: Principals | None
+    not_principal: Principals | None
+    actions: tuple[str, ...] | None
+    not_actions: tuple[str, ...] | None
+    resources: tuple[str, ...] | None
+    not_resources: tuple[str, ...] | None
+    conditions: tuple[ConditionClause, ...]
+
+    @property
+    def label(self) -> str:
+        """The Sid when there is one, else the statement's position, for explanations."""
+        return self.sid if self.sid else f"#{self.index}"
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    version: str
+    statements: tuple[Statement, ...]
+
+    @property
+    def supports_variables(self) -> bool:
+        # Policy variables exist only from version 2012-10-17; older documents take ${...} literally.
+        return self.version == "2012-10-17"

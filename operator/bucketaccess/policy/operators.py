@@ -1,0 +1,150 @@
+"""Condition operators: one positive comparison per operator family.
+
+Each negated operator (``StringNotEquals``, ``NotIpAddress``, ...) is defined once as the negation
+of its positive twin, and ``...IfExists`` / ``ForAllValues:`` / ``ForAnyValue:`` are applied once,
+in :mod:`bucketaccess.policy.conditions`, never per family.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+from .wildcards import arn_matches, glob_match
+
+Compare = Callable[[str, str], bool]
+Validate = Callable[[str], str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    name: str
+    compare: Compare  # the positive comparison of one request value with one policy value
+    negated: bool = False
+    variables: bool = False  # policy variables are substituted in its values
+    validate: Validate | None = None  # None, or a message when a policy value is malformed
+
+
+def _number(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+@lru_cache(maxsize=4096)
+def parse_instant(text: str) -> datetime | None:
+    text = text.strip()
+    if text.lstrip("-").isdigit():
+        return datetime.fromtimestamp(int(text), tz=UTC)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=4096)
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def _numeric(test: Callable[[Decimal, Decimal], bool]) -> Compare:
+    def compare(actual: str, expected: str) -> bool:
+        a, e = _number(actual), _number(expected)
+        return a is not None and e is not None and test(a, e)
+
+    return compare
+
+
+def _dated(test: Callable[[datetime, datetime], bool]) -> Compare:
+    def compare(actual: str, expected: str) -> bool:
+        a, e = parse_instant(actual), parse_instant(expected)
+        return a is not None and e is not None and test(a, e)
+
+    return compare
+
+
+def _in_network(actual: str, expected: str) -> bool:
+    net = _network(expected)
+    try:
+        addr = ipaddress.ip_address(actual.strip())
+    except ValueError:
+        return False
+    return net is not None and addr.version == net.version and addr in net
+
+
+def _arn_like(actual: str, expected: str) -> bool:
+    return actual.count(":") >= 5 and arn_matches(expected, actual)
+
+
+def _check_number(value: str) -> str | None:
+    return None if _number(value) is not None else f"{value!r} is not a number"
+
+
+def _check_date(value: str) -> str | None:
+    return None if parse_instant(value) is not None else f"{value!r} is not a date (ISO 8601 or epoch seconds)"
+
+
+def _check_bool(value: str) -> str | None:
+    return None if value.lower() in ("true", "false") else f"{value!r} is not true or false"
+
+
+def _check_network(value: str) -> str | None:
+    return None if _network(value) is not None else f"{value!r} is not an IP address or CIDR block"
+
+
+def _build() -> dict[str, Operator]:
+    positive: list[Operator] = [
+        Operator("StringEquals", lambda a, e: a == e, variables=True),
+        Operator("StringEqualsIgnoreCase", lambda a, e: a.lower() == e.lower(), variables=True),
+        Operator("StringLike", lambda a, e: glob_match(e, a), variables=True),
+        Operator("NumericEquals", _numeric(lambda a, e: a == e), validate=_check_number),
+        Operator("NumericLessThan", _numeric(lambda a, e: a < e), validate=_check_number),
+        Operator("NumericLessThanEquals", _numeric(lambda a, e: a <= e), validate=_check_number),
+        Operator("NumericGreaterThan", _numeric(lambda a, e: a > e), validate=_check_number),
+        Operator("NumericGreaterThanEquals", _numeric(lambda a, e: a >= e), validate=_check_number),
+        Operator("DateEquals", _dated(lambda a, e: a == e), validate=_check_date),
+        Operator("DateLessThan", _dated(lambda a, e: a < e), validate=_check_date),
+        Operator("DateLessThanEquals", _dated(lambda a, e: a <= e), validate=_check_date),
+        Operator("DateGreaterThan", _dated(lambda a, e: a > e), validate=_check_date),
+        Operator("DateGreaterThanEquals", _dated(lambda a, e: a >= e), validate=_check_date),
+        Operator("Bool", lambda a, e: a.lower() == e.lower(), validate=_check_bool),
+        Operator("BinaryEquals", lambda a, e: a == e),
+        Operator("IpAddress", _in_network, validate=_check_network),
+        Operator("ArnEquals", _arn_like, variables=True),
+        Operator("ArnLike", _arn_like, variables=True),
+    ]
+    table = {op.name: op for op in positive}
+    negations = {
+        "StringNotEquals": "StringEquals",
+        "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+        "StringNotLike": "StringLike",
+        "NumericNotEquals": "NumericEquals",
+        "DateNotEquals": "DateEquals",
+        "NotIpAddress": "IpAddress",
+        "ArnNotEquals": "ArnEquals",
+        "ArnNotLike": "ArnLike",
+    }
+    for name, twin in negations.items():
+        base = table[twin]
+        table[name] = Operator(name, base.compare, True, base.variables, base.validate)
+    # Null compares presence, not values; conditions.py treats it apart.
+    table["Null"] = Operator("Null", lambda a, e: False, validate=_check_bool)
+    return table
+
+
+OPERATORS: dict[str, Operator] = _build()
+_BY_LOWER = {name.lower(): op for name, op in OPERATORS.items()}
+
+
+def lookup(name: str) -> Operator | None:
+    return _BY_LOWER.get(name.lower())

@@ -1,0 +1,165 @@
+"""Does one statement apply to one request, and through which principal?
+
+A resource-side statement that applies carries a :class:`Scope`, because AWS treats a grant to
+the exact session (or user) differently from a grant to the role, to anyone, or to the account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from .conditions import failing_clauses
+from .context import Caller, PrincipalKind, RequestContext
+from .model import ConditionClause, Effect, Policy, Principals, Statement
+from .variables import Unresolvable, has_variables, substitute
+from .wildcards import action_matches, arn_matches
+
+
+class Scope(IntEnum):
+    """How directly a resource-side Allow names the caller; higher is more direct."""
+
+    Account = 1  # the account: the caller's own identity policy must allow too
+    Anyone = 2  # "*": applies to the caller itself, boundaries and session policies still limit
+    Role = 3  # the role ARN: same as Anyone
+    Principal = 4  # the session or user ARN itself: not limited by boundaries or session policies
+
+
+@dataclass(frozen=True, slots=True)
+class StatementRef:
+    """Where a deciding statement lives: ``(source, Sid or #index, effect)``."""
+
+    source: str
+    sid: str
+    effect: Effect
+
+    def as_dict(self) -> dict[str, str]:
+        return {"source": self.source, "sid": self.sid, "effect": str(self.effect)}
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    ref: StatementRef
+    statement: Statement
+    scope: Scope
+
+
+@dataclass(frozen=True, slots=True)
+class NearMiss:
+    """A statement that names the action, resource and principal but whose condition fails."""
+
+    ref: StatementRef
+    statement: Statement
+    failing: tuple[ConditionClause, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyAnalysis:
+    source: str
+    allows: tuple[Hit, ...]
+    denies: tuple[Hit, ...]
+    near_misses: tuple[NearMiss, ...]
+
+
+def _aws_scope(value: str, caller: Caller) -> Scope | None:
+    if value == "*":
+        return Scope.Anyone
+    if value == caller.account or value == caller.root_arn:
+        return Scope.Account
+    if caller.session_arn is not None and value == caller.session_arn:
+        return Scope.Principal
+    if caller.kind is PrincipalKind.User and value == caller.arn:
+        return Scope.Principal
+    if caller.role_arn is not None and value == caller.role_arn:
+        return Scope.Role
+    return None
+
+
+def principal_scope(principals: Principals, caller: Caller) -> Scope | None:
+    if principals.anyone:
+        return Scope.Anyone
+    scopes = [s for s in (_aws_scope(v, caller) for v in principals.aws) if s is not None]
+    return max(scopes) if scopes else None
+
+
+def _identities(caller: Caller) -> list[str]:
+    ids = [caller.root_arn]
+    if caller.kind is PrincipalKind.User:
+        ids.append(caller.arn)
+    if caller.role_arn is not None:
+        ids.append(caller.role_arn)
+    if caller.session_arn is not None:
+        ids.append(caller.session_arn)
+    return ids
+
+
+def not_principal_applies(principals: Principals, caller: Caller) -> bool:
+    """NotPrincipal spares the caller only when every identity it carries is listed.
+
+    A role session is seen as its account, its role and its session, so excluding a session
+    takes all three, as the IAM reference's NotPrincipal example shows.
+    """
+    if principals.anyone:
+        return False
+    listed = set(principals.aws)
+    listed |= {f"arn:aws:iam::{v}:root" for v in principals.aws if v.isdigit()}
+    return not all(identity in listed for identity in _identities(caller))
+
+
+def _any_match(patterns: tuple[str, ...], value: str, ctx: RequestContext, variables: bool, action: bool) -> bool:
+    for pattern in patterns:
+        if action:
+            if action_matches(pattern, value):
+                return True
+            continue
+        if variables and has_variables(pattern):
+            try:
+                pattern = substitute(pattern, ctx.single)
+            except Unresolvable:
+                continue
+        if arn_matches(pattern, value):
+            return True
+    return False
+
+
+def _targets(stmt: Statement, ctx: RequestContext, variables: bool) -> bool:
+    if stmt.actions is not None:
+        if not _any_match(stmt.actions, ctx.action, ctx, variables, action=True):
+            return False
+    elif stmt.not_actions is not None and _any_match(stmt.not_actions, ctx.action, ctx, variables, action=True):
+        return False
+    if stmt.resources is not None:
+        return _any_match(stmt.resources, ctx.resource, ctx, variables, action=False)
+    return not (
+        stmt.not_resources is not None and _any_match(stmt.not_resources, ctx.resource, ctx, variables, action=False)
+    )
+
+
+def _scope(stmt: Statement, ctx: RequestContext) -> Scope | None:
+    if stmt.principal is not None:
+        return principal_scope(stmt.principal, ctx.caller)
+    if stmt.not_principal is not None:
+        return Scope.Anyone if not_principal_applies(stmt.not_principal, ctx.caller) else None
+    return Scope.Principal  # identity-side: the policy is attached to the caller itself
+
+
+def analyze(policy: Policy, source: str, ctx: RequestContext) -> PolicyAnalysis:
+    allows: list[Hit] = []
+    denies: list[Hit] = []
+    misses: list[NearMiss] = []
+    variables = policy.supports_variables
+    for stmt in policy.statements:
+        if not _targets(stmt, ctx, variables):
+            continue
+        scope = _scope(stmt, ctx)
+        if scope is None:
+            continue
+        ref = StatementRef(source, stmt.label, stmt.effect)
+        failing = failing_clauses(stmt.conditions, ctx, variables=variables)
+        if failing:
+            misses.append(NearMiss(ref, stmt, failing))
+        elif stmt.effect is Effect.Allow:
+            allows.append(Hit(ref, stmt, scope))
+        else:
+            denies.append(Hit(ref, stmt, scope))
+    return PolicyAnalysis(source, tuple(allows), tuple(denies), tuple(misses))
