@@ -146,14 +146,17 @@ class Organization:
             return self.default
         if account in self.accounts:
             return self.accounts[account]
-        return self.default if account == identity_account else None
+        return self.default if account == identity_account and self._default_given() else None
+
+    def _default_given(self) -> bool:
+        return bool(self.default.scps or self.default.rcps)
 
     def member(self, account: str, identity_account: str) -> bool:
-        if account == self.management_account:
+        """With ``accounts``, only the listed accounts (and identity.account when the top-level
+        chains describe it) are members; without it, every account of the scenario is."""
+        if account == self.management_account or self.accounts is None or account in self.accounts:
             return True
-        if self.accounts is None:
-            return True
-        return account in self.accounts or account == identity_account
+        return account == identity_account and self._default_given()
 
 
 @dataclass(frozen=True, slots=True)
