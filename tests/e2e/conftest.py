@@ -1,0 +1,25 @@
+"""Shared e2e fixtures: one real control plane (etcd + kube-apiserver) per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import client
+
+from bucketaccess.devenv.controlplane import ControlPlane
+from tests.e2e.kube import api_client, install_crds
+
+
+@pytest.fixture(scope="session")
+def control_plane() -> Iterator[ControlPlane]:
+    with ControlPlane() as cp:
+        yield cp
+
+
+@pytest.fixture(scope="session")
+def kube(control_plane: ControlPlane) -> Iterator[client.ApiClient]:
+    api = api_client(control_plane.kubeconfig)
+    install_crds(api)
+    yield api
+    api.close()

@@ -1,0 +1,55 @@
+"""The operator as its own process, the way a Deployment runs it, for the e2e tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from bucketaccess.devenv.controlplane import free_port, spawn, terminate
+
+
+class OperatorProcess:
+    def __init__(self, kubeconfig: Path, log: Path, args: list[str] | None = None, env: dict[str, str] | None = None):
+        self.kubeconfig = kubeconfig
+        self.log = log
+        self.args = args or []
+        self.env = env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.health_port = 0
+
+    def start(self, timeout: float = 60) -> OperatorProcess:
+        self.health_port = free_port()
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.env}
+        cmd = [sys.executable, "-m", "bucketaccess", "run", "--health-port", str(self.health_port), *self.args]
+        self.proc = spawn(cmd, self.log, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"operator exited with {self.proc.returncode}:\n{self.tail()}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"operator not healthy within {timeout}s:\n{self.tail()}")
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        terminate(self.proc)
+
+    def __enter__(self) -> OperatorProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,60 @@
+"""The operator, started as its own process against the local control plane, writes status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+from bucketaccess.devenv.controlplane import ControlPlane
+from tests.e2e.kube import GROUP, VERSION, condition, create, ensure_namespace, get_ba, wait_for
+from tests.e2e.operator_proc import OperatorProcess
+
+pytestmark = pytest.mark.e2e
+NS = "skeleton"
+
+
+@pytest.fixture(scope="module")
+def operator(control_plane: ControlPlane, kube: client.ApiClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
+    ensure_namespace(kube, NS)
+    log = tmp_path_factory.mktemp("operator") / "operator.log"
+    with OperatorProcess(control_plane.kubeconfig, log, ["--namespace", NS]) as proc:
+        yield proc
+
+
+def _ba(name: str) -> dict:  # type: ignore[type-arg]
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "BucketAccess",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {"className": "none", "bucket": "skeleton-bucket", "role": {"arn": "arn:aws:iam::111122223333:role/r"}},
+    }
+
+
+def test_new_object_gets_not_yet_verified_and_follows_generation(kube: client.ApiClient, operator: OperatorProcess) -> None:
+    create(kube, _ba("fresh"))
+
+    def status_for(generation: int) -> dict | None:  # type: ignore[type-arg]
+        obj = get_ba(kube, NS, "fresh")
+        return obj if (obj.get("status") or {}).get("observedGeneration") == generation else None
+
+    obj = wait_for(lambda: status_for(1), 30, "observedGeneration 1")
+    ready = condition(obj, "Ready")
+    assert ready is not None and ready["status"] == "Unknown" and ready["reason"] == "NotYetVerified"
+    assert ready["observedGeneration"] == 1
+    assert not any(k == "status" for k in obj["status"] if k.startswith("kopf")), obj["status"]
+
+    client.CustomObjectsApi(kube).patch_namespaced_custom_object(
+        GROUP, VERSION, NS, "bucketaccesses", "fresh", {"spec": {"prefix": "new/"}}
+    )
+    obj = wait_for(lambda: status_for(2), 30, "observedGeneration 2 after an update")
+    ready2 = condition(obj, "Ready")
+    assert ready2 is not None and ready2["observedGeneration"] == 2
+    # the status did not flip, so the transition time stays
+    assert ready2["lastTransitionTime"] == ready["lastTransitionTime"]
+    # progress lives in annotations, not in status
+    assert set(obj["status"]) <= {"observedGeneration", "conditions", "decision", "roleArn", "lastVerifiedTime", "managed"}
+    annotations = obj["metadata"].get("annotations") or {}
+    assert any(k.startswith("s3access.dev/") for k in annotations), annotations
