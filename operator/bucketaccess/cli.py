@@ -62,7 +62,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="bucketaccess", description="Verify and repair every AWS layer behind an S3 upload.")
+    parser = _Parser(
+        prog="bucketaccess", description="Verify and repair every AWS layer behind an S3 upload."
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     ex = sub.add_parser("explain", help="evaluate an access scenario file offline, with no AWS call")

@@ -39,7 +39,9 @@ class Condition:
         if self.status not in ("True", "False", "Unknown"):
             raise ValueError(f"condition {self.type}: status {self.status!r} is not True, False or Unknown")
         if not REASON_PATTERN.match(self.reason):
-            raise ValueError(f"condition {self.type}: reason {self.reason!r} does not match {REASON_PATTERN.pattern}")
+            raise ValueError(
+                f"condition {self.type}: reason {self.reason!r} does not match {REASON_PATTERN.pattern}"
+            )
 
 
 # Conditions about the operator's own work; they do not decide whether the upload succeeds.

@@ -74,12 +74,16 @@ def create(api: client.ApiClient, doc: dict[str, Any], strict: bool = True) -> d
     validation = "Strict" if strict else None
     if doc["kind"] == "BucketAccess":
         ns = doc["metadata"].get("namespace", "default")
-        return objs.create_namespaced_custom_object(GROUP, VERSION, ns, plural, doc, field_validation=validation)  # type: ignore[no-any-return]
+        return objs.create_namespaced_custom_object(
+            GROUP, VERSION, ns, plural, doc, field_validation=validation
+        )  # type: ignore[no-any-return]
     return objs.create_cluster_custom_object(GROUP, VERSION, plural, doc, field_validation=validation)  # type: ignore[no-any-return]
 
 
 def get_ba(api: client.ApiClient, ns: str, name: str) -> dict[str, Any]:
-    return client.CustomObjectsApi(api).get_namespaced_custom_object(GROUP, VERSION, ns, "bucketaccesses", name)  # type: ignore[no-any-return]
+    return client.CustomObjectsApi(api).get_namespaced_custom_object(
+        GROUP, VERSION, ns, "bucketaccesses", name
+    )  # type: ignore[no-any-return]
 
 
 def condition(obj: dict[str, Any], ctype: str) -> dict[str, Any] | None:

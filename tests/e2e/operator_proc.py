@@ -13,7 +13,9 @@ from bucketaccess.devenv.controlplane import free_port, spawn, terminate
 
 
 class OperatorProcess:
-    def __init__(self, kubeconfig: Path, log: Path, args: list[str] | None = None, env: dict[str, str] | None = None):
+    def __init__(
+        self, kubeconfig: Path, log: Path, args: list[str] | None = None, env: dict[str, str] | None = None
+    ):
         self.kubeconfig = kubeconfig
         self.log = log
         self.args = args or []
@@ -24,7 +26,15 @@ class OperatorProcess:
     def start(self, timeout: float = 60) -> OperatorProcess:
         self.health_port = free_port()
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.env}
-        cmd = [sys.executable, "-m", "bucketaccess", "run", "--health-port", str(self.health_port), *self.args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "bucketaccess",
+            "run",
+            "--health-port",
+            str(self.health_port),
+            *self.args,
+        ]
         self.proc = spawn(cmd, self.log, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -60,15 +60,45 @@ BAD: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ("bucket-too-short", GOOD_BA, {"spec.bucket": "ab"}, "spec.bucket"),
     ("bucket-double-dot", GOOD_BA, {"spec.bucket": "invoices..bucket"}, "spec.bucket"),
     ("bucket-ip-address", GOOD_BA, {"spec.bucket": "192.168.10.12"}, "spec.bucket"),
-    ("role-user-arn", GOOD_BA, {"spec.role": {"arn": "arn:aws:iam::111122223333:user/alice"}}, "spec.role.arn"),
+    (
+        "role-user-arn",
+        GOOD_BA,
+        {"spec.role": {"arn": "arn:aws:iam::111122223333:user/alice"}},
+        "spec.role.arn",
+    ),
     ("role-arn-short-account", GOOD_BA, {"spec.role": {"arn": "arn:aws:iam::1111:role/x"}}, "spec.role.arn"),
-    ("role-both", GOOD_BA, {"spec.role": {"arn": "arn:aws:iam::111122223333:role/x", "serviceAccountName": "uploader"}}, "spec.role"),
+    (
+        "role-both",
+        GOOD_BA,
+        {"spec.role": {"arn": "arn:aws:iam::111122223333:role/x", "serviceAccountName": "uploader"}},
+        "spec.role",
+    ),
     ("role-neither", GOOD_BA, {"spec.role": {}}, "spec.role"),
     ("role-missing", GOOD_BA, {"spec.role": _DELETE}, "spec.role"),
     ("classname-missing", GOOD_BA, {"spec.className": _DELETE}, "spec.className"),
-    ("kms-key-without-kms-algorithm", GOOD_BA, {"spec.upload.encryption": {"algorithm": "AES256", "kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab"}}, "spec.upload.encryption.kmsKeyArn"),
-    ("kms-key-malformed", GOOD_BA, {"spec.upload.encryption": {"algorithm": "aws:kms", "kmsKeyArn": "1234abcd"}}, "spec.upload.encryption.kmsKeyArn"),
-    ("encryption-without-algorithm", GOOD_BA, {"spec.upload.encryption": {"kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/k"}}, "spec.upload.encryption.algorithm"),
+    (
+        "kms-key-without-kms-algorithm",
+        GOOD_BA,
+        {
+            "spec.upload.encryption": {
+                "algorithm": "AES256",
+                "kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab",
+            }
+        },
+        "spec.upload.encryption.kmsKeyArn",
+    ),
+    (
+        "kms-key-malformed",
+        GOOD_BA,
+        {"spec.upload.encryption": {"algorithm": "aws:kms", "kmsKeyArn": "1234abcd"}},
+        "spec.upload.encryption.kmsKeyArn",
+    ),
+    (
+        "encryption-without-algorithm",
+        GOOD_BA,
+        {"spec.upload.encryption": {"kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/k"}},
+        "spec.upload.encryption.algorithm",
+    ),
     ("interval-five-seconds", GOOD_BA, {"spec.verifyInterval": "5s"}, "spec.verifyInterval"),
     ("interval-words", GOOD_BA, {"spec.verifyInterval": "five minutes"}, "spec.verifyInterval"),
     ("prefix-leading-slash", GOOD_BA, {"spec.prefix": "/invoices/"}, "spec.prefix"),
@@ -79,13 +109,38 @@ BAD: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
     ("action-duplicate", GOOD_BA, {"spec.actions": ["s3:GetObject", "s3:GetObject"]}, "spec.actions[1]"),
     ("unknown-field-strict", GOOD_BA, {"spec.bukket": "awsdoc-example-bucket"}, "spec.bukket"),
     ("multipart-not-bool", GOOD_BA, {"spec.upload.multipart": "yes"}, "spec.upload.multipart"),
-    ("class-unknown-reconcile-mode", GOOD_CLASS, {"spec.reconcile.bucketPolicy": "Sometimes"}, "spec.reconcile.bucketPolicy"),
-    ("class-unknown-kms-mode", GOOD_CLASS, {"spec.reconcile.kmsKeyUsers": "Admin"}, "spec.reconcile.kmsKeyUsers"),
+    (
+        "class-unknown-reconcile-mode",
+        GOOD_CLASS,
+        {"spec.reconcile.bucketPolicy": "Sometimes"},
+        "spec.reconcile.bucketPolicy",
+    ),
+    (
+        "class-unknown-kms-mode",
+        GOOD_CLASS,
+        {"spec.reconcile.kmsKeyUsers": "Admin"},
+        "spec.reconcile.kmsKeyUsers",
+    ),
     ("class-no-buckets", GOOD_CLASS, {"spec.buckets": []}, "spec.buckets"),
     ("class-buckets-missing", GOOD_CLASS, {"spec.buckets": _DELETE}, "spec.buckets"),
-    ("class-role-not-role-arn", GOOD_CLASS, {"spec.roles": ["arn:aws:iam::111122223333:user/*"]}, "spec.roles[0]"),
-    ("class-selector-in-without-values", GOOD_CLASS, {"spec.namespaceSelector": {"matchExpressions": [{"key": "team", "operator": "In"}]}}, "spec.namespaceSelector.matchExpressions[0]"),
-    ("class-unknown-field-strict", GOOD_CLASS, {"spec.reconcile.deleteBuckets": True}, "spec.reconcile.deleteBuckets"),
+    (
+        "class-role-not-role-arn",
+        GOOD_CLASS,
+        {"spec.roles": ["arn:aws:iam::111122223333:user/*"]},
+        "spec.roles[0]",
+    ),
+    (
+        "class-selector-in-without-values",
+        GOOD_CLASS,
+        {"spec.namespaceSelector": {"matchExpressions": [{"key": "team", "operator": "In"}]}},
+        "spec.namespaceSelector.matchExpressions[0]",
+    ),
+    (
+        "class-unknown-field-strict",
+        GOOD_CLASS,
+        {"spec.reconcile.deleteBuckets": True},
+        "spec.reconcile.deleteBuckets",
+    ),
 ]
 
 
@@ -133,7 +188,9 @@ def test_bad_manifest_is_refused_naming_the_field(
     kube: client.ApiClient, crd_ns: str, base: dict[str, Any], changes: dict[str, Any], field: str
 ) -> None:
     doc = copy.deepcopy(base)
-    doc["metadata"]["name"] = "bad-" + field.replace(".", "-").replace("[", "-").replace("]", "").lower()[-40:]
+    doc["metadata"]["name"] = (
+        "bad-" + field.replace(".", "-").replace("[", "-").replace("]", "").lower()[-40:]
+    )
     for path, value in changes.items():
         _set(doc, path, value)
     with pytest.raises(ApiException) as info:

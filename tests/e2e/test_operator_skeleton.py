@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from kubernetes import client
@@ -17,7 +16,9 @@ NS = "skeleton"
 
 
 @pytest.fixture(scope="module")
-def operator(control_plane: ControlPlane, kube: client.ApiClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OperatorProcess]:
+def operator(
+    control_plane: ControlPlane, kube: client.ApiClient, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OperatorProcess]:
     ensure_namespace(kube, NS)
     log = tmp_path_factory.mktemp("operator") / "operator.log"
     with OperatorProcess(control_plane.kubeconfig, log, ["--namespace", NS]) as proc:
@@ -29,11 +30,17 @@ def _ba(name: str) -> dict:  # type: ignore[type-arg]
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "BucketAccess",
         "metadata": {"name": name, "namespace": NS},
-        "spec": {"className": "none", "bucket": "skeleton-bucket", "role": {"arn": "arn:aws:iam::111122223333:role/r"}},
+        "spec": {
+            "className": "none",
+            "bucket": "skeleton-bucket",
+            "role": {"arn": "arn:aws:iam::111122223333:role/r"},
+        },
     }
 
 
-def test_new_object_gets_not_yet_verified_and_follows_generation(kube: client.ApiClient, operator: OperatorProcess) -> None:
+def test_new_object_gets_not_yet_verified_and_follows_generation(
+    kube: client.ApiClient, operator: OperatorProcess
+) -> None:
     create(kube, _ba("fresh"))
 
     def status_for(generation: int) -> dict | None:  # type: ignore[type-arg]
@@ -55,6 +62,13 @@ def test_new_object_gets_not_yet_verified_and_follows_generation(kube: client.Ap
     # the status did not flip, so the transition time stays
     assert ready2["lastTransitionTime"] == ready["lastTransitionTime"]
     # progress lives in annotations, not in status
-    assert set(obj["status"]) <= {"observedGeneration", "conditions", "decision", "roleArn", "lastVerifiedTime", "managed"}
+    assert set(obj["status"]) <= {
+        "observedGeneration",
+        "conditions",
+        "decision",
+        "roleArn",
+        "lastVerifiedTime",
+        "managed",
+    }
     annotations = obj["metadata"].get("annotations") or {}
     assert any(k.startswith("s3access.dev/") for k in annotations), annotations

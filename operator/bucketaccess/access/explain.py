@@ -36,18 +36,38 @@ def _findings(probe: Probe, decision: RequestDecision, sc: Scenario) -> list[Fin
         if cause.layer in _LAYER_CHECK:
             out.append(Finding(_LAYER_CHECK[cause.layer], Status.FALSE, reason, message, cause.statements))
         elif probe.service is Service.KMS:
-            kms_reason = reason if cause.kind is CauseKind.ExplicitDeny else (
-                "NotAKeyUser" if cause.layer is Layer.Resource else "NoIAMPermission"
+            kms_reason = (
+                reason
+                if cause.kind is CauseKind.ExplicitDeny
+                else ("NotAKeyUser" if cause.layer is Layer.Resource else "NoIAMPermission")
             )
-            check = CheckName.IdentityPolicyAllows if cause.kind is CauseKind.ExplicitDeny and cause.layer is Layer.Identity else CheckName.KMSKeyUsable
+            check = (
+                CheckName.IdentityPolicyAllows
+                if cause.kind is CauseKind.ExplicitDeny and cause.layer is Layer.Identity
+                else CheckName.KMSKeyUsable
+            )
             out.append(Finding(check, Status.FALSE, kms_reason, message, cause.statements))
         elif cause.kind is CauseKind.Voided:
-            out.append(Finding(CheckName.PublicAccessBlockAllows, Status.FALSE, "PublicPolicyRestricted", message, cause.statements))
+            out.append(
+                Finding(
+                    CheckName.PublicAccessBlockAllows,
+                    Status.FALSE,
+                    "PublicPolicyRestricted",
+                    message,
+                    cause.statements,
+                )
+            )
         elif cause.layer is Layer.Identity:
-            out.append(Finding(CheckName.IdentityPolicyAllows, Status.FALSE, reason, message, cause.statements))
+            out.append(
+                Finding(CheckName.IdentityPolicyAllows, Status.FALSE, reason, message, cause.statements)
+            )
         else:
             resource_reason = reason if cause.kind is CauseKind.ExplicitDeny else "CrossAccountNotGranted"
-            out.append(Finding(CheckName.BucketPolicyAllows, Status.FALSE, resource_reason, message, cause.statements))
+            out.append(
+                Finding(
+                    CheckName.BucketPolicyAllows, Status.FALSE, resource_reason, message, cause.statements
+                )
+            )
             if cause.kind is CauseKind.NoAllow and sc.bucket.ownership is not Ownership.BucketOwnerEnforced:
                 acl_msg = (
                     f"the bucket ACL grants WRITE to neither account {sc.request.caller.account} nor a group, and the "
@@ -69,13 +89,23 @@ def _findings(probe: Probe, decision: RequestDecision, sc: Scenario) -> list[Fin
     return out
 
 
-def _allowing(decisions: list[tuple[Probe, RequestDecision]], layer: Layer, service: Service) -> tuple[StatementRef, ...]:
+def _allowing(
+    decisions: list[tuple[Probe, RequestDecision]], layer: Layer, service: Service
+) -> tuple[StatementRef, ...]:
     """Allow statements of one layer that matched, whatever else decided the request."""
-    refs = [h.ref for p, d in decisions if p.service is service for a in d.analyses.get(layer, ()) for h in a.allows]
+    refs = [
+        h.ref
+        for p, d in decisions
+        if p.service is service
+        for a in d.analyses.get(layer, ())
+        for h in a.allows
+    ]
     return tuple(dict.fromkeys(refs))
 
 
-def _granted(decisions: list[tuple[Probe, RequestDecision]], prefixes: tuple[str, ...], service: Service | None = None) -> tuple[StatementRef, ...]:
+def _granted(
+    decisions: list[tuple[Probe, RequestDecision]], prefixes: tuple[str, ...], service: Service | None = None
+) -> tuple[StatementRef, ...]:
     refs = [
         r
         for p, d in decisions
@@ -86,7 +116,9 @@ def _granted(decisions: list[tuple[Probe, RequestDecision]], prefixes: tuple[str
     return tuple(dict.fromkeys(refs))
 
 
-def _defaults(sc: Scenario, plan_probes: tuple[Probe, ...], decisions: list[tuple[Probe, RequestDecision]]) -> dict[CheckName, Check]:
+def _defaults(
+    sc: Scenario, plan_probes: tuple[Probe, ...], decisions: list[tuple[Probe, RequestDecision]]
+) -> dict[CheckName, Check]:
     """The result of each check that no request found failing: True or NotApplicable, with why."""
     caller = sc.request.caller
     who = caller.role_arn or caller.arn
@@ -95,11 +127,22 @@ def _defaults(sc: Scenario, plan_probes: tuple[Probe, ...], decisions: list[tupl
 
     ident = _allowing(decisions, Layer.Identity, Service.S3)
     if caller.kind is PrincipalKind.Account:
-        out[CheckName.IdentityPolicyAllows] = Check(t, "RootUser", f"{caller.arn} is the account's root user, which needs no identity policy")
+        out[CheckName.IdentityPolicyAllows] = Check(
+            t, "RootUser", f"{caller.arn} is the account's root user, which needs no identity policy"
+        )
     elif ident:
-        out[CheckName.IdentityPolicyAllows] = Check(t, "AllowedByStatement", f"{where(ident[0].source)} statement {ident[0].sid} allows {who} to upload", ident)
+        out[CheckName.IdentityPolicyAllows] = Check(
+            t,
+            "AllowedByStatement",
+            f"{where(ident[0].source)} statement {ident[0].sid} allows {who} to upload",
+            ident,
+        )
     else:
-        out[CheckName.IdentityPolicyAllows] = Check(t, "GrantedByResourcePolicy", f"no identity policy of {who} allows the upload, but a resource-side grant in the same account suffices")
+        out[CheckName.IdentityPolicyAllows] = Check(
+            t,
+            "GrantedByResourcePolicy",
+            f"no identity policy of {who} allows the upload, but a resource-side grant in the same account suffices",
+        )
 
     kms_probes = [p for p in plan_probes if p.service is Service.KMS]
     if not kms_probes:
@@ -113,59 +156,98 @@ def _defaults(sc: Scenario, plan_probes: tuple[Probe, ...], decisions: list[tupl
 
     bp = _allowing(decisions, Layer.Resource, Service.S3)
     if bp:
-        out[CheckName.BucketPolicyAllows] = Check(t, "AllowedByStatement", f"bucket policy statement {bp[0].sid} allows {who}, and nothing there denies the upload", bp)
+        out[CheckName.BucketPolicyAllows] = Check(
+            t,
+            "AllowedByStatement",
+            f"bucket policy statement {bp[0].sid} allows {who}, and nothing there denies the upload",
+            bp,
+        )
     elif sc.bucket.policy is not None:
-        out[CheckName.BucketPolicyAllows] = Check(t, "NoDenyingStatement", "the bucket policy denies nothing this upload does")
+        out[CheckName.BucketPolicyAllows] = Check(
+            t, "NoDenyingStatement", "the bucket policy denies nothing this upload does"
+        )
     else:
-        out[CheckName.BucketPolicyAllows] = Check(t, "NoBucketPolicy", "the bucket has no policy, and the caller is in the bucket's account")
+        out[CheckName.BucketPolicyAllows] = Check(
+            t, "NoBucketPolicy", "the bucket has no policy, and the caller is in the bucket's account"
+        )
 
     if sc.bucket.ownership is Ownership.BucketOwnerEnforced:
-        out[CheckName.BucketACLAllows] = Check(na, "ACLsDisabled", "the bucket's ACLs are disabled (object ownership BucketOwnerEnforced)")
+        out[CheckName.BucketACLAllows] = Check(
+            na, "ACLsDisabled", "the bucket's ACLs are disabled (object ownership BucketOwnerEnforced)"
+        )
     else:
         acl = _granted(decisions, ("bucket-acl",), Service.S3)
         if acl:
-            out[CheckName.BucketACLAllows] = Check(t, "WriteGranted", f"the bucket ACL's {acl[0].sid} grants WRITE to the caller's account", acl)
+            out[CheckName.BucketACLAllows] = Check(
+                t, "WriteGranted", f"the bucket ACL's {acl[0].sid} grants WRITE to the caller's account", acl
+            )
         else:
-            out[CheckName.BucketACLAllows] = Check(t, "NotRequired", "ACLs are enabled, and the upload does not rely on them")
+            out[CheckName.BucketACLAllows] = Check(
+                t, "NotRequired", "ACLs are enabled, and the upload does not rely on them"
+            )
 
     for check, layer, what in (
         (CheckName.SCPAllows, Layer.SCP, "SCPs"),
         (CheckName.RCPAllows, Layer.RCP, "RCPs"),
     ):
-        applied = [d for _, d in decisions if layer in d.analyses and d.analyses[layer]]
+        applied = [d for _, d in decisions if d.analyses.get(layer)]
         if applied:
-            out[check] = Check(t, "AllowedAtEveryLevel", f"every level of {what} allows the upload's requests")
+            out[check] = Check(
+                t, "AllowedAtEveryLevel", f"every level of {what} allows the upload's requests"
+            )
         else:
             out[check] = Check(na, *_org_reason(sc, what))
 
     if sc.identity.boundary is None or caller.kind is PrincipalKind.Account:
-        out[CheckName.PermissionsBoundaryAllows] = Check(na, "NoPermissionsBoundary", f"{who} has no permissions boundary")
+        out[CheckName.PermissionsBoundaryAllows] = Check(
+            na, "NoPermissionsBoundary", f"{who} has no permissions boundary"
+        )
     else:
         b = _granted(decisions, ("boundary:",))
         reason = "AllowedByStatement" if b else "NotLimiting"
-        msg = f"{where(b[0].source)} allows the upload" if b else "a grant to the session itself is not limited by the boundary"
+        msg = (
+            f"{where(b[0].source)} allows the upload"
+            if b
+            else "a grant to the session itself is not limited by the boundary"
+        )
         out[CheckName.PermissionsBoundaryAllows] = Check(t, reason, msg, b)
 
     if not sc.identity.session_policies:
-        out[CheckName.SessionPolicyAllows] = Check(na, "NoSessionPolicy", "the session was not given a session policy")
+        out[CheckName.SessionPolicyAllows] = Check(
+            na, "NoSessionPolicy", "the session was not given a session policy"
+        )
     else:
         s = _granted(decisions, ("session:",))
-        out[CheckName.SessionPolicyAllows] = Check(t, "AllowedByStatement" if s else "NotLimiting", "the session policies allow the upload", s)
+        out[CheckName.SessionPolicyAllows] = Check(
+            t, "AllowedByStatement" if s else "NotLimiting", "the session policies allow the upload", s
+        )
 
     pab = sc.bucket.public_access_block
-    if not any((pab.block_public_acls, pab.ignore_public_acls, pab.block_public_policy, pab.restrict_public_buckets)):
-        out[CheckName.PublicAccessBlockAllows] = Check(na, "NoPublicAccessBlock", "Block Public Access is off for the bucket and its account")
+    if not any(
+        (pab.block_public_acls, pab.ignore_public_acls, pab.block_public_policy, pab.restrict_public_buckets)
+    ):
+        out[CheckName.PublicAccessBlockAllows] = Check(
+            na, "NoPublicAccessBlock", "Block Public Access is off for the bucket and its account"
+        )
     else:
-        out[CheckName.PublicAccessBlockAllows] = Check(t, "NotTriggered", "Block Public Access is on, and the upload relies on no public ACL or policy")
+        out[CheckName.PublicAccessBlockAllows] = Check(
+            t, "NotTriggered", "Block Public Access is on, and the upload relies on no public ACL or policy"
+        )
 
     ep = sc.request.vpc_endpoint
     if ep is None:
-        out[CheckName.VPCEndpointPolicyAllows] = Check(na, "NoVPCEndpoint", "the upload does not go through a VPC endpoint")
+        out[CheckName.VPCEndpointPolicyAllows] = Check(
+            na, "NoVPCEndpoint", "the upload does not go through a VPC endpoint"
+        )
     elif ep.policy is None:
-        out[CheckName.VPCEndpointPolicyAllows] = Check(t, "DefaultEndpointPolicy", f"VPC endpoint {ep.id} has the default full-access policy")
+        out[CheckName.VPCEndpointPolicyAllows] = Check(
+            t, "DefaultEndpointPolicy", f"VPC endpoint {ep.id} has the default full-access policy"
+        )
     else:
         e = _granted(decisions, ("vpce:",))
-        out[CheckName.VPCEndpointPolicyAllows] = Check(t, "AllowedByStatement", f"the policy of VPC endpoint {ep.id} allows the upload", e)
+        out[CheckName.VPCEndpointPolicyAllows] = Check(
+            t, "AllowedByStatement", f"the policy of VPC endpoint {ep.id} allows the upload", e
+        )
     return out
 
 

@@ -63,13 +63,17 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _str(obj: Mapping[str, Any], name: str, path: str, default: str | None = None) -> str | None:
+def _str(obj: Mapping[str, Any], name: str, path: str) -> str | None:
     value = obj.get(name)
     if value is None:
-        return default
+        return None
     if not isinstance(value, str) or not value:
         raise InvalidInput(_join(path, name), "must be a non-empty string")
     return value
+
+
+def _str_or(obj: Mapping[str, Any], name: str, path: str, default: str) -> str:
+    return _str(obj, name, path) or default
 
 
 def _req_str(obj: Mapping[str, Any], name: str, path: str) -> str:
@@ -116,11 +120,15 @@ def parse_caller(principal: str, role_arn: str | None, path: str) -> Caller:
         if role_arn is not None:
             rm = _PRINCIPAL.match(role_arn)
             if not rm or not rm.group("rolepath") or rm.group("acct") != account:
-                raise InvalidInput(f"{path}.roleArn", "must be the role ARN (same account) behind the session")
+                raise InvalidInput(
+                    f"{path}.roleArn", "must be the role ARN (same account) behind the session"
+                )
             if rm.group("rolepath").rsplit("/", 1)[-1] != m.group("srole"):
                 raise InvalidInput(f"{path}.roleArn", "names another role than the session ARN")
         full = role_arn or derived
-        return Caller(principal, account, PrincipalKind.AssumedRole, full, principal, "/aws-service-role/" in full)
+        return Caller(
+            principal, account, PrincipalKind.AssumedRole, full, principal, "/aws-service-role/" in full
+        )
     account = m.group("acct")
     if role_arn is not None:
         raise InvalidInput(f"{path}.roleArn", "is only for an assumed-role session principal")
@@ -161,22 +169,27 @@ def _request(raw: object, now: datetime) -> Request:
         {"principal", "roleArn", "action", "bucket", "key", "headers", "multipart", "vpcEndpoint", "context"},
     )
     caller = parse_caller(_req_str(obj, "principal", path), _str(obj, "roleArn", path), path)
-    action = _str(obj, "action", path, "s3:PutObject")
-    assert action is not None
+    action = _str_or(obj, "action", path, "s3:PutObject")
     if not re.match(r"^s3:[A-Za-z]+$", action):
-        raise InvalidInput(f"{path}.action", f"{action!r} is not an s3 action (s3:PutObject, s3:GetObject, ...)")
+        raise InvalidInput(
+            f"{path}.action", f"{action!r} is not an s3 action (s3:PutObject, s3:GetObject, ...)"
+        )
     bucket = _req_str(obj, "bucket", path)
     if not _BUCKET.match(bucket) or ".." in bucket:
-        raise InvalidInput(f"{path}.bucket", f"{bucket!r} is not a valid bucket name (3-63 lowercase letters, digits, dots, hyphens)")
-    key = _str(obj, "key", path, DEFAULT_KEY)
-    assert key is not None
+        raise InvalidInput(
+            f"{path}.bucket",
+            f"{bucket!r} is not a valid bucket name (3-63 lowercase letters, digits, dots, hyphens)",
+        )
+    key = _str_or(obj, "key", path, DEFAULT_KEY)
     headers_raw = obj.get("headers") or {}
     if not isinstance(headers_raw, Mapping) or not all(isinstance(v, str) for v in headers_raw.values()):
         raise InvalidInput(f"{path}.headers", "must be an object of header name to string value")
     headers = {str(k).lower(): v for k, v in headers_raw.items()}
     for name, value in headers.items():
         if name == "x-amz-server-side-encryption" and value not in _ENCRYPTION:
-            raise InvalidInput(f"{path}.headers.x-amz-server-side-encryption", f"must be one of {', '.join(_ENCRYPTION)}")
+            raise InvalidInput(
+                f"{path}.headers.x-amz-server-side-encryption", f"must be one of {', '.join(_ENCRYPTION)}"
+            )
     endpoint = None
     if obj.get("vpcEndpoint") is not None:
         vp = f"{path}.vpcEndpoint"
@@ -184,7 +197,11 @@ def _request(raw: object, now: datetime) -> Request:
         ep_id = _req_str(vo, "id", vp)
         if not re.match(r"^vpce-[0-9a-f]+$", ep_id):
             raise InvalidInput(f"{vp}.id", f"{ep_id!r} is not a VPC endpoint id (vpce-...)")
-        pol = _document(vo["policy"], f"{vp}.policy", PolicyKind.Resource) if vo.get("policy") is not None else None
+        pol = (
+            _document(vo["policy"], f"{vp}.policy", PolicyKind.Resource)
+            if vo.get("policy") is not None
+            else None
+        )
         endpoint = VpcEndpoint(ep_id, pol)
     context_raw = obj.get("context") or {}
     if not isinstance(context_raw, Mapping):
@@ -202,9 +219,11 @@ def _request(raw: object, now: datetime) -> Request:
 def _identity(raw: object, caller: Caller) -> Identity:
     path = "identity"
     obj = _obj(raw or {}, path, {"account", "policies", "permissionsBoundary", "sessionPolicies"})
-    account = _account(_str(obj, "account", path, caller.account) or caller.account, f"{path}.account")
+    account = _account(_str_or(obj, "account", path, caller.account), f"{path}.account")
     if account != caller.account:
-        raise InvalidInput(f"{path}.account", f"is {account} but request.principal belongs to {caller.account}")
+        raise InvalidInput(
+            f"{path}.account", f"is {account} but request.principal belongs to {caller.account}"
+        )
     boundary = None
     if obj.get("permissionsBoundary") is not None:
         boundary = _named(obj["permissionsBoundary"], f"{path}.permissionsBoundary", PolicyKind.Identity)
@@ -260,15 +279,30 @@ def _bucket(raw: object, request: Request, identity: Identity) -> Bucket:
     obj = _obj(
         raw or {},
         path,
-        {"account", "policy", "ownership", "acl", "canonicalIds", "publicAccessBlock", "accountPublicAccessBlock", "encryption"},
+        {
+            "account",
+            "policy",
+            "ownership",
+            "acl",
+            "canonicalIds",
+            "publicAccessBlock",
+            "accountPublicAccessBlock",
+            "encryption",
+        },
     )
-    account = _account(_str(obj, "account", path, identity.account) or identity.account, f"{path}.account")
-    policy = _document(obj["policy"], f"{path}.policy", PolicyKind.Resource) if obj.get("policy") is not None else None
-    ownership_raw = _str(obj, "ownership", path, Ownership.BucketOwnerEnforced.value)
+    account = _account(_str_or(obj, "account", path, identity.account), f"{path}.account")
+    policy = (
+        _document(obj["policy"], f"{path}.policy", PolicyKind.Resource)
+        if obj.get("policy") is not None
+        else None
+    )
+    ownership_raw = _str_or(obj, "ownership", path, Ownership.BucketOwnerEnforced.value)
     try:
         ownership = Ownership(ownership_raw)
     except ValueError:
-        raise InvalidInput(f"{path}.ownership", f"must be one of {', '.join(o.value for o in Ownership)}") from None
+        raise InvalidInput(
+            f"{path}.ownership", f"must be one of {', '.join(o.value for o in Ownership)}"
+        ) from None
     ids = obj.get("canonicalIds") or {}
     if not isinstance(ids, Mapping) or not all(isinstance(v, str) for v in ids.values()):
         raise InvalidInput(f"{path}.canonicalIds", "must be an object of account id to canonical user id")
@@ -279,7 +313,13 @@ def _bucket(raw: object, request: Request, identity: Identity) -> Bucket:
         obj.get("accountPublicAccessBlock"), f"{path}.accountPublicAccessBlock"
     )
     return Bucket(
-        request.bucket, account, policy, ownership, acl, {str(k): v for k, v in ids.items()}, pab,
+        request.bucket,
+        account,
+        policy,
+        ownership,
+        acl,
+        {str(k): v for k, v in ids.items()},
+        pab,
         _encryption(obj.get("encryption"), f"{path}.encryption"),
     )
 
@@ -306,19 +346,23 @@ def _kms(raw: object, region: str) -> dict[str, KmsKey]:
         if not m:
             raise InvalidInput(kp, "is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)")
         ko = _obj(body, kp, {"account", "manager", "state", "aliases", "policy", "grants"})
-        account = _account(_str(ko, "account", kp, m.group("acct")) or m.group("acct"), f"{kp}.account")
+        account = _account(_str_or(ko, "account", kp, m.group("acct")), f"{kp}.account")
         try:
-            manager = KeyManager(_str(ko, "manager", kp, "CUSTOMER"))
+            manager = KeyManager(_str_or(ko, "manager", kp, "CUSTOMER"))
         except ValueError:
             raise InvalidInput(f"{kp}.manager", "must be CUSTOMER or AWS") from None
         try:
-            state = KeyState(_str(ko, "state", kp, "Enabled"))
+            state = KeyState(_str_or(ko, "state", kp, "Enabled"))
         except ValueError:
             raise InvalidInput(f"{kp}.state", "must be Enabled, Disabled or PendingDeletion") from None
         aliases = _list(ko, "aliases", kp)
         if not all(isinstance(a, str) and a.startswith("alias/") for a in aliases):
             raise InvalidInput(f"{kp}.aliases", "must be a list of alias/NAME strings")
-        policy = _document(ko["policy"], f"{kp}.policy", PolicyKind.Resource) if ko.get("policy") is not None else None
+        policy = (
+            _document(ko["policy"], f"{kp}.policy", PolicyKind.Resource)
+            if ko.get("policy") is not None
+            else None
+        )
         grants = []
         for i, g in enumerate(_list(ko, "grants", kp)):
             gp = f"{kp}.grants[{i}]"
@@ -326,16 +370,28 @@ def _kms(raw: object, region: str) -> dict[str, KmsKey]:
             ops = go.get("operations")
             if not isinstance(ops, list) or not ops or not all(isinstance(o, str) for o in ops):
                 raise InvalidInput(f"{gp}.operations", "must be a non-empty list of KMS operation names")
-            constraints = _obj(go.get("constraints") or {}, f"{gp}.constraints", {"encryptionContextSubset", "encryptionContextEquals"})
+            constraints = _obj(
+                go.get("constraints") or {},
+                f"{gp}.constraints",
+                {"encryptionContextSubset", "encryptionContextEquals"},
+            )
             grants.append(
                 KmsGrant(
                     _req_str(go, "granteePrincipal", gp),
                     tuple(ops),
-                    _context_map(constraints.get("encryptionContextSubset"), f"{gp}.constraints.encryptionContextSubset"),
-                    _context_map(constraints.get("encryptionContextEquals"), f"{gp}.constraints.encryptionContextEquals"),
+                    _context_map(
+                        constraints.get("encryptionContextSubset"),
+                        f"{gp}.constraints.encryptionContextSubset",
+                    ),
+                    _context_map(
+                        constraints.get("encryptionContextEquals"),
+                        f"{gp}.constraints.encryptionContextEquals",
+                    ),
                 )
             )
-        keys[str(arn)] = KmsKey(str(arn), account, m.group("region"), manager, state, tuple(aliases), policy, tuple(grants))
+        keys[str(arn)] = KmsKey(
+            str(arn), account, m.group("region"), manager, state, tuple(aliases), policy, tuple(grants)
+        )
     del region
     return keys
 
@@ -346,7 +402,12 @@ def _levels(obj: Mapping[str, Any], name: str, path: str) -> tuple[tuple[NamedDo
         lp = f"{path}.{name}[{i}]"
         if not isinstance(level, list):
             raise InvalidInput(lp, "must be a list of policies (one list per level, root first)")
-        levels.append(tuple(_named(p, f"{lp}[{j}]", PolicyKind.Identity if name == "scps" else PolicyKind.Resource) for j, p in enumerate(level)))
+        levels.append(
+            tuple(
+                _named(p, f"{lp}[{j}]", PolicyKind.Identity if name == "scps" else PolicyKind.Resource)
+                for j, p in enumerate(level)
+            )
+        )
     return tuple(levels)
 
 
@@ -379,7 +440,7 @@ def _organization(raw: object) -> Organization | None:
 def load_scenario(raw: object, now: datetime) -> Scenario:
     """Validate and normalize a parsed scenario document; ``now`` fills ``aws:CurrentTime``."""
     obj = _obj(raw, "", {"region", "request", "identity", "bucket", "kms", "organization", "$schema", "why"})
-    region = _str(obj, "region", "", DEFAULT_REGION) or DEFAULT_REGION
+    region = _str_or(obj, "region", "", DEFAULT_REGION)
     if not _REGION.match(region):
         raise InvalidInput("region", f"{region!r} is not an AWS region name")
     if obj.get("request") is None:
@@ -387,7 +448,14 @@ def load_scenario(raw: object, now: datetime) -> Scenario:
     request = _request(obj["request"], now)
     identity = _identity(obj.get("identity"), request.caller)
     bucket = _bucket(obj.get("bucket"), request, identity)
-    return Scenario(region, request, identity, bucket, _kms(obj.get("kms"), region), _organization(obj.get("organization")))
+    return Scenario(
+        region,
+        request,
+        identity,
+        bucket,
+        _kms(obj.get("kms"), region),
+        _organization(obj.get("organization")),
+    )
 
 
 def parse_text(text: str, name: str = "scenario") -> object:

@@ -63,7 +63,11 @@ def _pick(pattern: str, candidates: list[str]) -> str:
 def condition_escape(clause: ConditionClause, sc: Scenario | None) -> tuple[str, str]:
     """For a Deny whose condition holds: (the condition in words, how the upload escapes it)."""
     key, base = clause.key, clause.base
-    negated = base.startswith("StringNot") or base.startswith("ArnNot") or base in ("NotIpAddress", "NumericNotEquals", "DateNotEquals")
+    negated = (
+        base.startswith("StringNot")
+        or base.startswith("ArnNot")
+        or base in ("NotIpAddress", "NumericNotEquals", "DateNotEquals")
+    )
     verb = "matches" if "Like" in base else "is in" if "IpAddress" in base else "is"
     header = _header(key)
     candidates = sorted(sc.kms_keys) if sc else []
@@ -79,7 +83,9 @@ def condition_escape(clause: ConditionClause, sc: Scenario | None) -> tuple[str,
         phrase = f"unless {key} {verb} {_values(clause)}"
         if header:
             value = _pick(clause.values[0], candidates)
-            extra = " (with x-amz-server-side-encryption: aws:kms)" if header.endswith("aws-kms-key-id") else ""
+            extra = (
+                " (with x-amz-server-side-encryption: aws:kms)" if header.endswith("aws-kms-key-id") else ""
+            )
             return phrase, f"upload with header {header}: {value}{extra}"
         return phrase, f"send requests where {key} {verb} {_values(clause)}"
     if base == "Bool" and key.lower() == "aws:securetransport" and clause.values[0].lower() == "false":
@@ -195,7 +201,7 @@ def voided_message(cause: Cause) -> str:
     sids = ", ".join(r.sid for r in cause.statements)
     return (
         f"Block Public Access (RestrictPublicBuckets) voids the public bucket-policy statement(s) {sids} for "
-        "callers outside the bucket's account; grant the role by ARN instead of Principal \"*\""
+        'callers outside the bucket\'s account; grant the role by ARN instead of Principal "*"'
     )
 
 

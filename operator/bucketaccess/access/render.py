@@ -6,7 +6,12 @@ import json
 
 from .checks import CheckName, Explanation, Status
 
-_MARKS = {Status.TRUE: "[ OK ]", Status.FALSE: "[FAIL]", Status.NotApplicable: "[ -- ]", Status.Unknown: "[ ?? ]"}
+_MARKS = {
+    Status.TRUE: "[ OK ]",
+    Status.FALSE: "[FAIL]",
+    Status.NotApplicable: "[ -- ]",
+    Status.Unknown: "[ ?? ]",
+}
 _VERDICTS = {
     "Allowed": "ALLOWED: the upload would succeed",
     "ImplicitDeny": "DENIED (ImplicitDeny): nothing allows part of the upload; AWS answers 403 Access Denied",

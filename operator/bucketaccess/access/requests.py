@@ -109,7 +109,9 @@ def base_keys(sc: Scenario, resource_account: str) -> dict[str, tuple[str, ...]]
     return keys
 
 
-def _with_time(keys: dict[str, tuple[str, ...]], overrides: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+def _with_time(
+    keys: dict[str, tuple[str, ...]], overrides: dict[str, tuple[str, ...]]
+) -> dict[str, tuple[str, ...]]:
     merged = {**keys, **overrides}
     current = merged.get("aws:currenttime")
     if current and "aws:epochtime" not in merged:
@@ -136,9 +138,19 @@ def is_public_statement(stmt: Statement) -> bool:
     if not ((stmt.principal and stmt.principal.anyone) or stmt.not_principal is not None):
         return False
     restricting = {
-        "aws:sourcearn", "aws:sourcevpc", "aws:sourcevpce", "aws:sourceaccount", "aws:sourceowner",
-        "aws:principalaccount", "aws:principalorgid", "aws:principalorgpaths", "aws:userid",
-        "aws:principalarn", "aws:sourceip", "s3:dataaccesspointaccount", "s3:dataaccesspointarn",
+        "aws:sourcearn",
+        "aws:sourcevpc",
+        "aws:sourcevpce",
+        "aws:sourceaccount",
+        "aws:sourceowner",
+        "aws:principalaccount",
+        "aws:principalorgid",
+        "aws:principalorgpaths",
+        "aws:userid",
+        "aws:principalarn",
+        "aws:sourceip",
+        "s3:dataaccesspointaccount",
+        "s3:dataaccesspointarn",
     }
     return not any(c.key.lower() in restricting and not c.if_exists for c in stmt.conditions)
 
@@ -180,9 +192,9 @@ def _s3_probe(sc: Scenario, action: str) -> Probe:
     keys = _with_time(keys, req.context)
     ctx = RequestContext(action, resource, req.caller, keys)
     voided: frozenset[int] = frozenset()
-    if bucket.policy is not None and bucket.public_access_block.restrict_public_buckets:
-        if req.caller.account != bucket.account:
-            voided = frozenset(s.index for s in bucket.policy.statements if is_public_statement(s))
+    restricted = bucket.public_access_block.restrict_public_buckets and req.caller.account != bucket.account
+    if bucket.policy is not None and restricted:
+        voided = frozenset(s.index for s in bucket.policy.statements if is_public_statement(s))
     acl_allows, ignored = _acl_allows(sc, action)
     endpoint = None
     if req.vpc_endpoint is not None and req.vpc_endpoint.policy is not None:
@@ -219,17 +231,27 @@ def _acl_refusal(sc: Scenario, action: str, resource: str) -> Probe | None:
         bad = {k: v for k, v in sent.items() if not (k == "x-amz-acl" and v == "bucket-owner-full-control")}
         if bad:
             name, value = next(iter(bad.items()))
-            return Probe(Service.S3, action, resource, None, refusal=Refusal.ACLNotSupported, detail=f"{name}: {value}")
+            return Probe(
+                Service.S3, action, resource, None, refusal=Refusal.ACLNotSupported, detail=f"{name}: {value}"
+            )
         return None
     if sc.bucket.public_access_block.block_public_acls:
         public = {
             k: v
             for k, v in sent.items()
-            if (k == "x-amz-acl" and v in PUBLIC_CANNED_ACLS) or (k != "x-amz-acl" and ("AllUsers" in v or "AuthenticatedUsers" in v))
+            if (k == "x-amz-acl" and v in PUBLIC_CANNED_ACLS)
+            or (k != "x-amz-acl" and ("AllUsers" in v or "AuthenticatedUsers" in v))
         }
         if public:
             name, value = next(iter(public.items()))
-            return Probe(Service.S3, action, resource, None, refusal=Refusal.PublicACLBlocked, detail=f"{name}: {value}")
+            return Probe(
+                Service.S3,
+                action,
+                resource,
+                None,
+                refusal=Refusal.PublicACLBlocked,
+                detail=f"{name}: {value}",
+            )
     return None
 
 
@@ -243,10 +265,19 @@ def managed_key_policy(account: str, region: str) -> Policy:
                     "Sid": "Allow access through S3 for all principals in the account that are authorized to use S3",
                     "Effect": "Allow",
                     "Principal": {"AWS": "*"},
-                    "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                    "Action": [
+                        "kms:Encrypt",
+                        "kms:Decrypt",
+                        "kms:ReEncrypt*",
+                        "kms:GenerateDataKey*",
+                        "kms:DescribeKey",
+                    ],
                     "Resource": "*",
                     "Condition": {
-                        "StringEquals": {"kms:CallerAccount": account, "kms:ViaService": f"s3.{region}.amazonaws.com"}
+                        "StringEquals": {
+                            "kms:CallerAccount": account,
+                            "kms:ViaService": f"s3.{region}.amazonaws.com",
+                        }
                     },
                 },
                 {
@@ -270,7 +301,14 @@ def _requested_key(sc: Scenario) -> tuple[str | None, Probe | None]:
     key_id = headers.get("x-amz-server-side-encryption-aws-kms-key-id")
     if key_id is not None and (sse is None or not sse.startswith("aws:kms")):
         resource = f"arn:aws:s3:::{sc.bucket.name}/{sc.request.key}"
-        return None, Probe(Service.S3, sc.request.action, resource, None, refusal=Refusal.KeyIdWithoutKMSHeader, detail=key_id)
+        return None, Probe(
+            Service.S3,
+            sc.request.action,
+            resource,
+            None,
+            refusal=Refusal.KeyIdWithoutKMSHeader,
+            detail=key_id,
+        )
     if sse is not None:
         return (key_id or MANAGED_S3_ALIAS, None) if sse.startswith("aws:kms") else (None, None)
     enc = sc.bucket.encryption
@@ -286,10 +324,18 @@ def resolve_key(sc: Scenario, ref: str) -> KmsKey | None:
             if MANAGED_S3_ALIAS in key.aliases and key.account == sc.bucket.account:
                 return key
         arn = f"arn:aws:kms:{sc.region}:{sc.bucket.account}:key/aws-s3-managed"
-        return KmsKey(arn, sc.bucket.account, sc.region, KeyManager.AWS, KeyState.Enabled, (MANAGED_S3_ALIAS,), None, ())
+        return KmsKey(
+            arn, sc.bucket.account, sc.region, KeyManager.AWS, KeyState.Enabled, (MANAGED_S3_ALIAS,), None, ()
+        )
     if ref in keys:
         return keys[ref]
-    alias = ref.split(":", 5)[-1] if ref.startswith("arn:") and ":alias/" in ref else ref if ref.startswith("alias/") else None
+    alias = (
+        ref.split(":", 5)[-1]
+        if ref.startswith("arn:") and ":alias/" in ref
+        else ref
+        if ref.startswith("alias/")
+        else None
+    )
     if alias is not None:
         return next((k for k in keys.values() if alias in k.aliases), None)
     if not ref.startswith("arn:"):
@@ -297,13 +343,17 @@ def resolve_key(sc: Scenario, ref: str) -> KmsKey | None:
     return None
 
 
-def _grant_allows(key: KmsKey, caller: Caller, operation: str, context: dict[str, str]) -> list[ExternalAllow]:
+def _grant_allows(
+    key: KmsKey, caller: Caller, operation: str, context: dict[str, str]
+) -> list[ExternalAllow]:
     names = {caller.arn, caller.role_arn, caller.session_arn} - {None}
     out = []
     for i, grant in enumerate(key.grants):
         if grant.grantee not in names or operation not in grant.operations:
             continue
-        if grant.context_subset is not None and any(context.get(k) != v for k, v in grant.context_subset.items()):
+        if grant.context_subset is not None and any(
+            context.get(k) != v for k, v in grant.context_subset.items()
+        ):
             continue
         if grant.context_equals is not None and grant.context_equals != context:
             continue
@@ -337,7 +387,9 @@ def _kms_probes(sc: Scenario, key: KmsKey) -> list[Probe]:
             "aws:viaawsservice": ("true",),
             "aws:calledvia": ("s3.amazonaws.com",),
         }
-        overrides = {k: v for k, v in req.context.items() if k not in _NOT_FORWARDED and not k.startswith("s3:")}
+        overrides = {
+            k: v for k, v in req.context.items() if k not in _NOT_FORWARDED and not k.startswith("s3:")
+        }
         keys = _with_time(keys, overrides)
         ctx = RequestContext(action, key.arn, req.caller, keys)
         rcp_chains = None if key.manager is KeyManager.AWS else _applies_org(sc, key.account, req.caller)
@@ -388,7 +440,17 @@ def plan_upload(sc: Scenario) -> UploadPlan:
     if key_ref is not None:
         key = resolve_key(sc, key_ref)
         if key is None:
-            probes.append(Probe(Service.KMS, "kms:GenerateDataKey", key_ref, None, None, Refusal.KMSKeyNotInScenario, key_ref))
+            probes.append(
+                Probe(
+                    Service.KMS,
+                    "kms:GenerateDataKey",
+                    key_ref,
+                    None,
+                    None,
+                    Refusal.KMSKeyNotInScenario,
+                    key_ref,
+                )
+            )
         else:
             refused_key = _key_refusal(sc, key)
             if refused_key is not None:

@@ -46,7 +46,12 @@ def spawn(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> subpr
     out = log.open("ab")
     try:
         return subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, preexec_fn=_die_with_parent
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            preexec_fn=_die_with_parent,
         )
     finally:
         out.close()
@@ -89,7 +94,11 @@ class _Pki:
 
         def save_key(k: rsa.RSAPrivateKey, name: str) -> None:
             (self.folder / name).write_bytes(
-                k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+                k.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
             )
 
         def save_cert(c: x509.Certificate, name: str) -> None:
@@ -135,9 +144,13 @@ class _Pki:
                         [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
                     ),
                     critical=False,
-                ).add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+                ).add_extension(
+                    x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+                )
             else:
-                b = b.add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+                b = b.add_extension(
+                    x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
+                )
             return k, b.sign(ca_key, hashes.SHA256())
 
         save_cert(ca, "ca.crt")
@@ -151,7 +164,9 @@ class _Pki:
         sa_key = key()
         save_key(sa_key, "sa.key")
         (self.folder / "sa.pub").write_bytes(
-            sa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            sa_key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
         )
 
 
@@ -287,11 +302,15 @@ class ControlPlane:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"{what} exited with code {proc.returncode}; last lines of {log}:\n{_tail(log)}")
+                raise RuntimeError(
+                    f"{what} exited with code {proc.returncode}; last lines of {log}:\n{_tail(log)}"
+                )
             if check():  # type: ignore[operator]
                 return
             time.sleep(0.2)
-        raise TimeoutError(f"{what} was not ready within {READY_TIMEOUT_S:.0f}s; last lines of {log}:\n{_tail(log)}")
+        raise TimeoutError(
+            f"{what} was not ready within {READY_TIMEOUT_S:.0f}s; last lines of {log}:\n{_tail(log)}"
+        )
 
     def _write_kubeconfig(self) -> None:
         assert self.workdir is not None
@@ -303,12 +322,12 @@ clusters:
 - name: envtest
   cluster:
     server: {self.url}
-    certificate-authority: {pki / 'ca.crt'}
+    certificate-authority: {pki / "ca.crt"}
 users:
 - name: envtest-admin
   user:
-    client-certificate: {pki / 'admin.crt'}
-    client-key: {pki / 'admin.key'}
+    client-certificate: {pki / "admin.crt"}
+    client-key: {pki / "admin.key"}
 contexts:
 - name: envtest
   context: {{cluster: envtest, user: envtest-admin}}
@@ -324,7 +343,7 @@ current-context: envtest
 kind: Config
 clusters:
 - name: envtest
-  cluster: {{server: "{self.url}", certificate-authority: "{self.workdir / 'pki' / 'ca.crt'}"}}
+  cluster: {{server: "{self.url}", certificate-authority: "{self.workdir / "pki" / "ca.crt"}"}}
 users:
 - name: token
   user: {{token: "{token}"}}

@@ -113,10 +113,21 @@ def _build_kube_apiserver(go: str, work: Path, dest: Path, log: Path) -> None:
     lines += [f"replace {m} => {m} {staging_version}" for m in replaces]
     (mod / "go.mod").write_text("\n".join(lines) + "\n")
     (mod / "tools.go").write_text(
-        "//go:build tools\n\npackage tools\n\nimport _ \"k8s.io/kubernetes/cmd/kube-apiserver\"\n"
+        '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n'
     )
     _run([go, "mod", "tidy"], mod, log)
-    _run([go, "build", "-trimpath", "-o", str(dest / "kube-apiserver"), "k8s.io/kubernetes/cmd/kube-apiserver"], mod, log)
+    _run(
+        [
+            go,
+            "build",
+            "-trimpath",
+            "-o",
+            str(dest / "kube-apiserver"),
+            "k8s.io/kubernetes/cmd/kube-apiserver",
+        ],
+        mod,
+        log,
+    )
 
 
 def _build_etcd(go: str, work: Path, dest: Path, log: Path) -> None:
@@ -126,7 +137,7 @@ def _build_etcd(go: str, work: Path, dest: Path, log: Path) -> None:
         f"module local/envtest/etcd\n\ngo 1.24.0\n\nrequire go.etcd.io/etcd/server/v3 {ETCD_VERSION}\n"
     )
     (mod / "tools.go").write_text(
-        "//go:build tools\n\npackage tools\n\nimport _ \"go.etcd.io/etcd/server/v3\"\n"
+        '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n'
     )
     _run([go, "mod", "tidy"], mod, log)
     _run([go, "build", "-trimpath", "-o", str(dest / "etcd"), "go.etcd.io/etcd/server/v3"], mod, log)

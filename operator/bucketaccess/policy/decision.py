@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .context import PrincipalKind, RequestContext
-from .model import Effect, Policy
+from .model import Policy
 from .statements import Hit, PolicyAnalysis, Scope, StatementRef, analyze
 
 
@@ -151,7 +151,9 @@ def evaluate(req: Authorization) -> RequestDecision:
             if hits:
                 granted.append(hits[0].ref)
             else:
-                causes.append(Cause(layer, CauseKind.NoAllow, level=i, sources=tuple(a.source for a in level)))
+                causes.append(
+                    Cause(layer, CauseKind.NoAllow, level=i, sources=tuple(a.source for a in level))
+                )
     if req.endpoint is not None:
         hits = _allows(endpoint)
         if hits:
@@ -177,9 +179,7 @@ def evaluate(req: Authorization) -> RequestDecision:
     if same_account:
         if best is Scope.Principal:
             needs_limits = False
-        elif best in (Scope.Role, Scope.Anyone):
-            pass
-        elif identity_ok and (not mandatory or best is Scope.Account):
+        elif best in (Scope.Role, Scope.Anyone) or (identity_ok and (not mandatory or best is Scope.Account)):
             pass
         elif mandatory and best is None:
             resource_causes.append(Cause(Layer.Resource, CauseKind.NoAllow, sources=_sources(resource, side)))
@@ -210,7 +210,9 @@ def evaluate(req: Authorization) -> RequestDecision:
             if hits:
                 granted.append(hits[0].ref)
             else:
-                causes.append(Cause(Layer.Session, CauseKind.NoAllow, sources=tuple(p.source for p in req.session)))
+                causes.append(
+                    Cause(Layer.Session, CauseKind.NoAllow, sources=tuple(p.source for p in req.session))
+                )
 
     if explicit:
         return RequestDecision(Decision.ExplicitDeny, tuple(causes), analyses, (), tuple(denying))

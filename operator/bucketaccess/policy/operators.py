@@ -92,7 +92,9 @@ def _check_number(value: str) -> str | None:
 
 
 def _check_date(value: str) -> str | None:
-    return None if parse_instant(value) is not None else f"{value!r} is not a date (ISO 8601 or epoch seconds)"
+    return (
+        None if parse_instant(value) is not None else f"{value!r} is not a date (ISO 8601 or epoch seconds)"
+    )
 
 
 def _check_bool(value: str) -> str | None:

@@ -21,10 +21,22 @@ from .operators import lookup
 
 VERSIONS = ("2012-10-17", "2008-10-17")
 _STATEMENT_KEYS = {
-    "Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction",
-    "Resource", "NotResource", "Condition",
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
 }
-_PRINCIPAL_KEYS = {"AWS": "aws", "Service": "service", "Federated": "federated", "CanonicalUser": "canonical_user"}
+_PRINCIPAL_KEYS = {
+    "AWS": "aws",
+    "Service": "service",
+    "Federated": "federated",
+    "CanonicalUser": "canonical_user",
+}
 
 
 class PolicyKind(StrEnum):
@@ -107,11 +119,13 @@ def _check_aws_principal(value: str, path: str) -> None:
         return
     if value.startswith("arn:") and value.count(":") >= 5:
         if "*" in value or "?" in value:
-            raise InvalidInput(path, "wildcards are not allowed in a principal ARN (use \"*\" with a condition)")
+            raise InvalidInput(
+                path, 'wildcards are not allowed in a principal ARN (use "*" with a condition)'
+            )
         return
     if value.startswith("AROA") or value.startswith("AIDA"):
         return  # a unique id AWS shows for a deleted role or user; it matches nobody
-    raise InvalidInput(path, f"{value!r} is not an account id, an ARN or \"*\"")
+    raise InvalidInput(path, f'{value!r} is not an account id, an ARN or "*"')
 
 
 def _conditions(value: object, path: str) -> tuple[ConditionClause, ...]:
@@ -193,7 +207,9 @@ def _statement(raw: object, path: str, index: int, kind: PolicyKind) -> Statemen
         sid=sid or None,
         effect=Effect(effect),
         principal=_principals(raw["Principal"], f"{path}.Principal") if "Principal" in raw else None,
-        not_principal=_principals(raw["NotPrincipal"], f"{path}.NotPrincipal") if "NotPrincipal" in raw else None,
+        not_principal=_principals(raw["NotPrincipal"], f"{path}.NotPrincipal")
+        if "NotPrincipal" in raw
+        else None,
         actions=_action_list(raw["Action"], f"{path}.Action") if "Action" in raw else None,
         not_actions=_action_list(raw["NotAction"], f"{path}.NotAction") if "NotAction" in raw else None,
         resources=_strings(raw["Resource"], f"{path}.Resource") if "Resource" in raw else None,

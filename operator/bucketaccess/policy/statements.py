@@ -106,7 +106,9 @@ def not_principal_applies(principals: Principals, caller: Caller) -> bool:
     return not all(identity in listed for identity in _identities(caller))
 
 
-def _any_match(patterns: tuple[str, ...], value: str, ctx: RequestContext, variables: bool, action: bool) -> bool:
+def _any_match(
+    patterns: tuple[str, ...], value: str, ctx: RequestContext, variables: bool, action: bool
+) -> bool:
     for pattern in patterns:
         if action:
             if action_matches(pattern, value):
@@ -126,12 +128,15 @@ def _targets(stmt: Statement, ctx: RequestContext, variables: bool) -> bool:
     if stmt.actions is not None:
         if not _any_match(stmt.actions, ctx.action, ctx, variables, action=True):
             return False
-    elif stmt.not_actions is not None and _any_match(stmt.not_actions, ctx.action, ctx, variables, action=True):
+    elif stmt.not_actions is not None and _any_match(
+        stmt.not_actions, ctx.action, ctx, variables, action=True
+    ):
         return False
     if stmt.resources is not None:
         return _any_match(stmt.resources, ctx.resource, ctx, variables, action=False)
     return not (
-        stmt.not_resources is not None and _any_match(stmt.not_resources, ctx.resource, ctx, variables, action=False)
+        stmt.not_resources is not None
+        and _any_match(stmt.not_resources, ctx.resource, ctx, variables, action=False)
     )
 
 

@@ -48,9 +48,14 @@ def test_case(case) -> None:  # type: ignore[no-untyped-def]
     # Every failing check must name what blocks and say what to change.
     for name, check in checks.items():
         if check["status"] == "False":
-            assert check["message"] and ";" in check["message"] or "S3 answers" in check["message"], (name, check)
+            assert (check["message"] and ";" in check["message"]) or "S3 answers" in check["message"], (
+                name,
+                check,
+            )
 
 
 def _why(case, got) -> str:  # type: ignore[no-untyped-def]
-    failing = {k: (v["status"], v["reason"]) for k, v in got["checks"].items() if v["status"] in ("False", "Unknown")}
+    failing = {
+        k: (v["status"], v["reason"]) for k, v in got["checks"].items() if v["status"] in ("False", "Unknown")
+    }
     return f"why: {case.why}; got {got['decision']} with {failing}"

@@ -1,0 +1,56 @@
+# BucketAccess operator. `make help` lists the targets; nothing needs installing by hand first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+ENVTEST := .cache/envtest
+PYTEST_ARGS ?=
+
+export PYTHONDONTWRITEBYTECODE := 1
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+.PHONY: venv
+venv: $(STAMP) ## create .venv with the operator and its dev tools (pinned by constraints.txt)
+
+.PHONY: envtest
+envtest: $(STAMP) ## build (once per machine) or find kube-apiserver + etcd; honours $KUBEBUILDER_ASSETS
+	$(PY) operator/bucketaccess/devenv/envtest_build.py --link $(ENVTEST)
+
+.PHONY: lint
+lint: $(STAMP) ## ruff, mypy --strict on the pure core, import-linter layer contracts
+	$(VENV)/bin/ruff check operator tests bench
+	$(VENV)/bin/mypy operator/bucketaccess/policy operator/bucketaccess/access operator/bucketaccess/grants operator/bucketaccess/conditions.py
+	$(VENV)/bin/lint-imports
+
+.PHONY: test
+test: lint envtest ## lint, then every test: unit, AWS (moto server), e2e (real kube-apiserver + etcd)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+.PHONY: unit
+unit: $(STAMP) ## only the pure unit tests (no processes started)
+	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: $(STAMP) ## benchmarks; each prints JSON
+	$(PY) bench/evaluate.py
+
+.PHONY: demo
+demo: envtest ## local control plane + moto + operator + samples, print their status (ONCE=1: print and exit)
+	$(VENV)/bin/bucketaccess demo $(if $(ONCE),--once,)
+
+.PHONY: clean
+clean: ## remove .venv and .cache (the built binaries stay in ~/.cache/bucketaccess)
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

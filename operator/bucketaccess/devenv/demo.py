@@ -1,0 +1,127 @@
+"""``bucketaccess demo``: the operator's main job on an embedded default.
+
+Starts a local control plane (etcd + kube-apiserver), a local AWS endpoint (moto server), seeds a
+small AWS world, runs the operator as its own process, applies sample BucketAccess objects and
+prints what ``kubectl get bucketaccess`` shows. Stops everything it started on exit or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .controlplane import ControlPlane, free_port, spawn, terminate
+from .demo_world import DemoWorld, build_demo
+from .moto_server import MotoServer
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def kubectl() -> str:
+    beside = Path(sys.executable).parent / "kubectl"
+    found = str(beside) if beside.exists() else shutil.which("kubectl")
+    if not found:
+        raise SystemExit("demo: kubectl not found; run `make demo` (it installs kubectl into .venv) or put kubectl on PATH")
+    return found
+
+
+def run_kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
+    proc = subprocess.run(
+        [kubectl(), "--kubeconfig", str(kubeconfig), *args], input=stdin, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
+    return proc.stdout
+
+
+def _apply(kubeconfig: Path, docs: list[dict[str, Any]]) -> None:
+    run_kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=yaml.safe_dump_all(docs))
+
+
+def _wait_verdicts(kubeconfig: Path, names: list[tuple[str, str]], timeout: float) -> None:
+    """Wait until the operator has written status for the current generation of every demo object."""
+    import json
+
+    deadline = time.monotonic() + timeout
+    pending = set(names)
+    while pending and time.monotonic() < deadline:
+        items = json.loads(run_kubectl(kubeconfig, "get", "bucketaccesses", "-A", "-o", "json"))["items"]
+        for item in items:
+            key = (item["metadata"]["namespace"], item["metadata"]["name"])
+            conds = {c["type"]: c for c in (item.get("status") or {}).get("conditions") or []}
+            ready = conds.get("Ready")
+            gen = item["metadata"].get("generation")
+            if ready and (item.get("status") or {}).get("observedGeneration") == gen:
+                pending.discard(key)
+        if pending:
+            time.sleep(0.5)
+    if pending:
+        print(f"demo: still waiting for a verdict on {sorted(pending)} after {timeout:.0f}s", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _running(world: DemoWorld, workdir: Path) -> Iterator[tuple[ControlPlane, MotoServer, subprocess.Popen[bytes]]]:
+    cp = ControlPlane(workdir=workdir / "controlplane")
+    moto = MotoServer(log=workdir / "moto.log")
+    operator: subprocess.Popen[bytes] | None = None
+    try:
+        print("demo: starting etcd + kube-apiserver ...", flush=True)
+        cp.start()
+        print(f"demo: control plane ready in {cp.startup_seconds:.1f}s at {cp.url}", flush=True)
+        moto.start()
+        print(f"demo: local AWS endpoint at {moto.url}", flush=True)
+        seeded = world.seed(moto.url)
+        for path in sorted((ROOT / "crds").glob("*.yaml")):
+            run_kubectl(cp.kubeconfig, "apply", "--server-side", "-f", str(path))
+        run_kubectl(cp.kubeconfig, "wait", "--for=condition=Established", "crd/bucketaccesses.s3access.dev", "--timeout=60s")
+        env = {**os.environ, "KUBECONFIG": str(cp.kubeconfig), **moto.env(), **world.operator_env(seeded)}
+        cmd = [sys.executable, "-m", "bucketaccess", "run", "--health-port", str(free_port()), *world.operator_args()]
+        operator = spawn(cmd, workdir / "operator.log", env=env)
+        print(f"demo: operator running (log: {workdir / 'operator.log'})", flush=True)
+        _apply(cp.kubeconfig, world.manifests(seeded))
+        yield cp, moto, operator
+    finally:
+        terminate(operator)
+        moto.stop()
+        cp.stop()
+
+
+def run_demo(once: bool, timeout: float = 120.0) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="bucketaccess-demo-"))
+    world = build_demo()
+    stop = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        with _running(world, workdir) as (cp, _moto, operator):
+            _wait_verdicts(cp.kubeconfig, world.object_names(), timeout)
+            print()
+            print(run_kubectl(cp.kubeconfig, "get", "bucketaccess", "-A"), flush=True)
+            for ns, name in world.describe():
+                print(run_kubectl(cp.kubeconfig, "describe", "bucketaccess", "-n", ns, name), flush=True)
+            if once:
+                return 0
+            print(f"demo: running; KUBECONFIG={cp.kubeconfig} kubectl get ba -A  (Ctrl-C to stop)", flush=True)
+            while not stop and operator.poll() is None:
+                time.sleep(1)
+            return 0
+    except KeyboardInterrupt:
+        print("\ndemo: stopping", flush=True)
+        return 0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
