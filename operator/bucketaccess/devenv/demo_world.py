@@ -36,29 +36,46 @@ class DemoWorld:
         return self.objects
 
     def object_names(self) -> list[tuple[str, str]]:
-        return [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in self.objects if o["kind"] == "BucketAccess"]
+        return [
+            (o["metadata"]["namespace"], o["metadata"]["name"])
+            for o in self.objects
+            if o["kind"] == "BucketAccess"
+        ]
 
     def describe(self) -> list[tuple[str, str]]:
         return self.object_names()[:1]
 
 
 def build_demo() -> DemoWorld:
-    uploader = _doc({"Sid": "AllowPut", "Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectAcl"], "Resource": "*"})
+    uploader = _doc(
+        {"Sid": "AllowPut", "Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectAcl"], "Resource": "*"}
+    )
     world = {
         "account": ACCOUNT,
         "roles": [{"name": "billing-uploader", "inline": {"uploader": uploader}}],
         "buckets": [{"name": "awsdoc-example-bucket"}],
     }
-    samples = [d for p in sorted((ROOT / "crds" / "samples").glob("*.yaml")) for d in yaml.safe_load_all(p.read_text()) if d]
+    samples = [
+        d
+        for p in sorted((ROOT / "crds" / "samples").glob("*.yaml"))
+        for d in yaml.safe_load_all(p.read_text())
+        if d
+    ]
     objects: list[dict[str, Any]] = [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "billing", "labels": {"team": "billing"}}},
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": "billing", "labels": {"team": "billing"}},
+        },
         {
             "apiVersion": "v1",
             "kind": "ServiceAccount",
             "metadata": {
                 "name": "exporter",
                 "namespace": "billing",
-                "annotations": {"eks.amazonaws.com/role-arn": f"arn:aws:iam::{ACCOUNT}:role/billing-uploader"},
+                "annotations": {
+                    "eks.amazonaws.com/role-arn": f"arn:aws:iam::{ACCOUNT}:role/billing-uploader"
+                },
             },
         },
         *samples,

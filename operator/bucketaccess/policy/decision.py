@@ -120,20 +120,26 @@ def _allows(analyses: Iterable[PolicyAnalysis]) -> list[Hit]:
 def evaluate(req: Authorization) -> RequestDecision:
     ctx = req.ctx
     caller = ctx.caller
-    analyses: dict[Layer, tuple[PolicyAnalysis, ...]] = {}
 
-    def run(layer: Layer, policies: Iterable[NamedPolicy]) -> tuple[PolicyAnalysis, ...]:
-        result = tuple(analyze(p.policy, p.source, ctx) for p in policies)
-        analyses[layer] = analyses.get(layer, ()) + result
-        return result
+    def run(policies: Iterable[NamedPolicy]) -> tuple[PolicyAnalysis, ...]:
+        return tuple(analyze(p.policy, p.source, ctx) for p in policies)
 
-    identity = run(Layer.Identity, req.identity)
-    boundary = run(Layer.Boundary, [req.boundary] if req.boundary else [])
-    session = run(Layer.Session, req.session)
-    resource = run(Layer.Resource, [req.resource.policy] if req.resource and req.resource.policy else [])
-    endpoint = run(Layer.Endpoint, [req.endpoint] if req.endpoint else [])
-    scp_levels = [run(Layer.SCP, level) for level in req.scps] if req.scps is not None else []
-    rcp_levels = [run(Layer.RCP, level) for level in req.rcps] if req.rcps is not None else []
+    identity = run(req.identity)
+    boundary = run([req.boundary]) if req.boundary else ()
+    session = run(req.session)
+    resource = run([req.resource.policy]) if req.resource and req.resource.policy else ()
+    endpoint = run([req.endpoint]) if req.endpoint else ()
+    scp_levels = [run(level) for level in req.scps] if req.scps is not None else []
+    rcp_levels = [run(level) for level in req.rcps] if req.rcps is not None else []
+    analyses: dict[Layer, tuple[PolicyAnalysis, ...]] = {
+        Layer.Identity: identity,
+        Layer.Boundary: boundary,
+        Layer.Session: session,
+        Layer.Resource: resource,
+        Layer.Endpoint: endpoint,
+        Layer.SCP: tuple(a for level in scp_levels for a in level),
+        Layer.RCP: tuple(a for level in rcp_levels for a in level),
+    }
 
     denying: list[Hit] = []
     causes: list[Cause] = []

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from .matchers import Matcher
 
 
 class Effect(StrEnum):
@@ -52,6 +54,9 @@ class Statement:
     resources: tuple[str, ...] | None
     not_resources: tuple[str, ...] | None
     conditions: tuple[ConditionClause, ...]
+    # compiled forms of Action/NotAction and Resource/NotResource (whichever is present)
+    action_matcher: Matcher | None = field(default=None, compare=False, repr=False)
+    resource_matcher: Matcher | None = field(default=None, compare=False, repr=False)
 
     @property
     def label(self) -> str:

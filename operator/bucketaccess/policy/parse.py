@@ -16,6 +16,7 @@ from typing import Any
 
 from .conditions import split_operator
 from .errors import InvalidInput
+from .matchers import compile_actions, compile_resources
 from .model import ConditionClause, Effect, Policy, Principals, Statement
 from .operators import lookup
 
@@ -82,7 +83,10 @@ def _parse(document: object, path: str, kind: PolicyKind) -> Policy:
     items = [raw] if isinstance(raw, Mapping) else raw
     if not isinstance(items, list):
         raise InvalidInput(f"{path}.Statement", "must be an object or a list of objects")
-    statements = tuple(_statement(item, f"{path}.Statement[{i}]", i, kind) for i, item in enumerate(items))
+    variables = version == "2012-10-17"
+    statements = tuple(
+        _statement(item, f"{path}.Statement[{i}]", i, kind, variables) for i, item in enumerate(items)
+    )
     return Policy(version=str(version), statements=statements)
 
 
@@ -177,7 +181,7 @@ def _action_list(value: object, path: str) -> tuple[str, ...]:
     return actions
 
 
-def _statement(raw: object, path: str, index: int, kind: PolicyKind) -> Statement:
+def _statement(raw: object, path: str, index: int, kind: PolicyKind, variables: bool) -> Statement:
     if not isinstance(raw, Mapping):
         raise InvalidInput(path, "must be an object")
     unknown = set(raw) - _STATEMENT_KEYS
@@ -202,6 +206,10 @@ def _statement(raw: object, path: str, index: int, kind: PolicyKind) -> Statemen
         raise InvalidInput(f"{path}.{name}", "is not allowed in an identity-side policy")
     if kind is PolicyKind.Resource and not has_principal:
         raise InvalidInput(f"{path}.Principal", "is required in a resource-based policy")
+    actions = _action_list(raw["Action"], f"{path}.Action") if "Action" in raw else None
+    not_actions = _action_list(raw["NotAction"], f"{path}.NotAction") if "NotAction" in raw else None
+    resources = _strings(raw["Resource"], f"{path}.Resource") if "Resource" in raw else None
+    not_resources = _strings(raw["NotResource"], f"{path}.NotResource") if "NotResource" in raw else None
     return Statement(
         index=index,
         sid=sid or None,
@@ -210,9 +218,11 @@ def _statement(raw: object, path: str, index: int, kind: PolicyKind) -> Statemen
         not_principal=_principals(raw["NotPrincipal"], f"{path}.NotPrincipal")
         if "NotPrincipal" in raw
         else None,
-        actions=_action_list(raw["Action"], f"{path}.Action") if "Action" in raw else None,
-        not_actions=_action_list(raw["NotAction"], f"{path}.NotAction") if "NotAction" in raw else None,
-        resources=_strings(raw["Resource"], f"{path}.Resource") if "Resource" in raw else None,
-        not_resources=_strings(raw["NotResource"], f"{path}.NotResource") if "NotResource" in raw else None,
+        actions=actions,
+        not_actions=not_actions,
+        resources=resources,
+        not_resources=not_resources,
         conditions=_conditions(raw["Condition"], f"{path}.Condition") if "Condition" in raw else (),
+        action_matcher=compile_actions(actions or not_actions or ()),
+        resource_matcher=compile_resources(resources or not_resources or (), variables),
     )

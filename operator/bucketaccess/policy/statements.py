@@ -12,8 +12,6 @@ from enum import IntEnum
 from .conditions import failing_clauses
 from .context import Caller, PrincipalKind, RequestContext
 from .model import ConditionClause, Effect, Policy, Principals, Statement
-from .variables import Unresolvable, has_variables, substitute
-from .wildcards import action_matches, arn_matches
 
 
 class Scope(IntEnum):
@@ -106,38 +104,12 @@ def not_principal_applies(principals: Principals, caller: Caller) -> bool:
     return not all(identity in listed for identity in _identities(caller))
 
 
-def _any_match(
-    patterns: tuple[str, ...], value: str, ctx: RequestContext, variables: bool, action: bool
-) -> bool:
-    for pattern in patterns:
-        if action:
-            if action_matches(pattern, value):
-                return True
-            continue
-        if variables and has_variables(pattern):
-            try:
-                pattern = substitute(pattern, ctx.single)
-            except Unresolvable:
-                continue
-        if arn_matches(pattern, value):
-            return True
-    return False
-
-
-def _targets(stmt: Statement, ctx: RequestContext, variables: bool) -> bool:
-    if stmt.actions is not None:
-        if not _any_match(stmt.actions, ctx.action, ctx, variables, action=True):
-            return False
-    elif stmt.not_actions is not None and _any_match(
-        stmt.not_actions, ctx.action, ctx, variables, action=True
-    ):
+def _targets(stmt: Statement, ctx: RequestContext) -> bool:
+    actions, resources = stmt.action_matcher, stmt.resource_matcher
+    assert actions is not None and resources is not None  # parse.py compiles both
+    if actions.matches(ctx.action) != (stmt.actions is not None):
         return False
-    if stmt.resources is not None:
-        return _any_match(stmt.resources, ctx.resource, ctx, variables, action=False)
-    return not (
-        stmt.not_resources is not None
-        and _any_match(stmt.not_resources, ctx.resource, ctx, variables, action=False)
-    )
+    return resources.matches(ctx.resource, ctx.single) == (stmt.resources is not None)
 
 
 def _scope(stmt: Statement, ctx: RequestContext) -> Scope | None:
@@ -154,7 +126,7 @@ def analyze(policy: Policy, source: str, ctx: RequestContext) -> PolicyAnalysis:
     misses: list[NearMiss] = []
     variables = policy.supports_variables
     for stmt in policy.statements:
-        if not _targets(stmt, ctx, variables):
+        if not _targets(stmt, ctx):
             continue
         scope = _scope(stmt, ctx)
         if scope is None:
