@@ -48,6 +48,27 @@ class Condition:
 NOT_LAYERS = frozenset({"Admitted", "Reconciled", "Ready"})
 
 
+# What a generic check reason becomes on Ready, so that Ready alone names the layer.
+_LAYER_NOUN = {
+    "IdentityPolicyAllows": "IdentityPolicy",
+    "KMSKeyUsable": "KeyPolicy",
+    "BucketPolicyAllows": "BucketPolicy",
+    "BucketACLAllows": "BucketACL",
+    "SCPAllows": "SCP",
+    "RCPAllows": "RCP",
+    "PermissionsBoundaryAllows": "PermissionsBoundary",
+    "PublicAccessBlockAllows": "PublicAccessBlock",
+    "VPCEndpointPolicyAllows": "VPCEndpointPolicy",
+}
+_GENERIC = {"ExplicitDeny": "ExplicitDenyIn", "NoAllowStatement": "NoAllowIn"}
+
+
+def ready_reason(check: Condition) -> str:
+    """``ExplicitDeny`` on BucketPolicyAllows reads ``ExplicitDenyInBucketPolicy`` on Ready."""
+    prefix = _GENERIC.get(check.reason)
+    return prefix + _LAYER_NOUN[check.type] if prefix and check.type in _LAYER_NOUN else check.reason
+
+
 def derive_ready(checks: Sequence[Condition]) -> Condition:
     """True iff no layer is False or Unknown; else the first False layer, else the first Unknown."""
     layers = sorted(
@@ -57,7 +78,7 @@ def derive_ready(checks: Sequence[Condition]) -> Condition:
     for wanted in ("False", "Unknown"):
         first = next((c for c in layers if c.status == wanted), None)
         if first is not None:
-            return Condition("Ready", wanted, first.reason, f"{first.type}: {first.message}")
+            return Condition("Ready", wanted, ready_reason(first), first.message)
     return Condition("Ready", "True", "UploadAllowed", "every layer AWS consults lets this role upload here")
 
 

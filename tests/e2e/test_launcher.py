@@ -67,4 +67,4 @@ def test_parent_killed_takes_children_along(tmp_path) -> None:  # type: ignore[n
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    wait_for(lambda: not any(_alive(p) for p in pids), 30, "etcd and kube-apiserver to exit")
+    wait_for(lambda: not any(_alive(p) for p in pids), 30, f"etcd and kube-apiserver ({pids}) to exit")

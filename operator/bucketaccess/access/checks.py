@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ..policy import Decision, StatementRef
+from ..policy import Decision, StatementRef, worst
 
 
 class CheckName(StrEnum):
@@ -99,3 +99,18 @@ def merge_findings(findings: list[Finding]) -> dict[CheckName, Check]:
         refs = tuple(dict.fromkeys(r for f in mine for r in f.statements))
         out[name] = Check(worst, mine[0].reason, message, refs)
     return out
+
+
+_RANK = {Status.FALSE: 3, Status.Unknown: 2, Status.TRUE: 1, Status.NotApplicable: 0}
+
+
+def merge_explanations(explanations: list[Explanation]) -> Explanation:
+    """Several requests of one BucketAccess (the upload, extra actions) as one verdict per check:
+    the most severe status wins, with its reason and message."""
+    if len(explanations) == 1:
+        return explanations[0]
+    checks = {
+        name: max((e.checks[name] for e in explanations), key=lambda c: _RANK[c.status]) for name in CHECKS
+    }
+    requests = tuple(r for e in explanations for r in e.requests)
+    return Explanation(worst(e.decision for e in explanations), requests, checks)

@@ -17,6 +17,9 @@ _REFUSALS: dict[Refusal, tuple[CheckName, Status, Decision]] = {
     Refusal.KMSKeyWrongRegion: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
     Refusal.KMSKeyNotInScenario: (CheckName.KMSKeyUsable, Status.Unknown, Decision.Unknown),
     Refusal.KeyPolicyNotInScenario: (CheckName.KMSKeyUsable, Status.Unknown, Decision.Unknown),
+    Refusal.KMSKeyNotFound: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    Refusal.RoleNotFound: (CheckName.IdentityPolicyAllows, Status.FALSE, Decision.Rejected),
+    Refusal.BucketNotFound: (CheckName.BucketPolicyAllows, Status.FALSE, Decision.Rejected),
 }
 
 _LAYER_CHECK = {
@@ -61,20 +64,21 @@ def _findings(probe: Probe, decision: RequestDecision, sc: Scenario) -> list[Fin
             out.append(
                 Finding(CheckName.IdentityPolicyAllows, Status.FALSE, reason, message, cause.statements)
             )
+        elif cause.kind is CauseKind.NoAllow and sc.bucket.ownership is not Ownership.BucketOwnerEnforced:
+            # With ACLs enabled, the bucket ACL is the classic way to let another account write
+            # (the article's cause 4), so the missing grant is reported there, naming both fixes.
+            who = sc.request.caller.role_arn or sc.request.caller.arn
+            acl_msg = (
+                f"the bucket ACL grants WRITE to neither account {sc.request.caller.account} nor a group, and the "
+                f"bucket policy grants {probe.action} to neither {who} nor that account; add an ACL WRITE grant "
+                f"for the account's canonical id, or a bucket-policy Allow for {who}"
+            )
+            out.append(Finding(CheckName.BucketACLAllows, Status.FALSE, "NoWriteGrant", acl_msg))
         else:
             resource_reason = reason if cause.kind is CauseKind.ExplicitDeny else "CrossAccountNotGranted"
             out.append(
-                Finding(
-                    CheckName.BucketPolicyAllows, Status.FALSE, resource_reason, message, cause.statements
-                )
+                Finding(CheckName.BucketPolicyAllows, Status.FALSE, resource_reason, message, cause.statements)
             )
-            if cause.kind is CauseKind.NoAllow and sc.bucket.ownership is not Ownership.BucketOwnerEnforced:
-                acl_msg = (
-                    f"the bucket ACL grants WRITE to neither account {sc.request.caller.account} nor a group, and the "
-                    "bucket policy grants nothing to the caller; add an ACL WRITE grant for that account's "
-                    "canonical id, or a bucket-policy Allow for the caller"
-                )
-                out.append(Finding(CheckName.BucketACLAllows, Status.FALSE, "NoWriteGrant", acl_msg))
     if probe.ignored_public_acl and decision.decision is not Decision.Allowed:
         out.append(
             Finding(
@@ -282,4 +286,13 @@ def explain(sc: Scenario) -> Explanation:
     defaults = _defaults(sc, plan.probes, decisions)
     failing = merge_findings(findings)
     checks = {name: failing.get(name) or defaults[name] for name in CHECKS}
-    return Explanation(worst(r.decision for r in results), tuple(results), checks)
+    decision = worst(r.decision for r in results)
+    if sc.unknown:
+        # Data a layer needs was not readable: nothing short of an explicit Deny or a refusal
+        # found in the readable layers is final.
+        for name, why in sc.unknown.items():
+            # whatever was computed for this layer came from absent data, so it is not a verdict
+            checks[CheckName(name)] = Check(Status.Unknown, why.reason, why.message)
+        if decision not in (Decision.ExplicitDeny, Decision.Rejected):
+            decision = Decision.Unknown
+    return Explanation(decision, tuple(results), checks)

@@ -31,8 +31,10 @@ from .scenario import (
     PublicAccessBlock,
     Request,
     Scenario,
+    UnknownLayer,
     VpcEndpoint,
 )
+from .checks import CheckName
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_KEY = "probe-object"
@@ -218,7 +220,7 @@ def _request(raw: object, now: datetime) -> Request:
 
 def _identity(raw: object, caller: Caller) -> Identity:
     path = "identity"
-    obj = _obj(raw or {}, path, {"account", "policies", "permissionsBoundary", "sessionPolicies"})
+    obj = _obj(raw or {}, path, {"account", "policies", "permissionsBoundary", "sessionPolicies", "exists"})
     account = _account(_str_or(obj, "account", path, caller.account), f"{path}.account")
     if account != caller.account:
         raise InvalidInput(
@@ -232,6 +234,7 @@ def _identity(raw: object, caller: Caller) -> Identity:
         _named_list(obj, "policies", path, PolicyKind.Identity),
         boundary,
         _named_list(obj, "sessionPolicies", path, PolicyKind.Identity),
+        _bool(obj, "exists", path, default=True),
     )
 
 
@@ -288,6 +291,7 @@ def _bucket(raw: object, request: Request, identity: Identity) -> Bucket:
             "publicAccessBlock",
             "accountPublicAccessBlock",
             "encryption",
+            "exists",
         },
     )
     account = _account(_str_or(obj, "account", path, identity.account), f"{path}.account")
@@ -321,6 +325,7 @@ def _bucket(raw: object, request: Request, identity: Identity) -> Bucket:
         {str(k): v for k, v in ids.items()},
         pab,
         _encryption(obj.get("encryption"), f"{path}.encryption"),
+        _bool(obj, "exists", path, default=True),
     )
 
 
@@ -354,7 +359,7 @@ def _kms(raw: object, region: str) -> dict[str, KmsKey]:
         try:
             state = KeyState(_str_or(ko, "state", kp, "Enabled"))
         except ValueError:
-            raise InvalidInput(f"{kp}.state", "must be Enabled, Disabled or PendingDeletion") from None
+            raise InvalidInput(f"{kp}.state", "must be Enabled, Disabled, PendingDeletion or NotFound") from None
         aliases = _list(ko, "aliases", kp)
         if not all(isinstance(a, str) and a.startswith("alias/") for a in aliases):
             raise InvalidInput(f"{kp}.aliases", "must be a list of alias/NAME strings")
@@ -439,7 +444,7 @@ def _organization(raw: object) -> Organization | None:
 
 def load_scenario(raw: object, now: datetime) -> Scenario:
     """Validate and normalize a parsed scenario document; ``now`` fills ``aws:CurrentTime``."""
-    obj = _obj(raw, "", {"region", "request", "identity", "bucket", "kms", "organization", "$schema", "why"})
+    obj = _obj(raw, "", {"region", "request", "identity", "bucket", "kms", "organization", "unknown", "$schema", "why"})
     region = _str_or(obj, "region", "", DEFAULT_REGION)
     if not _REGION.match(region):
         raise InvalidInput("region", f"{region!r} is not an AWS region name")
@@ -455,7 +460,24 @@ def load_scenario(raw: object, now: datetime) -> Scenario:
         bucket,
         _kms(obj.get("kms"), region),
         _organization(obj.get("organization")),
+        _unknown(obj.get("unknown")),
     )
+
+
+def _unknown(raw: object) -> dict[str, UnknownLayer]:
+    """``unknown``: layers a live snapshot could not read, ``{CheckName: {reason, message}}``."""
+    if raw is None:
+        return {}
+    obj = _obj(raw, "unknown", {c.value for c in CheckName})
+    out = {}
+    for name, body in obj.items():
+        path = f"unknown.{name}"
+        entry = _obj(body, path, {"reason", "message"})
+        reason = _req_str(entry, "reason", path)
+        if not re.match(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$", reason):
+            raise InvalidInput(f"{path}.reason", "must be a CamelCase condition reason")
+        out[name] = UnknownLayer(reason, _str_or(entry, "message", path, reason))
+    return out
 
 
 def parse_text(text: str, name: str = "scenario") -> object:

@@ -230,6 +230,13 @@ def refusal_message(probe: Probe, sc: Scenario) -> str:
     if r is Refusal.KMSKeyWrongRegion:
         region = probe.key.region if probe.key else "?"
         return f"KMS key {key} is in {region} but the bucket is in {sc.region}; S3 needs a key in the bucket's region"
+    if r is Refusal.KMSKeyNotFound:
+        return f"KMS key {key} does not exist; point the bucket's default encryption (or the upload) at an existing key"
+    if r is Refusal.RoleNotFound:
+        who = sc.request.caller.role_arn or sc.request.caller.arn
+        return f"role {who} does not exist; create it or fix the role ARN (or the ServiceAccount's eks.amazonaws.com/role-arn annotation)"
+    if r is Refusal.BucketNotFound:
+        return f"bucket {sc.bucket.name} does not exist (S3 answers 404 NoSuchBucket); create it or fix spec.bucket"
     if r is Refusal.KMSKeyNotInScenario:
         what = "the AWS managed key aws/s3" if probe.detail == MANAGED_S3_ALIAS else f"KMS key {probe.detail}"
         return f"{what} is not described, so whether the role may use it is unknown"

@@ -51,6 +51,9 @@ class Refusal(StrEnum):
     KMSKeyPendingDeletion = "KMSKeyPendingDeletion"
     KMSKeyWrongRegion = "KMSKeyWrongRegion"
     KMSKeyNotInScenario = "KMSKeyNotInScenario"
+    KMSKeyNotFound = "KMSKeyNotFound"
+    RoleNotFound = "RoleNotFound"
+    BucketNotFound = "BucketNotFound"
     KeyPolicyNotInScenario = "KeyPolicyNotInScenario"
 
 
@@ -414,6 +417,8 @@ def _kms_probes(sc: Scenario, key: KmsKey) -> list[Probe]:
 
 
 def _key_refusal(sc: Scenario, key: KmsKey) -> Refusal | None:
+    if key.state is KeyState.NotFound:
+        return Refusal.KMSKeyNotFound
     if key.state is KeyState.Disabled:
         return Refusal.KMSKeyDisabled
     if key.state is KeyState.PendingDeletion:
@@ -427,6 +432,10 @@ def plan_upload(sc: Scenario) -> UploadPlan:
     """Every authorization request the upload implies, in the order AWS meets them."""
     req = sc.request
     resource = f"arn:aws:s3:::{sc.bucket.name}/{req.key}"
+    if not sc.identity.exists or not sc.bucket.exists:
+        # Nothing else can be said about a request whose role or bucket does not exist.
+        refusal = Refusal.RoleNotFound if not sc.identity.exists else Refusal.BucketNotFound
+        return UploadPlan((Probe(Service.S3, req.action, resource, None, refusal=refusal),), None, None)
     probes: list[Probe] = [_s3_probe(sc, req.action)]
     if acl_headers(req.headers) and req.action.lower() == "s3:putobject":
         probes.append(_s3_probe(sc, "s3:PutObjectAcl"))

@@ -18,6 +18,7 @@ class KeyState(StrEnum):
     Enabled = "Enabled"
     Disabled = "Disabled"
     PendingDeletion = "PendingDeletion"
+    NotFound = "NotFound"  # the bucket or upload names a key that does not exist
 
 
 class KeyManager(StrEnum):
@@ -55,6 +56,7 @@ class Identity:
     policies: tuple[NamedDocument, ...] = ()
     boundary: NamedDocument | None = None
     session_policies: tuple[NamedDocument, ...] = ()
+    exists: bool = True  # False: the role (or user) does not exist
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,7 @@ class Bucket:
     canonical_ids: dict[str, str]
     public_access_block: PublicAccessBlock  # the effective one: bucket OR account
     encryption: Encryption | None
+    exists: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +163,14 @@ class Organization:
 
 
 @dataclass(frozen=True, slots=True)
+class UnknownLayer:
+    """A layer whose data could not be read (the live snapshot says why); its check is Unknown."""
+
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     region: str
     request: Request
@@ -167,3 +178,4 @@ class Scenario:
     bucket: Bucket
     kms_keys: dict[str, KmsKey] = field(default_factory=dict)
     organization: Organization | None = None
+    unknown: dict[str, UnknownLayer] = field(default_factory=dict)  # check name -> why

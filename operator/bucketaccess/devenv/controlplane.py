@@ -37,9 +37,11 @@ def free_port() -> int:
 
 
 def _die_with_parent() -> None:
-    # Linux: the child gets SIGTERM if the Python process that started it dies, even by SIGKILL.
+    # Linux: the child is killed if the Python process that started it dies, even by SIGKILL.
+    # SIGKILL, not SIGTERM: an orphan's data is throwaway, and kube-apiserver's graceful
+    # shutdown can take longer than anyone waiting for it; stop() still terminates gracefully.
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def spawn(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:

@@ -1,54 +1,173 @@
 """Kopf handlers: thin shims that hand one BucketAccess to the reconciler and write its outcome.
 
 Kopf keeps its own progress in annotations (prefix s3access.dev), so ``status`` is ours alone,
-and no handler returns a value: Kopf would write it into ``status.<handler id>``.
+and no handler returns a value (Kopf would write it into ``status.<handler id>``). Verification
+runs on create / update / resume and then from one daemon per object, every verifyInterval with
+a per-object phase so that thousands of timers do not fire together.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import hashlib
 import logging
+import random
+import threading
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
 
 from .. import reconciler
-from ..conditions import merge_conditions
+from ..aws.boto import BotoReader
+from ..aws.cache import CachedReader, TTLCache
+from ..durations import parse_duration
+from . import status
+from .config import OperatorConfig
 
 GROUP, VERSION = "s3access.dev", "v1alpha1"
 ANNOTATION_PREFIX = "s3access.dev"
+log = logging.getLogger(__name__)
 
 
-def now_rfc3339() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def kube_api() -> client.ApiClient:
+    try:
+        config.load_incluster_config()
+    except config.ConfigException:
+        config.load_kube_config()
+    return client.ApiClient()
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    cfg: OperatorConfig = memo.get("config") or OperatorConfig()
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
     )
     # Kopf would post every handler log line as an Event; we post our own, on transitions only.
     settings.posting.level = logging.WARNING
+    settings.execution.max_workers = cfg.workers
+    memo.config = cfg
+    memo.cache = TTLCache(cfg.cache_ttl_s)
+    memo.reader = CachedReader(BotoReader(
+            region=cfg.region,
+            org_reader_role_arn=cfg.org_reader_role_arn,
+            account_reader_role_name=cfg.account_reader_role_name,
+            max_pool=cfg.workers * 2,
+        ), memo.cache)
+    memo.api = kube_api()
+    memo.locks = {}
+    memo.locks_guard = threading.Lock()
 
 
-def write_outcome(body: kopf.Body, patch: kopf.Patch, outcome: reconciler.Outcome) -> None:
-    now = now_rfc3339()
-    generation = int(body.meta.get("generation") or 0)
-    existing = body.status.get("conditions") or []
-    conditions = merge_conditions(existing, [outcome.ready, *outcome.conditions], generation, now)
-    patch.status["observedGeneration"] = generation
-    patch.status["conditions"] = conditions
-    patch.status["decision"] = outcome.decision
-    if outcome.role_arn is not None:
-        patch.status["roleArn"] = outcome.role_arn
-    if outcome.verified:
-        patch.status["lastVerifiedTime"] = now
+@kopf.index(GROUP, VERSION, "bucketaccessclasses")
+def class_index(name: str, spec: kopf.Spec, **_: Any) -> dict[str, dict[str, Any]]:
+    return {name: dict(spec)}
+
+
+@kopf.index("", "v1", "namespaces")
+def namespace_index(name: str, labels: kopf.Labels, **_: Any) -> dict[str, dict[str, str]]:
+    return {name: dict(labels)}
+
+
+def _first(index: kopf.Index[str, Any], key: str) -> Any:
+    store = index.get(key)
+    return next(iter(store), None) if store is not None else None
+
+
+def service_account_resolver(api: client.ApiClient) -> Any:
+    def resolve(namespace: str, name: str) -> str:
+        try:
+            sa = client.CoreV1Api(api).read_namespaced_service_account(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                raise reconciler.RoleResolutionError(
+                    "ServiceAccountNotFound", f"ServiceAccount {namespace}/{name} does not exist"
+                ) from None
+            raise reconciler.RoleResolutionError(
+                "ServiceAccountNotReadable", f"cannot read ServiceAccount {namespace}/{name}: HTTP {exc.status} {exc.reason}"
+            ) from None
+        arn = (sa.metadata.annotations or {}).get(reconciler.IRSA_ANNOTATION)
+        if not arn:
+            raise reconciler.RoleResolutionError(
+                "RoleAnnotationMissing",
+                f"ServiceAccount {namespace}/{name} has no {reconciler.IRSA_ANNOTATION} annotation; add the role ARN there or set spec.role.arn",
+            )
+        if not arn.startswith("arn:aws:iam::") or ":role/" not in arn:
+            raise reconciler.RoleResolutionError(
+                "InvalidRoleAnnotation", f"ServiceAccount {namespace}/{name}: {reconciler.IRSA_ANNOTATION} is {arn!r}, not an IAM role ARN of the aws partition"
+            )
+        return arn
+
+    return resolve
+
+
+def run_pass(body: Mapping[str, Any], memo: kopf.Memo, class_index: kopf.Index[str, Any], namespace_index: kopf.Index[str, Any]) -> None:
+    """Verify one BucketAccess and write its status; one pass at a time per object."""
+    meta = body["metadata"]
+    uid = meta.get("uid", "")
+    with memo.locks_guard:
+        lock = memo.locks.setdefault(uid, threading.Lock())
+    with lock:
+        spec = body.get("spec") or {}
+        subject = reconciler.Subject(
+            namespace=meta["namespace"],
+            name=meta["name"],
+            spec=spec,
+            class_spec=_first(class_index, str(spec.get("className", ""))),
+            namespace_labels=_first(namespace_index, meta["namespace"]),
+        )
+        deps = reconciler.Deps(memo.reader, service_account_resolver(memo.api))
+        outcome = reconciler.verify(subject, deps)
+        status.write(memo.api, body, outcome, dt.datetime.now(dt.UTC))
 
 
 @kopf.on.resume(GROUP, VERSION, "bucketaccesses")
 @kopf.on.create(GROUP, VERSION, "bucketaccesses")
-@kopf.on.update(GROUP, VERSION, "bucketaccesses")
-def verify(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    write_outcome(body, patch, reconciler.not_yet_verified())
+@kopf.on.update(GROUP, VERSION, "bucketaccesses", field="spec")
+def verify(body: kopf.Body, memo: kopf.Memo, class_index: kopf.Index[str, Any], namespace_index: kopf.Index[str, Any], **_: Any) -> None:
+    run_pass(body, memo, class_index, namespace_index)
+
+
+def _interval(spec: Mapping[str, Any], cfg: OperatorConfig) -> float:
+    raw = spec.get("verifyInterval")
+    try:
+        return max(30.0, parse_duration(raw)) if raw else cfg.default_interval_s
+    except ValueError:
+        return cfg.default_interval_s
+
+
+def _phase(uid: str, interval: float) -> float:
+    """A stable per-object offset in [0, interval): objects created together verify apart."""
+    digest = int(hashlib.sha256(uid.encode()).hexdigest()[:8], 16)
+    return interval * (digest / 0xFFFFFFFF)
+
+
+@kopf.daemon(GROUP, VERSION, "bucketaccesses", cancellation_timeout=10)
+async def reverify(
+    stopped: kopf.DaemonStopped,
+    body: kopf.Body,
+    memo: kopf.Memo,
+    class_index: kopf.Index[str, Any],
+    namespace_index: kopf.Index[str, Any],
+    **_: Any,
+) -> None:
+    cfg: OperatorConfig = memo.config
+    first = True
+    while not stopped:
+        interval = _interval(body.get("spec") or {}, cfg)
+        # The create/resume handler has just verified; after that, keep a per-object phase and
+        # add a little jitter so that restarts do not re-align the timers.
+        delay = (interval + _phase(body.metadata.uid or "", interval)) if first else interval * random.uniform(0.95, 1.05)
+        first = False
+        await stopped.wait(delay)
+        if stopped:
+            break
+        try:
+            await asyncio.to_thread(run_pass, dict(body), memo, class_index, namespace_index)
+        except Exception:  # the next interval is the retry; a timer never takes the operator down
+            log.exception("periodic verification of %s/%s failed", body.metadata.namespace, body.metadata.name)

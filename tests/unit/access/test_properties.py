@@ -105,6 +105,10 @@ def doc(stmts: list[dict[str, Any]]) -> dict[str, Any]:
 @st.composite
 def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     cross = draw(st.booleans())
+    # Half the scenarios start from broad grants, so that Allowed is common enough for the
+    # monotonicity properties to be exercised from both sides.
+    generous = draw(st.booleans())
+    broad: list[dict[str, Any]] = [{"Effect": "Allow", "Action": "*", "Resource": "*"}] if generous else []
     sc: dict[str, Any] = {
         "request": {
             "principal": "arn:aws:sts::444455556666:assumed-role/app/s" if cross else SESSION,
@@ -123,7 +127,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         },
         "identity": {
             "policies": [
-                {"name": "p", "document": doc(draw(st.lists(statements(False), min_size=0, max_size=3)))}
+                {"name": "p", "document": doc(broad + draw(st.lists(statements(False), min_size=0, max_size=3)))}
             ]
         },
         "bucket": {"account": "111122223333"},
@@ -143,10 +147,12 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     if headers:
         sc["request"]["headers"] = headers
     if draw(st.booleans()):
-        sc["bucket"]["policy"] = doc(draw(st.lists(statements(True), min_size=1, max_size=3)))
+        grant = [{"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}] if generous else []
+        sc["bucket"]["policy"] = doc(grant + draw(st.lists(statements(True), min_size=1, max_size=3)))
     if draw(st.booleans()):
         sc["bucket"]["encryption"] = {"algorithm": "aws:kms", "kmsKeyArn": KEY}
-    sc["kms"] = {"keys": {KEY: {"policy": doc(draw(st.lists(statements(True), min_size=1, max_size=3)))}}}
+    users = [{"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"}] if generous else []
+    sc["kms"] = {"keys": {KEY: {"policy": doc(users + draw(st.lists(statements(True), min_size=1, max_size=3)))}}}
     if draw(st.booleans()):
         sc["identity"]["permissionsBoundary"] = {
             "name": "b",

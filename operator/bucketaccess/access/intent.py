@@ -1,0 +1,62 @@
+"""What one BucketAccess asks, once its role is resolved, and the scenario requests it implies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+PROBE_OBJECT = "bucketaccess-probe"
+
+
+@dataclass(frozen=True, slots=True)
+class UploadIntent:
+    role_arn: str
+    bucket: str
+    prefix: str = ""
+    acl: str | None = None
+    sse: str | None = None  # "aws:kms" | "AES256" | None: rely on the bucket default
+    kms_key: str | None = None
+    multipart: bool = False
+    actions: tuple[str, ...] = ()  # extra object actions the role must have
+    vpc_endpoint: str | None = None
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any], role_arn: str, class_vpce: str | None = None) -> UploadIntent:
+        upload = spec.get("upload") or {}
+        encryption = upload.get("encryption") or {}
+        extra = tuple(a for a in spec.get("actions") or () if a.lower() not in ("s3:putobject", "s3:putobjectacl"))
+        return cls(
+            role_arn=role_arn,
+            bucket=spec["bucket"],
+            prefix=spec.get("prefix") or "",
+            acl=upload.get("acl"),
+            sse=encryption.get("algorithm"),
+            kms_key=encryption.get("kmsKeyArn"),
+            multipart=bool(upload.get("multipart")),
+            actions=extra,
+            vpc_endpoint=spec.get("vpcEndpointId") or class_vpce,
+        )
+
+    @property
+    def key(self) -> str:
+        return f"{self.prefix}{PROBE_OBJECT}"
+
+    def headers(self) -> dict[str, str]:
+        out = {}
+        if self.acl:
+            out["x-amz-acl"] = self.acl
+        if self.sse:
+            out["x-amz-server-side-encryption"] = self.sse
+        if self.kms_key and self.sse == "aws:kms":
+            out["x-amz-server-side-encryption-aws-kms-key-id"] = self.kms_key
+        return out
+
+    def requests(self, principal: str) -> list[dict[str, Any]]:
+        """The scenario ``request`` blocks: the upload itself, then one per extra action."""
+        upload: dict[str, Any] = {"principal": principal, "bucket": self.bucket, "key": self.key, "multipart": self.multipart}
+        if self.headers():
+            upload["headers"] = self.headers()
+        out = [upload]
+        out += [{"principal": principal, "bucket": self.bucket, "key": self.key, "action": a} for a in self.actions]
+        return out

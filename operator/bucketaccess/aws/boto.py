@@ -1,0 +1,366 @@
+"""The boto3 implementation of :class:`AwsReader`: one client per service and region, standard
+retries, and a table that turns AWS error codes into absence, NotFound, OperatorAccessDenied or
+AwsUnavailable. Nothing here knows which endpoint it talks to (``AWS_ENDPOINT_URL`` is honoured
+by boto3 itself)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+
+from .errors import ACCESS_DENIED, NOT_CONFIGURED, NOT_FOUND, AwsError, AwsUnavailable, NotFound, OperatorAccessDenied
+from .reader import BucketInfo, Document, KeyInfo, OrgChains, OrgInfo, RoleInfo
+
+# boto3 operation -> the IAM action AWS checks, where the two names differ.
+IAM_ACTION = {
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("s3", "HeadBucket"): "s3:ListBucket",
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("s3", "PutPublicAccessBlock"): "s3:PutBucketPublicAccessBlock",
+    ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
+    ("sts", "GetCallerIdentity"): "sts:GetCallerIdentity",
+}
+_THROTTLING = frozenset(
+    {"Throttling", "ThrottlingException", "TooManyRequestsException", "SlowDown", "RequestLimitExceeded",
+     "OperationAborted", "ServiceUnavailable", "InternalError", "RequestTimeout"}
+)
+_CONNECTION_ERRORS = (
+    botocore.exceptions.EndpointConnectionError,
+    botocore.exceptions.ConnectionClosedError,
+    botocore.exceptions.ReadTimeoutError,
+    botocore.exceptions.ConnectTimeoutError,
+    botocore.exceptions.ProxyConnectionError,
+)
+ASSUMED_REFRESH_S = 45 * 60  # assumed-role credentials last an hour by default
+
+
+def iam_action(service: str, operation: str) -> str:
+    prefix = "s3" if service == "s3control" else service
+    return IAM_ACTION.get((service, operation), f"{prefix}:{operation}")
+
+
+def _doc(value: Any) -> Document:
+    """IAM hands documents back as dicts, URL-encoded JSON or JSON; S3/KMS as JSON strings."""
+    if isinstance(value, dict):
+        return value
+    text = str(value)
+    if text.lstrip().startswith("%7B") or text.lstrip().startswith("%7b"):
+        text = urllib.parse.unquote(text)
+    parsed = json.loads(text)
+    if not isinstance(parsed, dict):
+        raise AwsError(f"a policy document is not a JSON object: {text[:80]}")
+    return parsed
+
+
+class BotoReader:
+    """Reads what a verification needs. Thread-safe: Kopf runs handlers on a thread pool."""
+
+    def __init__(
+        self,
+        region: str | None = None,
+        org_reader_role_arn: str | None = None,
+        account_reader_role_name: str | None = None,
+        max_pool: int = 32,
+        session: boto3.session.Session | None = None,
+        on_client: Callable[[Any], None] | None = None,
+    ) -> None:
+        self._session = session or boto3.session.Session()
+        self.region = region or self._session.region_name or "us-east-1"
+        self._config = botocore.config.Config(
+            retries={"mode": "standard", "max_attempts": 4},
+            connect_timeout=5,
+            read_timeout=15,
+            max_pool_connections=max_pool,
+        )
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+        self._org_reader_role_arn = org_reader_role_arn
+        self._account_reader_role_name = account_reader_role_name
+        self._assumed: dict[tuple[str, str], tuple[float, Any]] = {}
+        self._on_client = on_client  # lets tests and metrics hook botocore events on every client
+
+    # ------------------------------------------------------------------ plumbing
+    def client(self, service: str, region: str | None = None) -> Any:
+        key = (service, region or self.region)
+        with self._lock:
+            found = self._clients.get(key)
+            if found is None:
+                found = self._session.client(service, region_name=key[1], config=self._config)
+                if self._on_client is not None:
+                    self._on_client(found)
+                self._clients[key] = found
+            return found
+
+    def call(self, client: Any, operation: str, *, kind: str = "", name: str = "", **kwargs: Any) -> Any:
+        """Call one AWS operation; "not configured" comes back as None, everything else as AwsError."""
+        service = client.meta.service_model.service_name
+        method = getattr(client, _snake(operation))
+        try:
+            return method(**kwargs)
+        except botocore.exceptions.ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", ""))
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            message = str(error.get("Message") or code)
+            if code in NOT_CONFIGURED:
+                return None
+            if kind and (code in NOT_FOUND or (status == 404 and code not in NOT_CONFIGURED)):
+                raise NotFound(kind, name) from None
+            if code in ACCESS_DENIED or status == 403:
+                raise OperatorAccessDenied(iam_action(service, operation), message) from None
+            if code in _THROTTLING or status >= 500:
+                raise AwsUnavailable(f"{service}:{operation} failed after retries: {code} {message}") from None
+            raise AwsError(f"{service}:{operation}: {code} {message}") from None
+        except _CONNECTION_ERRORS as exc:
+            raise AwsUnavailable(f"{service}:{operation}: cannot reach AWS ({type(exc).__name__})") from None
+
+    def pages(self, client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
+        token_in, token_out = _PAGINATION.get(operation, ("Marker", "Marker"))
+        while True:
+            page = self.call(client, operation, **kwargs)
+            if page is None:
+                return
+            yield from page.get(key, [])
+            token = page.get(token_out) or page.get("NextToken")
+            if not token or (token_out == "Marker" and not page.get("IsTruncated")):
+                return
+            kwargs[token_in] = token
+
+    # ------------------------------------------------------------------ reads
+    def caller_account(self) -> str:
+        return str(self.call(self.client("sts"), "GetCallerIdentity")["Account"])
+
+    def role(self, arn: str) -> RoleInfo:
+        account = arn.split(":")[4]
+        iam = self.client("iam")
+        if account != self.caller_account():
+            # IAM is per account: a role elsewhere is readable only through a role in its account.
+            if not self._account_reader_role_name:
+                raise OperatorAccessDenied(
+                    "iam:GetRole",
+                    f"role {arn} is in account {account}, not the operator's; configure --account-reader-role-name "
+                    "with a role the operator may assume in that account",
+                )
+            iam = self.assumed_client(f"arn:aws:iam::{account}:role/{self._account_reader_role_name}", "iam")
+        name = arn.rsplit("/", 1)[-1]
+        role = self.call(iam, "GetRole", kind="role", name=arn, RoleName=name)["Role"]
+        inline = tuple(
+            (pname, _doc(self.call(iam, "GetRolePolicy", RoleName=name, PolicyName=pname)["PolicyDocument"]))
+            for pname in self.pages(iam, "ListRolePolicies", "PolicyNames", RoleName=name)
+        )
+        managed = tuple(
+            (p["PolicyName"], self._managed_document(iam, p["PolicyArn"]))
+            for p in self.pages(iam, "ListAttachedRolePolicies", "AttachedPolicies", RoleName=name)
+        )
+        boundary = None
+        if role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn"):
+            barn = role["PermissionsBoundary"]["PermissionsBoundaryArn"]
+            boundary = (barn.rsplit("/", 1)[-1], self._managed_document(iam, barn))
+        return RoleInfo(role["Arn"], role["Arn"].split(":")[4], inline, managed, boundary)
+
+    def _managed_document(self, iam: Any, policy_arn: str) -> Document:
+        version = self.call(iam, "GetPolicy", kind="policy", name=policy_arn, PolicyArn=policy_arn)["Policy"]["DefaultVersionId"]
+        return _doc(self.call(iam, "GetPolicyVersion", PolicyArn=policy_arn, VersionId=version)["PolicyVersion"]["Document"])
+
+    def bucket(self, name: str) -> BucketInfo:
+        s3 = self.client("s3")
+        location = self.call(s3, "GetBucketLocation", kind="bucket", name=name, Bucket=name)
+        region = (location or {}).get("LocationConstraint") or "us-east-1"
+        region = "eu-west-1" if region == "EU" else region
+        s3r = self.client("s3", region)
+        policy_raw = self.call(s3r, "GetBucketPolicy", kind="bucket", name=name, Bucket=name)
+        ownership_raw = self.call(s3r, "GetBucketOwnershipControls", kind="bucket", name=name, Bucket=name)
+        # No ownership controls at all is the pre-2023 default: ACLs enabled, writer owns objects.
+        ownership = "ObjectWriter"
+        if ownership_raw:
+            ownership = ownership_raw["OwnershipControls"]["Rules"][0]["ObjectOwnership"]
+        acl_raw = self.call(s3r, "GetBucketAcl", kind="bucket", name=name, Bucket=name)
+        owner_id = (acl_raw or {}).get("Owner", {}).get("ID")
+        acl = None
+        if acl_raw is not None:
+            acl = {"owner": owner_id, "grants": [_grant(g) for g in acl_raw.get("Grants", []) if _grant(g)]}
+        pab_raw = self.call(s3r, "GetPublicAccessBlock", kind="bucket", name=name, Bucket=name)
+        pab = dict(pab_raw["PublicAccessBlockConfiguration"]) if pab_raw else None
+        enc_raw = self.call(s3r, "GetBucketEncryption", kind="bucket", name=name, Bucket=name)
+        encryption = None
+        if enc_raw:
+            rule = enc_raw["ServerSideEncryptionConfiguration"]["Rules"][0]
+            default = rule.get("ApplyServerSideEncryptionByDefault", {})
+            encryption = {"algorithm": default.get("SSEAlgorithm", "AES256"), "bucketKeyEnabled": bool(rule.get("BucketKeyEnabled"))}
+            if default.get("KMSMasterKeyID"):
+                encryption["kmsKeyArn"] = default["KMSMasterKeyID"]
+        # The operator runs with credentials of the account that owns the buckets it manages.
+        account = self.caller_account()
+        return BucketInfo(name, account, region, _doc(policy_raw["Policy"]) if policy_raw else None, ownership, acl, owner_id, pab, encryption)
+
+    def key(self, key_ref: str, region: str) -> KeyInfo:
+        if key_ref.startswith("arn:"):
+            region = key_ref.split(":")[3]
+        kms = self.client("kms", region)
+        meta = self.call(kms, "DescribeKey", kind="key", name=key_ref, KeyId=key_ref)["KeyMetadata"]
+        arn = meta["Arn"]
+        policy_raw = self.call(kms, "GetKeyPolicy", kind="key", name=arn, KeyId=arn, PolicyName="default")
+        grants = tuple(_kms_grant(g) for g in self.pages(kms, "ListGrants", "Grants", KeyId=arn))
+        aliases = tuple(a["AliasName"] for a in self.pages(kms, "ListAliases", "Aliases", KeyId=meta["KeyId"]))
+        return KeyInfo(
+            arn,
+            meta["AWSAccountId"],
+            arn.split(":")[3],
+            meta.get("KeyManager", "CUSTOMER"),
+            meta.get("KeyState", "Enabled"),
+            aliases,
+            _doc(policy_raw["Policy"]) if policy_raw else None,
+            grants,
+        )
+
+    def account_public_access_block(self, account: str) -> dict[str, bool] | None:
+        raw = self.call(self.client("s3control"), "GetPublicAccessBlock", AccountId=account)
+        return dict(raw["PublicAccessBlockConfiguration"]) if raw else None
+
+    def vpc_endpoint_policy(self, endpoint_id: str, region: str) -> Document | None:
+        ec2 = self.client("ec2", region)
+        found = self.call(ec2, "DescribeVpcEndpoints", kind="vpce", name=endpoint_id, VpcEndpointIds=[endpoint_id])
+        endpoints = (found or {}).get("VpcEndpoints", [])
+        if not endpoints:
+            raise NotFound("vpce", endpoint_id)
+        doc = endpoints[0].get("PolicyDocument")
+        return _doc(doc) if doc else None
+
+    def assumed_client(self, role_arn: str, service: str) -> Any:
+        """A client acting as ``role_arn`` (refreshed before its credentials expire)."""
+        key = (role_arn, service)
+        with self._lock:
+            found = self._assumed.get(key)
+            if found and time.monotonic() - found[0] < ASSUMED_REFRESH_S:
+                return found[1]
+        creds = self.call(self.client("sts"), "AssumeRole", RoleArn=role_arn, RoleSessionName="bucketaccess-reader")["Credentials"]
+        made = self._session.client(
+            service,
+            region_name=self.region,
+            config=self._config,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+        if self._on_client is not None:
+            self._on_client(made)
+        with self._lock:
+            self._assumed[key] = (time.monotonic(), made)
+        return made
+
+    def _organizations(self) -> Any:
+        if self._org_reader_role_arn is None:
+            return self.client("organizations")
+        return self.assumed_client(self._org_reader_role_arn, "organizations")
+
+    def organization(self, accounts: tuple[str, ...]) -> OrgInfo | None:
+        org = self._organizations()
+        described = self.call(org, "DescribeOrganization")
+        if described is None:
+            return None
+        info = described["Organization"]
+        if self._org_reader_role_arn is None and self.caller_account() != info["MasterAccountId"]:
+            # A member account sees that it is in an organization but not the policies above it;
+            # only the management account (or a delegated administrator) can list them.
+            raise OperatorAccessDenied(
+                "organizations:ListPoliciesForTarget",
+                "the operator runs in a member account; SCPs and RCPs are readable only from the management account",
+            )
+        documents: dict[str, tuple[str, Document]] = {}
+        chains = {}
+        for account in accounts:
+            if account == info["MasterAccountId"]:
+                continue
+            targets = self._targets(org, account)
+            if targets is None:
+                continue  # not a member
+            chains[account] = OrgChains(
+                tuple(self._level(org, t, "SERVICE_CONTROL_POLICY", documents) for t in targets),
+                tuple(self._level(org, t, "RESOURCE_CONTROL_POLICY", documents) for t in targets),
+            )
+        return OrgInfo(info["Id"], info["MasterAccountId"], chains)
+
+    def _targets(self, org: Any, account: str) -> list[str] | None:
+        """Root first, then each OU, then the account; None when the account is not a member."""
+        path = [account]
+        child = account
+        for _ in range(10):  # Organizations nests OUs at most five deep
+            try:
+                parents = self.call(org, "ListParents", ChildId=child)
+            except AwsError as exc:
+                if "ChildNotFound" in exc.message or "AccountNotFound" in exc.message:
+                    return None
+                raise
+            parent = (parents or {}).get("Parents", [])
+            if not parent:
+                return None
+            path.append(parent[0]["Id"])
+            if parent[0]["Type"] == "ROOT":
+                return list(reversed(path))
+            child = parent[0]["Id"]
+        return list(reversed(path))
+
+    def _level(self, org: Any, target: str, ptype: str, documents: dict[str, tuple[str, Document]]) -> tuple[tuple[str, Document], ...]:
+        try:
+            listed = list(self.pages(org, "ListPoliciesForTarget", "Policies", TargetId=target, Filter=ptype))
+        except AwsError as exc:
+            if ptype == "RESOURCE_CONTROL_POLICY" and ("PolicyTypeNotEnabled" in exc.message or "InvalidInput" in exc.message):
+                return ()  # RCPs are not enabled in this organization
+            raise
+        out = []
+        for summary in listed:
+            pid = summary["Id"]
+            if pid not in documents:
+                policy = self.call(org, "DescribePolicy", PolicyId=pid)["Policy"]
+                documents[pid] = (policy["PolicySummary"]["Name"], _doc(policy["Content"]))
+            out.append(documents[pid])
+        return tuple(out)
+
+
+_PAGINATION = {
+    "ListRolePolicies": ("Marker", "Marker"),
+    "ListAttachedRolePolicies": ("Marker", "Marker"),
+    "ListGrants": ("Marker", "NextMarker"),
+    "ListAliases": ("Marker", "NextMarker"),
+    "ListPoliciesForTarget": ("NextToken", "NextToken"),
+}
+
+
+def _snake(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and (not name[i - 1].isupper() or (i + 1 < len(name) and name[i + 1].islower())):
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+def _grant(raw: dict[str, Any]) -> dict[str, Any] | None:
+    grantee = raw.get("Grantee", {})
+    gtype = grantee.get("Type")
+    value = {"CanonicalUser": grantee.get("ID"), "Group": grantee.get("URI"), "AmazonCustomerByEmail": grantee.get("EmailAddress")}.get(gtype or "")
+    if not value:
+        return None
+    key = {"CanonicalUser": "id", "Group": "uri", "AmazonCustomerByEmail": "email"}[gtype]
+    return {"grantee": {"type": gtype, key: value}, "permission": raw.get("Permission", "READ")}
+
+
+def _kms_grant(raw: dict[str, Any]) -> dict[str, Any]:
+    grant: dict[str, Any] = {"granteePrincipal": raw.get("GranteePrincipal", ""), "operations": list(raw.get("Operations", [])) or ["Decrypt"]}
+    constraints = raw.get("Constraints") or {}
+    if constraints.get("EncryptionContextSubset"):
+        grant["constraints"] = {"encryptionContextSubset": constraints["EncryptionContextSubset"]}
+    elif constraints.get("EncryptionContextEquals"):
+        grant["constraints"] = {"encryptionContextEquals": constraints["EncryptionContextEquals"]}
+    if raw.get("GrantId"):
+        grant["grantId"] = raw["GrantId"]
+    return grant

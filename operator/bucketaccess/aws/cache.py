@@ -1,0 +1,113 @@
+"""A shared read cache keyed by AWS resource, with single-flight and a TTL.
+
+One thousand BucketAccess objects on twenty buckets cost twenty bucket reads per TTL, not a
+thousand: every reader call is keyed by the resource it reads, concurrent identical calls wait
+for the one in flight, and results (including NotFound and OperatorAccessDenied, which are
+answers too) live for ``ttl`` seconds. AwsUnavailable is never cached: the next caller retries.
+The operator invalidates a key after writing to that resource.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .errors import AwsUnavailable
+from .reader import AwsReader, BucketInfo, Document, KeyInfo, OrgInfo, RoleInfo
+
+T = TypeVar("T")
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    coalesced: int = 0  # callers that waited for an identical call already in flight
+
+
+@dataclass
+class _Entry:
+    expires: float
+    future: Future[Any]
+
+
+@dataclass
+class TTLCache:
+    ttl: float
+    clock: Callable[[], float] = time.monotonic
+    stats: CacheStats = field(default_factory=CacheStats)
+    _entries: dict[tuple[str, ...], _Entry] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def get(self, key: tuple[str, ...], load: Callable[[], T]) -> T:
+        now = self.clock()
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and (not entry.future.done() or entry.expires > now):
+                if entry.future.done():
+                    self.stats.hits += 1
+                else:
+                    self.stats.coalesced += 1
+                future = entry.future
+                owner = False
+            else:
+                self.stats.misses += 1
+                future = Future()
+                self._entries[key] = _Entry(now + self.ttl, future)
+                owner = True
+        if owner:
+            try:
+                future.set_result(load())
+            except AwsUnavailable as exc:
+                with self._lock:
+                    if self._entries.get(key) is not None and self._entries[key].future is future:
+                        del self._entries[key]
+                future.set_exception(exc)
+            except BaseException as exc:  # NotFound / AccessDenied are answers: cache them too
+                future.set_exception(exc)
+            with self._lock:
+                if key in self._entries and self._entries[key].future is future:
+                    self._entries[key].expires = self.clock() + self.ttl
+        return future.result()  # type: ignore[no-any-return]
+
+    def invalidate(self, *prefix: str) -> None:
+        with self._lock:
+            for key in [k for k in self._entries if k[: len(prefix)] == prefix]:
+                del self._entries[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+class CachedReader:
+    """An :class:`AwsReader` whose every read goes through one shared :class:`TTLCache`."""
+
+    def __init__(self, inner: AwsReader, cache: TTLCache) -> None:
+        self.inner = inner
+        self.cache = cache
+
+    def caller_account(self) -> str:
+        return self.cache.get(("caller",), self.inner.caller_account)
+
+    def role(self, arn: str) -> RoleInfo:
+        return self.cache.get(("role", arn), lambda: self.inner.role(arn))
+
+    def bucket(self, name: str) -> BucketInfo:
+        return self.cache.get(("bucket", name), lambda: self.inner.bucket(name))
+
+    def key(self, key_ref: str, region: str) -> KeyInfo:
+        return self.cache.get(("key", key_ref, region), lambda: self.inner.key(key_ref, region))
+
+    def account_public_access_block(self, account: str) -> dict[str, bool] | None:
+        return self.cache.get(("account-pab", account), lambda: self.inner.account_public_access_block(account))
+
+    def vpc_endpoint_policy(self, endpoint_id: str, region: str) -> Document | None:
+        return self.cache.get(("vpce", endpoint_id, region), lambda: self.inner.vpc_endpoint_policy(endpoint_id, region))
+
+    def organization(self, accounts: tuple[str, ...]) -> OrgInfo | None:
+        return self.cache.get(("org", *sorted(set(accounts))), lambda: self.inner.organization(tuple(sorted(set(accounts)))))

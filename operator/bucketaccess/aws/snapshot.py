@@ -1,0 +1,181 @@
+"""AWS reads -> the access scenario of shared/spec/scenario.md, the very data ``explain`` takes.
+
+What could not be read goes into the scenario's ``unknown`` map (check -> reason, message), so a
+snapshot written to a file and explained offline gives the identical verdict. Only a total
+outage (AWS unreachable) escapes as :class:`AwsUnavailable`: then there is no verdict at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..access.intent import UploadIntent
+from .errors import AwsError, AwsUnavailable, NotFound
+from .reader import AwsReader, BucketInfo, KeyInfo
+
+MANAGED_S3_ALIAS = "alias/aws/s3"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    scenarios: tuple[dict[str, Any], ...]  # the upload first, then one per extra action
+    role_arn: str  # as AWS knows it (with its path), or as asked when the role is missing
+    bucket_account: str | None
+    key_arn: str | None  # the customer-managed key the upload would use, when known
+
+
+def _unknown(unknown: dict[str, dict[str, str]], checks: tuple[str, ...], exc: AwsError) -> None:
+    for check in checks:
+        unknown.setdefault(check, {"reason": exc.reason, "message": exc.message})
+
+
+def _role_block(reader: AwsReader, arn: str, unknown: dict[str, dict[str, str]]) -> tuple[dict[str, Any], str]:
+    try:
+        role = reader.role(arn)
+    except NotFound:
+        return {"exists": False}, arn
+    except AwsUnavailable:
+        raise
+    except AwsError as exc:
+        _unknown(unknown, ("IdentityPolicyAllows", "PermissionsBoundaryAllows"), exc)
+        return {}, arn
+    policies = [{"name": n, "document": d} for n, d in (*role.inline, *role.managed)]
+    block: dict[str, Any] = {"policies": policies}
+    if role.boundary is not None:
+        block["permissionsBoundary"] = {"name": role.boundary[0], "document": role.boundary[1]}
+    return block, role.arn
+
+
+def _bucket_block(info: BucketInfo, account_pab: dict[str, bool] | None) -> dict[str, Any]:
+    block: dict[str, Any] = {"account": info.account, "ownership": info.ownership}
+    if info.policy is not None:
+        block["policy"] = info.policy
+    if info.acl is not None:
+        block["acl"] = info.acl
+    if info.owner_canonical_id:
+        block["canonicalIds"] = {info.account: info.owner_canonical_id}
+    if info.public_access_block:
+        block["publicAccessBlock"] = info.public_access_block
+    if account_pab:
+        block["accountPublicAccessBlock"] = account_pab
+    if info.encryption is not None:
+        block["encryption"] = dict(info.encryption)
+    return block
+
+
+def _key_entry(key: KeyInfo) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "account": key.account,
+        "manager": key.manager,
+        "state": key.state if key.state in ("Enabled", "Disabled", "PendingDeletion") else "Disabled",
+        "aliases": list(key.aliases),
+        "grants": [{k: v for k, v in g.items() if k != "grantId"} for g in key.grants],
+    }
+    if key.policy is not None:
+        entry["policy"] = key.policy
+    return entry
+
+
+def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
+    """Read everything one verification consults; raises AwsUnavailable only when AWS is down."""
+    unknown: dict[str, dict[str, str]] = {}
+    identity, principal = _role_block(reader, intent.role_arn, unknown)
+    role_account = principal.split(":")[4]
+    region = "us-east-1"
+    bucket_block: dict[str, Any] = {}
+    bucket_account: str | None = None
+    bucket_encryption: dict[str, Any] | None = None
+    try:
+        info = reader.bucket(intent.bucket)
+        region, bucket_account, bucket_encryption = info.region, info.account, info.encryption
+        account_pab = None
+        try:
+            account_pab = reader.account_public_access_block(info.account)
+        except AwsUnavailable:
+            raise
+        except AwsError as exc:
+            _unknown(unknown, ("PublicAccessBlockAllows",), exc)
+        bucket_block = _bucket_block(info, account_pab)
+    except NotFound:
+        bucket_block = {"exists": False}
+    except AwsUnavailable:
+        raise
+    except AwsError as exc:
+        _unknown(unknown, ("BucketPolicyAllows", "BucketACLAllows", "PublicAccessBlockAllows", "KMSKeyUsable"), exc)
+
+    # Which key the upload would encrypt with: the header's, else the bucket default's.
+    key_ref = None
+    if intent.sse == "aws:kms":
+        key_ref = intent.kms_key
+    elif intent.sse is None and bucket_encryption and str(bucket_encryption.get("algorithm", "")).startswith("aws:kms"):
+        key_ref = bucket_encryption.get("kmsKeyArn")
+    keys: dict[str, Any] = {}
+    key_arn = None
+    if key_ref:
+        try:
+            key = reader.key(key_ref, region)
+            key_arn = key.arn
+            keys[key.arn] = _key_entry(key)
+            if bucket_encryption and bucket_encryption.get("kmsKeyArn") == key_ref:
+                bucket_block["encryption"]["kmsKeyArn"] = key.arn
+        except NotFound:
+            missing = key_ref if key_ref.startswith("arn:aws:kms:") and ":key/" in key_ref else None
+            missing = missing or f"arn:aws:kms:{region}:{bucket_account or role_account}:key/{key_ref.rsplit('/', 1)[-1]}"
+            keys[missing] = {"state": "NotFound", "aliases": [key_ref.split(":")[-1]] if "alias/" in key_ref else []}
+            if bucket_encryption and bucket_encryption.get("kmsKeyArn") == key_ref:
+                bucket_block["encryption"]["kmsKeyArn"] = missing
+        except AwsUnavailable:
+            raise
+        except AwsError as exc:
+            _unknown(unknown, ("KMSKeyUsable",), exc)
+
+    endpoint = None
+    if intent.vpc_endpoint:
+        try:
+            endpoint = {"id": intent.vpc_endpoint, "policy": reader.vpc_endpoint_policy(intent.vpc_endpoint, region)}
+        except AwsUnavailable:
+            raise
+        except AwsError as exc:
+            _unknown(unknown, ("VPCEndpointPolicyAllows",), exc)
+            endpoint = {"id": intent.vpc_endpoint}
+        if endpoint.get("policy") is None:
+            endpoint.pop("policy", None)
+
+    organization = None
+    accounts = tuple(a for a in {role_account, bucket_account, *(k.split(":")[4] for k in keys)} if a)
+    try:
+        org = reader.organization(accounts)
+        if org is not None:
+            organization = {
+                "id": org.id,
+                "managementAccount": org.management_account,
+                "accounts": {
+                    acct: {
+                        "scps": [[{"name": n, "document": d} for n, d in level] for level in chains.scps],
+                        "rcps": [[{"name": n, "document": d} for n, d in level] for level in chains.rcps if level],
+                    }
+                    for acct, chains in org.chains.items()
+                },
+            }
+    except AwsUnavailable:
+        raise
+    except AwsError as exc:
+        reason = "SCPsNotReadable"
+        message = f"the organization's SCPs and RCPs could not be read: {exc.message}; give the operator an org-reader role (--org-reader-role-arn)"
+        unknown.setdefault("SCPAllows", {"reason": reason, "message": message})
+        unknown.setdefault("RCPAllows", {"reason": reason, "message": message})
+
+    scenarios = []
+    for request in intent.requests(principal):
+        if endpoint is not None:
+            request["vpcEndpoint"] = endpoint
+        scenario: dict[str, Any] = {"region": region, "request": request, "identity": identity, "bucket": bucket_block}
+        if keys:
+            scenario["kms"] = {"keys": keys}
+        if organization is not None:
+            scenario["organization"] = organization
+        if unknown:
+            scenario["unknown"] = unknown
+        scenarios.append(scenario)
+    return Snapshot(tuple(scenarios), principal, bucket_account, key_arn if keys.get(key_arn or "", {}).get("manager") != "AWS" else None)

@@ -1,0 +1,74 @@
+"""Does a BucketAccessClass admit a request? The tenancy boundary, as a pure function.
+
+A request nobody admitted is still verified and reported, but never causes a write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..policy.wildcards import glob_match
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    admitted: bool
+    reason: str
+    message: str
+    bucket_policy_mode: str = "Observe"
+    kms_mode: str = "Observe"
+
+
+def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+    """A metav1.LabelSelector; an empty selector selects everything."""
+    selector = selector or {}
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
+        present = key in labels
+        if op == "In" and not (present and labels[key] in values):
+            return False
+        if op == "NotIn" and present and labels[key] in values:
+            return False
+        if op == "Exists" and not present:
+            return False
+        if op == "DoesNotExist" and present:
+            return False
+    return True
+
+
+def admit(
+    class_name: str,
+    class_spec: Mapping[str, Any] | None,
+    namespace: str,
+    namespace_labels: Mapping[str, str] | None,
+    bucket: str,
+    prefix: str,
+    role_arn: str | None,
+) -> Admission:
+    if class_spec is None:
+        return Admission(False, "ClassNotFound", f"BucketAccessClass {class_name} does not exist; nothing will be written to AWS")
+    if namespace_labels is None or not selector_matches(class_spec.get("namespaceSelector"), namespace_labels):
+        return Admission(False, "NamespaceNotAdmitted", f"BucketAccessClass {class_name} does not admit namespace {namespace}")
+    if not any(glob_match(p, bucket) for p in class_spec.get("buckets") or ()):
+        return Admission(False, "BucketNotAdmitted", f"BucketAccessClass {class_name} does not admit bucket {bucket}")
+    prefixes = class_spec.get("prefixes")
+    if prefixes is not None:
+        ok = ("*" in prefixes) if prefix == "" else any(glob_match(p, prefix) for p in prefixes)
+        if not ok:
+            shown = prefix or '"" (the whole bucket)'
+            return Admission(False, "PrefixNotAdmitted", f"BucketAccessClass {class_name} does not admit prefix {shown}")
+    if role_arn is None or not any(glob_match(p, role_arn) for p in class_spec.get("roles") or ()):
+        return Admission(False, "RoleNotAdmitted", f"BucketAccessClass {class_name} does not admit role {role_arn}")
+    reconcile = class_spec.get("reconcile") or {}
+    return Admission(
+        True,
+        "AdmittedByClass",
+        f"BucketAccessClass {class_name} admits this request (bucket policy: {reconcile.get('bucketPolicy', 'Observe')}, KMS key users: {reconcile.get('kmsKeyUsers', 'Observe')})",
+        reconcile.get("bucketPolicy", "Observe"),
+        reconcile.get("kmsKeyUsers", "Observe"),
+    )

@@ -1,0 +1,15 @@
+"""The operator's configuration: read once at start-up from flags and the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OperatorConfig:
+    default_interval_s: float = 300.0  # verifyInterval when a BucketAccess does not set one
+    cache_ttl_s: float = 20.0  # below the shortest allowed verifyInterval (30s)
+    region: str | None = None  # AWS region for the clients; default: the SDK's (AWS_REGION, ...)
+    org_reader_role_arn: str | None = None  # role to assume for Organizations reads
+    account_reader_role_name: str | None = None  # role name to assume in other accounts to read their roles
+    workers: int = 16  # threads that run verification passes
