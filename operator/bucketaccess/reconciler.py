@@ -81,11 +81,6 @@ class Deps:
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
 
-def not_yet_verified() -> Outcome:
-    ready = Condition("Ready", "Unknown", "NotYetVerified", "the operator has not verified this request yet")
-    return Outcome(conditions=(), ready=ready)
-
-
 def resolve_role(subject: Subject, deps: Deps) -> str:
     role = subject.spec.get("role") or {}
     if role.get("arn"):
@@ -103,7 +98,12 @@ def conditions_from(ex: Explanation, with_endpoint: bool) -> list[Condition]:
         if name is CheckName.VPCEndpointPolicyAllows and not with_endpoint:
             continue
         check = ex.checks[name]
-        status = {Status.TRUE: "True", Status.NotApplicable: "True", Status.FALSE: "False", Status.Unknown: "Unknown"}[check.status]
+        status = {
+            Status.TRUE: "True",
+            Status.NotApplicable: "True",
+            Status.FALSE: "False",
+            Status.Unknown: "Unknown",
+        }[check.status]
         out.append(Condition(str(name), status, check.reason, _clip(check.message)))
     return out
 
@@ -125,25 +125,45 @@ def verify(subject: Subject, deps: Deps) -> Outcome:
         role_arn: str | None = resolve_role(subject, deps)
     except RoleResolutionError as exc:
         role_arn = None
-        admission = admit(class_name, subject.class_spec, subject.namespace, subject.namespace_labels, spec["bucket"], spec.get("prefix") or "", None)
+        admission = admit(
+            class_name,
+            subject.class_spec,
+            subject.namespace,
+            subject.namespace_labels,
+            spec["bucket"],
+            spec.get("prefix") or "",
+            None,
+        )
         blocked = Condition(str(CheckName.IdentityPolicyAllows), "False", exc.reason, exc.message)
         return Outcome(
             (_admitted(admission), blocked), derive_ready([blocked]), "Unknown", None, False, admission
         )
-    admission = admit(class_name, subject.class_spec, subject.namespace, subject.namespace_labels, spec["bucket"], spec.get("prefix") or "", role_arn)
+    admission = admit(
+        class_name,
+        subject.class_spec,
+        subject.namespace,
+        subject.namespace_labels,
+        spec["bucket"],
+        spec.get("prefix") or "",
+        role_arn,
+    )
     intent = UploadIntent.from_spec(spec, role_arn, class_vpce)
     try:
         snap = snapshot.take(deps.reader, intent)
         explanations = [explain(load_scenario(raw, deps.now())) for raw in snap.scenarios]
     except AwsUnavailable as exc:
         layers = _all_unknown("AWSUnavailable", exc.message, with_endpoint)
-        return Outcome((_admitted(admission), *layers), derive_ready(layers), "Unknown", role_arn, False, admission)
+        return Outcome(
+            (_admitted(admission), *layers), derive_ready(layers), "Unknown", role_arn, False, admission
+        )
     except (AwsError, InvalidInput) as exc:
         # Data AWS returned that the engine cannot evaluate (a malformed foreign policy, ...):
         # report it instead of crashing, and do not guess.
         log.warning("verification of %s/%s: %s", subject.namespace, subject.name, exc)
         layers = _all_unknown("CannotEvaluate", str(exc), with_endpoint)
-        return Outcome((_admitted(admission), *layers), derive_ready(layers), "Unknown", role_arn, False, admission)
+        return Outcome(
+            (_admitted(admission), *layers), derive_ready(layers), "Unknown", role_arn, False, admission
+        )
     merged = merge_explanations(explanations)
     layers = conditions_from(merged, with_endpoint)
     return Outcome(
@@ -159,4 +179,6 @@ def verify(subject: Subject, deps: Deps) -> Outcome:
 
 
 def _admitted(admission: Admission) -> Condition:
-    return Condition("Admitted", "True" if admission.admitted else "False", admission.reason, admission.message)
+    return Condition(
+        "Admitted", "True" if admission.admitted else "False", admission.reason, admission.message
+    )

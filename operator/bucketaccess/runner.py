@@ -34,7 +34,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     del handlers
     logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     cfg = OperatorConfig(
         default_interval_s=args.default_interval,
@@ -128,33 +129,88 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         help="run the operator against the current kubeconfig",
         description="Run the operator. Every flag can also be set by the environment variable in brackets.",
     )
-    run.add_argument("--namespace", "-n", action="append", default=[], help="watch only this namespace (repeat for more); default: all namespaces")
-    run.add_argument("--health-port", type=int, default=int(_env("HEALTH_PORT", "8080") or 8080), help="port of the /healthz liveness endpoint, 0 turns it off [BUCKETACCESS_HEALTH_PORT] (default 8080)")
-    run.add_argument("--default-interval", type=_duration, default=_duration(_env("DEFAULT_INTERVAL", "5m") or "5m"), help="verifyInterval of objects that set none [BUCKETACCESS_DEFAULT_INTERVAL] (default 5m)")
-    run.add_argument("--cache-ttl", type=_duration, default=_duration(_env("CACHE_TTL", "20s") or "20s"), help="how long AWS reads are shared between objects; keep it below 30s [BUCKETACCESS_CACHE_TTL] (default 20s)")
-    run.add_argument("--region", default=_env("REGION"), help="AWS region of the clients [BUCKETACCESS_REGION] (default: the SDK's, e.g. AWS_REGION)")
-    run.add_argument("--org-reader-role-arn", default=_env("ORG_READER_ROLE_ARN"), help="role in the management account to assume for reading SCPs and RCPs [BUCKETACCESS_ORG_READER_ROLE_ARN]")
-    run.add_argument("--account-reader-role-name", default=_env("ACCOUNT_READER_ROLE_NAME"), help="role name the operator assumes in another account to read a cross-account workload role [BUCKETACCESS_ACCOUNT_READER_ROLE_NAME]")
-    run.add_argument("--workers", type=int, default=int(_env("WORKERS", "16") or 16), help="threads that run verification passes [BUCKETACCESS_WORKERS] (default 16)")
-    run.add_argument("--log-level", default=_env("LOG_LEVEL", "info"), choices=("debug", "info", "warning", "error"), help="[BUCKETACCESS_LOG_LEVEL] (default info)")
+    run.add_argument(
+        "--namespace",
+        "-n",
+        action="append",
+        default=[],
+        help="watch only this namespace (repeat for more); default: all namespaces",
+    )
+    run.add_argument(
+        "--health-port",
+        type=int,
+        default=int(_env("HEALTH_PORT", "8080") or 8080),
+        help="port of the /healthz liveness endpoint, 0 turns it off [BUCKETACCESS_HEALTH_PORT] (default 8080)",
+    )
+    run.add_argument(
+        "--default-interval",
+        type=_duration,
+        default=_duration(_env("DEFAULT_INTERVAL", "5m") or "5m"),
+        help="verifyInterval of objects that set none [BUCKETACCESS_DEFAULT_INTERVAL] (default 5m)",
+    )
+    run.add_argument(
+        "--cache-ttl",
+        type=_duration,
+        default=_duration(_env("CACHE_TTL", "20s") or "20s"),
+        help="how long AWS reads are shared between objects; keep it below 30s [BUCKETACCESS_CACHE_TTL] (default 20s)",
+    )
+    run.add_argument(
+        "--region",
+        default=_env("REGION"),
+        help="AWS region of the clients [BUCKETACCESS_REGION] (default: the SDK's, e.g. AWS_REGION)",
+    )
+    run.add_argument(
+        "--org-reader-role-arn",
+        default=_env("ORG_READER_ROLE_ARN"),
+        help="role in the management account to assume for reading SCPs and RCPs [BUCKETACCESS_ORG_READER_ROLE_ARN]",
+    )
+    run.add_argument(
+        "--account-reader-role-name",
+        default=_env("ACCOUNT_READER_ROLE_NAME"),
+        help="role name the operator assumes in another account to read a cross-account workload role [BUCKETACCESS_ACCOUNT_READER_ROLE_NAME]",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=int(_env("WORKERS", "16") or 16),
+        help="threads that run verification passes [BUCKETACCESS_WORKERS] (default 16)",
+    )
+    run.add_argument(
+        "--log-level",
+        default=_env("LOG_LEVEL", "info"),
+        choices=("debug", "info", "warning", "error"),
+        help="[BUCKETACCESS_LOG_LEVEL] (default info)",
+    )
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check", help="one verdict, live from AWS, with no operator and no cluster needed")
     who = check.add_mutually_exclusive_group(required=True)
     who.add_argument("--role", help="the IAM role ARN the workload uses")
-    who.add_argument("--service-account", metavar="NAMESPACE/NAME", help="read the role from this ServiceAccount's IRSA annotation (needs a kubeconfig)")
+    who.add_argument(
+        "--service-account",
+        metavar="NAMESPACE/NAME",
+        help="read the role from this ServiceAccount's IRSA annotation (needs a kubeconfig)",
+    )
     check.add_argument("--bucket", required=True)
     check.add_argument("--prefix", default="", help="key prefix the workload uploads under")
-    check.add_argument("--kms-key", help="the upload sends x-amz-server-side-encryption: aws:kms with this key")
+    check.add_argument(
+        "--kms-key", help="the upload sends x-amz-server-side-encryption: aws:kms with this key"
+    )
     check.add_argument("--acl", help="the canned ACL the upload sends (x-amz-acl)")
     check.add_argument("--multipart", action="store_true", help="large uploads (kms:Decrypt is needed too)")
     check.add_argument("--region", default=_env("REGION"))
     check.add_argument("--org-reader-role-arn", default=_env("ORG_READER_ROLE_ARN"))
     check.add_argument("--account-reader-role-name", default=_env("ACCOUNT_READER_ROLE_NAME"))
     check.add_argument("--output", "-o", choices=("text", "json"), default="text")
-    check.add_argument("--snapshot", metavar="FILE", help="also write the scenario that was read; `bucketaccess explain FILE` gives the same verdict")
+    check.add_argument(
+        "--snapshot",
+        metavar="FILE",
+        help="also write the scenario that was read; `bucketaccess explain FILE` gives the same verdict",
+    )
     check.set_defaults(func=cmd_check)
 
     demo = sub.add_parser("demo", help="local control plane + local AWS endpoint + the operator + samples")
-    demo.add_argument("--once", action="store_true", help="print the status once and exit, stopping everything")
+    demo.add_argument(
+        "--once", action="store_true", help="print the status once and exit, stopping everything"
+    )
     demo.set_defaults(func=cmd_demo)

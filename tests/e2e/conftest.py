@@ -8,6 +8,8 @@ import pytest
 from kubernetes import client
 
 from bucketaccess.devenv.controlplane import ControlPlane
+from bucketaccess.devenv.moto_server import MotoServer
+from bucketaccess.devenv.org_world import OrgWorld
 from tests.e2e.kube import api_client, install_crds
 
 
@@ -23,3 +25,14 @@ def kube(control_plane: ControlPlane) -> Iterator[client.ApiClient]:
     install_crds(api)
     yield api
     api.close()
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[MotoServer]:
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def org_world(moto: MotoServer) -> OrgWorld:
+    return OrgWorld(moto)

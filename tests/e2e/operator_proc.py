@@ -24,6 +24,9 @@ class OperatorProcess:
         self.health_port = 0
 
     def start(self, timeout: float = 60) -> OperatorProcess:
+        if "AWS_ENDPOINT_URL" not in self.env:
+            # a test must never let the operator reach for the real AWS
+            raise ValueError("OperatorProcess needs env with AWS_ENDPOINT_URL (a local endpoint)")
         self.health_port = free_port()
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.env}
         cmd = [

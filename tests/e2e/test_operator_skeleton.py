@@ -1,4 +1,5 @@
-"""The operator, started as its own process against the local control plane, writes status."""
+"""The operator, started as its own process against the local control plane, writes status that
+follows the object's generation, with progress kept in annotations."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from kubernetes import client
 
 from bucketaccess.devenv.controlplane import ControlPlane
+from bucketaccess.devenv.moto_server import MotoServer
 from tests.e2e.kube import GROUP, VERSION, condition, create, ensure_namespace, get_ba, wait_for
 from tests.e2e.operator_proc import OperatorProcess
 
@@ -17,11 +19,11 @@ NS = "skeleton"
 
 @pytest.fixture(scope="module")
 def operator(
-    control_plane: ControlPlane, kube: client.ApiClient, tmp_path_factory: pytest.TempPathFactory
+    control_plane: ControlPlane, kube: client.ApiClient, moto: MotoServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[OperatorProcess]:
     ensure_namespace(kube, NS)
     log = tmp_path_factory.mktemp("operator") / "operator.log"
-    with OperatorProcess(control_plane.kubeconfig, log, ["--namespace", NS]) as proc:
+    with OperatorProcess(control_plane.kubeconfig, log, ["--namespace", NS], env=moto.env()) as proc:
         yield proc
 
 
@@ -38,7 +40,7 @@ def _ba(name: str) -> dict:  # type: ignore[type-arg]
     }
 
 
-def test_new_object_gets_not_yet_verified_and_follows_generation(
+def test_status_follows_generation(
     kube: client.ApiClient, operator: OperatorProcess
 ) -> None:
     create(kube, _ba("fresh"))
@@ -49,8 +51,15 @@ def test_new_object_gets_not_yet_verified_and_follows_generation(
 
     obj = wait_for(lambda: status_for(1), 30, "observedGeneration 1")
     ready = condition(obj, "Ready")
-    assert ready is not None and ready["status"] == "Unknown" and ready["reason"] == "NotYetVerified"
+    # an empty AWS endpoint: the bucket does not exist, and the role is in another account than the
+    # operator's, which it cannot read without a reader role there; the class does not exist either
+    assert ready is not None and ready["status"] == "False" and ready["reason"] == "BucketNotFound"
+    identity = condition(obj, "IdentityPolicyAllows")
+    assert identity is not None and (identity["status"], identity["reason"]) == ("Unknown", "OperatorAccessDenied")
+    assert "--account-reader-role-name" in identity["message"]
     assert ready["observedGeneration"] == 1
+    admitted = condition(obj, "Admitted")
+    assert admitted is not None and (admitted["status"], admitted["reason"]) == ("False", "ClassNotFound")
     assert not any(k == "status" for k in obj["status"] if k.startswith("kopf")), obj["status"]
 
     client.CustomObjectsApi(kube).patch_namespaced_custom_object(

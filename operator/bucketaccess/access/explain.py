@@ -77,7 +77,9 @@ def _findings(probe: Probe, decision: RequestDecision, sc: Scenario) -> list[Fin
         else:
             resource_reason = reason if cause.kind is CauseKind.ExplicitDeny else "CrossAccountNotGranted"
             out.append(
-                Finding(CheckName.BucketPolicyAllows, Status.FALSE, resource_reason, message, cause.statements)
+                Finding(
+                    CheckName.BucketPolicyAllows, Status.FALSE, resource_reason, message, cause.statements
+                )
             )
     if probe.ignored_public_acl and decision.decision is not Decision.Allowed:
         out.append(

@@ -25,7 +25,9 @@ class UploadIntent:
     def from_spec(cls, spec: Mapping[str, Any], role_arn: str, class_vpce: str | None = None) -> UploadIntent:
         upload = spec.get("upload") or {}
         encryption = upload.get("encryption") or {}
-        extra = tuple(a for a in spec.get("actions") or () if a.lower() not in ("s3:putobject", "s3:putobjectacl"))
+        extra = tuple(
+            a for a in spec.get("actions") or () if a.lower() not in ("s3:putobject", "s3:putobjectacl")
+        )
         return cls(
             role_arn=role_arn,
             bucket=spec["bucket"],
@@ -54,9 +56,17 @@ class UploadIntent:
 
     def requests(self, principal: str) -> list[dict[str, Any]]:
         """The scenario ``request`` blocks: the upload itself, then one per extra action."""
-        upload: dict[str, Any] = {"principal": principal, "bucket": self.bucket, "key": self.key, "multipart": self.multipart}
+        upload: dict[str, Any] = {
+            "principal": principal,
+            "bucket": self.bucket,
+            "key": self.key,
+            "multipart": self.multipart,
+        }
         if self.headers():
             upload["headers"] = self.headers()
         out = [upload]
-        out += [{"principal": principal, "bucket": self.bucket, "key": self.key, "action": a} for a in self.actions]
+        out += [
+            {"principal": principal, "bucket": self.bucket, "key": self.key, "action": a}
+            for a in self.actions
+        ]
         return out

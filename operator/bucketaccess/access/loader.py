@@ -14,6 +14,7 @@ from typing import Any
 
 from ..policy import Caller, InvalidInput, PolicyKind, PrincipalKind, normalize_keys, parse_policy
 from ..policy.model import Policy
+from .checks import CheckName
 from .scenario import (
     Acl,
     AclGrant,
@@ -34,7 +35,6 @@ from .scenario import (
     UnknownLayer,
     VpcEndpoint,
 )
-from .checks import CheckName
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_KEY = "probe-object"
@@ -359,7 +359,9 @@ def _kms(raw: object, region: str) -> dict[str, KmsKey]:
         try:
             state = KeyState(_str_or(ko, "state", kp, "Enabled"))
         except ValueError:
-            raise InvalidInput(f"{kp}.state", "must be Enabled, Disabled, PendingDeletion or NotFound") from None
+            raise InvalidInput(
+                f"{kp}.state", "must be Enabled, Disabled, PendingDeletion or NotFound"
+            ) from None
         aliases = _list(ko, "aliases", kp)
         if not all(isinstance(a, str) and a.startswith("alias/") for a in aliases):
             raise InvalidInput(f"{kp}.aliases", "must be a list of alias/NAME strings")
@@ -444,7 +446,11 @@ def _organization(raw: object) -> Organization | None:
 
 def load_scenario(raw: object, now: datetime) -> Scenario:
     """Validate and normalize a parsed scenario document; ``now`` fills ``aws:CurrentTime``."""
-    obj = _obj(raw, "", {"region", "request", "identity", "bucket", "kms", "organization", "unknown", "$schema", "why"})
+    obj = _obj(
+        raw,
+        "",
+        {"region", "request", "identity", "bucket", "kms", "organization", "unknown", "$schema", "why"},
+    )
     region = _str_or(obj, "region", "", DEFAULT_REGION)
     if not _REGION.match(region):
         raise InvalidInput("region", f"{region!r} is not an AWS region name")

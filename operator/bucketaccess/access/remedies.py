@@ -86,6 +86,8 @@ def condition_escape(clause: ConditionClause, sc: Scenario | None) -> tuple[str,
             extra = (
                 " (with x-amz-server-side-encryption: aws:kms)" if header.endswith("aws-kms-key-id") else ""
             )
+            if "*" in value or "?" in value:
+                return phrase, f"upload with header {header} set to a value matching {value}{extra}"
             return phrase, f"upload with header {header}: {value}{extra}"
         return phrase, f"send requests where {key} {verb} {_values(clause)}"
     if base == "Bool" and key.lower() == "aws:securetransport" and clause.values[0].lower() == "false":

@@ -6,6 +6,7 @@ by boto3 itself)."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 import urllib.parse
@@ -16,7 +17,15 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from .errors import ACCESS_DENIED, NOT_CONFIGURED, NOT_FOUND, AwsError, AwsUnavailable, NotFound, OperatorAccessDenied
+from .errors import (
+    ACCESS_DENIED,
+    NOT_CONFIGURED,
+    NOT_FOUND,
+    AwsError,
+    AwsUnavailable,
+    NotFound,
+    OperatorAccessDenied,
+)
 from .reader import BucketInfo, Document, KeyInfo, OrgChains, OrgInfo, RoleInfo
 
 # boto3 operation -> the IAM action AWS checks, where the two names differ.
@@ -30,8 +39,17 @@ IAM_ACTION = {
     ("sts", "GetCallerIdentity"): "sts:GetCallerIdentity",
 }
 _THROTTLING = frozenset(
-    {"Throttling", "ThrottlingException", "TooManyRequestsException", "SlowDown", "RequestLimitExceeded",
-     "OperationAborted", "ServiceUnavailable", "InternalError", "RequestTimeout"}
+    {
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "SlowDown",
+        "RequestLimitExceeded",
+        "OperationAborted",
+        "ServiceUnavailable",
+        "InternalError",
+        "RequestTimeout",
+    }
 )
 _CONNECTION_ERRORS = (
     botocore.exceptions.EndpointConnectionError,
@@ -85,6 +103,7 @@ class BotoReader:
         self._lock = threading.Lock()
         self._org_reader_role_arn = org_reader_role_arn
         self._account_reader_role_name = account_reader_role_name
+        self._caller_account: str | None = None
         self._assumed: dict[tuple[str, str], tuple[float, Any]] = {}
         self._on_client = on_client  # lets tests and metrics hook botocore events on every client
 
@@ -95,6 +114,8 @@ class BotoReader:
             found = self._clients.get(key)
             if found is None:
                 found = self._session.client(service, region_name=key[1], config=self._config)
+                if service == "s3control" and os.environ.get("AWS_ENDPOINT_URL"):
+                    found.meta.events.register("before-sign.s3-control.*", _drop_account_host_prefix)
                 if self._on_client is not None:
                     self._on_client(found)
                 self._clients[key] = found
@@ -118,10 +139,18 @@ class BotoReader:
             if code in ACCESS_DENIED or status == 403:
                 raise OperatorAccessDenied(iam_action(service, operation), message) from None
             if code in _THROTTLING or status >= 500:
-                raise AwsUnavailable(f"{service}:{operation} failed after retries: {code} {message}") from None
+                raise AwsUnavailable(
+                    f"{service}:{operation} failed after retries: {code} {message}"
+                ) from None
             raise AwsError(f"{service}:{operation}: {code} {message}") from None
         except _CONNECTION_ERRORS as exc:
             raise AwsUnavailable(f"{service}:{operation}: cannot reach AWS ({type(exc).__name__})") from None
+        except botocore.exceptions.NoCredentialsError:
+            raise OperatorAccessDenied(
+                iam_action(service, operation), "the operator has no AWS credentials (IRSA, AWS_PROFILE or AWS_ACCESS_KEY_ID)"
+            ) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise AwsUnavailable(f"{service}:{operation}: {exc}") from None
 
     def pages(self, client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
         token_in, token_out = _PAGINATION.get(operation, ("Marker", "Marker"))
@@ -137,7 +166,10 @@ class BotoReader:
 
     # ------------------------------------------------------------------ reads
     def caller_account(self) -> str:
-        return str(self.call(self.client("sts"), "GetCallerIdentity")["Account"])
+        # The account behind the operator's credentials does not change while it runs.
+        if self._caller_account is None:
+            self._caller_account = str(self.call(self.client("sts"), "GetCallerIdentity")["Account"])
+        return self._caller_account
 
     def role(self, arn: str) -> RoleInfo:
         account = arn.split(":")[4]
@@ -168,8 +200,14 @@ class BotoReader:
         return RoleInfo(role["Arn"], role["Arn"].split(":")[4], inline, managed, boundary)
 
     def _managed_document(self, iam: Any, policy_arn: str) -> Document:
-        version = self.call(iam, "GetPolicy", kind="policy", name=policy_arn, PolicyArn=policy_arn)["Policy"]["DefaultVersionId"]
-        return _doc(self.call(iam, "GetPolicyVersion", PolicyArn=policy_arn, VersionId=version)["PolicyVersion"]["Document"])
+        version = self.call(iam, "GetPolicy", kind="policy", name=policy_arn, PolicyArn=policy_arn)["Policy"][
+            "DefaultVersionId"
+        ]
+        return _doc(
+            self.call(iam, "GetPolicyVersion", PolicyArn=policy_arn, VersionId=version)["PolicyVersion"][
+                "Document"
+            ]
+        )
 
     def bucket(self, name: str) -> BucketInfo:
         s3 = self.client("s3")
@@ -195,12 +233,25 @@ class BotoReader:
         if enc_raw:
             rule = enc_raw["ServerSideEncryptionConfiguration"]["Rules"][0]
             default = rule.get("ApplyServerSideEncryptionByDefault", {})
-            encryption = {"algorithm": default.get("SSEAlgorithm", "AES256"), "bucketKeyEnabled": bool(rule.get("BucketKeyEnabled"))}
+            encryption = {
+                "algorithm": default.get("SSEAlgorithm", "AES256"),
+                "bucketKeyEnabled": bool(rule.get("BucketKeyEnabled")),
+            }
             if default.get("KMSMasterKeyID"):
                 encryption["kmsKeyArn"] = default["KMSMasterKeyID"]
         # The operator runs with credentials of the account that owns the buckets it manages.
         account = self.caller_account()
-        return BucketInfo(name, account, region, _doc(policy_raw["Policy"]) if policy_raw else None, ownership, acl, owner_id, pab, encryption)
+        return BucketInfo(
+            name,
+            account,
+            region,
+            _doc(policy_raw["Policy"]) if policy_raw else None,
+            ownership,
+            acl,
+            owner_id,
+            pab,
+            encryption,
+        )
 
     def key(self, key_ref: str, region: str) -> KeyInfo:
         if key_ref.startswith("arn:"):
@@ -210,7 +261,9 @@ class BotoReader:
         arn = meta["Arn"]
         policy_raw = self.call(kms, "GetKeyPolicy", kind="key", name=arn, KeyId=arn, PolicyName="default")
         grants = tuple(_kms_grant(g) for g in self.pages(kms, "ListGrants", "Grants", KeyId=arn))
-        aliases = tuple(a["AliasName"] for a in self.pages(kms, "ListAliases", "Aliases", KeyId=meta["KeyId"]))
+        aliases = tuple(
+            a["AliasName"] for a in self.pages(kms, "ListAliases", "Aliases", KeyId=meta["KeyId"])
+        )
         return KeyInfo(
             arn,
             meta["AWSAccountId"],
@@ -228,7 +281,9 @@ class BotoReader:
 
     def vpc_endpoint_policy(self, endpoint_id: str, region: str) -> Document | None:
         ec2 = self.client("ec2", region)
-        found = self.call(ec2, "DescribeVpcEndpoints", kind="vpce", name=endpoint_id, VpcEndpointIds=[endpoint_id])
+        found = self.call(
+            ec2, "DescribeVpcEndpoints", kind="vpce", name=endpoint_id, VpcEndpointIds=[endpoint_id]
+        )
         endpoints = (found or {}).get("VpcEndpoints", [])
         if not endpoints:
             raise NotFound("vpce", endpoint_id)
@@ -242,7 +297,9 @@ class BotoReader:
             found = self._assumed.get(key)
             if found and time.monotonic() - found[0] < ASSUMED_REFRESH_S:
                 return found[1]
-        creds = self.call(self.client("sts"), "AssumeRole", RoleArn=role_arn, RoleSessionName="bucketaccess-reader")["Credentials"]
+        creds = self.call(
+            self.client("sts"), "AssumeRole", RoleArn=role_arn, RoleSessionName="bucketaccess-reader"
+        )["Credentials"]
         made = self._session.client(
             service,
             region_name=self.region,
@@ -309,11 +366,15 @@ class BotoReader:
             child = parent[0]["Id"]
         return list(reversed(path))
 
-    def _level(self, org: Any, target: str, ptype: str, documents: dict[str, tuple[str, Document]]) -> tuple[tuple[str, Document], ...]:
+    def _level(
+        self, org: Any, target: str, ptype: str, documents: dict[str, tuple[str, Document]]
+    ) -> tuple[tuple[str, Document], ...]:
         try:
             listed = list(self.pages(org, "ListPoliciesForTarget", "Policies", TargetId=target, Filter=ptype))
         except AwsError as exc:
-            if ptype == "RESOURCE_CONTROL_POLICY" and ("PolicyTypeNotEnabled" in exc.message or "InvalidInput" in exc.message):
+            if ptype == "RESOURCE_CONTROL_POLICY" and (
+                "PolicyTypeNotEnabled" in exc.message or "InvalidInput" in exc.message
+            ):
                 return ()  # RCPs are not enabled in this organization
             raise
         out = []
@@ -335,10 +396,23 @@ _PAGINATION = {
 }
 
 
+def _drop_account_host_prefix(request: Any, **_: Any) -> None:
+    """S3 Control puts the account id in front of the host name. An endpoint override (a proxy,
+    a VPC interface endpoint, a local stand-in) serves no such names, so ask its own host."""
+    parts = urllib.parse.urlsplit(request.url)
+    host, _, rest = parts.netloc.partition(".")
+    if host.isdigit() and len(host) == 12 and rest:
+        request.url = urllib.parse.urlunsplit(parts._replace(netloc=rest))
+
+
 def _snake(name: str) -> str:
     out = []
     for i, ch in enumerate(name):
-        if ch.isupper() and i and (not name[i - 1].isupper() or (i + 1 < len(name) and name[i + 1].islower())):
+        if (
+            ch.isupper()
+            and i
+            and (not name[i - 1].isupper() or (i + 1 < len(name) and name[i + 1].islower()))
+        ):
             out.append("_")
         out.append(ch.lower())
     return "".join(out)
@@ -347,7 +421,11 @@ def _snake(name: str) -> str:
 def _grant(raw: dict[str, Any]) -> dict[str, Any] | None:
     grantee = raw.get("Grantee", {})
     gtype = grantee.get("Type")
-    value = {"CanonicalUser": grantee.get("ID"), "Group": grantee.get("URI"), "AmazonCustomerByEmail": grantee.get("EmailAddress")}.get(gtype or "")
+    value = {
+        "CanonicalUser": grantee.get("ID"),
+        "Group": grantee.get("URI"),
+        "AmazonCustomerByEmail": grantee.get("EmailAddress"),
+    }.get(gtype or "")
     if not value:
         return None
     key = {"CanonicalUser": "id", "Group": "uri", "AmazonCustomerByEmail": "email"}[gtype]
@@ -355,7 +433,10 @@ def _grant(raw: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _kms_grant(raw: dict[str, Any]) -> dict[str, Any]:
-    grant: dict[str, Any] = {"granteePrincipal": raw.get("GranteePrincipal", ""), "operations": list(raw.get("Operations", [])) or ["Decrypt"]}
+    grant: dict[str, Any] = {
+        "granteePrincipal": raw.get("GranteePrincipal", ""),
+        "operations": list(raw.get("Operations", [])) or ["Decrypt"],
+    }
     constraints = raw.get("Constraints") or {}
     if constraints.get("EncryptionContextSubset"):
         grant["constraints"] = {"encryptionContextSubset": constraints["EncryptionContextSubset"]}

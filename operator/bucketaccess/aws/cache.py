@@ -104,10 +104,16 @@ class CachedReader:
         return self.cache.get(("key", key_ref, region), lambda: self.inner.key(key_ref, region))
 
     def account_public_access_block(self, account: str) -> dict[str, bool] | None:
-        return self.cache.get(("account-pab", account), lambda: self.inner.account_public_access_block(account))
+        return self.cache.get(
+            ("account-pab", account), lambda: self.inner.account_public_access_block(account)
+        )
 
     def vpc_endpoint_policy(self, endpoint_id: str, region: str) -> Document | None:
-        return self.cache.get(("vpce", endpoint_id, region), lambda: self.inner.vpc_endpoint_policy(endpoint_id, region))
+        return self.cache.get(
+            ("vpce", endpoint_id, region), lambda: self.inner.vpc_endpoint_policy(endpoint_id, region)
+        )
 
     def organization(self, accounts: tuple[str, ...]) -> OrgInfo | None:
-        return self.cache.get(("org", *sorted(set(accounts))), lambda: self.inner.organization(tuple(sorted(set(accounts)))))
+        return self.cache.get(
+            ("org", *sorted(set(accounts))), lambda: self.inner.organization(tuple(sorted(set(accounts))))
+        )

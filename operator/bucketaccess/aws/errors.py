@@ -26,7 +26,14 @@ NOT_FOUND = frozenset(
     {"NoSuchBucket", "NoSuchEntity", "NotFoundException", "NoSuchKey", "404", "InvalidVpcEndpointId.NotFound"}
 )
 ACCESS_DENIED = frozenset(
-    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError", "403", "Forbidden"}
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "AuthorizationError",
+        "403",
+        "Forbidden",
+    }
 )
 
 
@@ -45,7 +52,9 @@ class NotFound(AwsError):
         super().__init__(f"{kind} {name} does not exist")
         self.kind = kind
         self.name = name
-        self.reason = {"role": "RoleNotFound", "bucket": "BucketNotFound", "key": "KMSKeyNotFound"}.get(kind, "NotFound")
+        self.reason = {"role": "RoleNotFound", "bucket": "BucketNotFound", "key": "KMSKeyNotFound"}.get(
+            kind, "NotFound"
+        )
 
 
 class OperatorAccessDenied(AwsError):

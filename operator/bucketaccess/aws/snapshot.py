@@ -30,7 +30,9 @@ def _unknown(unknown: dict[str, dict[str, str]], checks: tuple[str, ...], exc: A
         unknown.setdefault(check, {"reason": exc.reason, "message": exc.message})
 
 
-def _role_block(reader: AwsReader, arn: str, unknown: dict[str, dict[str, str]]) -> tuple[dict[str, Any], str]:
+def _role_block(
+    reader: AwsReader, arn: str, unknown: dict[str, dict[str, str]]
+) -> tuple[dict[str, Any], str]:
     try:
         role = reader.role(arn)
     except NotFound:
@@ -102,13 +104,19 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
     except AwsUnavailable:
         raise
     except AwsError as exc:
-        _unknown(unknown, ("BucketPolicyAllows", "BucketACLAllows", "PublicAccessBlockAllows", "KMSKeyUsable"), exc)
+        _unknown(
+            unknown, ("BucketPolicyAllows", "BucketACLAllows", "PublicAccessBlockAllows", "KMSKeyUsable"), exc
+        )
 
     # Which key the upload would encrypt with: the header's, else the bucket default's.
     key_ref = None
     if intent.sse == "aws:kms":
         key_ref = intent.kms_key
-    elif intent.sse is None and bucket_encryption and str(bucket_encryption.get("algorithm", "")).startswith("aws:kms"):
+    elif (
+        intent.sse is None
+        and bucket_encryption
+        and str(bucket_encryption.get("algorithm", "")).startswith("aws:kms")
+    ):
         key_ref = bucket_encryption.get("kmsKeyArn")
     keys: dict[str, Any] = {}
     key_arn = None
@@ -121,8 +129,14 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
                 bucket_block["encryption"]["kmsKeyArn"] = key.arn
         except NotFound:
             missing = key_ref if key_ref.startswith("arn:aws:kms:") and ":key/" in key_ref else None
-            missing = missing or f"arn:aws:kms:{region}:{bucket_account or role_account}:key/{key_ref.rsplit('/', 1)[-1]}"
-            keys[missing] = {"state": "NotFound", "aliases": [key_ref.split(":")[-1]] if "alias/" in key_ref else []}
+            missing = (
+                missing
+                or f"arn:aws:kms:{region}:{bucket_account or role_account}:key/{key_ref.rsplit('/', 1)[-1]}"
+            )
+            keys[missing] = {
+                "state": "NotFound",
+                "aliases": [key_ref.split(":")[-1]] if "alias/" in key_ref else [],
+            }
             if bucket_encryption and bucket_encryption.get("kmsKeyArn") == key_ref:
                 bucket_block["encryption"]["kmsKeyArn"] = missing
         except AwsUnavailable:
@@ -133,7 +147,10 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
     endpoint = None
     if intent.vpc_endpoint:
         try:
-            endpoint = {"id": intent.vpc_endpoint, "policy": reader.vpc_endpoint_policy(intent.vpc_endpoint, region)}
+            endpoint = {
+                "id": intent.vpc_endpoint,
+                "policy": reader.vpc_endpoint_policy(intent.vpc_endpoint, region),
+            }
         except AwsUnavailable:
             raise
         except AwsError as exc:
@@ -153,7 +170,9 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
                 "accounts": {
                     acct: {
                         "scps": [[{"name": n, "document": d} for n, d in level] for level in chains.scps],
-                        "rcps": [[{"name": n, "document": d} for n, d in level] for level in chains.rcps if level],
+                        "rcps": [
+                            [{"name": n, "document": d} for n, d in level] for level in chains.rcps if level
+                        ],
                     }
                     for acct, chains in org.chains.items()
                 },
@@ -170,7 +189,12 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
     for request in intent.requests(principal):
         if endpoint is not None:
             request["vpcEndpoint"] = endpoint
-        scenario: dict[str, Any] = {"region": region, "request": request, "identity": identity, "bucket": bucket_block}
+        scenario: dict[str, Any] = {
+            "region": region,
+            "request": request,
+            "identity": identity,
+            "bucket": bucket_block,
+        }
         if keys:
             scenario["kms"] = {"keys": keys}
         if organization is not None:
@@ -178,4 +202,9 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
         if unknown:
             scenario["unknown"] = unknown
         scenarios.append(scenario)
-    return Snapshot(tuple(scenarios), principal, bucket_account, key_arn if keys.get(key_arn or "", {}).get("manager") != "AWS" else None)
+    return Snapshot(
+        tuple(scenarios),
+        principal,
+        bucket_account,
+        key_arn if keys.get(key_arn or "", {}).get("manager") != "AWS" else None,
+    )

@@ -56,7 +56,7 @@ def _apply(kubeconfig: Path, docs: list[dict[str, Any]]) -> None:
 
 
 def _wait_verdicts(kubeconfig: Path, names: list[tuple[str, str]], timeout: float) -> None:
-    """Wait until the operator has written status for the current generation of every demo object."""
+    """Wait until every demo object has a verdict for its current generation."""
     import json
 
     deadline = time.monotonic() + timeout
@@ -68,7 +68,7 @@ def _wait_verdicts(kubeconfig: Path, names: list[tuple[str, str]], timeout: floa
             conds = {c["type"]: c for c in (item.get("status") or {}).get("conditions") or []}
             ready = conds.get("Ready")
             gen = item["metadata"].get("generation")
-            if ready and (item.get("status") or {}).get("observedGeneration") == gen:
+            if ready is not None and (item.get("status") or {}).get("observedGeneration") == gen:
                 pending.discard(key)
         if pending:
             time.sleep(0.5)
@@ -89,7 +89,7 @@ def _running(
         print(f"demo: control plane ready in {cp.startup_seconds:.1f}s at {cp.url}", flush=True)
         moto.start()
         print(f"demo: local AWS endpoint at {moto.url}", flush=True)
-        seeded = world.seed(moto.url)
+        world.seed(moto)
         for path in sorted((ROOT / "crds").glob("*.yaml")):
             run_kubectl(cp.kubeconfig, "apply", "--server-side", "-f", str(path))
         run_kubectl(
@@ -99,7 +99,7 @@ def _running(
             "crd/bucketaccesses.s3access.dev",
             "--timeout=60s",
         )
-        env = {**os.environ, "KUBECONFIG": str(cp.kubeconfig), **moto.env(), **world.operator_env(seeded)}
+        env = {**os.environ, "KUBECONFIG": str(cp.kubeconfig), **world.operator_env()}
         cmd = [
             sys.executable,
             "-m",
@@ -111,7 +111,16 @@ def _running(
         ]
         operator = spawn(cmd, workdir / "operator.log", env=env)
         print(f"demo: operator running (log: {workdir / 'operator.log'})", flush=True)
-        _apply(cp.kubeconfig, world.manifests(seeded))
+        manifests = world.manifests()
+        _apply(cp.kubeconfig, [m for m in manifests if m["kind"] != "BucketAccess"])
+        run_kubectl(
+            cp.kubeconfig,
+            "wait",
+            "--for=create",
+            f"namespace/{manifests[0]['metadata']['name']}",
+            "--timeout=30s",
+        )
+        _apply(cp.kubeconfig, [m for m in manifests if m["kind"] == "BucketAccess"])
         yield cp, moto, operator
     finally:
         terminate(operator)
@@ -131,7 +140,7 @@ def run_demo(once: bool, timeout: float = 120.0) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         with _running(world, workdir) as (cp, _moto, operator):
-            _wait_verdicts(cp.kubeconfig, world.object_names(), timeout)
+            _wait_verdicts(cp.kubeconfig, world.names, timeout)
             print()
             print(run_kubectl(cp.kubeconfig, "get", "bucketaccess", "-A"), flush=True)
             for ns, name in world.describe():

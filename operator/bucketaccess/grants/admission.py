@@ -51,19 +51,35 @@ def admit(
     role_arn: str | None,
 ) -> Admission:
     if class_spec is None:
-        return Admission(False, "ClassNotFound", f"BucketAccessClass {class_name} does not exist; nothing will be written to AWS")
-    if namespace_labels is None or not selector_matches(class_spec.get("namespaceSelector"), namespace_labels):
-        return Admission(False, "NamespaceNotAdmitted", f"BucketAccessClass {class_name} does not admit namespace {namespace}")
+        return Admission(
+            False,
+            "ClassNotFound",
+            f"BucketAccessClass {class_name} does not exist; nothing will be written to AWS",
+        )
+    if namespace_labels is None or not selector_matches(
+        class_spec.get("namespaceSelector"), namespace_labels
+    ):
+        return Admission(
+            False,
+            "NamespaceNotAdmitted",
+            f"BucketAccessClass {class_name} does not admit namespace {namespace}",
+        )
     if not any(glob_match(p, bucket) for p in class_spec.get("buckets") or ()):
-        return Admission(False, "BucketNotAdmitted", f"BucketAccessClass {class_name} does not admit bucket {bucket}")
+        return Admission(
+            False, "BucketNotAdmitted", f"BucketAccessClass {class_name} does not admit bucket {bucket}"
+        )
     prefixes = class_spec.get("prefixes")
     if prefixes is not None:
         ok = ("*" in prefixes) if prefix == "" else any(glob_match(p, prefix) for p in prefixes)
         if not ok:
             shown = prefix or '"" (the whole bucket)'
-            return Admission(False, "PrefixNotAdmitted", f"BucketAccessClass {class_name} does not admit prefix {shown}")
+            return Admission(
+                False, "PrefixNotAdmitted", f"BucketAccessClass {class_name} does not admit prefix {shown}"
+            )
     if role_arn is None or not any(glob_match(p, role_arn) for p in class_spec.get("roles") or ()):
-        return Admission(False, "RoleNotAdmitted", f"BucketAccessClass {class_name} does not admit role {role_arn}")
+        return Admission(
+            False, "RoleNotAdmitted", f"BucketAccessClass {class_name} does not admit role {role_arn}"
+        )
     reconcile = class_spec.get("reconcile") or {}
     return Admission(
         True,

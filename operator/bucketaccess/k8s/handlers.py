@@ -53,12 +53,15 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.execution.max_workers = cfg.workers
     memo.config = cfg
     memo.cache = TTLCache(cfg.cache_ttl_s)
-    memo.reader = CachedReader(BotoReader(
+    memo.reader = CachedReader(
+        BotoReader(
             region=cfg.region,
             org_reader_role_arn=cfg.org_reader_role_arn,
             account_reader_role_name=cfg.account_reader_role_name,
             max_pool=cfg.workers * 2,
-        ), memo.cache)
+        ),
+        memo.cache,
+    )
     memo.api = kube_api()
     memo.locks = {}
     memo.locks_guard = threading.Lock()
@@ -89,7 +92,8 @@ def service_account_resolver(api: client.ApiClient) -> Any:
                     "ServiceAccountNotFound", f"ServiceAccount {namespace}/{name} does not exist"
                 ) from None
             raise reconciler.RoleResolutionError(
-                "ServiceAccountNotReadable", f"cannot read ServiceAccount {namespace}/{name}: HTTP {exc.status} {exc.reason}"
+                "ServiceAccountNotReadable",
+                f"cannot read ServiceAccount {namespace}/{name}: HTTP {exc.status} {exc.reason}",
             ) from None
         arn = (sa.metadata.annotations or {}).get(reconciler.IRSA_ANNOTATION)
         if not arn:
@@ -99,14 +103,20 @@ def service_account_resolver(api: client.ApiClient) -> Any:
             )
         if not arn.startswith("arn:aws:iam::") or ":role/" not in arn:
             raise reconciler.RoleResolutionError(
-                "InvalidRoleAnnotation", f"ServiceAccount {namespace}/{name}: {reconciler.IRSA_ANNOTATION} is {arn!r}, not an IAM role ARN of the aws partition"
+                "InvalidRoleAnnotation",
+                f"ServiceAccount {namespace}/{name}: {reconciler.IRSA_ANNOTATION} is {arn!r}, not an IAM role ARN of the aws partition",
             )
         return arn
 
     return resolve
 
 
-def run_pass(body: Mapping[str, Any], memo: kopf.Memo, class_index: kopf.Index[str, Any], namespace_index: kopf.Index[str, Any]) -> None:
+def run_pass(
+    body: Mapping[str, Any],
+    memo: kopf.Memo,
+    class_index: kopf.Index[str, Any],
+    namespace_index: kopf.Index[str, Any],
+) -> None:
     """Verify one BucketAccess and write its status; one pass at a time per object."""
     meta = body["metadata"]
     uid = meta.get("uid", "")
@@ -129,7 +139,13 @@ def run_pass(body: Mapping[str, Any], memo: kopf.Memo, class_index: kopf.Index[s
 @kopf.on.resume(GROUP, VERSION, "bucketaccesses")
 @kopf.on.create(GROUP, VERSION, "bucketaccesses")
 @kopf.on.update(GROUP, VERSION, "bucketaccesses", field="spec")
-def verify(body: kopf.Body, memo: kopf.Memo, class_index: kopf.Index[str, Any], namespace_index: kopf.Index[str, Any], **_: Any) -> None:
+def verify(
+    body: kopf.Body,
+    memo: kopf.Memo,
+    class_index: kopf.Index[str, Any],
+    namespace_index: kopf.Index[str, Any],
+    **_: Any,
+) -> None:
     run_pass(body, memo, class_index, namespace_index)
 
 
@@ -162,7 +178,11 @@ async def reverify(
         interval = _interval(body.get("spec") or {}, cfg)
         # The create/resume handler has just verified; after that, keep a per-object phase and
         # add a little jitter so that restarts do not re-align the timers.
-        delay = (interval + _phase(body.metadata.uid or "", interval)) if first else interval * random.uniform(0.95, 1.05)
+        delay = (
+            (interval + _phase(body.metadata.uid or "", interval))
+            if first
+            else interval * random.uniform(0.95, 1.05)
+        )
         first = False
         await stopped.wait(delay)
         if stopped:
@@ -170,4 +190,6 @@ async def reverify(
         try:
             await asyncio.to_thread(run_pass, dict(body), memo, class_index, namespace_index)
         except Exception:  # the next interval is the retry; a timer never takes the operator down
-            log.exception("periodic verification of %s/%s failed", body.metadata.namespace, body.metadata.name)
+            log.exception(
+                "periodic verification of %s/%s failed", body.metadata.namespace, body.metadata.name
+            )

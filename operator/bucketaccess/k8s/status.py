@@ -22,9 +22,13 @@ def rfc3339(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def status_for(current: Mapping[str, Any], generation: int, outcome: Outcome, now: dt.datetime) -> dict[str, Any]:
+def status_for(
+    current: Mapping[str, Any], generation: int, outcome: Outcome, now: dt.datetime
+) -> dict[str, Any]:
     stamp = rfc3339(now)
-    conditions = merge_conditions(current.get("conditions"), [outcome.ready, *outcome.conditions], generation, stamp)
+    conditions = merge_conditions(
+        current.get("conditions"), [outcome.ready, *outcome.conditions], generation, stamp
+    )
     status: dict[str, Any] = {
         "observedGeneration": generation,
         "conditions": conditions,

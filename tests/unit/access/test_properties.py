@@ -80,8 +80,11 @@ CONDITIONS: list[dict[str, Any]] = [
     {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/app"}},
 ]
 
+
 def element_lists(pool: list[str]) -> st.SearchStrategy[Any]:
-    return st.one_of(st.sampled_from(pool), st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True))
+    return st.one_of(
+        st.sampled_from(pool), st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True)
+    )
 
 
 @st.composite
@@ -127,7 +130,10 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         },
         "identity": {
             "policies": [
-                {"name": "p", "document": doc(broad + draw(st.lists(statements(False), min_size=0, max_size=3)))}
+                {
+                    "name": "p",
+                    "document": doc(broad + draw(st.lists(statements(False), min_size=0, max_size=3))),
+                }
             ]
         },
         "bucket": {"account": "111122223333"},
@@ -152,7 +158,9 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         sc["bucket"]["encryption"] = {"algorithm": "aws:kms", "kmsKeyArn": KEY}
     users = [{"Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*"}] if generous else []
-    sc["kms"] = {"keys": {KEY: {"policy": doc(users + draw(st.lists(statements(True), min_size=1, max_size=3)))}}}
+    sc["kms"] = {
+        "keys": {KEY: {"policy": doc(users + draw(st.lists(statements(True), min_size=1, max_size=3)))}}
+    }
     if draw(st.booleans()):
         sc["identity"]["permissionsBoundary"] = {
             "name": "b",
