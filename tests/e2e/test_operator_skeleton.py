@@ -19,7 +19,10 @@ NS = "skeleton"
 
 @pytest.fixture(scope="module")
 def operator(
-    control_plane: ControlPlane, kube: client.ApiClient, moto: MotoServer, tmp_path_factory: pytest.TempPathFactory
+    control_plane: ControlPlane,
+    kube: client.ApiClient,
+    moto: MotoServer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[OperatorProcess]:
     ensure_namespace(kube, NS)
     log = tmp_path_factory.mktemp("operator") / "operator.log"
@@ -40,9 +43,7 @@ def _ba(name: str) -> dict:  # type: ignore[type-arg]
     }
 
 
-def test_status_follows_generation(
-    kube: client.ApiClient, operator: OperatorProcess
-) -> None:
+def test_status_follows_generation(kube: client.ApiClient, operator: OperatorProcess) -> None:
     create(kube, _ba("fresh"))
 
     def status_for(generation: int) -> dict | None:  # type: ignore[type-arg]
@@ -55,7 +56,10 @@ def test_status_follows_generation(
     # operator's, which it cannot read without a reader role there; the class does not exist either
     assert ready is not None and ready["status"] == "False" and ready["reason"] == "BucketNotFound"
     identity = condition(obj, "IdentityPolicyAllows")
-    assert identity is not None and (identity["status"], identity["reason"]) == ("Unknown", "OperatorAccessDenied")
+    assert identity is not None and (identity["status"], identity["reason"]) == (
+        "Unknown",
+        "OperatorAccessDenied",
+    )
     assert "--account-reader-role-name" in identity["message"]
     assert ready["observedGeneration"] == 1
     admitted = condition(obj, "Admitted")

@@ -147,7 +147,8 @@ class BotoReader:
             raise AwsUnavailable(f"{service}:{operation}: cannot reach AWS ({type(exc).__name__})") from None
         except botocore.exceptions.NoCredentialsError:
             raise OperatorAccessDenied(
-                iam_action(service, operation), "the operator has no AWS credentials (IRSA, AWS_PROFILE or AWS_ACCESS_KEY_ID)"
+                iam_action(service, operation),
+                "the operator has no AWS credentials (IRSA, AWS_PROFILE or AWS_ACCESS_KEY_ID)",
             ) from None
         except botocore.exceptions.BotoCoreError as exc:
             raise AwsUnavailable(f"{service}:{operation}: {exc}") from None
@@ -444,4 +445,6 @@ def _kms_grant(raw: dict[str, Any]) -> dict[str, Any]:
         grant["constraints"] = {"encryptionContextEquals": constraints["EncryptionContextEquals"]}
     if raw.get("GrantId"):
         grant["grantId"] = raw["GrantId"]
+    if raw.get("Name"):
+        grant["name"] = raw["Name"]
     return grant

@@ -23,6 +23,7 @@ class Snapshot:
     role_arn: str  # as AWS knows it (with its path), or as asked when the role is missing
     bucket_account: str | None
     key_arn: str | None  # the customer-managed key the upload would use, when known
+    role_missing: bool = False  # the role does not exist
 
 
 def _unknown(unknown: dict[str, dict[str, str]], checks: tuple[str, ...], exc: AwsError) -> None:
@@ -72,7 +73,7 @@ def _key_entry(key: KeyInfo) -> dict[str, Any]:
         "manager": key.manager,
         "state": key.state if key.state in ("Enabled", "Disabled", "PendingDeletion") else "Disabled",
         "aliases": list(key.aliases),
-        "grants": [{k: v for k, v in g.items() if k != "grantId"} for g in key.grants],
+        "grants": [dict(g) for g in key.grants],
     }
     if key.policy is not None:
         entry["policy"] = key.policy

@@ -37,6 +37,8 @@ def status_for(
     if outcome.role_arn is not None:
         status["roleArn"] = outcome.role_arn
     status["lastVerifiedTime"] = stamp if outcome.verified else current.get("lastVerifiedTime")
+    if outcome.managed is not None:
+        status["managed"] = dict(outcome.managed)
     return status
 
 

@@ -1,0 +1,264 @@
+"""Bring one bucket policy, key policy or set of KMS grants to what the planner wants.
+
+Read fresh, merge only statements whose Sid we own, write only when different, re-read and check
+that every foreign statement survived and ours are there, then invalidate the cache. Callers hold
+the per-bucket / per-key lock, so two passes never interleave their writes to one resource.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .aws.cache import TTLCache
+from .aws.writer import AwsWriter
+from .grants.merge import BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT, canonical, merge
+from .grants.plan import (
+    BUCKET_SID,
+    GRANT_NAME_PREFIX,
+    GRANT_OPERATIONS,
+    KEY_SID,
+    Claim,
+    bucket_sid,
+    bucket_statements,
+    grant_name,
+    key_grants,
+    key_sid,
+    key_statements,
+)
+
+Event = tuple[str, str, str]  # (type, reason, message)
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one resource ended up as, for the Reconciled condition, status.managed and Events."""
+
+    target: str
+    wrote: bool = False
+    refusal: str | None = None  # PolicySizeLimit, LockoutRisk, WriteNotVerified, ...
+    detail: str = ""
+    sid: str | None = None  # the managed statement that holds the owner's principal
+    grant_ids: tuple[str, ...] = ()
+    events: tuple[Event, ...] = field(default=())
+
+
+def _statements(text: str | None) -> list[object]:
+    if not text:
+        return []
+    raw = json.loads(text).get("Statement", [])
+    return [raw] if isinstance(raw, dict) else list(raw)
+
+
+def _verified(after: str | None, foreign: Iterable[object], desired: list[dict[str, object]]) -> bool:
+    held = [canonical(s) for s in _statements(after)]
+    want_foreign = [canonical(s) for s in foreign]
+    kept = [c for c in held if c in want_foreign]
+    return kept == want_foreign and all(canonical(s) in held for s in desired)
+
+
+def _events(
+    kind: str,
+    target: str,
+    added: tuple[str, ...],
+    removed: tuple[str, ...],
+    restored: tuple[str, ...],
+    stale: tuple[str, ...],
+) -> tuple[Event, ...]:
+    out: list[Event] = []
+    if added:
+        reason = "AddedKMSKeyUser" if kind == "key" else "GrantedBucketAccess"
+        out.append(("Normal", reason, f"{target}: managed statement(s) {', '.join(added)} written"))
+    if removed:
+        reason = "RemovedKMSKeyUser" if kind == "key" else "RemovedBucketAccess"
+        out.append(("Normal", reason, f"{target}: managed statement(s) {', '.join(removed)} removed"))
+    if restored:
+        out.append(
+            (
+                "Warning",
+                "RestoredManagedStatement",
+                f"{target}: managed statement(s) {', '.join(restored)} had been edited outside the operator and were put back",
+            )
+        )
+    if stale:
+        out.append(
+            (
+                "Warning",
+                "ReplacedStalePrincipal",
+                f"{target}: principal(s) {', '.join(stale)} (a deleted and re-created role) replaced by the role ARN",
+            )
+        )
+    return tuple(out)
+
+
+def _unchanged(
+    cached: str | Unread | None, desired: list[dict[str, object]], owned: re.Pattern[str], limit: int
+) -> bool:
+    """The steady state, decided from the shared cache: no fresh read, no write."""
+    if isinstance(cached, Unread):
+        return False
+    m = merge(cached, desired, owned, limit=limit)
+    return m.refusal is None and not m.changed
+
+
+class Unread:
+    """No cached copy: go and read."""
+
+
+UNREAD = Unread()
+
+
+def apply_bucket_policy(
+    bucket: str,
+    claims: list[Claim],
+    owner: Claim | None,
+    writer: AwsWriter,
+    cache: TTLCache,
+    cached: str | Unread | None = UNREAD,
+) -> Applied:
+    desired = bucket_statements(bucket, claims)
+    sid = (
+        bucket_sid(owner.prefix, owner.actions)
+        if owner is not None and owner.bucket_mode == "Manage"
+        else None
+    )
+    if _unchanged(cached, desired, BUCKET_SID, BUCKET_POLICY_LIMIT):
+        return Applied(bucket, sid=sid)
+    live = writer.bucket_policy_text(bucket)  # a write merges into what AWS holds right now
+    m = merge(live, desired, BUCKET_SID, limit=BUCKET_POLICY_LIMIT)
+    if m.refusal is not None:
+        return Applied(bucket, refusal=m.refusal.value, detail=m.detail, sid=sid)
+    if not m.changed:
+        return Applied(bucket, sid=sid)
+    live_ours = {
+        str(s.get("Sid"))
+        for s in _statements(live)
+        if isinstance(s, dict) and BUCKET_SID.match(str(s.get("Sid", "")))
+    }
+    restored = tuple(s for s in m.added if s in live_ours)
+    if m.text is None:
+        log.info("DeleteBucketPolicy bucket=%s removed=%s", bucket, ",".join(m.removed))
+        writer.delete_bucket_policy(bucket)
+    else:
+        log.info(
+            "PutBucketPolicy bucket=%s added=%s removed=%s", bucket, ",".join(m.added), ",".join(m.removed)
+        )
+        writer.put_bucket_policy(bucket, m.text)
+    cache.invalidate("bucket", bucket)
+    after = writer.bucket_policy_text(bucket)
+    if not _verified(after, m.foreign, desired):
+        return Applied(
+            bucket,
+            True,
+            "WriteNotVerified",
+            "after the write, the bucket policy did not hold what was written (another writer?); the next pass merges again",
+            sid,
+        )
+    fresh = tuple(s for s in m.added if s not in live_ours)
+    return Applied(
+        bucket,
+        True,
+        sid=sid,
+        events=_events("bucket", f"bucket {bucket}", fresh, m.removed, restored, m.stale_principals),
+    )
+
+
+def apply_key_policy(
+    key_arn: str,
+    claims: list[Claim],
+    owner: Claim | None,
+    writer: AwsWriter,
+    cache: TTLCache,
+    cached: str | Unread | None = UNREAD,
+) -> Applied:
+    desired = key_statements(key_arn, claims)
+    sid = key_sid(key_arn) if owner is not None and owner.kms_mode == "KeyPolicy" else None
+    if _unchanged(cached, desired, KEY_SID, KEY_POLICY_LIMIT):
+        return Applied(key_arn, sid=sid)
+    live = writer.key_policy_text(key_arn)
+    m = merge(live, desired, KEY_SID, limit=KEY_POLICY_LIMIT, key_policy=True)
+    if m.refusal is not None:
+        return Applied(key_arn, refusal=m.refusal.value, detail=m.detail, sid=sid)
+    if not m.changed:
+        return Applied(key_arn, sid=sid)
+    if m.text is None:
+        # A key policy cannot be deleted; with no statements at all it would lock everyone out.
+        return Applied(key_arn, refusal="LockoutRisk", detail="the key policy would be left empty", sid=sid)
+    live_ours = {
+        str(s.get("Sid"))
+        for s in _statements(live)
+        if isinstance(s, dict) and KEY_SID.match(str(s.get("Sid", "")))
+    }
+    log.info("PutKeyPolicy key=%s added=%s removed=%s", key_arn, ",".join(m.added), ",".join(m.removed))
+    writer.put_key_policy(key_arn, m.text)
+    cache.invalidate("key")
+    after = writer.key_policy_text(key_arn)
+    if not _verified(after, m.foreign, desired):
+        return Applied(
+            key_arn,
+            True,
+            "WriteNotVerified",
+            "after the write, the key policy did not hold what was written; the next pass merges again",
+            sid,
+        )
+    restored = tuple(s for s in m.added if s in live_ours)
+    fresh = tuple(s for s in m.added if s not in live_ours)
+    return Applied(
+        key_arn,
+        True,
+        sid=sid,
+        events=_events("key", f"key {key_arn}", fresh, m.removed, restored, m.stale_principals),
+    )
+
+
+def apply_grants(
+    key_arn: str,
+    claims: list[Claim],
+    owner: Claim | None,
+    writer: AwsWriter,
+    cache: TTLCache,
+    cached: list[dict[str, object]] | Unread = UNREAD,
+) -> Applied:
+    desired = key_grants(key_arn, claims)
+    mine = grant_name(key_arn, owner.role_arn) if owner is not None and owner.kms_mode == "Grant" else None
+    if not isinstance(cached, Unread):
+        held = {
+            str(g.get("name", "")): str(g.get("grantId", ""))
+            for g in cached
+            if str(g.get("name", "")).startswith(GRANT_NAME_PREFIX)
+        }
+        if set(held) == set(desired):
+            return Applied(key_arn, grant_ids=(held[mine],) if mine in held else ())
+    live = {
+        g.get("Name", ""): g
+        for g in writer.grants(key_arn)
+        if str(g.get("Name", "")).startswith(GRANT_NAME_PREFIX)
+    }
+    events: list[Event] = []
+    wrote = False
+    ids: dict[str, str] = {name: str(g["GrantId"]) for name, g in live.items() if name in desired}
+    for name, role in sorted(desired.items()):
+        if name not in live:
+            log.info("CreateGrant key=%s grantee=%s name=%s", key_arn, role, name)
+            ids[name] = writer.create_grant(key_arn, role, list(GRANT_OPERATIONS), name)
+            events.append(("Normal", "AddedKMSKeyUser", f"key {key_arn}: grant {name} for {role} created"))
+            wrote = True
+    for name, grant in sorted(live.items()):
+        if name not in desired:
+            log.info("RevokeGrant key=%s name=%s", key_arn, name)
+            writer.revoke_grant(key_arn, str(grant["GrantId"]))
+            events.append(
+                (
+                    "Normal",
+                    "RemovedKMSKeyUser",
+                    f"key {key_arn}: grant {name} for {grant.get('GranteePrincipal')} revoked",
+                )
+            )
+            wrote = True
+    if wrote:
+        cache.invalidate("key")
+    return Applied(key_arn, wrote, grant_ids=(ids[mine],) if mine in ids else (), events=tuple(events))

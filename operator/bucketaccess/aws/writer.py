@@ -1,0 +1,143 @@
+"""The write side of AWS: only what reconciliation may change, never more.
+
+Bucket policies (put / delete), key policies (put, never with BypassPolicyLockoutSafetyCheck) and
+KMS grants (create / revoke). Reads here are fresh, never from the cache: a write is always
+merged into what AWS holds right now. Conflicts (OperationAborted) and throttling are retried
+with backoff before they become errors.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from .boto import BotoReader
+from .errors import AwsError, AwsUnavailable
+
+RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)
+
+
+class AwsWriter(Protocol):
+    def bucket_policy_text(self, bucket: str) -> str | None: ...
+
+    def put_bucket_policy(self, bucket: str, text: str) -> None: ...
+
+    def delete_bucket_policy(self, bucket: str) -> None: ...
+
+    def key_policy_text(self, key_arn: str) -> str | None: ...
+
+    def put_key_policy(self, key_arn: str, text: str) -> None: ...
+
+    def grants(self, key_arn: str) -> list[dict[str, Any]]: ...
+
+    def create_grant(self, key_arn: str, grantee: str, operations: list[str], name: str) -> str: ...
+
+    def revoke_grant(self, key_arn: str, grant_id: str) -> None: ...
+
+
+class BotoWriter:
+    """Writes through the same clients (and error table) as the reader."""
+
+    def __init__(self, reader: BotoReader, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.reader = reader
+        self.sleep = sleep
+        self.retries = 0  # conflicts and throttles retried, for the metrics and the fault tests
+
+    def _retrying(self, fn: Callable[[], Any]) -> Any:
+        for delay in (*RETRY_DELAYS_S, None):
+            try:
+                return fn()
+            except AwsUnavailable as exc:
+                conflict = (
+                    "OperationAborted" in exc.message or "Throttl" in exc.message or "SlowDown" in exc.message
+                )
+                if delay is None or not conflict:
+                    raise
+                self.retries += 1
+                self.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _s3(self) -> Any:
+        return self.reader.client("s3")
+
+    def _kms(self, key_arn: str) -> Any:
+        return self.reader.client("kms", key_arn.split(":")[3])
+
+    def bucket_policy_text(self, bucket: str) -> str | None:
+        found = self._retrying(
+            lambda: self.reader.call(self._s3(), "GetBucketPolicy", kind="bucket", name=bucket, Bucket=bucket)
+        )
+        return str(found["Policy"]) if found else None
+
+    def put_bucket_policy(self, bucket: str, text: str) -> None:
+        self._retrying(
+            lambda: self.reader.call(
+                self._s3(), "PutBucketPolicy", kind="bucket", name=bucket, Bucket=bucket, Policy=text
+            )
+        )
+
+    def delete_bucket_policy(self, bucket: str) -> None:
+        self._retrying(
+            lambda: self.reader.call(
+                self._s3(), "DeleteBucketPolicy", kind="bucket", name=bucket, Bucket=bucket
+            )
+        )
+
+    def key_policy_text(self, key_arn: str) -> str | None:
+        found = self._retrying(
+            lambda: self.reader.call(
+                self._kms(key_arn),
+                "GetKeyPolicy",
+                kind="key",
+                name=key_arn,
+                KeyId=key_arn,
+                PolicyName="default",
+            )
+        )
+        return str(found["Policy"]) if found else None
+
+    def put_key_policy(self, key_arn: str, text: str) -> None:
+        # No BypassPolicyLockoutSafetyCheck, ever: AWS's own check stays in force.
+        self._retrying(
+            lambda: self.reader.call(
+                self._kms(key_arn),
+                "PutKeyPolicy",
+                kind="key",
+                name=key_arn,
+                KeyId=key_arn,
+                PolicyName="default",
+                Policy=text,
+            )
+        )
+
+    def grants(self, key_arn: str) -> list[dict[str, Any]]:
+        return list(
+            self._retrying(
+                lambda: list(self.reader.pages(self._kms(key_arn), "ListGrants", "Grants", KeyId=key_arn))
+            )
+        )
+
+    def create_grant(self, key_arn: str, grantee: str, operations: list[str], name: str) -> str:
+        made = self._retrying(
+            lambda: self.reader.call(
+                self._kms(key_arn),
+                "CreateGrant",
+                kind="key",
+                name=key_arn,
+                KeyId=key_arn,
+                GranteePrincipal=grantee,
+                Operations=operations,
+                Name=name,
+            )
+        )
+        if not made:
+            raise AwsError(f"kms:CreateGrant on {key_arn} returned nothing")
+        return str(made["GrantId"])
+
+    def revoke_grant(self, key_arn: str, grant_id: str) -> None:
+        self._retrying(
+            lambda: self.reader.call(
+                self._kms(key_arn), "RevokeGrant", kind="key", name=key_arn, KeyId=key_arn, GrantId=grant_id
+            )
+        )

@@ -1,0 +1,110 @@
+"""What the operator wants in AWS, computed from every admitted BucketAccess at once (level-
+triggered): one managed bucket-policy statement per (bucket, prefix, action set), one managed
+key-policy statement per key, or one KMS grant per (key, role).
+
+A statement is ours when its Sid is ``BucketAccess`` + 8 hex digits (``BucketAccessKeyUsers`` +
+8 for key policies): stable across runs, derived from what the statement covers, never a name a
+person would pick by accident.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+BUCKET_SID = re.compile(r"^BucketAccess[0-9A-F]{8}$")
+KEY_SID = re.compile(r"^BucketAccessKeyUsers[0-9A-F]{8}$")
+GRANT_NAME_PREFIX = "BucketAccess-"
+KEY_USER_ACTIONS = ("kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey*")
+GRANT_OPERATIONS = ("Decrypt", "DescribeKey", "GenerateDataKey")
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One admitted BucketAccess, reduced to what it asks AWS to hold."""
+
+    owner: str  # namespace/name
+    role_arn: str
+    bucket: str
+    prefix: str
+    actions: frozenset[str]
+    bucket_mode: str  # Manage | Observe
+    kms_mode: str  # KeyPolicy | Grant | Observe
+    kms_key_arn: str | None = None  # the customer-managed key its uploads use, when one does
+    region: str = "us-east-1"
+
+
+def actions_for(spec_actions: Iterable[str], acl: bool) -> frozenset[str]:
+    base = {"s3:PutObject"} | ({"s3:PutObjectAcl"} if acl else set())
+    return frozenset(base | {a for a in spec_actions if a.lower().startswith("s3:")})
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:8].upper()
+
+
+def bucket_sid(prefix: str, actions: Iterable[str]) -> str:
+    return "BucketAccess" + _digest(prefix, *sorted(actions))
+
+
+def key_sid(key_arn: str) -> str:
+    return "BucketAccessKeyUsers" + _digest(key_arn)
+
+
+def grant_name(key_arn: str, role_arn: str) -> str:
+    return GRANT_NAME_PREFIX + _digest(key_arn, role_arn)
+
+
+def _principal(roles: list[str]) -> dict[str, Any]:
+    return {"AWS": roles[0] if len(roles) == 1 else roles}
+
+
+def bucket_statements(bucket: str, claims: Iterable[Claim]) -> list[dict[str, Any]]:
+    """The managed Allow statements the bucket policy should hold, sorted by Sid."""
+    groups: dict[tuple[str, tuple[str, ...]], set[str]] = {}
+    for c in claims:
+        if c.bucket == bucket and c.bucket_mode == "Manage":
+            groups.setdefault((c.prefix, tuple(sorted(c.actions))), set()).add(c.role_arn)
+    out = []
+    for (prefix, actions), roles in groups.items():
+        out.append(
+            {
+                "Sid": bucket_sid(prefix, actions),
+                "Effect": "Allow",
+                "Principal": _principal(sorted(roles)),
+                "Action": list(actions) if len(actions) > 1 else actions[0],
+                "Resource": f"arn:aws:s3:::{bucket}/{prefix}*",
+            }
+        )
+    return sorted(out, key=lambda s: s["Sid"])
+
+
+def key_statements(key_arn: str, claims: Iterable[Claim]) -> list[dict[str, Any]]:
+    """The managed key-user statement: the roles may use the key only through S3."""
+    mine = [c for c in claims if c.kms_key_arn == key_arn and c.kms_mode == "KeyPolicy"]
+    if not mine:
+        return []
+    roles = sorted({c.role_arn for c in mine})
+    region = key_arn.split(":")[3]
+    return [
+        {
+            "Sid": key_sid(key_arn),
+            "Effect": "Allow",
+            "Principal": _principal(roles),
+            "Action": list(KEY_USER_ACTIONS),
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+        }
+    ]
+
+
+def key_grants(key_arn: str, claims: Iterable[Claim]) -> dict[str, str]:
+    """Grant name -> grantee role for the Grant mode."""
+    return {
+        grant_name(key_arn, c.role_arn): c.role_arn
+        for c in claims
+        if c.kms_key_arn == key_arn and c.kms_mode == "Grant"
+    }

@@ -1,0 +1,132 @@
+"""The planner: desired managed statements from every admitted BucketAccess at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from bucketaccess.grants.plan import (
+    BUCKET_SID,
+    KEY_SID,
+    Claim,
+    actions_for,
+    bucket_sid,
+    bucket_statements,
+    key_grants,
+    key_statements,
+)
+
+R1 = "arn:aws:iam::111122223333:role/a"
+R2 = "arn:aws:iam::111122223333:role/b"
+KEY = "arn:aws:kms:eu-west-1:111122223333:key/k1"
+PUT = frozenset({"s3:PutObject"})
+
+
+def claim(
+    role: str = R1,
+    bucket: str = "b",
+    prefix: str = "in/",
+    actions: frozenset[str] = PUT,
+    mode: str = "Manage",
+    kms: str = "Observe",
+    key: str | None = None,
+) -> Claim:
+    return Claim(f"ns/{role}", role, bucket, prefix, actions, mode, kms, key)
+
+
+@pytest.mark.parametrize(
+    ("claims", "expected"),
+    [
+        pytest.param([], [], id="nothing-asked-nothing-held"),
+        pytest.param(
+            [claim()],
+            [{"principal": R1, "action": "s3:PutObject", "resource": "arn:aws:s3:::b/in/*"}],
+            id="one-claim-scalar-principal",
+        ),
+        pytest.param(
+            [claim(R2), claim(R1)],
+            [{"principal": [R1, R2], "action": "s3:PutObject", "resource": "arn:aws:s3:::b/in/*"}],
+            id="same-prefix-one-statement-sorted-roles",
+        ),
+        pytest.param(
+            [claim(R1), claim(R1)],
+            [{"principal": R1, "action": "s3:PutObject", "resource": "arn:aws:s3:::b/in/*"}],
+            id="duplicate-claims-one-principal",
+        ),
+        pytest.param(
+            [claim(prefix="")],
+            [{"principal": R1, "action": "s3:PutObject", "resource": "arn:aws:s3:::b/*"}],
+            id="whole-bucket",
+        ),
+        pytest.param([claim(mode="Observe")], [], id="observe-holds-nothing"),
+        pytest.param([claim(bucket="other")], [], id="other-bucket"),
+        pytest.param(
+            [claim(actions=actions_for([], acl=True))],
+            [
+                {
+                    "principal": R1,
+                    "action": ["s3:PutObject", "s3:PutObjectAcl"],
+                    "resource": "arn:aws:s3:::b/in/*",
+                }
+            ],
+            id="acl-adds-putobjectacl",
+        ),
+    ],
+)
+def test_bucket_statements(claims: list[Claim], expected: list[dict[str, object]]) -> None:
+    got = bucket_statements("b", claims)
+    assert [
+        {"principal": s["Principal"]["AWS"], "action": s["Action"], "resource": s["Resource"]} for s in got
+    ] == expected
+    assert all(s["Effect"] == "Allow" and BUCKET_SID.match(s["Sid"]) for s in got)
+
+
+def test_prefixes_and_action_sets_get_their_own_statement_with_stable_sids() -> None:
+    got = bucket_statements(
+        "b", [claim(prefix="a/"), claim(prefix="b/"), claim(prefix="a/", actions=actions_for([], acl=True))]
+    )
+    assert len(got) == 3 and len({s["Sid"] for s in got}) == 3
+    assert [s["Sid"] for s in got] == sorted(s["Sid"] for s in got)
+    assert (
+        bucket_sid("a/", ["s3:PutObject"])
+        == bucket_sid("a/", ["s3:PutObject"])
+        != bucket_sid("b/", ["s3:PutObject"])
+    )
+
+
+def test_extra_actions_join_the_statement() -> None:
+    assert actions_for(["s3:GetObject", "kms:Decrypt"], acl=False) == frozenset(
+        {"s3:PutObject", "s3:GetObject"}
+    )
+
+
+def test_key_statement_least_privilege_through_s3_only() -> None:
+    got = key_statements(
+        KEY,
+        [
+            claim(R2, kms="KeyPolicy", key=KEY),
+            claim(R1, kms="KeyPolicy", key=KEY),
+            claim(kms="Grant", key=KEY),
+            claim(kms="KeyPolicy", key="other"),
+        ],
+    )
+    assert len(got) == 1
+    stmt = got[0]
+    assert KEY_SID.match(stmt["Sid"]) and stmt["Effect"] == "Allow"
+    assert stmt["Principal"] == {"AWS": [R1, R2]}
+    assert sorted(stmt["Action"]) == ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey*"]
+    assert stmt["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+
+
+def test_grant_mode_one_grant_per_role() -> None:
+    grants = key_grants(
+        KEY,
+        [
+            claim(R1, kms="Grant", key=KEY),
+            claim(R2, kms="Grant", key=KEY),
+            claim(R1, kms="Grant", key=KEY),
+            claim(kms="KeyPolicy", key=KEY),
+        ],
+    )
+    assert sorted(grants.values()) == [R1, R2]
+    assert all(name.startswith("BucketAccess-") for name in grants)
+    assert key_statements(KEY, [claim(kms="Grant", key=KEY)]) == []
