@@ -26,6 +26,26 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc)
+
+
+def _logging(level: str, form: str) -> None:
+    handler = logging.StreamHandler()
+    plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler.setFormatter(_JsonFormatter() if form == "json" else plain)
+    logging.basicConfig(level=getattr(logging, level.upper()), handlers=[handler])
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import kopf
 
@@ -33,10 +53,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .k8s.config import OperatorConfig
 
     del handlers
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    _logging(args.log_level, args.log_format)
     cfg = OperatorConfig(
         default_interval_s=args.default_interval,
         cache_ttl_s=args.cache_ttl,
@@ -44,6 +61,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         org_reader_role_arn=args.org_reader_role_arn,
         account_reader_role_name=args.account_reader_role_name,
         workers=args.workers,
+        metrics_port=args.metrics_port,
     )
     kopf.run(
         standalone=True,
@@ -174,6 +192,18 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         type=int,
         default=int(_env("WORKERS", "16") or 16),
         help="threads that run verification passes [BUCKETACCESS_WORKERS] (default 16)",
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        default=int(_env("METRICS_PORT", "0") or 0),
+        help="port of the Prometheus /metrics endpoint, 0 turns it off [BUCKETACCESS_METRICS_PORT] (default 0)",
+    )
+    run.add_argument(
+        "--log-format",
+        choices=("plain", "json"),
+        default=_env("LOG_FORMAT", "plain"),
+        help="plain text or one JSON object per line [BUCKETACCESS_LOG_FORMAT] (default plain)",
     )
     run.add_argument(
         "--log-level",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from kubernetes import client
@@ -10,7 +12,18 @@ from kubernetes import client
 from bucketaccess.devenv.controlplane import ControlPlane
 from bucketaccess.devenv.moto_server import MotoServer
 from bucketaccess.devenv.org_world import OrgWorld
+from bucketaccess.k8s.metrics import CALL_LOG_ENV
 from tests.e2e.kube import api_client, install_crds
+
+
+@pytest.fixture(scope="session", autouse=True)
+def aws_call_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every operator process of the session appends its AWS calls here (test_zz_iam_policy.py)."""
+    path = tmp_path_factory.mktemp("aws-calls") / "calls.jsonl"
+    path.touch()
+    os.environ[CALL_LOG_ENV] = str(path)
+    yield path
+    os.environ.pop(CALL_LOG_ENV, None)
 
 
 @pytest.fixture(scope="session")

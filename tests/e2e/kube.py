@@ -41,7 +41,7 @@ def load_docs(path: Path) -> list[dict[str, Any]]:
 
 def install_crds(api: client.ApiClient) -> None:
     ext = client.ApiextensionsV1Api(api)
-    for path in sorted((ROOT / "crds").glob("*.yaml")):
+    for path in sorted((ROOT / "crds").glob("s3access.dev_*.yaml")):
         for doc in load_docs(path):
             try:
                 ext.create_custom_resource_definition(doc)

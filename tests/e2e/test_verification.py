@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from bucketaccess.devenv.controlplane import ControlPlane
+from bucketaccess.devenv.controlplane import ControlPlane, free_port
 from bucketaccess.devenv.org_world import OrgWorld, doc, unique
 from tests.e2e.kube import GROUP, VERSION, condition, create, ensure_namespace, get_ba, wait_for
 from tests.e2e.operator_proc import OperatorProcess
@@ -63,7 +63,7 @@ def operator(
         },
     )
     log = tmp_path_factory.mktemp("operator") / "operator.log"
-    args = ["--namespace", NS, *org_world.operator_args()]
+    args = ["--namespace", NS, "--metrics-port", str(free_port()), *org_world.operator_args()]
     with OperatorProcess(control_plane.kubeconfig, log, args, env=org_world.operator_env()) as proc:
         yield proc
 
@@ -307,13 +307,76 @@ def test_cause5_scp_denies_s3_then_detached(
         org_world.attach_scp("DenyS3", "restricted")
 
 
+def test_vpc_endpoint_policy_is_a_layer_of_its_own(
+    kube: client.ApiClient, operator: OperatorProcess, org_world: OrgWorld
+) -> None:
+    role, bucket, other = unique("vpce-uploader"), unique("vpce"), unique("approved")
+    org_world.seed({"roles": [{"name": role, "inline": {"put": doc(PUT)}}], "buckets": [{"name": bucket}]})
+    ec2 = org_world.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    only_other = doc(
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": f"arn:aws:s3:::{other}/*"}
+    )
+    endpoint = ec2.create_vpc_endpoint(
+        VpcId=vpc,
+        ServiceName="com.amazonaws.us-east-1.s3",
+        VpcEndpointType="Gateway",
+        PolicyDocument=json.dumps(only_other),
+    )["VpcEndpoint"]["VpcEndpointId"]
+    create(
+        kube,
+        bucket_access(
+            "vpce", bucket, {"arn": f"arn:aws:iam::{org_world.workloads}:role/{role}"}, vpcEndpointId=endpoint
+        ),
+    )
+    obj = wait_ready(kube, "vpce", "False")
+    assert failing(obj) == {} and condition(obj, "VPCEndpointPolicyAllows")["status"] == "False"  # type: ignore[index]
+    assert endpoint in condition(obj, "Ready")["message"]  # type: ignore[index]
+
+
+def test_metrics_are_scraped_with_plausible_values(kube: client.ApiClient, operator: OperatorProcess) -> None:
+    import re
+    import urllib.request
+
+    port = operator.args[operator.args.index("--metrics-port") + 1]
+    wait_for(lambda: get_ba(kube, NS, "cause1").get("status"), 30, "at least one verified object")
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+
+    def value(pattern: str) -> float:
+        found = re.findall(rf"^{pattern} ([0-9.e+]+)$", text, re.MULTILINE)
+        assert found, f"{pattern} not in /metrics"
+        return sum(float(v) for v in found)
+
+    objects = value(r'bucketaccess_objects\{ready="(?:True|False|Unknown)"\}')
+    assert objects >= 5
+    assert value(r"bucketaccess_verify_duration_seconds_count") >= objects
+    assert (
+        value(r'bucketaccess_aws_calls_total\{operation="GetBucketPolicy",outcome="ok",service="s3"\}') >= 1
+    )
+    assert (
+        value(
+            r'bucketaccess_aws_calls_total\{operation="GetBucketPolicy",outcome="NoSuchBucketPolicy",service="s3"\}'
+        )
+        >= 1
+    )
+    assert value(r"bucketaccess_cache_hits_total") >= 1 and value(r"bucketaccess_cache_misses_total") >= 1
+
+
 def test_role_from_service_account_annotation(
     kube: client.ApiClient, operator: OperatorProcess, org_world: OrgWorld
 ) -> None:
     role, bucket = unique("sa-uploader"), unique("irsa")
     org_world.seed(
         {
-            "roles": [{"name": role, "path": "/teams/", "inline": {"put": doc(PUT)}}],
+            # a managed policy and a permissions boundary: both are read, and both must allow
+            "roles": [
+                {
+                    "name": role,
+                    "path": "/teams/",
+                    "managed": {unique("uploads"): doc(PUT)},
+                    "boundary": doc({"Effect": "Allow", "Action": ["s3:*", "kms:*"], "Resource": "*"}),
+                }
+            ],
             "buckets": [{"name": bucket}],
         }
     )
@@ -324,6 +387,8 @@ def test_role_from_service_account_annotation(
     create(kube, bucket_access("irsa", bucket, {"serviceAccountName": "uploader"}))
     obj = wait_ready(kube, "irsa", "True")
     assert obj["status"]["roleArn"] == arn
+    boundary = condition(obj, "PermissionsBoundaryAllows")
+    assert boundary is not None and boundary["reason"] == "AllowedByStatement"
 
     create(kube, bucket_access("irsa-missing", bucket, {"serviceAccountName": "nobody"}))
     obj = wait_ready(kube, "irsa-missing", "False")

@@ -90,8 +90,7 @@ def _running(
         moto.start()
         print(f"demo: local AWS endpoint at {moto.url}", flush=True)
         world.seed(moto)
-        for path in sorted((ROOT / "crds").glob("*.yaml")):
-            run_kubectl(cp.kubeconfig, "apply", "--server-side", "-f", str(path))
+        run_kubectl(cp.kubeconfig, "apply", "--server-side", "-k", str(ROOT / "crds"))
         run_kubectl(
             cp.kubeconfig,
             "wait",

@@ -73,7 +73,9 @@ class OrgWorld:
                 "Action": "sts:AssumeRole",
             }
         )
-        self.iam(MANAGEMENT).create_role(RoleName="org-reader", AssumeRolePolicyDocument=json.dumps(trust))
+        self.iam(MANAGEMENT).create_role(
+            RoleName="bucketaccess-org-reader", AssumeRolePolicyDocument=json.dumps(trust)
+        )
         for account in (self.partners, self.restricted):
             self.iam(account).create_role(RoleName=READER_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
         iam = self.iam(self.workloads)
@@ -99,7 +101,7 @@ class OrgWorld:
     def operator_args(self, org_reader: bool = True) -> list[str]:
         args = ["--account-reader-role-name", READER_ROLE, "--default-interval", "2s", "--cache-ttl", "1s"]
         if org_reader:
-            args += ["--org-reader-role-arn", f"arn:aws:iam::{MANAGEMENT}:role/org-reader"]
+            args += ["--org-reader-role-arn", f"arn:aws:iam::{MANAGEMENT}:role/bucketaccess-org-reader"]
         return args
 
     def detach_scp(self, name: str, ou: str) -> None:

@@ -13,3 +13,4 @@ class OperatorConfig:
     org_reader_role_arn: str | None = None  # role to assume for Organizations reads
     account_reader_role_name: str | None = None  # role name to assume in other accounts to read their roles
     workers: int = 16  # threads that run verification passes
+    metrics_port: int = 0  # Prometheus /metrics; 0: off

@@ -29,6 +29,7 @@ from ..aws.writer import BotoWriter
 from ..durations import parse_duration
 from . import status
 from .config import OperatorConfig
+from .metrics import Metrics
 
 GROUP, VERSION = "s3access.dev", "v1alpha1"
 ANNOTATION_PREFIX = "s3access.dev"
@@ -58,11 +59,16 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.execution.max_workers = cfg.workers
     memo.config = cfg
     memo.cache = TTLCache(cfg.cache_ttl_s)
+    memo.metrics = Metrics()
+    memo.metrics.state.cache = memo.cache.stats
+    if cfg.metrics_port:
+        memo.metrics.serve(cfg.metrics_port)
     boto = BotoReader(
         region=cfg.region,
         org_reader_role_arn=cfg.org_reader_role_arn,
         account_reader_role_name=cfg.account_reader_role_name,
         max_pool=cfg.workers * 2,
+        on_client=memo.metrics.hook,
     )
     memo.reader = CachedReader(boto, memo.cache)
     memo.writes = reconciler.WriteDeps(BotoWriter(boto), memo.cache, _lock_table())
@@ -214,8 +220,10 @@ def run_pass(body: Mapping[str, Any], memo: kopf.Memo, indexes: Mapping[str, kop
         deps = reconciler.Deps(memo.reader, service_account_resolver(memo.api))
         managed = (body.get("status") or {}).get("managed") or {}
         peers = _peers(str(spec.get("bucket")), managed.get("kmsKeyArn"), indexes)
-        outcome = reconciler.run(subject, peers, deps, memo.writes)
-        status.write(memo.api, body, outcome, dt.datetime.now(dt.UTC))
+        with memo.metrics.verify_seconds.time():
+            outcome = reconciler.run(subject, peers, deps, memo.writes)
+            status.write(memo.api, body, outcome, dt.datetime.now(dt.UTC))
+        memo.metrics.set_ready(meta.get("uid", ""), outcome.ready.status)
 
 
 @kopf.on.resume(GROUP, VERSION, "bucketaccesses")
@@ -250,6 +258,7 @@ def cleanup(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
         raise kopf.TemporaryError(
             f"AWS is unavailable, cleanup will be retried: {exc.message}", delay=15
         ) from None
+    memo.metrics.set_ready(body.metadata.uid or "", None)
     for a in applied:
         if a.refusal:
             raise kopf.TemporaryError(f"{a.target}: {a.detail}", delay=60)

@@ -65,6 +65,13 @@ def write(api: client.ApiClient, body: Mapping[str, Any], outcome: Outcome, now:
     except ApiException as exc:
         if exc.status == 404:
             return  # deleted while we were verifying
+        if exc.status == 403:
+            message = (
+                f"forbidden to patch bucketaccesses/status in namespace {meta['namespace']}: the operator's RBAC "
+                "lacks 'patch' on s3access.dev bucketaccesses/status (see deploy/base/clusterrole.yaml)"
+            )
+            log.error(message)
+            raise kopf.TemporaryError(message, delay=60) from None
         raise
     before, after = _ready(current), _ready(status)
     if after is not None and (before is None or before[0] != after[0]):
