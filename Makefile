@@ -35,17 +35,22 @@ lint: $(STAMP) ## ruff, mypy --strict on the pure core, import-linter layer cont
 	$(VENV)/bin/lint-imports
 
 .PHONY: test
-test: lint envtest ## lint, then every test: unit, AWS (moto server), e2e (real kube-apiserver + etcd)
+test: lint envtest ## lint, then every test: unit, AWS (moto server), e2e and faults (real kube-apiserver + etcd)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 .PHONY: unit
 unit: $(STAMP) ## only the pure unit tests (no processes started)
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
+.PHONY: faults
+faults: envtest ## only the fault tests (tests/faults); prints the fault table
+	$(VENV)/bin/pytest tests/faults $(PYTEST_ARGS)
+
 .PHONY: bench
-bench: $(STAMP) ## benchmarks; each prints JSON and writes bench/results/
+bench: envtest ## benchmarks; each prints JSON and writes bench/results/
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[bench]'
 	$(PY) bench/evaluate.py
+	$(PY) bench/fuzz.py --examples 20000
 
 .PHONY: demo
 demo: envtest ## local control plane + moto + operator + samples, print their status (ONCE=1: print and exit)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import signal
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -32,6 +34,16 @@ from .grants.plan import (
 
 Event = tuple[str, str, str]  # (type, reason, message)
 log = logging.getLogger(__name__)
+# Test-only fault hook (tests/faults): when this file exists, the process kills itself between
+# reading and writing a bucket policy, once, to prove that a crash mid-write converges.
+KILL_BEFORE_WRITE_ENV = "BUCKETACCESS_FAULT_KILL_BEFORE_WRITE"
+
+
+def _fault_hook() -> None:
+    marker = os.environ.get(KILL_BEFORE_WRITE_ENV)
+    if marker and os.path.exists(marker):
+        os.unlink(marker)
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -140,6 +152,7 @@ def apply_bucket_policy(
         if isinstance(s, dict) and BUCKET_SID.match(str(s.get("Sid", "")))
     }
     restored = tuple(s for s in m.added if s in live_ours)
+    _fault_hook()
     if m.text is None:
         log.info("DeleteBucketPolicy bucket=%s removed=%s", bucket, ",".join(m.removed))
         writer.delete_bucket_policy(bucket)

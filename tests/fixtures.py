@@ -1,4 +1,5 @@
-"""Shared e2e fixtures: one real control plane (etcd + kube-apiserver) per test session."""
+"""Fixtures shared by tests/e2e and tests/faults: one real control plane (etcd + kube-apiserver),
+one moto server and one AWS organization per test session, created only when a test asks."""
 
 from __future__ import annotations
 
