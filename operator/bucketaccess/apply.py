@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .aws.cache import TTLCache
@@ -124,6 +124,70 @@ class Unread:
 UNREAD = Unread()
 
 
+@dataclass(frozen=True)
+class _PolicyTarget:
+    """What differs between a bucket policy and a key policy; the procedure is the same."""
+
+    name: str
+    kind: str  # "bucket" | "key"
+    owned: re.Pattern[str]
+    limit: int
+    read: Callable[[], str | None]
+    write: Callable[[str], None]
+    delete: Callable[[], None] | None  # None: the policy cannot be deleted (a key policy)
+    invalidate: Callable[[], None]
+
+
+def _apply_policy(
+    t: _PolicyTarget, desired: list[dict[str, object]], sid: str | None, cached: str | Unread | None
+) -> Applied:
+    if _unchanged(cached, desired, t.owned, t.limit):
+        return Applied(t.name, sid=sid)
+    live = t.read()  # a write merges into what AWS holds right now
+    m = merge(live, desired, t.owned, limit=t.limit, key_policy=t.delete is None)
+    if m.refusal is not None:
+        return Applied(t.name, refusal=m.refusal.value, detail=m.detail, sid=sid)
+    if not m.changed:
+        return Applied(t.name, sid=sid)
+    if m.text is None and t.delete is None:
+        # A key policy cannot be deleted; with no statements at all it would lock everyone out.
+        return Applied(
+            t.name, refusal="LockoutRisk", detail=f"the {t.kind} policy would be left empty", sid=sid
+        )
+    live_ours = {
+        str(s.get("Sid"))
+        for s in _statements(live)
+        if isinstance(s, dict) and t.owned.match(str(s.get("Sid", "")))
+    }
+    _fault_hook()
+    if m.text is None:
+        log.info("Delete%sPolicy %s=%s removed=%s", t.kind.title(), t.kind, t.name, ",".join(m.removed))
+        assert t.delete is not None
+        t.delete()
+    else:
+        log.info(
+            "Put%sPolicy %s=%s added=%s removed=%s",
+            t.kind.title(),
+            t.kind,
+            t.name,
+            ",".join(m.added),
+            ",".join(m.removed),
+        )
+        t.write(m.text)
+    t.invalidate()
+    if not _verified(t.read(), m.foreign, desired):
+        message = f"after the write, the {t.kind} policy did not hold what was written (another writer?); the next pass merges again"
+        return Applied(t.name, True, "WriteNotVerified", message, sid)
+    restored = tuple(s for s in m.added if s in live_ours)
+    fresh = tuple(s for s in m.added if s not in live_ours)
+    return Applied(
+        t.name,
+        True,
+        sid=sid,
+        events=_events(t.kind, f"{t.kind} {t.name}", fresh, m.removed, restored, m.stale_principals),
+    )
+
+
 def apply_bucket_policy(
     bucket: str,
     claims: list[Claim],
@@ -132,52 +196,22 @@ def apply_bucket_policy(
     cache: TTLCache,
     cached: str | Unread | None = UNREAD,
 ) -> Applied:
-    desired = bucket_statements(bucket, claims)
+    target = _PolicyTarget(
+        bucket,
+        "bucket",
+        BUCKET_SID,
+        BUCKET_POLICY_LIMIT,
+        read=lambda: writer.bucket_policy_text(bucket),
+        write=lambda text: writer.put_bucket_policy(bucket, text),
+        delete=lambda: writer.delete_bucket_policy(bucket),
+        invalidate=lambda: cache.invalidate("bucket", bucket),
+    )
     sid = (
         bucket_sid(owner.prefix, owner.actions)
         if owner is not None and owner.bucket_mode == "Manage"
         else None
     )
-    if _unchanged(cached, desired, BUCKET_SID, BUCKET_POLICY_LIMIT):
-        return Applied(bucket, sid=sid)
-    live = writer.bucket_policy_text(bucket)  # a write merges into what AWS holds right now
-    m = merge(live, desired, BUCKET_SID, limit=BUCKET_POLICY_LIMIT)
-    if m.refusal is not None:
-        return Applied(bucket, refusal=m.refusal.value, detail=m.detail, sid=sid)
-    if not m.changed:
-        return Applied(bucket, sid=sid)
-    live_ours = {
-        str(s.get("Sid"))
-        for s in _statements(live)
-        if isinstance(s, dict) and BUCKET_SID.match(str(s.get("Sid", "")))
-    }
-    restored = tuple(s for s in m.added if s in live_ours)
-    _fault_hook()
-    if m.text is None:
-        log.info("DeleteBucketPolicy bucket=%s removed=%s", bucket, ",".join(m.removed))
-        writer.delete_bucket_policy(bucket)
-    else:
-        log.info(
-            "PutBucketPolicy bucket=%s added=%s removed=%s", bucket, ",".join(m.added), ",".join(m.removed)
-        )
-        writer.put_bucket_policy(bucket, m.text)
-    cache.invalidate("bucket", bucket)
-    after = writer.bucket_policy_text(bucket)
-    if not _verified(after, m.foreign, desired):
-        return Applied(
-            bucket,
-            True,
-            "WriteNotVerified",
-            "after the write, the bucket policy did not hold what was written (another writer?); the next pass merges again",
-            sid,
-        )
-    fresh = tuple(s for s in m.added if s not in live_ours)
-    return Applied(
-        bucket,
-        True,
-        sid=sid,
-        events=_events("bucket", f"bucket {bucket}", fresh, m.removed, restored, m.stale_principals),
-    )
+    return _apply_policy(target, bucket_statements(bucket, claims), sid, cached)
 
 
 def apply_key_policy(
@@ -188,44 +222,18 @@ def apply_key_policy(
     cache: TTLCache,
     cached: str | Unread | None = UNREAD,
 ) -> Applied:
-    desired = key_statements(key_arn, claims)
-    sid = key_sid(key_arn) if owner is not None and owner.kms_mode == "KeyPolicy" else None
-    if _unchanged(cached, desired, KEY_SID, KEY_POLICY_LIMIT):
-        return Applied(key_arn, sid=sid)
-    live = writer.key_policy_text(key_arn)
-    m = merge(live, desired, KEY_SID, limit=KEY_POLICY_LIMIT, key_policy=True)
-    if m.refusal is not None:
-        return Applied(key_arn, refusal=m.refusal.value, detail=m.detail, sid=sid)
-    if not m.changed:
-        return Applied(key_arn, sid=sid)
-    if m.text is None:
-        # A key policy cannot be deleted; with no statements at all it would lock everyone out.
-        return Applied(key_arn, refusal="LockoutRisk", detail="the key policy would be left empty", sid=sid)
-    live_ours = {
-        str(s.get("Sid"))
-        for s in _statements(live)
-        if isinstance(s, dict) and KEY_SID.match(str(s.get("Sid", "")))
-    }
-    log.info("PutKeyPolicy key=%s added=%s removed=%s", key_arn, ",".join(m.added), ",".join(m.removed))
-    writer.put_key_policy(key_arn, m.text)
-    cache.invalidate("key")
-    after = writer.key_policy_text(key_arn)
-    if not _verified(after, m.foreign, desired):
-        return Applied(
-            key_arn,
-            True,
-            "WriteNotVerified",
-            "after the write, the key policy did not hold what was written; the next pass merges again",
-            sid,
-        )
-    restored = tuple(s for s in m.added if s in live_ours)
-    fresh = tuple(s for s in m.added if s not in live_ours)
-    return Applied(
+    target = _PolicyTarget(
         key_arn,
-        True,
-        sid=sid,
-        events=_events("key", f"key {key_arn}", fresh, m.removed, restored, m.stale_principals),
+        "key",
+        KEY_SID,
+        KEY_POLICY_LIMIT,
+        read=lambda: writer.key_policy_text(key_arn),
+        write=lambda text: writer.put_key_policy(key_arn, text),
+        delete=None,
+        invalidate=lambda: cache.invalidate("key"),
     )
+    sid = key_sid(key_arn) if owner is not None and owner.kms_mode == "KeyPolicy" else None
+    return _apply_policy(target, key_statements(key_arn, claims), sid, cached)
 
 
 def apply_grants(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from ..policy import (
     Authorization,
@@ -80,6 +81,17 @@ class UploadPlan:
 
 def _named(prefix: str, docs: tuple[NamedDocument, ...]) -> tuple[NamedPolicy, ...]:
     return tuple(NamedPolicy(f"{prefix}:{d.name}", d.policy) for d in docs)
+
+
+def _caller_side(sc: Scenario) -> dict[str, Any]:
+    """The caller's identity policies, permissions boundary and session policies: the same for
+    every request of one upload, S3 or KMS."""
+    boundary = sc.identity.boundary
+    return {
+        "identity": _named("identity", sc.identity.policies),
+        "boundary": NamedPolicy(f"boundary:{boundary.name}", boundary.policy) if boundary else None,
+        "session": _named("session", sc.identity.session_policies),
+    }
 
 
 def _chains(chains: OrgChains | None, kind: str) -> tuple[tuple[NamedPolicy, ...], ...] | None:
@@ -204,11 +216,7 @@ def _s3_probe(sc: Scenario, action: str) -> Probe:
         endpoint = NamedPolicy(f"vpce:{req.vpc_endpoint.id}", req.vpc_endpoint.policy)
     auth = Authorization(
         ctx=ctx,
-        identity=_named("identity", sc.identity.policies),
-        boundary=NamedPolicy(f"boundary:{sc.identity.boundary.name}", sc.identity.boundary.policy)
-        if sc.identity.boundary
-        else None,
-        session=_named("session", sc.identity.session_policies),
+        **_caller_side(sc),
         resource=ResourceSide(
             owner_account=bucket.account,
             policy=NamedPolicy("bucket-policy", bucket.policy) if bucket.policy else None,
@@ -398,11 +406,7 @@ def _kms_probes(sc: Scenario, key: KmsKey) -> list[Probe]:
         rcp_chains = None if key.manager is KeyManager.AWS else _applies_org(sc, key.account, req.caller)
         auth = Authorization(
             ctx=ctx,
-            identity=_named("identity", sc.identity.policies),
-            boundary=NamedPolicy(f"boundary:{sc.identity.boundary.name}", sc.identity.boundary.policy)
-            if sc.identity.boundary
-            else None,
-            session=_named("session", sc.identity.session_policies),
+            **_caller_side(sc),
             resource=ResourceSide(
                 owner_account=key.account,
                 policy=NamedPolicy("key-policy", policy),

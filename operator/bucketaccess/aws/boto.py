@@ -104,6 +104,7 @@ class BotoReader:
         self._org_reader_role_arn = org_reader_role_arn
         self._account_reader_role_name = account_reader_role_name
         self._caller_account: str | None = None
+        self._caller_lock = threading.Lock()
         self._assumed: dict[tuple[str, str], tuple[float, Any]] = {}
         self._on_client = on_client  # lets tests and metrics hook botocore events on every client
 
@@ -168,9 +169,10 @@ class BotoReader:
     # ------------------------------------------------------------------ reads
     def caller_account(self) -> str:
         # The account behind the operator's credentials does not change while it runs.
-        if self._caller_account is None:
-            self._caller_account = str(self.call(self.client("sts"), "GetCallerIdentity")["Account"])
-        return self._caller_account
+        with self._caller_lock:
+            if self._caller_account is None:
+                self._caller_account = str(self.call(self.client("sts"), "GetCallerIdentity")["Account"])
+            return self._caller_account
 
     def role(self, arn: str) -> RoleInfo:
         account = arn.split(":")[4]

@@ -1,0 +1,211 @@
+"""Scale: N BucketAccess objects on one operator, against a real local control plane and moto.
+
+N objects over 50 buckets, 200 roles and 10 KMS keys (every fifth bucket encrypts with one).
+Measured, for the shared cache (the default) and for a baseline with it off (--cache-ttl 0):
+
+- first_verdict_s: from the bulk create until every object has a Ready condition;
+- cycle_s: one full re-verification of all N (the operator restarted: every object resumes);
+- aws_reads_per_cycle (and by operation) against distinct_aws_resources, from the operator's
+  /metrics; apiserver_requests_per_cycle from kube-apiserver's own /metrics;
+- peak_rss_mb and cpu_s of the operator; idle_cpu_percent over a quiet window at the default
+  5-minute interval.
+
+Usage: python bench/scale.py [--n 1000 5000]; writes bench/results/scale-N.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kubernetes import client  # noqa: E402
+
+from bucketaccess.devenv.controlplane import ControlPlane, free_port  # noqa: E402
+from bucketaccess.devenv.moto_server import MotoServer  # noqa: E402
+from bucketaccess.devenv.org_world import OrgWorld, doc  # noqa: E402
+from tests.e2e.kube import GROUP, VERSION, api_client, ensure_namespace, install_crds  # noqa: E402
+from tests.e2e.operator_proc import OperatorProcess  # noqa: E402
+
+BUCKETS, ROLES, KEYS = 50, 200, 10
+NAMESPACES = 10
+PUT = doc({"Effect": "Allow", "Action": ["s3:PutObject", "kms:GenerateDataKey"], "Resource": "*"})
+
+
+def seed(world: OrgWorld) -> int:
+    w = world.workloads
+    keys = [{"ref": f"k{k}", "policy": doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{w}:root"}, "Action": "kms:*", "Resource": "*"})} for k in range(KEYS)]
+    buckets = [{"name": f"scale-bucket-{b:02d}", **({"encryption": {"algorithm": "aws:kms", "key": f"k{b // 5}"}} if b % 5 == 0 else {})} for b in range(BUCKETS)]
+    world.seed({"roles": [{"name": f"scale-role-{r:03d}", "inline": {"put": PUT}} for r in range(ROLES)], "keys": keys, "buckets": buckets})
+    encrypted = sum(1 for b in range(BUCKETS) if b % 5 == 0)
+    return BUCKETS + ROLES + encrypted + 2  # + account public access block, organization
+
+
+def objects(n: int, account: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "apiVersion": f"{GROUP}/{VERSION}", "kind": "BucketAccess",
+            "metadata": {"name": f"ba-{i:05d}", "namespace": f"scale-{i % NAMESPACES}"},
+            "spec": {"className": "scale", "bucket": f"scale-bucket-{i % BUCKETS:02d}", "prefix": f"p{i}/",
+                     "role": {"arn": f"arn:aws:iam::{account}:role/scale-role-{i % ROLES:03d}"}},
+        }
+        for i in range(n)
+    ]
+
+
+def scrape(url: str, context: Any = None) -> str:
+    with urllib.request.urlopen(url, timeout=30, context=context) as r:
+        return str(r.read().decode())
+
+
+def aws_calls(metrics: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for op, svc, value in re.findall(r'^bucketaccess_aws_calls_total\{operation="(\w+)",outcome="[^"]*",service="([\w-]+)"\} ([0-9.e+]+)$', metrics, re.M):
+        out[f"{svc}:{op}"] = out.get(f"{svc}:{op}", 0) + float(value)
+    return out
+
+
+def apiserver_requests(cp: ControlPlane) -> float:
+    text = scrape(f"{cp.url}/metrics", cp.ssl_context())
+    return sum(float(v) for v in re.findall(r"^apiserver_request_total\{[^}]*\} ([0-9.e+]+)$", text, re.M))
+
+
+def proc_stats(pid: int) -> tuple[float, float]:
+    """(cpu seconds, peak RSS MB) of a process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = 100.0
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    hwm = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmHWM"))
+    return cpu, hwm / 1024
+
+
+def verdicts(api: client.ApiClient, since: str | None = None) -> int:
+    """Objects with a Ready condition (and, with ``since``, verified after that time)."""
+    items = client.CustomObjectsApi(api).list_cluster_custom_object(GROUP, VERSION, "bucketaccesses")["items"]
+    done = 0
+    for item in items:
+        status = item.get("status") or {}
+        if any(c.get("type") == "Ready" for c in status.get("conditions") or []):
+            if since is None or (status.get("lastVerifiedTime") or "") > since:
+                done += 1
+    return done
+
+
+def wait_count(api: client.ApiClient, n: int, timeout: float, since: str | None = None) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if verdicts(api, since) >= n:
+            return time.monotonic() - start
+        time.sleep(1)
+    raise TimeoutError(f"only {verdicts(api, since)} of {n} objects got a verdict within {timeout:.0f}s")
+
+
+def run_mode(cp: ControlPlane, api: client.ApiClient, world: OrgWorld, n: int, cache_ttl: str, workdir: Path) -> dict[str, Any]:
+    metrics_port = free_port()
+    args = ["--metrics-port", str(metrics_port), "--cache-ttl", cache_ttl, "--default-interval", "5m", *world.operator_args()[:2]]
+    args += ["--org-reader-role-arn", world.operator_args()[-1]]
+    op = OperatorProcess(cp.kubeconfig, workdir / f"operator-{n}-{cache_ttl}.log", args, env=world.operator_env()).start()
+    assert op.proc is not None
+    try:
+        docs = objects(n, world.workloads)
+        objs = client.CustomObjectsApi(api)
+        start = time.monotonic()
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda d: objs.create_namespaced_custom_object(GROUP, VERSION, d["metadata"]["namespace"], "bucketaccesses", d), docs))
+        created = time.monotonic() - start
+        first = wait_count(api, n, 1800) + created
+    finally:
+        op.stop()
+    # one full re-verification: a fresh operator resumes every object
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 1))
+    time.sleep(1.5)
+    requests_before = apiserver_requests(cp)
+    op = OperatorProcess(cp.kubeconfig, workdir / f"operator-{n}-{cache_ttl}-cycle.log", args, env=world.operator_env()).start()
+    assert op.proc is not None
+    try:
+        cycle = wait_count(api, n, 1800, since=stamp)
+        metrics = scrape(f"http://127.0.0.1:{metrics_port}/metrics")
+        calls = aws_calls(metrics)
+        misses = re.findall(r"^bucketaccess_cache_misses_total ([0-9.e+]+)$", metrics, re.M)
+        requests = apiserver_requests(cp) - requests_before
+        cpu_before, _ = proc_stats(op.proc.pid)
+        time.sleep(30)  # a quiet window at the 5-minute interval: what the operator costs at rest
+        cpu_after, rss = proc_stats(op.proc.pid)
+    finally:
+        op.stop()
+    reads = {k: v for k, v in calls.items() if not k.endswith(("PutBucketPolicy", "PutKeyPolicy", "CreateGrant", "RevokeGrant", "DeleteBucketPolicy"))}
+    return {
+        "first_verdict_s": round(first, 1),
+        "create_s": round(created, 1),
+        "cycle_s": round(cycle, 1),
+        "aws_reads_per_cycle": int(sum(reads.values())),  # API calls
+        "aws_resource_reads_per_cycle": int(float(misses[0])) if misses and cache_ttl != "0s" else None,  # shared-cache misses
+        "aws_reads_by_operation": {k: int(v) for k, v in sorted(reads.items())},
+        "apiserver_requests_per_cycle": int(requests),
+        "peak_rss_mb": round(rss, 1),
+        "cpu_s_cycle_and_idle_window": round(cpu_after, 1),
+        "idle_cpu_percent": round(100 * (cpu_after - cpu_before) / 30, 1),
+    }
+
+
+def clear(api: client.ApiClient) -> None:
+    """Delete every object; no operator runs now, so the finalizers are taken off by hand (the
+    bench's objects hold nothing in AWS: their class only observes)."""
+    objs = client.CustomObjectsApi(api)
+    items = objs.list_cluster_custom_object(GROUP, VERSION, "bucketaccesses")["items"]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda it: objs.patch_namespaced_custom_object(
+            GROUP, VERSION, it["metadata"]["namespace"], "bucketaccesses", it["metadata"]["name"], {"metadata": {"finalizers": None}}), items))
+    for i in range(NAMESPACES):
+        objs.delete_collection_namespaced_custom_object(GROUP, VERSION, f"scale-{i}", "bucketaccesses")
+    deadline = time.monotonic() + 600
+    while objs.list_cluster_custom_object(GROUP, VERSION, "bucketaccesses", limit=1)["items"] and time.monotonic() < deadline:
+        time.sleep(1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--no-baseline", action="store_true")
+    args = parser.parse_args()
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    workdir = Path("/tmp") / f"bucketaccess-scale-{int(time.time())}"
+    workdir.mkdir(parents=True)
+    with ControlPlane(extra_apiserver_flags=["--max-requests-inflight=800", "--max-mutating-requests-inflight=400"]) as cp, MotoServer() as moto:
+        api = api_client(cp.kubeconfig)
+        install_crds(api)
+        for i in range(NAMESPACES):
+            ensure_namespace(api, f"scale-{i}", {"bench": "scale"})
+        client.CustomObjectsApi(api).create_cluster_custom_object(GROUP, VERSION, "bucketaccessclasses", {
+            "apiVersion": f"{GROUP}/{VERSION}", "kind": "BucketAccessClass", "metadata": {"name": "scale"},
+            "spec": {"namespaceSelector": {"matchLabels": {"bench": "scale"}}, "buckets": ["*"], "roles": ["arn:aws:iam::*:role/*"]},
+        })
+        world = OrgWorld(moto)
+        distinct = seed(world)
+        for n in args.n:
+            result: dict[str, Any] = {"n": n, "distinct_aws_resources": distinct, **run_mode(cp, api, world, n, "20s", workdir)}
+            clear(api)
+            if not args.no_baseline:
+                result["baseline"] = {"cache": "off (--cache-ttl 0)", **run_mode(cp, api, world, n, "0s", workdir)}
+                clear(api)
+                result["read_ratio_baseline_over_cached"] = round(result["baseline"]["aws_reads_per_cycle"] / max(1, result["aws_reads_per_cycle"]), 1)
+            result["goals"] = {"first_verdict_s": 120, "aws_reads_per_cycle": round(1.1 * distinct), "peak_rss_mb": 400, "idle_cpu_percent": 5}
+            text = json.dumps(result, indent=2)
+            (out_dir / f"scale-{n}.json").write_text(text + "\n")
+            print(text, flush=True)
+        api.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
