@@ -29,12 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kubernetes import client  # noqa: E402
+from tests.e2e.kube import GROUP, VERSION, api_client, ensure_namespace, install_crds  # noqa: E402
+from tests.e2e.operator_proc import OperatorProcess  # noqa: E402
 
 from bucketaccess.devenv.controlplane import ControlPlane, free_port  # noqa: E402
 from bucketaccess.devenv.moto_server import MotoServer  # noqa: E402
 from bucketaccess.devenv.org_world import OrgWorld, doc  # noqa: E402
-from tests.e2e.kube import GROUP, VERSION, api_client, ensure_namespace, install_crds  # noqa: E402
-from tests.e2e.operator_proc import OperatorProcess  # noqa: E402
 
 BUCKETS, ROLES, KEYS = 50, 200, 10
 NAMESPACES = 10
@@ -94,9 +94,9 @@ def verdicts(api: client.ApiClient, since: str | None = None) -> int:
     done = 0
     for item in items:
         status = item.get("status") or {}
-        if any(c.get("type") == "Ready" for c in status.get("conditions") or []):
-            if since is None or (status.get("lastVerifiedTime") or "") > since:
-                done += 1
+        has_verdict = any(c.get("type") == "Ready" for c in status.get("conditions") or [])
+        if has_verdict and (since is None or (status.get("lastVerifiedTime") or "") > since):
+            done += 1
     return done
 
 
