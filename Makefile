@@ -51,6 +51,7 @@ bench: envtest ## benchmarks; each prints JSON and writes bench/results/
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[bench]'
 	$(PY) bench/evaluate.py
 	$(PY) bench/fuzz.py --examples 20000
+	$(PY) bench/scale.py --n 1000 5000
 
 .PHONY: demo
 demo: envtest ## local control plane + moto + operator + samples, print their status (ONCE=1: print and exit)
