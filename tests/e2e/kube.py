@@ -91,3 +91,14 @@ def condition(obj: dict[str, Any], ctype: str) -> dict[str, Any] | None:
         if c.get("type") == ctype:
             return c  # type: ignore[no-any-return]
     return None
+
+
+def wait_ready(api: client.ApiClient, ns: str, name: str, status: str, timeout: float = 60) -> dict[str, Any]:
+    """Wait until the object's Ready condition has ``status``; return the object."""
+
+    def probe() -> dict[str, Any] | None:
+        obj = get_ba(api, ns, name)
+        ready = condition(obj, "Ready")
+        return obj if ready and ready["status"] == status else None
+
+    return wait_for(probe, timeout, f"{ns}/{name} Ready={status}")

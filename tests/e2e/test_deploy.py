@@ -18,6 +18,7 @@ from kubernetes.client.rest import ApiException
 from bucketaccess.devenv.controlplane import ControlPlane
 from bucketaccess.devenv.org_world import OrgWorld, doc, unique
 from tests.e2e.kube import GROUP, ROOT, VERSION, api_client, condition, ensure_namespace, get_ba, wait_for
+from tests.e2e.kube import wait_ready as kube_wait_ready
 from tests.e2e.operator_proc import OperatorProcess
 
 pytestmark = pytest.mark.e2e
@@ -174,12 +175,7 @@ def ba(name: str, ns: str, bucket: str, role: str, cls: str = "rbac-manage") -> 
 
 
 def ready(kube: client.ApiClient, ns: str, name: str, status: str) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | None:
-        obj = get_ba(kube, ns, name)
-        cond = condition(obj, "Ready")
-        return obj if cond and cond["status"] == status else None
-
-    return wait_for(probe, 60, f"{ns}/{name} Ready={status}")
+    return kube_wait_ready(kube, ns, name, status)
 
 
 def test_operator_with_only_its_clusterrole_verifies_and_reconciles(

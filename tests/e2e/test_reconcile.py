@@ -16,6 +16,7 @@ from bucketaccess.devenv.controlplane import ControlPlane
 from bucketaccess.devenv.org_world import MANAGEMENT, OrgWorld, doc, unique
 from bucketaccess.grants.plan import BUCKET_SID, KEY_SID
 from tests.e2e.kube import GROUP, VERSION, condition, create, ensure_namespace, get_ba, wait_for
+from tests.e2e.kube import wait_ready as kube_wait_ready
 from tests.e2e.operator_proc import OperatorProcess
 
 pytestmark = pytest.mark.e2e
@@ -77,12 +78,7 @@ def ba(name: str, bucket: str, role: str, cls: str = "manage", ns: str = NS, **s
 def ready(
     kube: client.ApiClient, name: str, status: str, ns: str = NS, timeout: float = 60
 ) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | None:
-        obj = get_ba(kube, ns, name)
-        cond = condition(obj, "Ready")
-        return obj if cond and cond["status"] == status else None
-
-    return wait_for(probe, timeout, f"{ns}/{name} Ready={status}")
+    return kube_wait_ready(kube, ns, name, status, timeout)
 
 
 def policy(org_world: OrgWorld, bucket: str) -> str | None:

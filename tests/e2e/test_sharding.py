@@ -18,17 +18,39 @@ SHARDS = {"shard-a": ["team-a1", "team-a2"], "shard-b": ["team-b1"]}
 
 
 def test_each_object_is_handled_by_exactly_one_shard(
-    control_plane: ControlPlane, kube: client.ApiClient, org_world: OrgWorld, tmp_path_factory: pytest.TempPathFactory
+    control_plane: ControlPlane,
+    kube: client.ApiClient,
+    org_world: OrgWorld,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     namespaces = [ns for group in SHARDS.values() for ns in group]
     for ns in namespaces:
         ensure_namespace(kube, ns, {"sharding": "yes"})
-    create(kube, {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "BucketAccessClass", "metadata": {"name": "sharding"},
-        "spec": {"namespaceSelector": {"matchLabels": {"sharding": "yes"}}, "buckets": ["*"], "roles": ["arn:aws:iam::*:role/*"]},
-    })
+    create(
+        kube,
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "BucketAccessClass",
+            "metadata": {"name": "sharding"},
+            "spec": {
+                "namespaceSelector": {"matchLabels": {"sharding": "yes"}},
+                "buckets": ["*"],
+                "roles": ["arn:aws:iam::*:role/*"],
+            },
+        },
+    )
     role, bucket = unique("shard"), unique("shard")
-    org_world.seed({"roles": [{"name": role, "inline": {"put": doc({"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"})}}], "buckets": [{"name": bucket}]})
+    org_world.seed(
+        {
+            "roles": [
+                {
+                    "name": role,
+                    "inline": {"put": doc({"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"})},
+                }
+            ],
+            "buckets": [{"name": bucket}],
+        }
+    )
     arn = f"arn:aws:iam::{org_world.workloads}:role/{role}"
     logs = {}
     procs = []
@@ -36,13 +58,30 @@ def test_each_object_is_handled_by_exactly_one_shard(
         for shard, group in SHARDS.items():
             logs[shard] = tmp_path_factory.mktemp(shard) / "operator.log"
             args = [a for ns in group for a in ("--namespace", ns)] + org_world.operator_args()
-            procs.append(OperatorProcess(control_plane.kubeconfig, logs[shard], args, env=org_world.operator_env()).start())
+            procs.append(
+                OperatorProcess(
+                    control_plane.kubeconfig, logs[shard], args, env=org_world.operator_env()
+                ).start()
+            )
         objects = [(ns, f"obj-{i}") for ns in namespaces for i in range(3)]
         for ns, name in objects:
-            create(kube, {"apiVersion": f"{GROUP}/{VERSION}", "kind": "BucketAccess", "metadata": {"name": name, "namespace": ns},
-                          "spec": {"className": "sharding", "bucket": bucket, "role": {"arn": arn}}})
+            create(
+                kube,
+                {
+                    "apiVersion": f"{GROUP}/{VERSION}",
+                    "kind": "BucketAccess",
+                    "metadata": {"name": name, "namespace": ns},
+                    "spec": {"className": "sharding", "bucket": bucket, "role": {"arn": arn}},
+                },
+            )
         for ns, name in objects:
-            wait_for(lambda ns=ns, name=name: (c := condition(get_ba(kube, ns, name), "Ready")) and c["status"] == "True", 60, f"{ns}/{name} Ready")
+            wait_for(
+                lambda ns=ns, name=name: (
+                    (c := condition(get_ba(kube, ns, name), "Ready")) and c["status"] == "True"
+                ),
+                60,
+                f"{ns}/{name} Ready",
+            )
     finally:
         for proc in procs:
             proc.stop()

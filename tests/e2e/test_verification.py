@@ -16,6 +16,7 @@ from kubernetes import client
 from bucketaccess.devenv.controlplane import ControlPlane, free_port
 from bucketaccess.devenv.org_world import OrgWorld, doc, unique
 from tests.e2e.kube import GROUP, VERSION, condition, create, ensure_namespace, get_ba, wait_for
+from tests.e2e.kube import wait_ready as kube_wait_ready
 from tests.e2e.operator_proc import OperatorProcess
 
 pytestmark = pytest.mark.e2e
@@ -86,12 +87,7 @@ def bucket_access(name: str, bucket: str, role: dict[str, str], ns: str = NS, **
 def wait_ready(
     kube: client.ApiClient, name: str, status: str, ns: str = NS, timeout: float = 60
 ) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | None:
-        obj = get_ba(kube, ns, name)
-        ready = condition(obj, "Ready")
-        return obj if ready and ready["status"] == status else None
-
-    return wait_for(probe, timeout, f"{ns}/{name} Ready={status}")
+    return kube_wait_ready(kube, ns, name, status, timeout)
 
 
 def failing(obj: dict[str, Any]) -> dict[str, str]:

@@ -19,6 +19,7 @@ from bucketaccess.devenv.controlplane import ControlPlane
 from bucketaccess.devenv.org_world import OrgWorld, doc, unique
 from bucketaccess.grants.plan import BUCKET_SID
 from tests.e2e.kube import GROUP, VERSION, condition, create, ensure_namespace, get_ba, wait_for
+from tests.e2e.kube import wait_ready as kube_wait_ready
 from tests.e2e.operator_proc import OperatorProcess
 from tests.faults.proxy import FaultProxy
 
@@ -151,12 +152,7 @@ def managed(org_world: OrgWorld, bucket: str) -> list[dict[str, Any]]:
 
 
 def ready(kube: client.ApiClient, name: str, status: str, timeout: float = 60) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | None:
-        obj = get_ba(kube, NS, name)
-        cond = condition(obj, "Ready")
-        return obj if cond and cond["status"] == status else None
-
-    return wait_for(probe, timeout, f"{name} Ready={status}")
+    return kube_wait_ready(kube, NS, name, status, timeout)
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
