@@ -58,86 +58,49 @@ class BotoWriter:
                 self.sleep(delay)
         raise AssertionError("unreachable")
 
-    def _s3(self) -> Any:
-        return self.reader.client("s3")
+    def _bucket(self, operation: str, bucket: str, **params: Any) -> Any:
+        """One S3 call on ``bucket``, retried on conflicts; NoSuchBucket becomes NotFound."""
+        s3 = self.reader.client("s3")
+        return self._retrying(
+            lambda: self.reader.call(s3, operation, kind="bucket", name=bucket, Bucket=bucket, **params)
+        )
 
-    def _kms(self, key_arn: str) -> Any:
-        return self.reader.client("kms", key_arn.split(":")[3])
+    def _key(self, operation: str, key_arn: str, **params: Any) -> Any:
+        """One KMS call on ``key_arn`` in its region, retried on conflicts; a missing key becomes NotFound."""
+        kms = self.reader.client("kms", key_arn.split(":")[3])
+        return self._retrying(
+            lambda: self.reader.call(kms, operation, kind="key", name=key_arn, KeyId=key_arn, **params)
+        )
 
     def bucket_policy_text(self, bucket: str) -> str | None:
-        found = self._retrying(
-            lambda: self.reader.call(self._s3(), "GetBucketPolicy", kind="bucket", name=bucket, Bucket=bucket)
-        )
+        found = self._bucket("GetBucketPolicy", bucket)
         return str(found["Policy"]) if found else None
 
     def put_bucket_policy(self, bucket: str, text: str) -> None:
-        self._retrying(
-            lambda: self.reader.call(
-                self._s3(), "PutBucketPolicy", kind="bucket", name=bucket, Bucket=bucket, Policy=text
-            )
-        )
+        self._bucket("PutBucketPolicy", bucket, Policy=text)
 
     def delete_bucket_policy(self, bucket: str) -> None:
-        self._retrying(
-            lambda: self.reader.call(
-                self._s3(), "DeleteBucketPolicy", kind="bucket", name=bucket, Bucket=bucket
-            )
-        )
+        self._bucket("DeleteBucketPolicy", bucket)
 
     def key_policy_text(self, key_arn: str) -> str | None:
-        found = self._retrying(
-            lambda: self.reader.call(
-                self._kms(key_arn),
-                "GetKeyPolicy",
-                kind="key",
-                name=key_arn,
-                KeyId=key_arn,
-                PolicyName="default",
-            )
-        )
+        found = self._key("GetKeyPolicy", key_arn, PolicyName="default")
         return str(found["Policy"]) if found else None
 
     def put_key_policy(self, key_arn: str, text: str) -> None:
         # No BypassPolicyLockoutSafetyCheck, ever: AWS's own check stays in force.
-        self._retrying(
-            lambda: self.reader.call(
-                self._kms(key_arn),
-                "PutKeyPolicy",
-                kind="key",
-                name=key_arn,
-                KeyId=key_arn,
-                PolicyName="default",
-                Policy=text,
-            )
-        )
+        self._key("PutKeyPolicy", key_arn, PolicyName="default", Policy=text)
 
     def grants(self, key_arn: str) -> list[dict[str, Any]]:
+        kms = self.reader.client("kms", key_arn.split(":")[3])
         return list(
-            self._retrying(
-                lambda: list(self.reader.pages(self._kms(key_arn), "ListGrants", "Grants", KeyId=key_arn))
-            )
+            self._retrying(lambda: list(self.reader.pages(kms, "ListGrants", "Grants", KeyId=key_arn)))
         )
 
     def create_grant(self, key_arn: str, grantee: str, operations: list[str], name: str) -> str:
-        made = self._retrying(
-            lambda: self.reader.call(
-                self._kms(key_arn),
-                "CreateGrant",
-                kind="key",
-                name=key_arn,
-                KeyId=key_arn,
-                GranteePrincipal=grantee,
-                Operations=operations,
-                Name=name,
-            )
-        )
+        made = self._key("CreateGrant", key_arn, GranteePrincipal=grantee, Operations=operations, Name=name)
         if not made:
             raise AwsError(f"kms:CreateGrant on {key_arn} returned nothing")
         return str(made["GrantId"])
 
     def revoke_grant(self, key_arn: str, grant_id: str) -> None:
-        self._retrying(
-            lambda: self.reader.call(
-                self._kms(key_arn), "RevokeGrant", kind="key", name=key_arn, KeyId=key_arn, GrantId=grant_id
-            )
-        )
+        self._key("RevokeGrant", key_arn, GrantId=grant_id)
