@@ -284,9 +284,19 @@ def _reconciled(applied: list[Applied], admission: Admission) -> Condition:
     return Condition("Reconciled", "True", "GrantsInPlace", message)
 
 
-def run(subject: Subject, peers: list[Peer], deps: Deps, writes: WriteDeps) -> Outcome:
+def run(
+    subject: Subject,
+    peers: list[Peer],
+    deps: Deps,
+    writes: WriteDeps,
+    before_write: Callable[[], None] | None = None,
+) -> Outcome:
     """Verify, bring the managed grants of this object's bucket and key to the wanted state,
-    and verify again after any write."""
+    and verify again after any write.
+
+    ``before_write`` runs before anything may be written for this object (the caller puts its
+    cleanup finalizer on there); if it raises, nothing is written and the error propagates.
+    """
     outcome = verify(subject, deps)
     admission, snap = outcome.admission, outcome.snapshot
     if admission is None or not admission.admitted:
@@ -320,6 +330,8 @@ def run(subject: Subject, peers: list[Peer], deps: Deps, writes: WriteDeps) -> O
     own = _claim(me, snap.key_arn)
     if own is None:
         return replace(outcome, conditions=(*outcome.conditions, _reconciled([], admission)))
+    if before_write is not None:
+        before_write()
     applied = _apply_all(own, me, peers, deps, writes)
     if any(a.wrote for a in applied):
         outcome = verify(subject, deps)  # what AWS holds now, read fresh

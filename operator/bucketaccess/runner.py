@@ -44,6 +44,11 @@ def _logging(level: str, form: str) -> None:
     plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     handler.setFormatter(_JsonFormatter() if form == "json" else plain)
     logging.basicConfig(level=getattr(logging, level.upper()), handlers=[handler])
+    if level.lower() != "debug":
+        # Kopf logs one line per handled watch event and aiohttp one per health probe: at
+        # thousands of objects that would be most of the log and a good part of the CPU.
+        for noisy in ("kopf.objects", "aiohttp.access"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -1,9 +1,11 @@
-"""Kopf handlers: thin shims that hand one BucketAccess to the reconciler and write its outcome.
+"""Kopf handlers: they watch, index and schedule; the work runs in :mod:`.scheduler`'s threads.
 
-Kopf keeps its own progress in annotations (prefix s3access.dev), so ``status`` is ours alone,
-and no handler returns a value (Kopf would write it into ``status.<handler id>``). Verification
-runs on create / update / resume and then from one daemon per object, every verifyInterval with
-a per-object phase so that thousands of timers do not fire together.
+Kopf does what it is good at here (watch streams with reconnects, indexes, the initial listing
+before anything runs), through event handlers and indexes only: no change handlers, so Kopf
+writes nothing on the objects (no progress annotations, no finalizer of its own). The operator
+keeps the newest body of every BucketAccess, schedules a verification pass on first sight, on a
+spec change and every verifyInterval (with a per-object phase, so that thousands of objects do
+not fire together), and owns the cleanup finalizer (:mod:`.finalizers`).
 """
 
 from __future__ import annotations
@@ -27,14 +29,17 @@ from ..aws.cache import CachedReader, TTLCache
 from ..aws.errors import AwsUnavailable
 from ..aws.writer import BotoWriter
 from ..durations import parse_duration
-from . import status
+from . import events, finalizers, status
 from .config import OperatorConfig
 from .metrics import Metrics
+from .scheduler import Scheduler
 
 GROUP, VERSION = "s3access.dev", "v1alpha1"
-ANNOTATION_PREFIX = "s3access.dev"
-FINALIZER = "s3access.dev/cleanup"
+FINALIZER = finalizers.FINALIZER
 SKIP_CLEANUP = "s3access.dev/skip-cleanup"
+INDEXES = ("class_index", "namespace_index", "by_bucket", "by_key")
+CLEANUP_RETRY_S, CLEANUP_RETRY_MAX_S = 15.0, 120.0
+REFUSED_RETRY_S = 60.0
 log = logging.getLogger(__name__)
 
 
@@ -47,22 +52,24 @@ def kube_api() -> client.ApiClient:
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     cfg: OperatorConfig = memo.get("config") or OperatorConfig()
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=ANNOTATION_PREFIX)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
-    )
     # Kopf would post every handler log line as an Event; we post our own, on transitions only.
     settings.posting.level = logging.WARNING
-    settings.persistence.finalizer = FINALIZER
-    settings.execution.max_workers = cfg.workers
+    # The initial listing in pages: at thousands of objects one response would be a memory spike
+    # in the operator and in the API server.
+    settings.watching.chunk_size = 500
+    # Reconnect every ten minutes even when the stream looks healthy (a proxy or load balancer
+    # may keep a dead stream open); Kopf resumes from the last resourceVersion, without a relist.
+    settings.watching.server_timeout = 600
+    settings.watching.client_timeout = 660
+    settings.watching.connect_timeout = 30
+    # Handlers here are async and only record and schedule: Kopf's thread pool stays small.
+    settings.execution.max_workers = 2
     memo.config = cfg
     memo.cache = TTLCache(cfg.cache_ttl_s)
     memo.metrics = Metrics()
     memo.metrics.state.cache = memo.cache.stats
-    if cfg.metrics_port:
-        memo.metrics.serve(cfg.metrics_port)
     boto = BotoReader(
         region=cfg.region,
         org_reader_role_arn=cfg.org_reader_role_arn,
@@ -75,8 +82,30 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     memo.reader = CachedReader(boto, memo.cache) if cfg.cache_ttl_s > 0 else boto
     memo.writes = reconciler.WriteDeps(BotoWriter(boto), memo.cache, _lock_table())
     memo.api = kube_api()
-    memo.locks = {}
-    memo.locks_guard = threading.Lock()
+    memo.store = {}  # uid -> newest body seen (without managedFields)
+    memo.seen = set()  # uids verified at least once by this process
+    memo.cleanup_attempts = {}
+    # Kopf hands each object a shallow copy of this memo: shared state is mutated in place,
+    # never re-assigned from a handler.
+    memo.indexes = {}
+    memo.scheduler = Scheduler(lambda uid: work(uid, memo), cfg.workers)
+    memo.metrics.state.scheduler = memo.scheduler.stats
+    if cfg.metrics_port:
+        memo.metrics.serve(cfg.metrics_port)
+    memo.scheduler_task = asyncio.create_task(memo.scheduler.run())
+
+
+@kopf.on.cleanup()
+async def shutdown(memo: kopf.Memo, **_: Any) -> None:
+    scheduler: Scheduler | None = memo.get("scheduler")
+    if scheduler is None:
+        return
+    memo.scheduler_task.cancel()
+    try:
+        await asyncio.wait_for(scheduler.drain(), timeout=10)
+    except TimeoutError:
+        log.warning("shutting down with verification passes still in flight")
+    scheduler.close()
 
 
 def _lock_table() -> Any:
@@ -90,13 +119,15 @@ def _lock_table() -> Any:
     return lock
 
 
+# Index handlers are async: they are pure and cheap, and a sync one would cost a thread hop on
+# every watch event.
 @kopf.index(GROUP, VERSION, "bucketaccessclasses")
-def class_index(name: str, spec: kopf.Spec, **_: Any) -> dict[str, dict[str, Any]]:
+async def class_index(name: str, spec: kopf.Spec, **_: Any) -> dict[str, dict[str, Any]]:
     return {name: dict(spec)}
 
 
 @kopf.index("", "v1", "namespaces")
-def namespace_index(name: str, labels: kopf.Labels, **_: Any) -> dict[str, dict[str, str]]:
+async def namespace_index(name: str, labels: kopf.Labels, **_: Any) -> dict[str, dict[str, str]]:
     return {name: dict(labels)}
 
 
@@ -123,18 +154,91 @@ def _record(
 
 
 @kopf.index(GROUP, VERSION, "bucketaccesses")
-def by_bucket(
+async def by_bucket(
     namespace: str, name: str, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, **_: Any
 ) -> dict[str, Any]:
     return {str(spec.get("bucket")): _record(namespace, name, spec, status, meta)}
 
 
 @kopf.index(GROUP, VERSION, "bucketaccesses")
-def by_key(
+async def by_key(
     namespace: str, name: str, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, **_: Any
 ) -> dict[str, Any]:
     key = (status.get("managed") or {}).get("kmsKeyArn")
     return {str(key): _record(namespace, name, spec, status, meta)} if key else {}
+
+
+# ----------------------------------------------------------------------------- scheduling
+
+
+def _slim(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """What a pass needs of a body: managedFields can be larger than all the rest together."""
+    meta = {k: v for k, v in raw["metadata"].items() if k != "managedFields"}
+    return {**raw, "metadata": meta}
+
+
+def _newer(candidate: Mapping[str, Any], known: Mapping[str, Any] | None) -> bool:
+    if known is None:
+        return True
+    try:  # opaque by contract; the etcd revision behind it orders writes to one object
+        return int(candidate["metadata"]["resourceVersion"]) >= int(known["metadata"]["resourceVersion"])
+    except (KeyError, TypeError, ValueError):
+        return True
+
+
+def remember(memo: kopf.Memo, raw: Mapping[str, Any] | None) -> None:
+    """Keep the newest body of an object: from the watch, or from our own patch's response."""
+    if not raw:
+        return
+    uid = raw["metadata"]["uid"]
+    if _newer(raw, memo.store.get(uid)):
+        memo.store[uid] = _slim(raw)
+
+
+@kopf.on.event(GROUP, VERSION, "bucketaccesses")
+async def observed(event: kopf.RawEvent, memo: kopf.Memo, **kwargs: Any) -> None:
+    if not memo.indexes:  # Kopf runs this only once every index has its initial listing
+        memo.indexes.update({k: kwargs[k] for k in INDEXES})
+    raw = event["object"]
+    uid = raw["metadata"]["uid"]
+    if event["type"] == "DELETED":
+        memo.store.pop(uid, None)
+        memo.seen.discard(uid)
+        memo.cleanup_attempts.pop(uid, None)
+        memo.scheduler.forget(uid)
+        memo.metrics.set_ready(uid, None)
+        return
+    before = memo.store.get(uid)
+    remember(memo, raw)
+    meta = raw["metadata"]
+    if meta.get("deletionTimestamp"):
+        if FINALIZER in (meta.get("finalizers") or ()):
+            memo.scheduler.soon(uid)
+        return
+    # First sight (a new object, or every object after a restart) or a new generation (a spec
+    # change): verify now. Our own status patches change neither, so they schedule nothing.
+    if before is None or before["metadata"].get("generation") != meta.get("generation"):
+        memo.scheduler.soon(uid)
+
+
+def _verify_affected(memo: kopf.Memo, event: kopf.RawEvent, affected: Any) -> None:
+    if event["type"] is None:
+        return  # the initial listing: every BucketAccess is verified on first sight anyway
+    for uid, body in list(memo.store.items()):
+        if affected(body):
+            memo.scheduler.soon(uid)
+
+
+@kopf.on.event(GROUP, VERSION, "bucketaccessclasses")
+async def class_changed(event: kopf.RawEvent, name: str, memo: kopf.Memo, **_: Any) -> None:
+    """A class decides admission and modes: its objects are verified again at once."""
+    _verify_affected(memo, event, lambda b: (b.get("spec") or {}).get("className") == name)
+
+
+@kopf.on.event("", "v1", "namespaces")
+async def namespace_changed(event: kopf.RawEvent, name: str, memo: kopf.Memo, **_: Any) -> None:
+    """Namespace labels take part in admission (a class's namespaceSelector)."""
+    _verify_affected(memo, event, lambda b: b["metadata"].get("namespace") == name)
 
 
 def _peers(
@@ -199,80 +303,102 @@ def service_account_resolver(api: client.ApiClient) -> Any:
     return resolve
 
 
-def _object_lock(memo: kopf.Memo, uid: str) -> threading.Lock:
-    """One pass (or cleanup) at a time per object: a cleanup never races a pass in flight."""
-    with memo.locks_guard:
-        return memo.locks.setdefault(uid, threading.Lock())  # type: ignore[no-any-return]
+def work(uid: str, memo: kopf.Memo) -> float | None:
+    """The scheduler's job for one object: a pass, or the cleanup of one being deleted."""
+    body = memo.store.get(uid)
+    if body is None or not memo.indexes:
+        return None
+    if body["metadata"].get("deletionTimestamp"):
+        return run_cleanup(body, memo)
+    return run_pass(body, memo)
 
 
-def run_pass(body: Mapping[str, Any], memo: kopf.Memo, indexes: Mapping[str, kopf.Index[str, Any]]) -> None:
-    """Verify one BucketAccess, reconcile its grants, write its status; one pass at a time per object."""
+def run_pass(body: Mapping[str, Any], memo: kopf.Memo) -> float | None:
+    """Verify one BucketAccess, reconcile its grants, write its status; returns the next delay."""
     meta = body["metadata"]
-    with _object_lock(memo, meta.get("uid", "")):
-        if meta.get("deletionTimestamp"):
-            return  # going away: the cleanup handler takes its grants, a pass must not put them back
-        spec = body.get("spec") or {}
-        subject = reconciler.Subject(
-            namespace=meta["namespace"],
-            name=meta["name"],
-            spec=spec,
-            class_spec=_first(indexes["class_index"], str(spec.get("className", ""))),
-            namespace_labels=_first(indexes["namespace_index"], meta["namespace"]),
-        )
-        deps = reconciler.Deps(memo.reader, service_account_resolver(memo.api))
-        managed = (body.get("status") or {}).get("managed") or {}
-        peers = _peers(str(spec.get("bucket")), managed.get("kmsKeyArn"), indexes)
-        with memo.metrics.verify_seconds.time():
-            outcome = reconciler.run(subject, peers, deps, memo.writes)
-            status.write(memo.api, body, outcome, dt.datetime.now(dt.UTC))
-        memo.metrics.set_ready(meta.get("uid", ""), outcome.ready.status)
-        log.info(
-            "verified %s/%s: Ready=%s %s",
-            meta["namespace"],
-            meta["name"],
-            outcome.ready.status,
-            outcome.ready.reason,
-        )
-
-
-@kopf.on.resume(GROUP, VERSION, "bucketaccesses")
-@kopf.on.create(GROUP, VERSION, "bucketaccesses")
-@kopf.on.update(GROUP, VERSION, "bucketaccesses", field="spec")
-def verify(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-    run_pass(body, memo, kwargs)
-
-
-@kopf.on.delete(GROUP, VERSION, "bucketaccesses")
-def cleanup(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-    """Remove this object's share of the managed statements and grants before it goes."""
-    if (body.metadata.annotations or {}).get(SKIP_CLEANUP) == "true":
-        log.warning(
-            "%s/%s: %s=true, leaving its AWS grants in place",
-            body.metadata.namespace,
-            body.metadata.name,
-            SKIP_CLEANUP,
-        )
-        return
-    managed = (body.get("status") or {}).get("managed") or {}
-    if not managed:
-        return
+    uid = meta.get("uid", "")
+    indexes = memo.indexes
     spec = body.get("spec") or {}
-    subject = reconciler.Subject(body.metadata.namespace or "", body.metadata.name or "", spec, None, None)
+    subject = reconciler.Subject(
+        namespace=meta["namespace"],
+        name=meta["name"],
+        spec=spec,
+        class_spec=_first(indexes["class_index"], str(spec.get("className", ""))),
+        namespace_labels=_first(indexes["namespace_index"], meta["namespace"]),
+    )
     deps = reconciler.Deps(memo.reader, service_account_resolver(memo.api))
-    peers = _peers(str(managed.get("bucket") or spec.get("bucket")), managed.get("kmsKeyArn"), kwargs)
+    managed = (body.get("status") or {}).get("managed") or {}
+    peers = _peers(str(spec.get("bucket")), managed.get("kmsKeyArn"), indexes)
+
+    def before_write() -> None:
+        remember(memo, finalizers.ensure(memo.api, body))
+
     try:
-        with _object_lock(memo, body.metadata.uid or ""):
-            applied = reconciler.release(subject, managed, peers, deps, memo.writes, body.metadata.uid or "")
-    except AwsUnavailable as exc:
-        raise kopf.TemporaryError(
-            f"AWS is unavailable, cleanup will be retried: {exc.message}", delay=15
-        ) from None
-    memo.metrics.set_ready(body.metadata.uid or "", None)
-    for a in applied:
-        if a.refusal:
-            raise kopf.TemporaryError(f"{a.target}: {a.detail}", delay=60)
-        for kind, reason, message in a.events:
-            kopf.event(body, type=kind, reason=reason, message=message)
+        with memo.metrics.verify_seconds.time():
+            outcome = reconciler.run(subject, peers, deps, memo.writes, before_write)
+            remember(memo, status.write(memo.api, body, outcome, dt.datetime.now(dt.UTC)))
+    except finalizers.ObjectGoing:
+        return None  # being deleted: nothing was written, and the deletion event takes over
+    except status.StatusForbidden:
+        return REFUSED_RETRY_S
+    memo.metrics.set_ready(uid, outcome.ready.status)
+    log.info(
+        "verified %s/%s: Ready=%s %s",
+        meta["namespace"],
+        meta["name"],
+        outcome.ready.status,
+        outcome.ready.reason,
+    )
+    interval = _interval(spec, memo.config)
+    if uid not in memo.seen:
+        # objects created (or resumed) together would otherwise stay in step for ever
+        memo.seen.add(uid)
+        return interval + _phase(uid, interval)
+    return interval * random.uniform(0.95, 1.05)
+
+
+def run_cleanup(body: Mapping[str, Any], memo: kopf.Memo) -> float | None:
+    """Remove this object's share of the managed statements and grants, then its finalizer."""
+    meta = body["metadata"]
+    uid = meta.get("uid", "")
+    if FINALIZER not in (meta.get("finalizers") or ()):
+        return None
+    managed = (body.get("status") or {}).get("managed") or {}
+    if (meta.get("annotations") or {}).get(SKIP_CLEANUP) == "true":
+        log.warning(
+            "%s/%s: %s=true, leaving its AWS grants in place", meta["namespace"], meta["name"], SKIP_CLEANUP
+        )
+    elif managed:
+        spec = body.get("spec") or {}
+        subject = reconciler.Subject(meta["namespace"], meta["name"], spec, None, None)
+        deps = reconciler.Deps(memo.reader, service_account_resolver(memo.api))
+        peers = _peers(
+            str(managed.get("bucket") or spec.get("bucket")), managed.get("kmsKeyArn"), memo.indexes
+        )
+        try:
+            applied = reconciler.release(subject, managed, peers, deps, memo.writes, uid)
+        except AwsUnavailable as exc:
+            attempt = memo.cleanup_attempts.get(uid, 0)
+            memo.cleanup_attempts[uid] = attempt + 1
+            delay = min(CLEANUP_RETRY_S * 2**attempt, CLEANUP_RETRY_MAX_S)
+            log.warning(
+                "cleanup of %s/%s: AWS is unavailable (%s); retrying in %.0fs",
+                meta["namespace"],
+                meta["name"],
+                exc.message,
+                delay,
+            )
+            return delay
+        for a in applied:
+            for kind, reason, message in a.events:
+                events.post(memo.api, body, kind, reason, message)
+            if a.refusal:
+                events.post(memo.api, body, "Warning", a.refusal, f"cleanup of {a.target}: {a.detail}")
+                return REFUSED_RETRY_S
+    memo.cleanup_attempts.pop(uid, None)
+    memo.metrics.set_ready(uid, None)
+    remember(memo, finalizers.release(memo.api, body))
+    return None
 
 
 def _interval(spec: Mapping[str, Any], cfg: OperatorConfig) -> float:
@@ -287,28 +413,3 @@ def _phase(uid: str, interval: float) -> float:
     """A stable per-object offset in [0, interval): objects created together verify apart."""
     digest = int(hashlib.sha256(uid.encode()).hexdigest()[:8], 16)
     return interval * (digest / 0xFFFFFFFF)
-
-
-@kopf.daemon(GROUP, VERSION, "bucketaccesses", cancellation_timeout=10)
-async def reverify(stopped: kopf.DaemonStopped, body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
-    cfg: OperatorConfig = memo.config
-    first = True
-    while not stopped:
-        interval = _interval(body.get("spec") or {}, cfg)
-        # The create/resume handler has just verified; after that, keep a per-object phase and
-        # add a little jitter so that restarts do not re-align the timers.
-        delay = (
-            (interval + _phase(body.metadata.uid or "", interval))
-            if first
-            else interval * random.uniform(0.95, 1.05)
-        )
-        first = False
-        await stopped.wait(delay)
-        if stopped:
-            break
-        try:
-            await asyncio.to_thread(run_pass, dict(body), memo, kwargs)
-        except Exception:  # the next interval is the retry; a timer never takes the operator down
-            log.exception(
-                "periodic verification of %s/%s failed", body.metadata.namespace, body.metadata.name
-            )

@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector
 
 from ..aws.boto import iam_action
 from ..aws.cache import CacheStats
+from .scheduler import SchedulerStats
 
 WRITE_OPERATIONS = frozenset(
     {"PutBucketPolicy", "DeleteBucketPolicy", "PutKeyPolicy", "CreateGrant", "RevokeGrant", "RetireGrant"}
@@ -33,6 +34,7 @@ class _State(Collector):
     def __init__(self) -> None:
         self.ready: dict[str, str] = {}  # uid -> Ready status
         self.cache: CacheStats | None = None
+        self.scheduler: SchedulerStats | None = None
         self.lock = threading.Lock()
 
     def collect(self) -> Iterator[Any]:
@@ -46,6 +48,20 @@ class _State(Collector):
         for status, n in counts.items():
             objects.add_metric([status], n)
         yield objects
+        if self.scheduler is not None:
+            sched = self.scheduler
+            yield GaugeMetricFamily(
+                "bucketaccess_scheduled_objects", "objects waiting for their next pass", value=sched.waiting
+            )
+            yield GaugeMetricFamily(
+                "bucketaccess_passes_in_flight", "passes and cleanups running now", value=sched.in_flight
+            )
+            yield CounterMetricFamily(
+                "bucketaccess_scheduled_runs", "passes and cleanups run", value=sched.runs
+            )
+            yield CounterMetricFamily(
+                "bucketaccess_scheduled_failures", "passes and cleanups that raised", value=sched.failures
+            )
         if self.cache is not None:
             for name, value in (
                 ("hits", self.cache.hits),

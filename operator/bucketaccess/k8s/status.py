@@ -1,4 +1,9 @@
-"""Writing an Outcome to a BucketAccess: status through the status subresource, Events on change."""
+"""Writing an Outcome to a BucketAccess: status through the status subresource, Events on change.
+
+Only the status fields that differ are sent, and nothing at all when none does (a pass that
+could not read AWS keeps lastVerifiedTime): at thousands of objects every byte and every watch
+event the patch causes is paid for on every interval.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,19 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import kopf
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from ..conditions import merge_conditions
 from ..reconciler import Outcome
+from . import events
 
 GROUP, VERSION, PLURAL = "s3access.dev", "v1alpha1", "bucketaccesses"
 log = logging.getLogger(__name__)
+
+
+class StatusForbidden(Exception):
+    """The operator's RBAC does not let it write status: retried later, never a crash."""
 
 
 def rfc3339(when: dt.datetime) -> str:
@@ -49,33 +58,46 @@ def _ready(status: Mapping[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def write(api: client.ApiClient, body: Mapping[str, Any], outcome: Outcome, now: dt.datetime) -> None:
+def changes(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """The merge patch from ``current`` to ``wanted`` (a key we no longer set is removed)."""
+    patch = {k: v for k, v in wanted.items() if current.get(k) != v}
+    patch.update({k: None for k in current if k not in wanted and k != "managed"})
+    return patch
+
+
+def write(
+    api: client.ApiClient, body: Mapping[str, Any], outcome: Outcome, now: dt.datetime
+) -> dict[str, Any] | None:
+    """Patch the status and post Events; returns the object as written, or None if nothing was
+    written (no change, or the object is gone)."""
     meta = body["metadata"]
     current = body.get("status") or {}
     generation = int(meta.get("generation") or 0)
-    status = status_for(current, generation, outcome, now)
-    # conditions is a whole list in a merge patch; fields we dropped are removed explicitly
-    patch = {"status": {**status, **{k: None for k in current if k not in status and k != "managed"}}}
-    if status.get("lastVerifiedTime") is None:
-        patch["status"].pop("lastVerifiedTime")
-    try:
-        client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
-            GROUP, VERSION, meta["namespace"], PLURAL, meta["name"], patch
-        )
-    except ApiException as exc:
-        if exc.status == 404:
-            return  # deleted while we were verifying
-        if exc.status == 403:
-            message = (
-                f"forbidden to patch bucketaccesses/status in namespace {meta['namespace']}: the operator's RBAC "
-                "lacks 'patch' on s3access.dev bucketaccesses/status (see deploy/base/clusterrole.yaml)"
+    wanted = status_for(current, generation, outcome, now)
+    if wanted.get("lastVerifiedTime") is None:
+        wanted.pop("lastVerifiedTime")
+    patch = changes(current, wanted)
+    written = None
+    if patch:
+        try:
+            written = client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
+                GROUP, VERSION, meta["namespace"], PLURAL, meta["name"], {"status": patch}
             )
-            log.error(message)
-            raise kopf.TemporaryError(message, delay=60) from None
-        raise
-    before, after = _ready(current), _ready(status)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None  # deleted while we were verifying
+            if exc.status == 403:
+                message = (
+                    f"forbidden to patch bucketaccesses/status in namespace {meta['namespace']}: the operator's RBAC "
+                    "lacks 'patch' on s3access.dev bucketaccesses/status (see deploy/base/clusterrole.yaml)"
+                )
+                log.error(message)
+                raise StatusForbidden(message) from None
+            raise
+    before, after = _ready(current), _ready(wanted)
     if after is not None and (before is None or before[0] != after[0]):
         kind = "Normal" if after[0] == "True" else "Warning"
-        kopf.event(dict(body), type=kind, reason=outcome.ready.reason, message=outcome.ready.message[:1000])
+        events.post(api, body, kind, outcome.ready.reason, outcome.ready.message)
     for kind, reason, message in outcome.events:
-        kopf.event(dict(body), type=kind, reason=reason, message=message[:1000])
+        events.post(api, body, kind, reason, message)
+    return written
