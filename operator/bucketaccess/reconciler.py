@@ -286,7 +286,7 @@ def _reconciled(applied: list[Applied], admission: Admission) -> Condition:
 
 def run(
     subject: Subject,
-    peers: list[Peer],
+    peers: Callable[[], list[Peer]],
     deps: Deps,
     writes: WriteDeps,
     before_write: Callable[[], None] | None = None,
@@ -294,6 +294,8 @@ def run(
     """Verify, bring the managed grants of this object's bucket and key to the wanted state,
     and verify again after any write.
 
+    ``peers`` is called only when this object's class lets the operator write (an object that
+    only observes needs no plan, and at thousands of objects on one bucket the list is not free).
     ``before_write`` runs before anything may be written for this object (the caller puts its
     cleanup finalizer on there); if it raises, nothing is written and the error propagates.
     """
@@ -332,7 +334,7 @@ def run(
         return replace(outcome, conditions=(*outcome.conditions, _reconciled([], admission)))
     if before_write is not None:
         before_write()
-    applied = _apply_all(own, me, peers, deps, writes)
+    applied = _apply_all(own, me, peers(), deps, writes)
     if any(a.wrote for a in applied):
         outcome = verify(subject, deps)  # what AWS holds now, read fresh
     managed: dict[str, Any] = {"bucket": own.bucket}

@@ -67,6 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         account_reader_role_name=args.account_reader_role_name,
         workers=args.workers,
         metrics_port=args.metrics_port,
+        namespaces=tuple(args.namespace or ()),
     )
     kopf.run(
         standalone=True,
@@ -175,7 +176,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--cache-ttl",
         type=_duration,
         default=_duration(_env("CACHE_TTL", "20s") or "20s"),
-        help="how long AWS reads are shared between objects; keep it below 30s [BUCKETACCESS_CACHE_TTL] (default 20s)",
+        help="how old a shared AWS read may be for a pass caused by a change (periodic passes accept their verifyInterval); 0 turns the cache off [BUCKETACCESS_CACHE_TTL] (default 20s)",
     )
     run.add_argument(
         "--region",

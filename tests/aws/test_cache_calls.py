@@ -162,3 +162,30 @@ def test_ttl_expiry_reads_again() -> None:
     now[0] = 16
     cache.get(("k",), lambda: loads.append(1) or "a")
     assert len(loads) == 2
+
+
+def test_a_periodic_pass_accepts_older_answers_and_a_changed_object_does_not() -> None:
+    """max_age is per caller: one cache serves passes caused by a change (ttl) and periodic
+    passes (their interval), so a resource is read about once per interval, not once per ttl."""
+    now = [0.0]
+    loads: list[float] = []
+
+    class Inner:
+        def bucket(self, name: str) -> str:
+            loads.append(now[0])
+            return f"info of {name}"
+
+    shared = CachedReader(Inner(), TTLCache(ttl=20, clock=lambda: now[0]))  # type: ignore[arg-type]
+    periodic = shared.within(300)
+    assert periodic.bucket("b") == "info of b" and loads == [0.0]
+    now[0] = 250  # past the ttl, within the interval
+    periodic.bucket("b")
+    assert loads == [0.0]
+    shared.bucket("b")  # a pass caused by a change: within the ttl only
+    assert loads == [0.0, 250.0]
+    now[0] = 540  # the refreshed answer is 290 s old: still good for a periodic pass
+    periodic.bucket("b")
+    assert loads == [0.0, 250.0]
+    now[0] = 560  # 310 s old: past the interval
+    periodic.bucket("b")
+    assert loads == [0.0, 250.0, 560.0]

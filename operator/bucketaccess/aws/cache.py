@@ -5,6 +5,10 @@ thousand: every reader call is keyed by the resource it reads, concurrent identi
 for the one in flight, and results (including NotFound and OperatorAccessDenied, which are
 answers too) live for ``ttl`` seconds. AwsUnavailable is never cached: the next caller retries.
 The operator invalidates a key after writing to that resource.
+
+A caller may accept older answers (``max_age``): a periodic pass takes reads up to its own
+interval old, so each AWS resource is read about once per interval however many objects use it
+and however their passes are spread over the interval; a pass caused by a change takes ``ttl``.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ class CacheStats:
 
 @dataclass
 class _Entry:
-    expires: float
+    loaded: float  # when the answer arrived (or the call started, while in flight)
     future: Future[Any]
 
 
@@ -43,11 +47,12 @@ class TTLCache:
     _entries: dict[tuple[str, ...], _Entry] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def get(self, key: tuple[str, ...], load: Callable[[], T]) -> T:
+    def get(self, key: tuple[str, ...], load: Callable[[], T], max_age: float | None = None) -> T:
         now = self.clock()
+        age = self.ttl if max_age is None else max_age
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and (not entry.future.done() or entry.expires > now):
+            if entry is not None and (not entry.future.done() or entry.loaded + age > now):
                 if entry.future.done():
                     self.stats.hits += 1
                 else:
@@ -57,7 +62,7 @@ class TTLCache:
             else:
                 self.stats.misses += 1
                 future = Future()
-                self._entries[key] = _Entry(now + self.ttl, future)
+                self._entries[key] = _Entry(now, future)
                 owner = True
         if owner:
             try:
@@ -71,7 +76,7 @@ class TTLCache:
                 future.set_exception(exc)
             with self._lock:
                 if key in self._entries and self._entries[key].future is future:
-                    self._entries[key].expires = self.clock() + self.ttl
+                    self._entries[key].loaded = self.clock()
         return future.result()  # type: ignore[no-any-return]
 
     def invalidate(self, *prefix: str) -> None:
@@ -87,33 +92,39 @@ class TTLCache:
 class CachedReader:
     """An :class:`AwsReader` whose every read goes through one shared :class:`TTLCache`."""
 
-    def __init__(self, inner: AwsReader, cache: TTLCache) -> None:
+    def __init__(self, inner: AwsReader, cache: TTLCache, max_age: float | None = None) -> None:
         self.inner = inner
         self.cache = cache
+        self.max_age = max_age
+
+    def within(self, max_age: float) -> CachedReader:
+        """The same cache, accepting answers up to ``max_age`` seconds old."""
+        return CachedReader(self.inner, self.cache, max_age)
+
+    def _get(self, key: tuple[str, ...], load: Callable[[], T]) -> T:
+        return self.cache.get(key, load, self.max_age)
 
     def caller_account(self) -> str:
-        return self.cache.get(("caller",), self.inner.caller_account)
+        return self._get(("caller",), self.inner.caller_account)
 
     def role(self, arn: str) -> RoleInfo:
-        return self.cache.get(("role", arn), lambda: self.inner.role(arn))
+        return self._get(("role", arn), lambda: self.inner.role(arn))
 
     def bucket(self, name: str) -> BucketInfo:
-        return self.cache.get(("bucket", name), lambda: self.inner.bucket(name))
+        return self._get(("bucket", name), lambda: self.inner.bucket(name))
 
     def key(self, key_ref: str, region: str) -> KeyInfo:
-        return self.cache.get(("key", key_ref, region), lambda: self.inner.key(key_ref, region))
+        return self._get(("key", key_ref, region), lambda: self.inner.key(key_ref, region))
 
     def account_public_access_block(self, account: str) -> dict[str, bool] | None:
-        return self.cache.get(
-            ("account-pab", account), lambda: self.inner.account_public_access_block(account)
-        )
+        return self._get(("account-pab", account), lambda: self.inner.account_public_access_block(account))
 
     def vpc_endpoint_policy(self, endpoint_id: str, region: str) -> Document | None:
-        return self.cache.get(
+        return self._get(
             ("vpce", endpoint_id, region), lambda: self.inner.vpc_endpoint_policy(endpoint_id, region)
         )
 
     def organization(self, accounts: tuple[str, ...]) -> OrgInfo | None:
-        return self.cache.get(
+        return self._get(
             ("org", *sorted(set(accounts))), lambda: self.inner.organization(tuple(sorted(set(accounts))))
         )

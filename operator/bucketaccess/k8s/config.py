@@ -8,9 +8,10 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class OperatorConfig:
     default_interval_s: float = 300.0  # verifyInterval when a BucketAccess does not set one
-    cache_ttl_s: float = 20.0  # below the shortest allowed verifyInterval (30s)
+    cache_ttl_s: float = 20.0  # how old a shared read may be for a pass caused by a change
     region: str | None = None  # AWS region for the clients; default: the SDK's (AWS_REGION, ...)
     org_reader_role_arn: str | None = None  # role to assume for Organizations reads
     account_reader_role_name: str | None = None  # role name to assume in other accounts to read their roles
     workers: int = 16  # threads that run verification passes
     metrics_port: int = 0  # Prometheus /metrics; 0: off
+    namespaces: tuple[str, ...] = ()  # watched namespaces (names or globs); empty: cluster-wide

@@ -1,21 +1,24 @@
-"""Kopf handlers: they watch, index and schedule; the work runs in :mod:`.scheduler`'s threads.
+"""Kopf handlers: they watch and schedule; the work runs in :mod:`.scheduler`'s threads.
 
-Kopf does what it is good at here (watch streams with reconnects, indexes, the initial listing
-before anything runs), through event handlers and indexes only: no change handlers, so Kopf
-writes nothing on the objects (no progress annotations, no finalizer of its own). The operator
-keeps the newest body of every BucketAccess, schedules a verification pass on first sight, on a
-spec change and every verifyInterval (with a per-object phase, so that thousands of objects do
-not fire together), and owns the cleanup finalizer (:mod:`.finalizers`).
+Kopf does what it is good at here (watch streams with reconnects, small indexes of classes and
+namespace labels), through event handlers and indexes only: no change handlers, so Kopf writes
+nothing on the objects (no progress annotations, no finalizer of its own). The operator keeps the
+newest body of every BucketAccess (:mod:`.store`, filled by a full listing before the first
+pass), schedules a verification pass on first sight, on a spec change, on a change of its class
+or namespace labels and every verifyInterval (with a per-object phase, so that thousands of
+objects do not fire together), and owns the cleanup finalizer (:mod:`.finalizers`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import fnmatch
 import hashlib
 import logging
 import random
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,22 +36,64 @@ from . import events, finalizers, status
 from .config import OperatorConfig
 from .metrics import Metrics
 from .scheduler import Scheduler
+from .store import ObjectStore
+
+
+class NoDiffBase(kopf.AnnotationsDiffBaseStorage):
+    """Kopf builds a deep copy of every body on every event for the diffs of change handlers;
+    there are none here, so the essence is empty and costs nothing (a quarter of Kopf's CPU per
+    event at thousands of objects)."""
+
+    def build(self, *, body: kopf.Body, extra_fields: Any = None) -> Any:
+        return {}
+
 
 GROUP, VERSION = "s3access.dev", "v1alpha1"
 FINALIZER = finalizers.FINALIZER
 SKIP_CLEANUP = "s3access.dev/skip-cleanup"
-INDEXES = ("class_index", "namespace_index", "by_bucket", "by_key")
+INDEXES = ("class_index", "namespace_index")
 CLEANUP_RETRY_S, CLEANUP_RETRY_MAX_S = 15.0, 120.0
 REFUSED_RETRY_S = 60.0
 log = logging.getLogger(__name__)
 
 
-def kube_api() -> client.ApiClient:
+def kube_api(pool: int = 4) -> client.ApiClient:
     try:
         config.load_incluster_config()
     except config.ConfigException:
         config.load_kube_config()
-    return client.ApiClient()
+    configuration = client.Configuration.get_default_copy()
+    # one connection per worker thread: past the pool size urllib3 opens (and TLS-handshakes)
+    # a new connection for each request and drops it afterwards
+    configuration.connection_pool_maxsize = pool
+    return client.ApiClient(configuration)
+
+
+def list_objects(api: client.ApiClient, namespaces: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Every BucketAccess this process watches, read in pages of 500."""
+    objs = client.CustomObjectsApi(api)
+    exact = [n for n in namespaces if not any(c in n for c in "*?[")]
+    scopes: list[str | None] = list(exact) if namespaces and len(exact) == len(namespaces) else [None]
+    items: list[dict[str, Any]] = []
+    for ns in scopes:
+        token = None
+        while True:
+            page = (
+                objs.list_namespaced_custom_object(
+                    GROUP, VERSION, ns, "bucketaccesses", limit=500, _continue=token
+                )
+                if ns
+                else objs.list_cluster_custom_object(
+                    GROUP, VERSION, "bucketaccesses", limit=500, _continue=token
+                )
+            )
+            items += page["items"]
+            token = page["metadata"].get("continue")
+            if not token:
+                break
+    if namespaces and scopes == [None]:  # glob patterns: keep what they match
+        items = [i for i in items if any(fnmatch.fnmatch(i["metadata"]["namespace"], n) for n in namespaces)]
+    return items
 
 
 @kopf.on.startup()
@@ -66,6 +111,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.watching.connect_timeout = 30
     # Handlers here are async and only record and schedule: Kopf's thread pool stays small.
     settings.execution.max_workers = 2
+    settings.persistence.diffbase_storage = NoDiffBase(prefix=GROUP)
     memo.config = cfg
     memo.cache = TTLCache(cfg.cache_ttl_s)
     memo.metrics = Metrics()
@@ -81,8 +127,13 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # benchmark's baseline, never a production setting
     memo.reader = CachedReader(boto, memo.cache) if cfg.cache_ttl_s > 0 else boto
     memo.writes = reconciler.WriteDeps(BotoWriter(boto), memo.cache, _lock_table())
-    memo.api = kube_api()
-    memo.store = {}  # uid -> newest body seen (without managedFields)
+    memo.api = kube_api(pool=cfg.workers + 4)
+    memo.store = ObjectStore()
+    # Before any watch event: reconciliation plans a bucket from all its objects, so the store
+    # must hold every object before the first pass (Kopf starts watching after start-up).
+    memo.store.preload(await asyncio.to_thread(list_objects, memo.api, cfg.namespaces))
+    memo.tracked = set()  # uids scheduled at least once by this process
+    memo.fresh = {}  # uid -> when a change that calls for fresh reads was seen (monotonic)
     memo.seen = set()  # uids verified at least once by this process
     memo.cleanup_attempts = {}
     # Kopf hands each object a shallow copy of this memo: shared state is mutated in place,
@@ -131,85 +182,26 @@ async def namespace_index(name: str, labels: kopf.Labels, **_: Any) -> dict[str,
     return {name: dict(labels)}
 
 
-def _record(
-    namespace: str | None,
-    name: str | None,
-    spec: Mapping[str, Any],
-    status: Mapping[str, Any],
-    meta: Mapping[str, Any],
-) -> dict[str, Any]:
-    return {
-        "namespace": namespace,
-        "name": name,
-        "uid": meta.get("uid", ""),
-        "spec": dict(spec),
-        "role": (spec.get("role") or {}).get("arn") or status.get("roleArn"),
-        "managed_key": (status.get("managed") or {}).get("kmsKeyArn"),
-        "role_missing": any(
-            c.get("type") == "IdentityPolicyAllows" and c.get("reason") == "RoleNotFound"
-            for c in status.get("conditions") or ()
-        ),
-        "deleting": bool(meta.get("deletionTimestamp")),
-    }
-
-
-@kopf.index(GROUP, VERSION, "bucketaccesses")
-async def by_bucket(
-    namespace: str, name: str, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, **_: Any
-) -> dict[str, Any]:
-    return {str(spec.get("bucket")): _record(namespace, name, spec, status, meta)}
-
-
-@kopf.index(GROUP, VERSION, "bucketaccesses")
-async def by_key(
-    namespace: str, name: str, spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, **_: Any
-) -> dict[str, Any]:
-    key = (status.get("managed") or {}).get("kmsKeyArn")
-    return {str(key): _record(namespace, name, spec, status, meta)} if key else {}
-
-
 # ----------------------------------------------------------------------------- scheduling
-
-
-def _slim(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """What a pass needs of a body: managedFields can be larger than all the rest together."""
-    meta = {k: v for k, v in raw["metadata"].items() if k != "managedFields"}
-    return {**raw, "metadata": meta}
-
-
-def _newer(candidate: Mapping[str, Any], known: Mapping[str, Any] | None) -> bool:
-    if known is None:
-        return True
-    try:  # opaque by contract; the etcd revision behind it orders writes to one object
-        return int(candidate["metadata"]["resourceVersion"]) >= int(known["metadata"]["resourceVersion"])
-    except (KeyError, TypeError, ValueError):
-        return True
-
-
-def remember(memo: kopf.Memo, raw: Mapping[str, Any] | None) -> None:
-    """Keep the newest body of an object: from the watch, or from our own patch's response."""
-    if not raw:
-        return
-    uid = raw["metadata"]["uid"]
-    if _newer(raw, memo.store.get(uid)):
-        memo.store[uid] = _slim(raw)
 
 
 @kopf.on.event(GROUP, VERSION, "bucketaccesses")
 async def observed(event: kopf.RawEvent, memo: kopf.Memo, **kwargs: Any) -> None:
-    if not memo.indexes:  # Kopf runs this only once every index has its initial listing
+    if not memo.indexes:  # Kopf runs this only once the class and namespace indexes are filled
         memo.indexes.update({k: kwargs[k] for k in INDEXES})
     raw = event["object"]
     uid = raw["metadata"]["uid"]
     if event["type"] == "DELETED":
-        memo.store.pop(uid, None)
+        memo.store.pop(uid)
+        memo.tracked.discard(uid)
+        memo.fresh.pop(uid, None)
         memo.seen.discard(uid)
         memo.cleanup_attempts.pop(uid, None)
         memo.scheduler.forget(uid)
         memo.metrics.set_ready(uid, None)
         return
     before = memo.store.get(uid)
-    remember(memo, raw)
+    memo.store.put(raw)
     meta = raw["metadata"]
     if meta.get("deletionTimestamp"):
         if FINALIZER in (meta.get("finalizers") or ()):
@@ -217,15 +209,30 @@ async def observed(event: kopf.RawEvent, memo: kopf.Memo, **kwargs: Any) -> None
         return
     # First sight (a new object, or every object after a restart) or a new generation (a spec
     # change): verify now. Our own status patches change neither, so they schedule nothing.
-    if before is None or before["metadata"].get("generation") != meta.get("generation"):
+    first = uid not in memo.tracked
+    memo.tracked.add(uid)
+    changed = before is not None and before["metadata"].get("generation") != meta.get("generation")
+    if first or changed:
+        if changed or not _resumed(raw):
+            memo.fresh[uid] = time.monotonic()
         memo.scheduler.soon(uid)
+
+
+def _resumed(raw: Mapping[str, Any]) -> bool:
+    """Verified before (by an earlier process) for its current spec."""
+    st = raw.get("status") or {}
+    return bool(st.get("lastVerifiedTime")) and st.get("observedGeneration") == raw["metadata"].get(
+        "generation"
+    )
 
 
 def _verify_affected(memo: kopf.Memo, event: kopf.RawEvent, affected: Any) -> None:
     if event["type"] is None:
         return  # the initial listing: every BucketAccess is verified on first sight anyway
-    for uid, body in list(memo.store.items()):
-        if affected(body):
+    for uid in memo.store.uids():
+        body = memo.store.get(uid)
+        if body is not None and affected(body):
+            memo.fresh[uid] = time.monotonic()
             memo.scheduler.soon(uid)
 
 
@@ -242,28 +249,27 @@ async def namespace_changed(event: kopf.RawEvent, name: str, memo: kopf.Memo, **
 
 
 def _peers(
-    bucket: str, key: str | None, indexes: Mapping[str, kopf.Index[str, Any]]
+    store: ObjectStore, bucket: str | None, key: str | None, indexes: Mapping[str, kopf.Index[str, Any]]
 ) -> list[reconciler.Peer]:
-    records = list(indexes["by_bucket"].get(bucket, ()))
-    if key:
-        records += list(indexes["by_key"].get(key, ()))
-    seen, out = set(), []
-    for r in records:
-        who = (r["namespace"], r["name"])
-        if r["deleting"] or who in seen:
+    out = []
+    for body in store.on_bucket_or_key(bucket, key):
+        meta, spec, st = body["metadata"], body.get("spec") or {}, body.get("status") or {}
+        if meta.get("deletionTimestamp"):
             continue
-        seen.add(who)
         out.append(
             reconciler.Peer(
-                r["namespace"],
-                r["name"],
-                r["spec"],
-                r["role"],
-                _first(indexes["class_index"], str(r["spec"].get("className", ""))),
-                _first(indexes["namespace_index"], r["namespace"]),
-                r["managed_key"],
-                r["role_missing"],
-                r["uid"],
+                meta["namespace"],
+                meta["name"],
+                spec,
+                (spec.get("role") or {}).get("arn") or st.get("roleArn"),
+                _first(indexes["class_index"], str(spec.get("className", ""))),
+                _first(indexes["namespace_index"], meta["namespace"]),
+                (st.get("managed") or {}).get("kmsKeyArn"),
+                any(
+                    c.get("type") == "IdentityPolicyAllows" and c.get("reason") == "RoleNotFound"
+                    for c in st.get("conditions") or ()
+                ),
+                meta.get("uid", ""),
             )
         )
     return out
@@ -326,17 +332,20 @@ def run_pass(body: Mapping[str, Any], memo: kopf.Memo) -> float | None:
         class_spec=_first(indexes["class_index"], str(spec.get("className", ""))),
         namespace_labels=_first(indexes["namespace_index"], meta["namespace"]),
     )
-    deps = reconciler.Deps(memo.reader, service_account_resolver(memo.api))
+    interval = _interval(spec, memo.config)
+    deps = reconciler.Deps(_reader(memo, uid, interval), service_account_resolver(memo.api))
     managed = (body.get("status") or {}).get("managed") or {}
-    peers = _peers(str(spec.get("bucket")), managed.get("kmsKeyArn"), indexes)
+
+    def peers() -> list[reconciler.Peer]:
+        return _peers(memo.store, str(spec.get("bucket")), managed.get("kmsKeyArn"), indexes)
 
     def before_write() -> None:
-        remember(memo, finalizers.ensure(memo.api, body))
+        memo.store.put(finalizers.ensure(memo.api, body))
 
     try:
         with memo.metrics.verify_seconds.time():
             outcome = reconciler.run(subject, peers, deps, memo.writes, before_write)
-            remember(memo, status.write(memo.api, body, outcome, dt.datetime.now(dt.UTC)))
+            memo.store.put(status.write(memo.api, body, outcome, dt.datetime.now(dt.UTC)))
     except finalizers.ObjectGoing:
         return None  # being deleted: nothing was written, and the deletion event takes over
     except status.StatusForbidden:
@@ -349,12 +358,29 @@ def run_pass(body: Mapping[str, Any], memo: kopf.Memo) -> float | None:
         outcome.ready.status,
         outcome.ready.reason,
     )
-    interval = _interval(spec, memo.config)
     if uid not in memo.seen:
         # objects created (or resumed) together would otherwise stay in step for ever
         memo.seen.add(uid)
         return interval + _phase(uid, interval)
     return interval * random.uniform(0.95, 1.05)
+
+
+def _reader(memo: kopf.Memo, uid: str, interval: float) -> Any:
+    """The reads a pass may share, by what caused it.
+
+    A periodic (or resumed) pass accepts reads up to its own interval old, so that each AWS
+    resource is read about once per interval. A pass caused by a change takes reads made after
+    the change was seen, or within --cache-ttl: after "fix AWS, then touch the object" the
+    verdict reflects the fix, and a bulk create of thousands of objects still reads each AWS
+    resource about once after the last of them, not once per TTL while their passes catch up.
+    """
+    if not isinstance(memo.reader, CachedReader):
+        return memo.reader  # --cache-ttl 0: no cache at all
+    ttl = memo.config.cache_ttl_s
+    seen = memo.fresh.pop(uid, None)
+    if seen is not None:
+        return memo.reader.within(max(ttl, time.monotonic() - seen))
+    return memo.reader.within(max(ttl, interval))
 
 
 def run_cleanup(body: Mapping[str, Any], memo: kopf.Memo) -> float | None:
@@ -373,7 +399,10 @@ def run_cleanup(body: Mapping[str, Any], memo: kopf.Memo) -> float | None:
         subject = reconciler.Subject(meta["namespace"], meta["name"], spec, None, None)
         deps = reconciler.Deps(memo.reader, service_account_resolver(memo.api))
         peers = _peers(
-            str(managed.get("bucket") or spec.get("bucket")), managed.get("kmsKeyArn"), memo.indexes
+            memo.store,
+            str(managed.get("bucket") or spec.get("bucket")),
+            managed.get("kmsKeyArn"),
+            memo.indexes,
         )
         try:
             applied = reconciler.release(subject, managed, peers, deps, memo.writes, uid)
@@ -397,7 +426,7 @@ def run_cleanup(body: Mapping[str, Any], memo: kopf.Memo) -> float | None:
                 return REFUSED_RETRY_S
     memo.cleanup_attempts.pop(uid, None)
     memo.metrics.set_ready(uid, None)
-    remember(memo, finalizers.release(memo.api, body))
+    memo.store.put(finalizers.release(memo.api, body))
     return None
 
 
