@@ -69,8 +69,10 @@ def kube_api(pool: int = 4) -> client.ApiClient:
     return client.ApiClient(configuration)
 
 
-def list_objects(api: client.ApiClient, namespaces: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Every BucketAccess this process watches, read in pages of 500."""
+def list_objects(
+    api: client.ApiClient, namespaces: tuple[str, ...], page_size: int = 500
+) -> list[dict[str, Any]]:
+    """Every BucketAccess this process watches, read in pages."""
     objs = client.CustomObjectsApi(api)
     exact = [n for n in namespaces if not any(c in n for c in "*?[")]
     scopes: list[str | None] = list(exact) if namespaces and len(exact) == len(namespaces) else [None]
@@ -80,11 +82,11 @@ def list_objects(api: client.ApiClient, namespaces: tuple[str, ...]) -> list[dic
         while True:
             page = (
                 objs.list_namespaced_custom_object(
-                    GROUP, VERSION, ns, "bucketaccesses", limit=500, _continue=token
+                    GROUP, VERSION, ns, "bucketaccesses", limit=page_size, _continue=token
                 )
                 if ns
                 else objs.list_cluster_custom_object(
-                    GROUP, VERSION, "bucketaccesses", limit=500, _continue=token
+                    GROUP, VERSION, "bucketaccesses", limit=page_size, _continue=token
                 )
             )
             items += page["items"]
@@ -231,7 +233,7 @@ def _verify_affected(memo: kopf.Memo, event: kopf.RawEvent, affected: Any) -> No
         return  # the initial listing: every BucketAccess is verified on first sight anyway
     for uid in memo.store.uids():
         body = memo.store.get(uid)
-        if body is not None and affected(body):
+        if uid in memo.tracked and body is not None and affected(body):
             memo.fresh[uid] = time.monotonic()
             memo.scheduler.soon(uid)
 
@@ -248,11 +250,37 @@ async def namespace_changed(event: kopf.RawEvent, name: str, memo: kopf.Memo, **
     _verify_affected(memo, event, lambda b: b["metadata"].get("namespace") == name)
 
 
+def _confirmed(memo: kopf.Memo, body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The object as the API server has it now, or None (and out of the store) if it is gone.
+
+    For objects the start-up listing found but no watch event has confirmed yet: one deleted
+    between the listing and the watch would otherwise stay in the store, and its principal in
+    the managed statements, until the next restart.
+    """
+    meta = body["metadata"]
+    try:
+        live: dict[str, Any] = client.CustomObjectsApi(memo.api).get_namespaced_custom_object(
+            GROUP, VERSION, meta["namespace"], "bucketaccesses", meta["name"]
+        )
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+        live = {}
+    if live.get("metadata", {}).get("uid") != meta["uid"]:
+        memo.store.pop(meta["uid"])
+        return None
+    memo.store.put(live)
+    return live
+
+
 def _peers(
-    store: ObjectStore, bucket: str | None, key: str | None, indexes: Mapping[str, kopf.Index[str, Any]]
+    memo: kopf.Memo, bucket: str | None, key: str | None, indexes: Mapping[str, kopf.Index[str, Any]]
 ) -> list[reconciler.Peer]:
     out = []
-    for body in store.on_bucket_or_key(bucket, key):
+    for found in memo.store.on_bucket_or_key(bucket, key):
+        body = found if found["metadata"]["uid"] in memo.tracked else _confirmed(memo, found)
+        if body is None:
+            continue
         meta, spec, st = body["metadata"], body.get("spec") or {}, body.get("status") or {}
         if meta.get("deletionTimestamp"):
             continue
@@ -337,7 +365,7 @@ def run_pass(body: Mapping[str, Any], memo: kopf.Memo) -> float | None:
     managed = (body.get("status") or {}).get("managed") or {}
 
     def peers() -> list[reconciler.Peer]:
-        return _peers(memo.store, str(spec.get("bucket")), managed.get("kmsKeyArn"), indexes)
+        return _peers(memo, str(spec.get("bucket")), managed.get("kmsKeyArn"), indexes)
 
     def before_write() -> None:
         memo.store.put(finalizers.ensure(memo.api, body))
@@ -349,7 +377,7 @@ def run_pass(body: Mapping[str, Any], memo: kopf.Memo) -> float | None:
     except finalizers.ObjectGoing:
         return None  # being deleted: nothing was written, and the deletion event takes over
     except status.StatusForbidden:
-        return REFUSED_RETRY_S
+        return min(REFUSED_RETRY_S, interval)  # an RBAC fix shows within a minute
     memo.metrics.set_ready(uid, outcome.ready.status)
     log.info(
         "verified %s/%s: Ready=%s %s",
@@ -399,7 +427,7 @@ def run_cleanup(body: Mapping[str, Any], memo: kopf.Memo) -> float | None:
         subject = reconciler.Subject(meta["namespace"], meta["name"], spec, None, None)
         deps = reconciler.Deps(memo.reader, service_account_resolver(memo.api))
         peers = _peers(
-            memo.store,
+            memo,
             str(managed.get("bucket") or spec.get("bucket")),
             managed.get("kmsKeyArn"),
             memo.indexes,
