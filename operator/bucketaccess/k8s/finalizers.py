@@ -50,21 +50,21 @@ def _change(api: client.ApiClient, body: Mapping[str, Any], add: bool) -> dict[s
         try:
             return _patch(api, meta, wanted)
         except ApiException as exc:
-            if exc.status == 404:
-                if add:
-                    raise ObjectGoing(f"{meta['namespace']}/{meta['name']} no longer exists") from None
-                return None
             if exc.status != 409:
-                raise
+                return _gone(exc, meta, add)
         try:
             current = _read(api, meta)  # someone else changed it meanwhile: decide again on fresh data
         except ApiException as exc:
-            if exc.status == 404:
-                if add:
-                    raise ObjectGoing(f"{meta['namespace']}/{meta['name']} no longer exists") from None
-                return None
-            raise
+            return _gone(exc, meta, add)
     raise RuntimeError(f"finalizer of {body['metadata']['name']}: {ATTEMPTS} conflicting updates in a row")
+
+
+def _gone(exc: ApiException, meta: Mapping[str, Any], add: bool) -> None:
+    """A 404 means the object is gone: nothing to release, and no write may start for it."""
+    if exc.status != 404:
+        raise exc
+    if add:
+        raise ObjectGoing(f"{meta['namespace']}/{meta['name']} no longer exists") from None
 
 
 def ensure(api: client.ApiClient, body: Mapping[str, Any]) -> dict[str, Any] | None:
