@@ -76,6 +76,34 @@ def _wait_verdicts(kubeconfig: Path, names: list[tuple[str, str]], timeout: floa
         print(f"demo: still waiting for a verdict on {sorted(pending)} after {timeout:.0f}s", file=sys.stderr)
 
 
+def _wait_events(kubeconfig: Path, names: list[tuple[str, str]], timeout: float) -> None:
+    """The Ready Event is posted right after the status it reports: wait for it, so that the
+    describe output shows it."""
+    import json
+
+    deadline = time.monotonic() + timeout
+    pending = set(names)
+    while pending and time.monotonic() < deadline:
+        for ns, name in sorted(pending):
+            found = json.loads(
+                run_kubectl(
+                    kubeconfig,
+                    "get",
+                    "events",
+                    "-n",
+                    ns,
+                    "--field-selector",
+                    f"involvedObject.name={name}",
+                    "-o",
+                    "json",
+                )
+            )["items"]
+            if found:
+                pending.discard((ns, name))
+        if pending:
+            time.sleep(0.2)
+
+
 @contextlib.contextmanager
 def _running(
     world: DemoWorld, workdir: Path
@@ -140,6 +168,7 @@ def run_demo(once: bool, timeout: float = 120.0) -> int:
     try:
         with _running(world, workdir) as (cp, _moto, operator):
             _wait_verdicts(cp.kubeconfig, world.names, timeout)
+            _wait_events(cp.kubeconfig, list(world.describe()), 10)
             print()
             print(run_kubectl(cp.kubeconfig, "get", "bucketaccess", "-A"), flush=True)
             for ns, name in world.describe():
