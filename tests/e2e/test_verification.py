@@ -356,6 +356,11 @@ def test_metrics_are_scraped_with_plausible_values(kube: client.ApiClient, opera
         >= 1
     )
     assert value(r"bucketaccess_cache_hits_total") >= 1 and value(r"bucketaccess_cache_misses_total") >= 1
+    # the scheduler's gauges are read from another thread than the one that moves them, so only
+    # what no interleaving can break: objects are waiting or running, and passes have run
+    assert value(r"bucketaccess_scheduled_objects") + value(r"bucketaccess_passes_in_flight") >= 1
+    assert value(r"bucketaccess_scheduled_runs_total") >= 1
+    assert value(r"bucketaccess_scheduled_failures_total") == 0
 
 
 def test_role_from_service_account_annotation(
