@@ -13,6 +13,18 @@ from kubernetes.client.rest import ApiException
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP, VERSION = "s3access.dev", "v1alpha1"
+# The layer conditions every verified object carries, as the spec lists them (written out here,
+# not imported from the operator, so that a layer the operator drops fails the tests).
+LAYERS = (
+    "IdentityPolicyAllows",
+    "KMSKeyUsable",
+    "BucketPolicyAllows",
+    "BucketACLAllows",
+    "SCPAllows",
+    "RCPAllows",
+    "PermissionsBoundaryAllows",
+    "PublicAccessBlockAllows",
+)
 T = TypeVar("T")
 
 

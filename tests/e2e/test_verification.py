@@ -15,7 +15,7 @@ from kubernetes import client
 
 from bucketaccess.devenv.controlplane import ControlPlane, free_port
 from bucketaccess.devenv.org_world import OrgWorld, doc, unique
-from tests.e2e.kube import GROUP, VERSION, condition, create, ensure_namespace, get_ba, wait_for
+from tests.e2e.kube import GROUP, LAYERS, VERSION, condition, create, ensure_namespace, get_ba, wait_for
 from tests.e2e.kube import wait_ready as kube_wait_ready
 from tests.e2e.operator_proc import OperatorProcess
 
@@ -23,16 +23,6 @@ pytestmark = pytest.mark.e2e
 NS = "verify"
 NS_NOORG = "verify-noorg"
 CLASS = "verify-all"
-LAYERS = (
-    "IdentityPolicyAllows",
-    "KMSKeyUsable",
-    "BucketPolicyAllows",
-    "BucketACLAllows",
-    "SCPAllows",
-    "RCPAllows",
-    "PermissionsBoundaryAllows",
-    "PublicAccessBlockAllows",
-)
 PUT = {
     "Sid": "AllowPut",
     "Effect": "Allow",

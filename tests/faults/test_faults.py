@@ -18,7 +18,7 @@ from bucketaccess.apply import KILL_BEFORE_WRITE_ENV
 from bucketaccess.devenv.controlplane import ControlPlane
 from bucketaccess.devenv.org_world import OrgWorld, doc, unique
 from bucketaccess.grants.plan import BUCKET_SID
-from tests.e2e.kube import GROUP, VERSION, condition, create, ensure_namespace, get_ba, wait_for
+from tests.e2e.kube import GROUP, LAYERS, VERSION, condition, create, ensure_namespace, get_ba, wait_for
 from tests.e2e.kube import wait_ready as kube_wait_ready
 from tests.e2e.operator_proc import OperatorProcess
 from tests.faults.proxy import FaultProxy
@@ -26,16 +26,6 @@ from tests.faults.proxy import FaultProxy
 pytestmark = pytest.mark.e2e
 NS = "faults"
 NO_PUT = doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
-LAYERS = (
-    "IdentityPolicyAllows",
-    "KMSKeyUsable",
-    "BucketPolicyAllows",
-    "BucketACLAllows",
-    "SCPAllows",
-    "RCPAllows",
-    "PermissionsBoundaryAllows",
-    "PublicAccessBlockAllows",
-)
 FOREIGN = {
     "Sid": "Foreign",
     "Effect": "Allow",

@@ -47,7 +47,6 @@ class ObjectStore:
         self._by_bucket: dict[str, set[str]] = {}
         self._by_key: dict[str, set[str]] = {}
         self._lock = threading.Lock()  # writers only: readers copy single containers
-        self.ready = threading.Event()  # set once a full listing is in
 
     def __len__(self) -> int:
         return len(self._bodies)
@@ -80,7 +79,6 @@ class ObjectStore:
     def preload(self, items: Iterable[Mapping[str, Any]]) -> None:
         for raw in items:
             self.put(raw)
-        self.ready.set()
 
     def on_bucket_or_key(self, bucket: str | None, key: str | None) -> list[dict[str, Any]]:
         uids = set(self._by_bucket.get(bucket, ())) if bucket else set()
