@@ -26,7 +26,7 @@ venv: $(STAMP) ## create .venv with the operator and its dev tools (pinned by co
 
 .PHONY: envtest
 envtest: $(STAMP) ## build (once per machine) or find kube-apiserver + etcd; honours $KUBEBUILDER_ASSETS
-	$(PY) operator/bucketaccess/devenv/envtest_build.py --link $(ENVTEST)
+	$(PY) operator/devenv/envtest_build.py --link $(ENVTEST)
 
 .PHONY: lint
 lint: $(STAMP) ## ruff, mypy --strict on the pure core, import-linter layer contracts
@@ -55,7 +55,7 @@ bench: envtest ## benchmarks; each prints JSON and writes bench/results/
 
 .PHONY: demo
 demo: envtest ## local control plane + moto + operator + samples, print their status (ONCE=1: print and exit)
-	$(VENV)/bin/bucketaccess demo $(if $(ONCE),--once,)
+	PYTHONPATH=operator $(PY) -m devenv.demo $(if $(ONCE),--once,)
 
 .PHONY: clean
 clean: ## remove .venv and .cache (the built binaries stay in ~/.cache/bucketaccess)

@@ -31,14 +31,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "operator"))  # development tooling (operator/devenv)
 
 from kubernetes import client  # noqa: E402
 from tests.e2e.kube import GROUP, VERSION, api_client, ensure_namespace, install_crds  # noqa: E402
 from tests.e2e.operator_proc import OperatorProcess  # noqa: E402
 
-from bucketaccess.devenv.controlplane import ControlPlane, free_port  # noqa: E402
-from bucketaccess.devenv.moto_server import MotoServer  # noqa: E402
-from bucketaccess.devenv.org_world import OrgWorld, doc  # noqa: E402
+from devenv.controlplane import ControlPlane, free_port  # noqa: E402
+from devenv.moto_server import MotoServer  # noqa: E402
+from devenv.org_world import OrgWorld, doc  # noqa: E402
 
 BUCKETS, ROLES, KEYS = 50, 200, 10
 NAMESPACES = 10

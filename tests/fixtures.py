@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from bucketaccess.devenv.controlplane import ControlPlane
-from bucketaccess.devenv.moto_server import MotoServer
-from bucketaccess.devenv.org_world import OrgWorld
+from devenv.controlplane import ControlPlane
+from devenv.moto_server import MotoServer
+from devenv.org_world import OrgWorld
 from bucketaccess.k8s.metrics import CALL_LOG_ENV
 from tests.e2e.kube import api_client, install_crds
 

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bucketaccess.devenv.moto_server import MotoServer
+from devenv.moto_server import MotoServer
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ import pytest
 from bucketaccess import reconciler
 from bucketaccess.aws.boto import BotoReader
 from bucketaccess.aws.cache import CachedReader, TTLCache
-from bucketaccess.devenv.moto_server import MotoServer
-from bucketaccess.devenv.seed import Seeder
+from devenv.moto_server import MotoServer
+from devenv.seed import Seeder
 
 ACCOUNT = "123456789012"  # the endpoint's default account for the dummy credentials
 CLASS = {"namespaceSelector": {}, "buckets": ["*"], "roles": ["arn:aws:iam::*:role/*"]}

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bucketaccess.cli import ExitCode, main
-from bucketaccess.devenv.moto_server import MotoServer
-from bucketaccess.devenv.seed import Seeder
+from devenv.moto_server import MotoServer
+from devenv.seed import Seeder
 
 ACCOUNT = "123456789012"
 PUT = {

@@ -9,7 +9,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bucketaccess.devenv.controlplane import free_port, spawn, terminate
+from devenv.controlplane import free_port, spawn, terminate
 
 
 class OperatorProcess:

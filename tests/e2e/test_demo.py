@@ -3,6 +3,7 @@ five causes of the article and the ready one in the table, the described object 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -23,7 +24,8 @@ EXPECTED = {
 
 def test_the_demo_shows_every_cause_and_exits() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bucketaccess", "demo", "--once"],
+        [sys.executable, "-m", "devenv.demo", "--once"],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "operator")},
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -15,8 +15,8 @@ import yaml
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from bucketaccess.devenv.controlplane import ControlPlane
-from bucketaccess.devenv.org_world import OrgWorld, doc, unique
+from devenv.controlplane import ControlPlane
+from devenv.org_world import OrgWorld, doc, unique
 from tests.e2e.kube import GROUP, ROOT, VERSION, api_client, condition, ensure_namespace, get_ba, wait_for
 from tests.e2e.kube import wait_ready as kube_wait_ready
 from tests.e2e.operator_proc import OperatorProcess

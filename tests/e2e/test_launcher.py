@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 
-from bucketaccess.devenv.controlplane import ControlPlane
+from devenv.controlplane import ControlPlane
 from tests.e2e.kube import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -53,7 +53,7 @@ def test_parent_killed_takes_children_along(tmp_path) -> None:  # type: ignore[n
     script = textwrap.dedent(
         """
         import sys, time
-        from bucketaccess.devenv.controlplane import ControlPlane
+        from devenv.controlplane import ControlPlane
         cp = ControlPlane(workdir=__import__("pathlib").Path(sys.argv[1])); cp.start()
         print(*cp.pids, flush=True)
         time.sleep(600)

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from kubernetes import client
 
-from bucketaccess.devenv.controlplane import ControlPlane
-from bucketaccess.devenv.moto_server import MotoServer
+from devenv.controlplane import ControlPlane
+from devenv.moto_server import MotoServer
 from tests.e2e.kube import GROUP, VERSION, condition, create, ensure_namespace, get_ba, wait_for
 from tests.e2e.operator_proc import OperatorProcess
 

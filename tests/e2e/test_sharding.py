@@ -8,8 +8,8 @@ import re
 import pytest
 from kubernetes import client
 
-from bucketaccess.devenv.controlplane import ControlPlane
-from bucketaccess.devenv.org_world import OrgWorld, doc, unique
+from devenv.controlplane import ControlPlane
+from devenv.org_world import OrgWorld, doc, unique
 from tests.e2e.kube import GROUP, VERSION, condition, create, ensure_namespace, get_ba, wait_for
 from tests.e2e.operator_proc import OperatorProcess
 

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from bucketaccess.devenv.controlplane import ControlPlane, free_port
-from bucketaccess.devenv.org_world import OrgWorld, doc, unique
+from devenv.controlplane import ControlPlane, free_port
+from devenv.org_world import OrgWorld, doc, unique
 from tests.e2e.kube import GROUP, LAYERS, VERSION, condition, create, ensure_namespace, get_ba, wait_for
 from tests.e2e.kube import wait_ready as kube_wait_ready
 from tests.e2e.operator_proc import OperatorProcess

@@ -15,8 +15,8 @@ import pytest
 from kubernetes import client
 
 from bucketaccess.apply import KILL_BEFORE_WRITE_ENV
-from bucketaccess.devenv.controlplane import ControlPlane
-from bucketaccess.devenv.org_world import OrgWorld, doc, unique
+from devenv.controlplane import ControlPlane
+from devenv.org_world import OrgWorld, doc, unique
 from bucketaccess.grants.plan import BUCKET_SID
 from tests.e2e.kube import GROUP, LAYERS, VERSION, condition, create, ensure_namespace, get_ba, wait_for
 from tests.e2e.kube import wait_ready as kube_wait_ready

@@ -1,4 +1,4 @@
-"""``bucketaccess demo``: the operator's main job on an embedded default.
+"""``make demo`` (``python -m devenv.demo``): the operator's main job on an embedded default.
 
 Starts a local control plane (etcd + kube-apiserver), a local AWS endpoint (moto server), seeds a
 small AWS world, runs the operator as its own process, applies sample BucketAccess objects and
@@ -25,7 +25,7 @@ from .controlplane import ControlPlane, free_port, spawn, terminate
 from .demo_world import DemoWorld, build_demo
 from .moto_server import MotoServer
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def kubectl() -> str:
@@ -186,3 +186,15 @@ def run_demo(once: bool, timeout: float = 120.0) -> int:
         return 0
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m devenv.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--once", action="store_true", help="print the status once and exit, stopping everything")
+    return run_demo(once=parser.parse_args(argv).once)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
