@@ -29,9 +29,10 @@ envtest: $(STAMP) ## build (once per machine) or find kube-apiserver + etcd; hon
 	$(PY) operator/devenv/envtest_build.py --link $(ENVTEST)
 
 .PHONY: lint
-lint: $(STAMP) ## ruff, mypy --strict on the pure core, import-linter layer contracts
+lint: $(STAMP) ## ruff check + format, mypy --strict on the whole package, import-linter contracts
 	$(VENV)/bin/ruff check operator tests bench
-	$(VENV)/bin/mypy operator/bucketaccess/policy operator/bucketaccess/access operator/bucketaccess/grants operator/bucketaccess/conditions.py
+	$(VENV)/bin/ruff format --check operator tests bench
+	$(VENV)/bin/mypy operator/bucketaccess
 	$(VENV)/bin/lint-imports
 
 .PHONY: test

@@ -50,9 +50,34 @@ PUT = doc({"Effect": "Allow", "Action": ["s3:PutObject", "kms:GenerateDataKey"],
 
 def seed(world: OrgWorld) -> int:
     w = world.workloads
-    keys = [{"ref": f"k{k}", "policy": doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{w}:root"}, "Action": "kms:*", "Resource": "*"})} for k in range(KEYS)]
-    buckets = [{"name": f"scale-bucket-{b:02d}", **({"encryption": {"algorithm": "aws:kms", "key": f"k{b // 5}"}} if b % 5 == 0 else {})} for b in range(BUCKETS)]
-    world.seed({"roles": [{"name": f"scale-role-{r:03d}", "inline": {"put": PUT}} for r in range(ROLES)], "keys": keys, "buckets": buckets})
+    keys = [
+        {
+            "ref": f"k{k}",
+            "policy": doc(
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{w}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ),
+        }
+        for k in range(KEYS)
+    ]
+    buckets = [
+        {
+            "name": f"scale-bucket-{b:02d}",
+            **({"encryption": {"algorithm": "aws:kms", "key": f"k{b // 5}"}} if b % 5 == 0 else {}),
+        }
+        for b in range(BUCKETS)
+    ]
+    world.seed(
+        {
+            "roles": [{"name": f"scale-role-{r:03d}", "inline": {"put": PUT}} for r in range(ROLES)],
+            "keys": keys,
+            "buckets": buckets,
+        }
+    )
     encrypted = sum(1 for b in range(BUCKETS) if b % 5 == 0)
     return BUCKETS + ROLES + encrypted + 2  # + account public access block, organization
 
@@ -60,21 +85,38 @@ def seed(world: OrgWorld) -> int:
 def objects(n: int, account: str) -> list[dict[str, Any]]:
     return [
         {
-            "apiVersion": f"{GROUP}/{VERSION}", "kind": "BucketAccess",
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "BucketAccess",
             "metadata": {"name": f"ba-{i:05d}", "namespace": f"scale-{i % NAMESPACES}"},
-            "spec": {"className": "scale", "bucket": f"scale-bucket-{i % BUCKETS:02d}", "prefix": f"p{i}/",
-                     "role": {"arn": f"arn:aws:iam::{account}:role/scale-role-{i % ROLES:03d}"}},
+            "spec": {
+                "className": "scale",
+                "bucket": f"scale-bucket-{i % BUCKETS:02d}",
+                "prefix": f"p{i}/",
+                "role": {"arn": f"arn:aws:iam::{account}:role/scale-role-{i % ROLES:03d}"},
+            },
         }
         for i in range(n)
     ]
 
 
-WRITES = ("PutBucketPolicy", "PutKeyPolicy", "CreateGrant", "RevokeGrant", "RetireGrant", "DeleteBucketPolicy")
+WRITES = (
+    "PutBucketPolicy",
+    "PutKeyPolicy",
+    "CreateGrant",
+    "RevokeGrant",
+    "RetireGrant",
+    "DeleteBucketPolicy",
+)
 # The call each resource read makes exactly once (a role read also lists and gets its policies,
 # a bucket read also gets its ACL, encryption, ...).
 ONE_PER_RESOURCE_READ = (
-    "iam:GetRole", "s3:GetBucketPolicy", "kms:DescribeKey", "organizations:DescribeOrganization",
-    "s3control:GetPublicAccessBlock", "ec2:DescribeVpcEndpoints", "sts:GetCallerIdentity",
+    "iam:GetRole",
+    "s3:GetBucketPolicy",
+    "kms:DescribeKey",
+    "organizations:DescribeOrganization",
+    "s3control:GetPublicAccessBlock",
+    "ec2:DescribeVpcEndpoints",
+    "sts:GetCallerIdentity",
 )
 
 
@@ -93,7 +135,11 @@ def scrape(url: str, context: Any = None) -> str:
 
 def aws_calls(metrics: str) -> dict[str, float]:
     out: dict[str, float] = {}
-    for op, svc, value in re.findall(r'^bucketaccess_aws_calls_total\{operation="(\w+)",outcome="[^"]*",service="([\w-]+)"\} ([0-9.e+]+)$', metrics, re.M):
+    for op, svc, value in re.findall(
+        r'^bucketaccess_aws_calls_total\{operation="(\w+)",outcome="[^"]*",service="([\w-]+)"\} ([0-9.e+]+)$',
+        metrics,
+        re.M,
+    ):
         out[f"{svc}:{op}"] = out.get(f"{svc}:{op}", 0) + float(value)
     return out
 
@@ -108,7 +154,11 @@ def proc_stats(pid: int) -> tuple[float, float]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = 100.0
     cpu = (int(fields[11]) + int(fields[12])) / ticks
-    hwm = next(int(line.split()[1]) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmHWM"))
+    hwm = next(
+        int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("VmHWM")
+    )
     return cpu, hwm / 1024
 
 
@@ -133,18 +183,37 @@ def wait_count(api: client.ApiClient, n: int, timeout: float, since: str | None 
     raise TimeoutError(f"only {verdicts(api, since)} of {n} objects got a verdict within {timeout:.0f}s")
 
 
-def run_mode(cp: ControlPlane, api: client.ApiClient, world: OrgWorld, n: int, cache_ttl: str, workdir: Path) -> dict[str, Any]:
+def run_mode(
+    cp: ControlPlane, api: client.ApiClient, world: OrgWorld, n: int, cache_ttl: str, workdir: Path
+) -> dict[str, Any]:
     metrics_port = free_port()
-    args = ["--metrics-port", str(metrics_port), "--cache-ttl", cache_ttl, "--default-interval", "5m", *world.operator_args()[:2]]
+    args = [
+        "--metrics-port",
+        str(metrics_port),
+        "--cache-ttl",
+        cache_ttl,
+        "--default-interval",
+        "5m",
+        *world.operator_args()[:2],
+    ]
     args += ["--org-reader-role-arn", world.operator_args()[-1]]
-    op = OperatorProcess(cp.kubeconfig, workdir / f"operator-{n}-{cache_ttl}.log", args, env=world.operator_env()).start()
+    op = OperatorProcess(
+        cp.kubeconfig, workdir / f"operator-{n}-{cache_ttl}.log", args, env=world.operator_env()
+    ).start()
     assert op.proc is not None
     try:
         docs = objects(n, world.workloads)
         objs = client.CustomObjectsApi(api)
         start = time.monotonic()
         with ThreadPoolExecutor(16) as pool:
-            list(pool.map(lambda d: objs.create_namespaced_custom_object(GROUP, VERSION, d["metadata"]["namespace"], "bucketaccesses", d), docs))
+            list(
+                pool.map(
+                    lambda d: objs.create_namespaced_custom_object(
+                        GROUP, VERSION, d["metadata"]["namespace"], "bucketaccesses", d
+                    ),
+                    docs,
+                )
+            )
         created = time.monotonic() - start
         first = wait_count(api, n, 1800) + created
         _, first_rss = proc_stats(op.proc.pid)
@@ -154,7 +223,9 @@ def run_mode(cp: ControlPlane, api: client.ApiClient, world: OrgWorld, n: int, c
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 1))
     time.sleep(1.5)
     requests_before = apiserver_requests(cp)
-    op = OperatorProcess(cp.kubeconfig, workdir / f"operator-{n}-{cache_ttl}-cycle.log", args, env=world.operator_env()).start()
+    op = OperatorProcess(
+        cp.kubeconfig, workdir / f"operator-{n}-{cache_ttl}-cycle.log", args, env=world.operator_env()
+    ).start()
     assert op.proc is not None
     try:
         cycle = wait_count(api, n, 1800, since=stamp)
@@ -176,7 +247,9 @@ def run_mode(cp: ControlPlane, api: client.ApiClient, world: OrgWorld, n: int, c
         "cycle_s": round(cycle, 1),
         "aws_reads_per_cycle": resource_reads(reads),
         "aws_api_calls_per_cycle": int(sum(reads.values())),
-        "cache_misses_per_cycle": int(float(misses[0])) if misses and cache_ttl != "0s" else None,  # cross-check
+        "cache_misses_per_cycle": int(float(misses[0]))
+        if misses and cache_ttl != "0s"
+        else None,  # cross-check
         "aws_calls_by_operation": {k: int(v) for k, v in sorted(reads.items())},
         "apiserver_requests_per_cycle": int(requests),
         "peak_rss_mb": round(max(rss, first_rss), 1),
@@ -194,12 +267,26 @@ def clear(api: client.ApiClient) -> None:
     objs = client.CustomObjectsApi(api)
     items = objs.list_cluster_custom_object(GROUP, VERSION, "bucketaccesses")["items"]
     with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda it: objs.patch_namespaced_custom_object(
-            GROUP, VERSION, it["metadata"]["namespace"], "bucketaccesses", it["metadata"]["name"], {"metadata": {"finalizers": None}}), items))
+        list(
+            pool.map(
+                lambda it: objs.patch_namespaced_custom_object(
+                    GROUP,
+                    VERSION,
+                    it["metadata"]["namespace"],
+                    "bucketaccesses",
+                    it["metadata"]["name"],
+                    {"metadata": {"finalizers": None}},
+                ),
+                items,
+            )
+        )
     for i in range(NAMESPACES):
         objs.delete_collection_namespaced_custom_object(GROUP, VERSION, f"scale-{i}", "bucketaccesses")
     deadline = time.monotonic() + 600
-    while objs.list_cluster_custom_object(GROUP, VERSION, "bucketaccesses", limit=1)["items"] and time.monotonic() < deadline:
+    while (
+        objs.list_cluster_custom_object(GROUP, VERSION, "bucketaccesses", limit=1)["items"]
+        and time.monotonic() < deadline
+    ):
         time.sleep(1)
 
 
@@ -212,26 +299,54 @@ def main() -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     workdir = Path("/tmp") / f"bucketaccess-scale-{int(time.time())}"
     workdir.mkdir(parents=True)
-    with ControlPlane(extra_apiserver_flags=["--max-requests-inflight=800", "--max-mutating-requests-inflight=400"]) as cp, MotoServer() as moto:
+    with (
+        ControlPlane(
+            extra_apiserver_flags=["--max-requests-inflight=800", "--max-mutating-requests-inflight=400"]
+        ) as cp,
+        MotoServer() as moto,
+    ):
         api = api_client(cp.kubeconfig)
         install_crds(api)
         for i in range(NAMESPACES):
             ensure_namespace(api, f"scale-{i}", {"bench": "scale"})
-        client.CustomObjectsApi(api).create_cluster_custom_object(GROUP, VERSION, "bucketaccessclasses", {
-            "apiVersion": f"{GROUP}/{VERSION}", "kind": "BucketAccessClass", "metadata": {"name": "scale"},
-            "spec": {"namespaceSelector": {"matchLabels": {"bench": "scale"}}, "buckets": ["*"], "roles": ["arn:aws:iam::*:role/*"]},
-        })
+        client.CustomObjectsApi(api).create_cluster_custom_object(
+            GROUP,
+            VERSION,
+            "bucketaccessclasses",
+            {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "BucketAccessClass",
+                "metadata": {"name": "scale"},
+                "spec": {
+                    "namespaceSelector": {"matchLabels": {"bench": "scale"}},
+                    "buckets": ["*"],
+                    "roles": ["arn:aws:iam::*:role/*"],
+                },
+            },
+        )
         world = OrgWorld(moto)
         distinct = seed(world)
         for n in args.n:
-            result: dict[str, Any] = {"n": n, "distinct_aws_resources": distinct, **run_mode(cp, api, world, n, "20s", workdir)}
+            result: dict[str, Any] = {
+                "n": n,
+                "distinct_aws_resources": distinct,
+                **run_mode(cp, api, world, n, "20s", workdir),
+            }
             clear(api)
             if not args.no_baseline:
-                result["baseline"] = {"cache": "off (--cache-ttl 0)", **run_mode(cp, api, world, n, "0s", workdir)}
+                result["baseline"] = {
+                    "cache": "off (--cache-ttl 0)",
+                    **run_mode(cp, api, world, n, "0s", workdir),
+                }
                 clear(api)
                 result["read_ratio_baseline_over_cached"] = ratio(result, "aws_reads_per_cycle")
                 result["api_call_ratio_baseline_over_cached"] = ratio(result, "aws_api_calls_per_cycle")
-            result["goals"] = {"first_verdict_s": 120, "aws_reads_per_cycle": round(1.1 * distinct), "peak_rss_mb": 400, "idle_cpu_percent": 5}
+            result["goals"] = {
+                "first_verdict_s": 120,
+                "aws_reads_per_cycle": round(1.1 * distinct),
+                "peak_rss_mb": 400,
+                "idle_cpu_percent": 5,
+            }
             text = json.dumps(result, indent=2)
             (out_dir / f"scale-{n}.json").write_text(text + "\n")
             print(text, flush=True)

@@ -13,8 +13,8 @@ from kubernetes import client
 from devenv.controlplane import ControlPlane
 from devenv.moto_server import MotoServer
 from devenv.org_world import OrgWorld
-from bucketaccess.k8s.metrics import CALL_LOG_ENV
 from tests.e2e.kube import api_client, install_crds
+from tests.operator_entry import CALL_LOG_ENV
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -192,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m devenv.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--once", action="store_true", help="print the status once and exit, stopping everything")
+    parser.add_argument(
+        "--once", action="store_true", help="print the status once and exit, stopping everything"
+    )
     return run_demo(once=parser.parse_args(argv).once)
 
 

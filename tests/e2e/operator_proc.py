@@ -11,6 +11,8 @@ from pathlib import Path
 
 from devenv.controlplane import free_port, spawn, terminate
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 class OperatorProcess:
     def __init__(
@@ -28,11 +30,13 @@ class OperatorProcess:
             # a test must never let the operator reach for the real AWS
             raise ValueError("OperatorProcess needs env with AWS_ENDPOINT_URL (a local endpoint)")
         self.health_port = free_port()
-        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.env}
+        # the test-side entry point: `bucketaccess run` with the tests' hooks (call log, kill before write)
+        path = os.pathsep.join([str(ROOT), str(ROOT / "operator"), os.environ.get("PYTHONPATH", "")])
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "PYTHONPATH": path, **self.env}
         cmd = [
             sys.executable,
             "-m",
-            "bucketaccess",
+            "tests.operator_entry",
             "run",
             "--health-port",
             str(self.health_port),

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from bucketaccess.grants.plan import BUCKET_SID, KEY_SID
 from devenv.controlplane import ControlPlane
 from devenv.org_world import MANAGEMENT, OrgWorld, doc, unique
-from bucketaccess.grants.plan import BUCKET_SID, KEY_SID
 from tests.e2e.kube import GROUP, VERSION, condition, create, ensure_namespace, get_ba, wait_for
 from tests.e2e.kube import wait_ready as kube_wait_ready
 from tests.e2e.operator_proc import OperatorProcess

@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from bucketaccess.apply import KILL_BEFORE_WRITE_ENV
+from bucketaccess.grants.plan import BUCKET_SID
 from devenv.controlplane import ControlPlane
 from devenv.org_world import OrgWorld, doc, unique
-from bucketaccess.grants.plan import BUCKET_SID
 from tests.e2e.kube import GROUP, LAYERS, VERSION, condition, create, ensure_namespace, get_ba, wait_for
 from tests.e2e.kube import wait_ready as kube_wait_ready
 from tests.e2e.operator_proc import OperatorProcess
 from tests.faults.proxy import FaultProxy
+from tests.operator_entry import KILL_BEFORE_WRITE_ENV
 
 pytestmark = pytest.mark.e2e
 NS = "faults"

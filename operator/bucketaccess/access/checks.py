@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..policy import Decision, StatementRef, worst
+from ..vocabulary import Reason
 
 
 class CheckName(StrEnum):
@@ -36,7 +37,7 @@ class Status(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Check:
     status: Status
-    reason: str
+    reason: Reason
     message: str
     statements: tuple[StatementRef, ...] = ()
 
@@ -53,7 +54,7 @@ class Finding:
 
     check: CheckName
     status: Status  # FALSE or Unknown
-    reason: str
+    reason: Reason
     message: str
     statements: tuple[StatementRef, ...] = ()
 

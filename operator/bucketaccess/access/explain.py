@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from ..policy import CauseKind, Decision, Layer, PrincipalKind, RequestDecision, StatementRef, evaluate, worst
+from ..vocabulary import Reason
 from .checks import CHECKS, Check, CheckName, Explanation, Finding, RequestResult, Status, merge_findings
+from .probes import Probe, plan_upload
 from .remedies import cause_message, refusal_message, where
-from .requests import Probe, Refusal, Service, plan_upload
 from .scenario import Ownership, Scenario
+from .services import Service, UploadRefusal
 
-_REFUSALS: dict[Refusal, tuple[CheckName, Status, Decision]] = {
-    Refusal.ACLNotSupported: (CheckName.BucketACLAllows, Status.FALSE, Decision.Rejected),
-    Refusal.PublicACLBlocked: (CheckName.PublicAccessBlockAllows, Status.FALSE, Decision.ExplicitDeny),
-    Refusal.KeyIdWithoutKMSHeader: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
-    Refusal.KMSKeyDisabled: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
-    Refusal.KMSKeyPendingDeletion: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
-    Refusal.KMSKeyWrongRegion: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
-    Refusal.KMSKeyNotInScenario: (CheckName.KMSKeyUsable, Status.Unknown, Decision.Unknown),
-    Refusal.KeyPolicyNotInScenario: (CheckName.KMSKeyUsable, Status.Unknown, Decision.Unknown),
-    Refusal.KMSKeyNotFound: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
-    Refusal.RoleNotFound: (CheckName.IdentityPolicyAllows, Status.FALSE, Decision.Rejected),
-    Refusal.BucketNotFound: (CheckName.BucketPolicyAllows, Status.FALSE, Decision.Rejected),
+_REFUSALS: dict[UploadRefusal, tuple[CheckName, Status, Decision]] = {
+    UploadRefusal.ACLNotSupported: (CheckName.BucketACLAllows, Status.FALSE, Decision.Rejected),
+    UploadRefusal.PublicACLBlocked: (CheckName.PublicAccessBlockAllows, Status.FALSE, Decision.ExplicitDeny),
+    UploadRefusal.KeyIdWithoutKMSHeader: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    UploadRefusal.KMSKeyDisabled: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    UploadRefusal.KMSKeyPendingDeletion: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    UploadRefusal.KMSKeyWrongRegion: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    UploadRefusal.KMSKeyNotInScenario: (CheckName.KMSKeyUsable, Status.Unknown, Decision.Unknown),
+    UploadRefusal.KeyPolicyNotInScenario: (CheckName.KMSKeyUsable, Status.Unknown, Decision.Unknown),
+    UploadRefusal.KMSKeyNotFound: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    UploadRefusal.RoleNotFound: (CheckName.IdentityPolicyAllows, Status.FALSE, Decision.Rejected),
+    UploadRefusal.BucketNotFound: (CheckName.BucketPolicyAllows, Status.FALSE, Decision.Rejected),
 }
 
 _LAYER_CHECK = {
@@ -35,14 +37,14 @@ def _findings(probe: Probe, decision: RequestDecision, sc: Scenario) -> list[Fin
     out: list[Finding] = []
     for cause in decision.causes:
         message = cause_message(cause, probe, decision, sc)
-        reason = "ExplicitDeny" if cause.kind is CauseKind.ExplicitDeny else "NoAllowStatement"
+        reason = Reason.ExplicitDeny if cause.kind is CauseKind.ExplicitDeny else Reason.NoAllowStatement
         if cause.layer in _LAYER_CHECK:
             out.append(Finding(_LAYER_CHECK[cause.layer], Status.FALSE, reason, message, cause.statements))
         elif probe.service is Service.KMS:
             kms_reason = (
                 reason
                 if cause.kind is CauseKind.ExplicitDeny
-                else ("NotAKeyUser" if cause.layer is Layer.Resource else "NoIAMPermission")
+                else (Reason.NotAKeyUser if cause.layer is Layer.Resource else Reason.NoIAMPermission)
             )
             check = (
                 CheckName.IdentityPolicyAllows
@@ -55,7 +57,7 @@ def _findings(probe: Probe, decision: RequestDecision, sc: Scenario) -> list[Fin
                 Finding(
                     CheckName.PublicAccessBlockAllows,
                     Status.FALSE,
-                    "PublicPolicyRestricted",
+                    Reason.PublicPolicyRestricted,
                     message,
                     cause.statements,
                 )
@@ -73,9 +75,11 @@ def _findings(probe: Probe, decision: RequestDecision, sc: Scenario) -> list[Fin
                 f"bucket policy grants {probe.action} to neither {who} nor that account; add an ACL WRITE grant "
                 f"for the account's canonical id, or a bucket-policy Allow for {who}"
             )
-            out.append(Finding(CheckName.BucketACLAllows, Status.FALSE, "NoWriteGrant", acl_msg))
+            out.append(Finding(CheckName.BucketACLAllows, Status.FALSE, Reason.NoWriteGrant, acl_msg))
         else:
-            resource_reason = reason if cause.kind is CauseKind.ExplicitDeny else "CrossAccountNotGranted"
+            resource_reason = (
+                reason if cause.kind is CauseKind.ExplicitDeny else Reason.CrossAccountNotGranted
+            )
             out.append(
                 Finding(
                     CheckName.BucketPolicyAllows, Status.FALSE, resource_reason, message, cause.statements
@@ -86,7 +90,7 @@ def _findings(probe: Probe, decision: RequestDecision, sc: Scenario) -> list[Fin
             Finding(
                 CheckName.PublicAccessBlockAllows,
                 Status.FALSE,
-                "PublicACLIgnored",
+                Reason.PublicACLIgnored,
                 "Block Public Access (IgnorePublicAcls) voids the bucket ACL's public WRITE grant; "
                 "grant the caller in the bucket policy instead",
                 probe.ignored_public_acl,
@@ -134,19 +138,19 @@ def _defaults(
     ident = _allowing(decisions, Layer.Identity, Service.S3)
     if caller.kind is PrincipalKind.Account:
         out[CheckName.IdentityPolicyAllows] = Check(
-            t, "RootUser", f"{caller.arn} is the account's root user, which needs no identity policy"
+            t, Reason.RootUser, f"{caller.arn} is the account's root user, which needs no identity policy"
         )
     elif ident:
         out[CheckName.IdentityPolicyAllows] = Check(
             t,
-            "AllowedByStatement",
+            Reason.AllowedByStatement,
             f"{where(ident[0].source)} statement {ident[0].sid} allows {who} to upload",
             ident,
         )
     else:
         out[CheckName.IdentityPolicyAllows] = Check(
             t,
-            "GrantedByResourcePolicy",
+            Reason.GrantedByResourcePolicy,
             f"no identity policy of {who} allows the upload, but a resource-side grant in the same account suffices",
         )
 
@@ -154,42 +158,47 @@ def _defaults(
     if not kms_probes:
         enc = sc.bucket.encryption
         what = "the upload is not SSE-KMS encrypted" + (f" (bucket default {enc.algorithm})" if enc else "")
-        out[CheckName.KMSKeyUsable] = Check(na, "NoKMSEncryption", what)
+        out[CheckName.KMSKeyUsable] = Check(na, Reason.NoKMSEncryption, what)
     else:
         refs = _granted(decisions, ("key-policy", "kms-grant", "identity:"), Service.KMS)
         key = kms_probes[0].resource
-        out[CheckName.KMSKeyUsable] = Check(t, "KeyUsable", f"{who} may use KMS key {key} through S3", refs)
+        out[CheckName.KMSKeyUsable] = Check(
+            t, Reason.KeyUsable, f"{who} may use KMS key {key} through S3", refs
+        )
 
     bp = _allowing(decisions, Layer.Resource, Service.S3)
     if bp:
         out[CheckName.BucketPolicyAllows] = Check(
             t,
-            "AllowedByStatement",
+            Reason.AllowedByStatement,
             f"bucket policy statement {bp[0].sid} allows {who}, and nothing there denies the upload",
             bp,
         )
     elif sc.bucket.policy is not None:
         out[CheckName.BucketPolicyAllows] = Check(
-            t, "NoDenyingStatement", "the bucket policy denies nothing this upload does"
+            t, Reason.NoDenyingStatement, "the bucket policy denies nothing this upload does"
         )
     else:
         out[CheckName.BucketPolicyAllows] = Check(
-            t, "NoBucketPolicy", "the bucket has no policy, and the caller is in the bucket's account"
+            t, Reason.NoBucketPolicy, "the bucket has no policy, and the caller is in the bucket's account"
         )
 
     if sc.bucket.ownership is Ownership.BucketOwnerEnforced:
         out[CheckName.BucketACLAllows] = Check(
-            na, "ACLsDisabled", "the bucket's ACLs are disabled (object ownership BucketOwnerEnforced)"
+            na, Reason.ACLsDisabled, "the bucket's ACLs are disabled (object ownership BucketOwnerEnforced)"
         )
     else:
         acl = _granted(decisions, ("bucket-acl",), Service.S3)
         if acl:
             out[CheckName.BucketACLAllows] = Check(
-                t, "WriteGranted", f"the bucket ACL's {acl[0].sid} grants WRITE to the caller's account", acl
+                t,
+                Reason.WriteGranted,
+                f"the bucket ACL's {acl[0].sid} grants WRITE to the caller's account",
+                acl,
             )
         else:
             out[CheckName.BucketACLAllows] = Check(
-                t, "NotRequired", "ACLs are enabled, and the upload does not rely on them"
+                t, Reason.NotRequired, "ACLs are enabled, and the upload does not rely on them"
             )
 
     for check, layer, what in (
@@ -199,18 +208,18 @@ def _defaults(
         applied = [d for _, d in decisions if d.analyses.get(layer)]
         if applied:
             out[check] = Check(
-                t, "AllowedAtEveryLevel", f"every level of {what} allows the upload's requests"
+                t, Reason.AllowedAtEveryLevel, f"every level of {what} allows the upload's requests"
             )
         else:
             out[check] = Check(na, *_org_reason(sc, what))
 
     if sc.identity.boundary is None or caller.kind is PrincipalKind.Account:
         out[CheckName.PermissionsBoundaryAllows] = Check(
-            na, "NoPermissionsBoundary", f"{who} has no permissions boundary"
+            na, Reason.NoPermissionsBoundary, f"{who} has no permissions boundary"
         )
     else:
         b = _granted(decisions, ("boundary:",))
-        reason = "AllowedByStatement" if b else "NotLimiting"
+        reason = Reason.AllowedByStatement if b else Reason.NotLimiting
         msg = (
             f"{where(b[0].source)} allows the upload"
             if b
@@ -220,12 +229,15 @@ def _defaults(
 
     if not sc.identity.session_policies:
         out[CheckName.SessionPolicyAllows] = Check(
-            na, "NoSessionPolicy", "the session was not given a session policy"
+            na, Reason.NoSessionPolicy, "the session was not given a session policy"
         )
     else:
         s = _granted(decisions, ("session:",))
         out[CheckName.SessionPolicyAllows] = Check(
-            t, "AllowedByStatement" if s else "NotLimiting", "the session policies allow the upload", s
+            t,
+            Reason.AllowedByStatement if s else Reason.NotLimiting,
+            "the session policies allow the upload",
+            s,
         )
 
     pab = sc.bucket.public_access_block
@@ -233,40 +245,42 @@ def _defaults(
         (pab.block_public_acls, pab.ignore_public_acls, pab.block_public_policy, pab.restrict_public_buckets)
     ):
         out[CheckName.PublicAccessBlockAllows] = Check(
-            na, "NoPublicAccessBlock", "Block Public Access is off for the bucket and its account"
+            na, Reason.NoPublicAccessBlock, "Block Public Access is off for the bucket and its account"
         )
     else:
         out[CheckName.PublicAccessBlockAllows] = Check(
-            t, "NotTriggered", "Block Public Access is on, and the upload relies on no public ACL or policy"
+            t,
+            Reason.NotTriggered,
+            "Block Public Access is on, and the upload relies on no public ACL or policy",
         )
 
     ep = sc.request.vpc_endpoint
     if ep is None:
         out[CheckName.VPCEndpointPolicyAllows] = Check(
-            na, "NoVPCEndpoint", "the upload does not go through a VPC endpoint"
+            na, Reason.NoVPCEndpoint, "the upload does not go through a VPC endpoint"
         )
     elif ep.policy is None:
         out[CheckName.VPCEndpointPolicyAllows] = Check(
-            t, "DefaultEndpointPolicy", f"VPC endpoint {ep.id} has the default full-access policy"
+            t, Reason.DefaultEndpointPolicy, f"VPC endpoint {ep.id} has the default full-access policy"
         )
     else:
         e = _granted(decisions, ("vpce:",))
         out[CheckName.VPCEndpointPolicyAllows] = Check(
-            t, "AllowedByStatement", f"the policy of VPC endpoint {ep.id} allows the upload", e
+            t, Reason.AllowedByStatement, f"the policy of VPC endpoint {ep.id} allows the upload", e
         )
     return out
 
 
-def _org_reason(sc: Scenario, what: str) -> tuple[str, str]:
+def _org_reason(sc: Scenario, what: str) -> tuple[Reason, str]:
     org = sc.organization
     caller = sc.request.caller
     if org is None:
-        return "NoOrganization", f"no account here is in an AWS Organization, so no {what} apply"
+        return Reason.NoOrganization, f"no account here is in an AWS Organization, so no {what} apply"
     if caller.service_linked:
-        return "ServiceLinkedRole", f"{what} do not apply to service-linked roles"
+        return Reason.ServiceLinkedRole, f"{what} do not apply to service-linked roles"
     if org.management_account in (caller.account, sc.bucket.account):
-        return "ManagementAccount", f"{what} do not apply to the organization's management account"
-    return "NoneAttached", f"no {what} bind the accounts involved"
+        return Reason.ManagementAccount, f"{what} do not apply to the organization's management account"
+    return Reason.NoneAttached, f"no {what} bind the accounts involved"
 
 
 def explain(sc: Scenario) -> Explanation:
@@ -277,7 +291,7 @@ def explain(sc: Scenario) -> Explanation:
     for probe in plan.probes:
         if probe.refusal is not None:
             check, status, decision = _REFUSALS[probe.refusal]
-            findings.append(Finding(check, status, probe.refusal.value, refusal_message(probe, sc)))
+            findings.append(Finding(check, status, Reason(probe.refusal), refusal_message(probe, sc)))
             results.append(RequestResult(probe.action, probe.resource, decision))
             continue
         assert probe.authorization is not None

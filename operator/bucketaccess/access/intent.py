@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from ..resources import BucketAccessSpec
 
 PROBE_OBJECT = "bucketaccess-probe"
 
@@ -22,22 +23,19 @@ class UploadIntent:
     vpc_endpoint: str | None = None
 
     @classmethod
-    def from_spec(cls, spec: Mapping[str, Any], role_arn: str, class_vpce: str | None = None) -> UploadIntent:
-        upload = spec.get("upload") or {}
-        encryption = upload.get("encryption") or {}
-        extra = tuple(
-            a for a in spec.get("actions") or () if a.lower() not in ("s3:putobject", "s3:putobjectacl")
-        )
+    def from_spec(cls, spec: BucketAccessSpec, role_arn: str, class_vpce: str | None = None) -> UploadIntent:
+        encryption = spec.upload.encryption
+        extra = tuple(a for a in spec.actions if a.lower() not in ("s3:putobject", "s3:putobjectacl"))
         return cls(
             role_arn=role_arn,
-            bucket=spec["bucket"],
-            prefix=spec.get("prefix") or "",
-            acl=upload.get("acl"),
-            sse=encryption.get("algorithm"),
-            kms_key=encryption.get("kmsKeyArn"),
-            multipart=bool(upload.get("multipart")),
+            bucket=spec.bucket,
+            prefix=spec.prefix,
+            acl=spec.upload.acl,
+            sse=encryption.algorithm if encryption else None,
+            kms_key=encryption.kms_key_arn if encryption else None,
+            multipart=spec.upload.multipart,
             actions=extra,
-            vpc_endpoint=spec.get("vpcEndpointId") or class_vpce,
+            vpc_endpoint=spec.vpc_endpoint_id or class_vpce,
         )
 
     @property

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..policy import Caller, InvalidInput, PolicyKind, PrincipalKind, normalize_keys, parse_policy
 from ..policy.model import Policy
+from ..vocabulary import Reason
 from .checks import CheckName
 from .scenario import (
     Acl,
@@ -479,10 +480,12 @@ def _unknown(raw: object) -> dict[str, UnknownLayer]:
     for name, body in obj.items():
         path = f"unknown.{name}"
         entry = _obj(body, path, {"reason", "message"})
-        reason = _req_str(entry, "reason", path)
-        if not re.match(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$", reason):
-            raise InvalidInput(f"{path}.reason", "must be a CamelCase condition reason")
-        out[name] = UnknownLayer(reason, _str_or(entry, "message", path, reason))
+        text = _req_str(entry, "reason", path)
+        try:
+            reason = Reason(text)
+        except ValueError:
+            raise InvalidInput(f"{path}.reason", f"{text!r} is not a reason the operator reports") from None
+        out[name] = UnknownLayer(reason, _str_or(entry, "message", path, text))
     return out
 
 

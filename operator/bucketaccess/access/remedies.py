@@ -9,8 +9,9 @@ import json
 
 from ..policy import Cause, CauseKind, ConditionClause, Hit, Layer, NearMiss, RequestDecision
 from ..policy.wildcards import glob_match
-from .requests import MANAGED_S3_ALIAS, Probe, Refusal, Service
+from .probes import Probe
 from .scenario import Scenario
+from .services import MANAGED_S3_ALIAS, Service, UploadRefusal
 
 _LEVEL_NAMES = ("root", "OU", "OU", "OU", "OU", "OU")
 
@@ -210,36 +211,36 @@ def voided_message(cause: Cause) -> str:
 def refusal_message(probe: Probe, sc: Scenario) -> str:
     r = probe.refusal
     key = probe.key.arn if probe.key else probe.resource
-    if r is Refusal.ACLNotSupported:
+    if r is UploadRefusal.ACLNotSupported:
         return (
             f"the bucket's ACLs are disabled (BucketOwnerEnforced) and the upload sends {probe.detail}: "
             "S3 answers 400 AccessControlListNotSupported; send x-amz-acl: bucket-owner-full-control or no ACL header"
         )
-    if r is Refusal.PublicACLBlocked:
+    if r is UploadRefusal.PublicACLBlocked:
         return (
             f"Block Public Access (BlockPublicAcls) refuses the public ACL {probe.detail}; "
             "drop the header or send x-amz-acl: bucket-owner-full-control"
         )
-    if r is Refusal.KeyIdWithoutKMSHeader:
+    if r is UploadRefusal.KeyIdWithoutKMSHeader:
         return (
             f"the upload names KMS key {probe.detail} without x-amz-server-side-encryption: aws:kms; "
             "S3 answers 400 InvalidArgument; send both headers"
         )
-    if r is Refusal.KMSKeyDisabled:
+    if r is UploadRefusal.KMSKeyDisabled:
         return f"KMS key {key} is disabled; S3 answers KMS.DisabledException; enable the key or use another"
-    if r is Refusal.KMSKeyPendingDeletion:
+    if r is UploadRefusal.KMSKeyPendingDeletion:
         return f"KMS key {key} is pending deletion; cancel the deletion (kms:CancelKeyDeletion) or use another key"
-    if r is Refusal.KMSKeyWrongRegion:
+    if r is UploadRefusal.KMSKeyWrongRegion:
         region = probe.key.region if probe.key else "?"
         return f"KMS key {key} is in {region} but the bucket is in {sc.region}; S3 needs a key in the bucket's region"
-    if r is Refusal.KMSKeyNotFound:
+    if r is UploadRefusal.KMSKeyNotFound:
         return f"KMS key {key} does not exist; point the bucket's default encryption (or the upload) at an existing key"
-    if r is Refusal.RoleNotFound:
+    if r is UploadRefusal.RoleNotFound:
         who = sc.request.caller.role_arn or sc.request.caller.arn
         return f"role {who} does not exist; create it or fix the role ARN (or the ServiceAccount's eks.amazonaws.com/role-arn annotation)"
-    if r is Refusal.BucketNotFound:
+    if r is UploadRefusal.BucketNotFound:
         return f"bucket {sc.bucket.name} does not exist (S3 answers 404 NoSuchBucket); create it or fix spec.bucket"
-    if r is Refusal.KMSKeyNotInScenario:
+    if r is UploadRefusal.KMSKeyNotInScenario:
         what = "the AWS managed key aws/s3" if probe.detail == MANAGED_S3_ALIAS else f"KMS key {probe.detail}"
         return f"{what} is not described, so whether the role may use it is unknown"
     return f"the policy of KMS key {key} is not described, so whether the role may use it is unknown"

@@ -1,4 +1,4 @@
-"""The access scenario (shared/spec/scenario.md) as frozen data; the loader fills every default."""
+"""The access scenario (docs/scenario.md) as frozen data; the loader fills every default."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..policy import Caller, Policy
+from ..vocabulary import Reason
 
 
 class Ownership(StrEnum):
@@ -166,7 +167,7 @@ class Organization:
 class UnknownLayer:
     """A layer whose data could not be read (the live snapshot says why); its check is Unknown."""
 
-    reason: str
+    reason: Reason
     message: str
 
 

@@ -19,8 +19,12 @@ import botocore.exceptions
 
 from .errors import (
     ACCESS_DENIED,
+    CONNECTION,
+    NOT_A_MEMBER,
     NOT_CONFIGURED,
     NOT_FOUND,
+    POLICY_TYPE_OFF,
+    THROTTLING,
     AwsError,
     AwsUnavailable,
     NotFound,
@@ -38,19 +42,6 @@ IAM_ACTION = {
     ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
     ("sts", "GetCallerIdentity"): "sts:GetCallerIdentity",
 }
-_THROTTLING = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "TooManyRequestsException",
-        "SlowDown",
-        "RequestLimitExceeded",
-        "OperationAborted",
-        "ServiceUnavailable",
-        "InternalError",
-        "RequestTimeout",
-    }
-)
 _CONNECTION_ERRORS = (
     botocore.exceptions.EndpointConnectionError,
     botocore.exceptions.ConnectionClosedError,
@@ -109,12 +100,17 @@ class BotoReader:
         self._on_client = on_client  # lets tests and metrics hook botocore events on every client
 
     # ------------------------------------------------------------------ plumbing
+    def _client_of(self, service: str, **kwargs: Any) -> Any:
+        # The stubs type clients per service name (a Literal); here the name is data.
+        session: Any = self._session
+        return session.client(service, **kwargs)
+
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.region)
         with self._lock:
             found = self._clients.get(key)
             if found is None:
-                found = self._session.client(service, region_name=key[1], config=self._config)
+                found = self._client_of(service, region_name=key[1], config=self._config)
                 if service == "s3control" and os.environ.get("AWS_ENDPOINT_URL"):
                     found.meta.events.register("before-sign.s3-control.*", _drop_account_host_prefix)
                 if self._on_client is not None:
@@ -126,6 +122,7 @@ class BotoReader:
         """Call one AWS operation; "not configured" comes back as None, everything else as AwsError."""
         service = client.meta.service_model.service_name
         method = getattr(client, _snake(operation))
+        action = iam_action(service, operation)
         try:
             return method(**kwargs)
         except botocore.exceptions.ClientError as exc:
@@ -135,24 +132,32 @@ class BotoReader:
             message = str(error.get("Message") or code)
             if code in NOT_CONFIGURED:
                 return None
-            if kind and (code in NOT_FOUND or (status == 404 and code not in NOT_CONFIGURED)):
-                raise NotFound(kind, name) from None
+            if kind and (code in NOT_FOUND or status == 404):
+                raise NotFound(kind, name, code=code, status=status, operation=action) from None
             if code in ACCESS_DENIED or status == 403:
-                raise OperatorAccessDenied(iam_action(service, operation), message) from None
-            if code in _THROTTLING or status >= 500:
+                raise OperatorAccessDenied(action, message, code=code, status=status) from None
+            if code in THROTTLING or status >= 500:
                 raise AwsUnavailable(
-                    f"{service}:{operation} failed after retries: {code} {message}"
+                    f"{action} failed after retries: {code} {message}",
+                    code=code,
+                    status=status,
+                    operation=action,
                 ) from None
-            raise AwsError(f"{service}:{operation}: {code} {message}") from None
+            raise AwsError(
+                f"{action}: {code} {message}", code=code, status=status, operation=action
+            ) from None
         except _CONNECTION_ERRORS as exc:
-            raise AwsUnavailable(f"{service}:{operation}: cannot reach AWS ({type(exc).__name__})") from None
+            raise AwsUnavailable(
+                f"{action}: cannot reach AWS ({type(exc).__name__})", code=CONNECTION, operation=action
+            ) from None
         except botocore.exceptions.NoCredentialsError:
             raise OperatorAccessDenied(
-                iam_action(service, operation),
+                action,
                 "the operator has no AWS credentials (IRSA, AWS_PROFILE or AWS_ACCESS_KEY_ID)",
+                code="NoCredentials",
             ) from None
         except botocore.exceptions.BotoCoreError as exc:
-            raise AwsUnavailable(f"{service}:{operation}: {exc}") from None
+            raise AwsUnavailable(f"{action}: {exc}", code=CONNECTION, operation=action) from None
 
     def pages(self, client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
         token_in, token_out = _PAGINATION.get(operation, ("Marker", "Marker"))
@@ -303,7 +308,7 @@ class BotoReader:
         creds = self.call(
             self.client("sts"), "AssumeRole", RoleArn=role_arn, RoleSessionName="bucketaccess-reader"
         )["Credentials"]
-        made = self._session.client(
+        made = self._client_of(
             service,
             region_name=self.region,
             config=self._config,
@@ -357,7 +362,7 @@ class BotoReader:
             try:
                 parents = self.call(org, "ListParents", ChildId=child)
             except AwsError as exc:
-                if "ChildNotFound" in exc.message or "AccountNotFound" in exc.message:
+                if exc.code in NOT_A_MEMBER:
                     return None
                 raise
             parent = (parents or {}).get("Parents", [])
@@ -375,9 +380,7 @@ class BotoReader:
         try:
             listed = list(self.pages(org, "ListPoliciesForTarget", "Policies", TargetId=target, Filter=ptype))
         except AwsError as exc:
-            if ptype == "RESOURCE_CONTROL_POLICY" and (
-                "PolicyTypeNotEnabled" in exc.message or "InvalidInput" in exc.message
-            ):
+            if ptype == "RESOURCE_CONTROL_POLICY" and exc.code in POLICY_TYPE_OFF:
                 return ()  # RCPs are not enabled in this organization
             raise
         out = []

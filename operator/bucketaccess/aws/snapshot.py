@@ -1,4 +1,4 @@
-"""AWS reads -> the access scenario of shared/spec/scenario.md, the very data ``explain`` takes.
+"""AWS reads -> the access scenario (docs/scenario.md), the very data ``explain`` takes.
 
 What could not be read goes into the scenario's ``unknown`` map (check -> reason, message), so a
 snapshot written to a file and explained offline gives the identical verdict. Only a total
@@ -17,7 +17,7 @@ from .reader import AwsReader, BucketInfo, KeyInfo
 MANAGED_S3_ALIAS = "alias/aws/s3"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Snapshot:
     scenarios: tuple[dict[str, Any], ...]  # the upload first, then one per extra action
     role_arn: str  # as AWS knows it (with its path), or as asked when the role is missing
@@ -204,8 +204,9 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
             scenario["unknown"] = unknown
         scenarios.append(scenario)
     return Snapshot(
-        tuple(scenarios),
-        principal,
-        bucket_account,
-        key_arn if keys.get(key_arn or "", {}).get("manager") != "AWS" else None,
+        scenarios=tuple(scenarios),
+        role_arn=principal,
+        bucket_account=bucket_account,
+        key_arn=key_arn if keys.get(key_arn or "", {}).get("manager") != "AWS" else None,
+        role_missing=identity.get("exists") is False,
     )

@@ -49,10 +49,7 @@ class BotoWriter:
             try:
                 return fn()
             except AwsUnavailable as exc:
-                conflict = (
-                    "OperationAborted" in exc.message or "Throttl" in exc.message or "SlowDown" in exc.message
-                )
-                if delay is None or not conflict:
+                if delay is None or not exc.retryable:
                     raise
                 self.retries += 1
                 self.sleep(delay)
@@ -99,7 +96,7 @@ class BotoWriter:
     def create_grant(self, key_arn: str, grantee: str, operations: list[str], name: str) -> str:
         made = self._key("CreateGrant", key_arn, GranteePrincipal=grantee, Operations=operations, Name=name)
         if not made:
-            raise AwsError(f"kms:CreateGrant on {key_arn} returned nothing")
+            raise AwsError(f"kms:CreateGrant on {key_arn} returned nothing", operation="kms:CreateGrant")
         return str(made["GrantId"])
 
     def revoke_grant(self, key_arn: str, grant_id: str) -> None:

@@ -10,15 +10,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..policy.wildcards import glob_match
+from ..resources import BucketPolicyMode, ClassSpec, KMSKeyUsersMode
+from ..vocabulary import Reason
 
 
 @dataclass(frozen=True, slots=True)
 class Admission:
     admitted: bool
-    reason: str
+    reason: Reason
     message: str
-    bucket_policy_mode: str = "Observe"
-    kms_mode: str = "Observe"
+    bucket_policy_mode: BucketPolicyMode = BucketPolicyMode.Observe
+    kms_mode: KMSKeyUsersMode = KMSKeyUsersMode.Observe
+
+    @property
+    def writes(self) -> bool:
+        """Admitted, and the class lets the operator write something for it."""
+        return self.admitted and not (
+            self.bucket_policy_mode is BucketPolicyMode.Observe and self.kms_mode is KMSKeyUsersMode.Observe
+        )
 
 
 def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
@@ -43,7 +52,7 @@ def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, st
 
 def admit(
     class_name: str,
-    class_spec: Mapping[str, Any] | None,
+    class_spec: ClassSpec | None,
     namespace: str,
     namespace_labels: Mapping[str, str] | None,
     bucket: str,
@@ -53,38 +62,43 @@ def admit(
     if class_spec is None:
         return Admission(
             False,
-            "ClassNotFound",
+            Reason.ClassNotFound,
             f"BucketAccessClass {class_name} does not exist; nothing will be written to AWS",
         )
-    if namespace_labels is None or not selector_matches(
-        class_spec.get("namespaceSelector"), namespace_labels
-    ):
+    if namespace_labels is None or not selector_matches(class_spec.namespace_selector, namespace_labels):
         return Admission(
             False,
-            "NamespaceNotAdmitted",
+            Reason.NamespaceNotAdmitted,
             f"BucketAccessClass {class_name} does not admit namespace {namespace}",
         )
-    if not any(glob_match(p, bucket) for p in class_spec.get("buckets") or ()):
+    if not any(glob_match(p, bucket) for p in class_spec.buckets):
         return Admission(
-            False, "BucketNotAdmitted", f"BucketAccessClass {class_name} does not admit bucket {bucket}"
+            False, Reason.BucketNotAdmitted, f"BucketAccessClass {class_name} does not admit bucket {bucket}"
         )
-    prefixes = class_spec.get("prefixes")
+    prefixes = class_spec.prefixes
     if prefixes is not None:
         ok = ("*" in prefixes) if prefix == "" else any(glob_match(p, prefix) for p in prefixes)
         if not ok:
             shown = prefix or '"" (the whole bucket)'
             return Admission(
-                False, "PrefixNotAdmitted", f"BucketAccessClass {class_name} does not admit prefix {shown}"
+                False,
+                Reason.PrefixNotAdmitted,
+                f"BucketAccessClass {class_name} does not admit prefix {shown}",
             )
-    if role_arn is None or not any(glob_match(p, role_arn) for p in class_spec.get("roles") or ()):
+    if role_arn is None:
         return Admission(
-            False, "RoleNotAdmitted", f"BucketAccessClass {class_name} does not admit role {role_arn}"
+            False,
+            Reason.RoleNotAdmitted,
+            f"BucketAccessClass {class_name} cannot admit a request whose role could not be resolved",
         )
-    reconcile = class_spec.get("reconcile") or {}
+    if not any(glob_match(p, role_arn) for p in class_spec.roles):
+        return Admission(
+            False, Reason.RoleNotAdmitted, f"BucketAccessClass {class_name} does not admit role {role_arn}"
+        )
     return Admission(
         True,
-        "AdmittedByClass",
-        f"BucketAccessClass {class_name} admits this request (bucket policy: {reconcile.get('bucketPolicy', 'Observe')}, KMS key users: {reconcile.get('kmsKeyUsers', 'Observe')})",
-        reconcile.get("bucketPolicy", "Observe"),
-        reconcile.get("kmsKeyUsers", "Observe"),
+        Reason.AdmittedByClass,
+        f"BucketAccessClass {class_name} admits this request (bucket policy: {class_spec.bucket_policy}, KMS key users: {class_spec.kms_key_users})",
+        class_spec.bucket_policy,
+        class_spec.kms_key_users,
     )

@@ -22,10 +22,18 @@ KEY_POLICY_LIMIT = 32 * 1024
 _UNIQUE_ID = re.compile(r"^(AROA|AIDA)[A-Z0-9]{8,}$")
 
 
-class Refusal(StrEnum):
+class WriteRefusal(StrEnum):
+    """Why a managed write is not made, or did not take: the one vocabulary of the write path.
+
+    The merge refuses the first three before anything is written; the write procedure adds the
+    last two, which happen at or after the write (their wording says so).
+    """
+
     PolicySizeLimit = "PolicySizeLimit"
     LockoutRisk = "LockoutRisk"
     UnreadablePolicy = "UnreadablePolicy"
+    WriteNotVerified = "WriteNotVerified"
+    WriteFailed = "WriteFailed"
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,7 @@ class Merge:
     added: tuple[str, ...] = ()  # Sids of ours that appear or change
     removed: tuple[str, ...] = ()  # Sids of ours that go
     stale_principals: tuple[str, ...] = ()  # unique ids AWS left for deleted roles in ours
-    refusal: Refusal | None = None
+    refusal: WriteRefusal | None = None
     detail: str = ""
     foreign: tuple[dict[str, Any], ...] = field(default=())
 
@@ -100,10 +108,15 @@ def merge(
             live = json.loads(live_text)
             live_statements = _statements(live)
         except (ValueError, AttributeError):
-            return Merge(None, False, refusal=Refusal.UnreadablePolicy, detail="the live policy is not JSON")
+            return Merge(
+                None, False, refusal=WriteRefusal.UnreadablePolicy, detail="the live policy is not JSON"
+            )
         if not isinstance(live, dict):
             return Merge(
-                None, False, refusal=Refusal.UnreadablePolicy, detail="the live policy is not a JSON object"
+                None,
+                False,
+                refusal=WriteRefusal.UnreadablePolicy,
+                detail="the live policy is not a JSON object",
             )
     else:
         live, live_statements = {}, []
@@ -145,7 +158,7 @@ def merge(
             added,
             removed,
             stale,
-            Refusal.PolicySizeLimit,
+            WriteRefusal.PolicySizeLimit,
             f"the merged policy would be {len(text.encode())} bytes, over AWS's limit of {limit}",
         )
     if key_policy:
@@ -159,7 +172,7 @@ def merge(
                 added,
                 removed,
                 stale,
-                Refusal.LockoutRisk,
+                WriteRefusal.LockoutRisk,
                 "the change would drop or alter a statement that lets someone call kms:PutKeyPolicy",
             )
     return result

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..resources import BucketPolicyMode, KMSKeyUsersMode
+
 BUCKET_SID = re.compile(r"^BucketAccess[0-9A-F]{8}$")
 KEY_SID = re.compile(r"^BucketAccessKeyUsers[0-9A-F]{8}$")
 GRANT_NAME_PREFIX = "BucketAccess-"
@@ -22,7 +24,7 @@ KEY_USER_ACTIONS = ("kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey*")
 GRANT_OPERATIONS = ("Decrypt", "DescribeKey", "GenerateDataKey")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Claim:
     """One admitted BucketAccess, reduced to what it asks AWS to hold."""
 
@@ -31,8 +33,8 @@ class Claim:
     bucket: str
     prefix: str
     actions: frozenset[str]
-    bucket_mode: str  # Manage | Observe
-    kms_mode: str  # KeyPolicy | Grant | Observe
+    bucket_mode: BucketPolicyMode
+    kms_mode: KMSKeyUsersMode
     kms_key_arn: str | None = None  # the customer-managed key its uploads use, when one does
     region: str = "us-east-1"
 
@@ -66,7 +68,7 @@ def bucket_statements(bucket: str, claims: Iterable[Claim]) -> list[dict[str, An
     """The managed Allow statements the bucket policy should hold, sorted by Sid."""
     groups: dict[tuple[str, tuple[str, ...]], set[str]] = {}
     for c in claims:
-        if c.bucket == bucket and c.bucket_mode == "Manage":
+        if c.bucket == bucket and c.bucket_mode is BucketPolicyMode.Manage:
             groups.setdefault((c.prefix, tuple(sorted(c.actions))), set()).add(c.role_arn)
     out = []
     for (prefix, actions), roles in groups.items():
@@ -84,7 +86,7 @@ def bucket_statements(bucket: str, claims: Iterable[Claim]) -> list[dict[str, An
 
 def key_statements(key_arn: str, claims: Iterable[Claim]) -> list[dict[str, Any]]:
     """The managed key-user statement: the roles may use the key only through S3."""
-    mine = [c for c in claims if c.kms_key_arn == key_arn and c.kms_mode == "KeyPolicy"]
+    mine = [c for c in claims if c.kms_key_arn == key_arn and c.kms_mode is KMSKeyUsersMode.KeyPolicy]
     if not mine:
         return []
     roles = sorted({c.role_arn for c in mine})
@@ -106,5 +108,5 @@ def key_grants(key_arn: str, claims: Iterable[Claim]) -> dict[str, str]:
     return {
         grant_name(key_arn, c.role_arn): c.role_arn
         for c in claims
-        if c.kms_key_arn == key_arn and c.kms_mode == "Grant"
+        if c.kms_key_arn == key_arn and c.kms_mode is KMSKeyUsersMode.Grant
     }

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubernetes import client
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 COMPONENT = "bucketaccess-operator"
 MAX_MESSAGE = 1000
@@ -33,8 +33,8 @@ def post(api: client.ApiClient, body: Mapping[str, Any], kind: str, reason: str,
             uid=meta.get("uid"),
             resource_version=meta.get("resourceVersion"),
         ),
-        type=kind,
-        reason=reason,
+        type=str(kind),
+        reason=str(reason),
         message=message[:MAX_MESSAGE],
         source=client.V1EventSource(component=COMPONENT),
         reporting_component=COMPONENT,

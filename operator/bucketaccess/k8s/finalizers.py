@@ -9,12 +9,13 @@ from, so a concurrent change to the finalizer list is never overwritten.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from kubernetes import client
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
-GROUP, VERSION, PLURAL = "s3access.dev", "v1alpha1", "bucketaccesses"
+from ..resources import GROUP, PLURAL, VERSION
+
 FINALIZER = "s3access.dev/cleanup"
 ATTEMPTS = 5
 
@@ -25,14 +26,20 @@ class ObjectGoing(Exception):
 
 def _patch(api: client.ApiClient, meta: Mapping[str, Any], finalizers: list[str]) -> dict[str, Any]:
     patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
-    return client.CustomObjectsApi(api).patch_namespaced_custom_object(  # type: ignore[no-any-return]
-        GROUP, VERSION, meta["namespace"], PLURAL, meta["name"], patch
+    return cast(
+        dict[str, Any],
+        client.CustomObjectsApi(api).patch_namespaced_custom_object(
+            GROUP, VERSION, meta["namespace"], PLURAL, meta["name"], patch
+        ),
     )
 
 
 def _read(api: client.ApiClient, meta: Mapping[str, Any]) -> dict[str, Any]:
-    return client.CustomObjectsApi(api).get_namespaced_custom_object(  # type: ignore[no-any-return]
-        GROUP, VERSION, meta["namespace"], PLURAL, meta["name"]
+    return cast(
+        dict[str, Any],
+        client.CustomObjectsApi(api).get_namespaced_custom_object(
+            GROUP, VERSION, meta["namespace"], PLURAL, meta["name"]
+        ),
     )
 
 
@@ -51,11 +58,13 @@ def _change(api: client.ApiClient, body: Mapping[str, Any], add: bool) -> dict[s
             return _patch(api, meta, wanted)
         except ApiException as exc:
             if exc.status != 409:
-                return _gone(exc, meta, add)
+                _gone(exc, meta, add)
+                return None
         try:
             current = _read(api, meta)  # someone else changed it meanwhile: decide again on fresh data
         except ApiException as exc:
-            return _gone(exc, meta, add)
+            _gone(exc, meta, add)
+            return None
     raise RuntimeError(f"finalizer of {body['metadata']['name']}: {ATTEMPTS} conflicting updates in a row")
 
 

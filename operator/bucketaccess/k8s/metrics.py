@@ -9,8 +9,6 @@ bucketaccess_cache_hits_total, _misses_total, _coalesced_total
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -19,15 +17,12 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from ..aws.boto import iam_action
 from ..aws.cache import CacheStats
 from .scheduler import SchedulerStats
 
 WRITE_OPERATIONS = frozenset(
     {"PutBucketPolicy", "DeleteBucketPolicy", "PutKeyPolicy", "CreateGrant", "RevokeGrant", "RetireGrant"}
 )
-# Test-only: every AWS call is appended to this file as one JSON line (action, resource).
-CALL_LOG_ENV = "BUCKETACCESS_AWS_CALL_LOG"
 
 
 class _State(Collector):
@@ -93,8 +88,6 @@ class Metrics:
         self.aws_writes = Counter(
             "bucketaccess_aws_writes", "AWS writes", ["operation"], registry=self.registry
         )
-        self._call_log = os.environ.get(CALL_LOG_ENV)
-        self._log_lock = threading.Lock()
 
     def serve(self, port: int) -> None:
         start_http_server(port, registry=self.registry)
@@ -116,31 +109,4 @@ class Metrics:
             if model.name in WRITE_OPERATIONS and not code:
                 self.aws_writes.labels(model.name).inc()
 
-        def before(model: Any, params: Any, **_: Any) -> None:
-            if self._call_log:
-                line = json.dumps(
-                    {"action": iam_action(service, model.name), "resource": _resource(service, params)}
-                )
-                with self._log_lock, open(self._call_log, "a") as out:
-                    out.write(line + "\n")
-
         client.meta.events.register("after-call.*.*", after)
-        # before-parameter-build sees the API's own arguments (Bucket, KeyId, RoleName, ...)
-        client.meta.events.register("before-parameter-build.*.*", before)
-
-
-def _resource(service: str, params: Any) -> str:
-    """The ARN an IAM policy would name for this call (best effort; "*" where AWS has none)."""
-    p = params if isinstance(params, dict) else {}
-    if service == "s3" and p.get("Bucket"):
-        return f"arn:aws:s3:::{p['Bucket']}"
-    if service == "kms" and str(p.get("KeyId", "")).startswith("arn:"):
-        return str(p["KeyId"])
-    if service == "iam":
-        if p.get("PolicyArn"):
-            return str(p["PolicyArn"])
-        if p.get("RoleName"):
-            return f"arn:aws:iam::*:role/{p['RoleName']}"
-    if service == "sts" and p.get("RoleArn"):
-        return str(p["RoleArn"])
-    return "*"

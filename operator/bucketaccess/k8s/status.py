@@ -10,16 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from kubernetes import client
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
-from ..conditions import merge_conditions
-from ..reconciler import Outcome
+from ..reconcile import Outcome, merge_conditions
+from ..resources import GROUP, PLURAL, VERSION
 from . import events
 
-GROUP, VERSION, PLURAL = "s3access.dev", "v1alpha1", "bucketaccesses"
 log = logging.getLogger(__name__)
 
 
@@ -41,13 +40,13 @@ def status_for(
     status: dict[str, Any] = {
         "observedGeneration": generation,
         "conditions": conditions,
-        "decision": outcome.decision,
+        "decision": str(outcome.decision),
     }
     if outcome.role_arn is not None:
         status["roleArn"] = outcome.role_arn
     status["lastVerifiedTime"] = stamp if outcome.verified else current.get("lastVerifiedTime")
     if outcome.managed is not None:
-        status["managed"] = dict(outcome.managed)
+        status["managed"] = dict(outcome.managed.raw())
     return status
 
 
@@ -62,6 +61,10 @@ def changes(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, 
     """The merge patch from ``current`` to ``wanted`` (a key we no longer set is removed)."""
     patch = {k: v for k, v in wanted.items() if current.get(k) != v}
     patch.update({k: None for k in current if k not in wanted and k != "managed"})
+    if isinstance(patch.get("managed"), dict) and isinstance(current.get("managed"), dict):
+        # a merge patch merges maps: a key the object no longer holds must be sent as null
+        gone = {k: None for k in current["managed"] if k not in patch["managed"]}
+        patch["managed"] = {**patch["managed"], **gone}
     return patch
 
 
@@ -80,8 +83,11 @@ def write(
     written = None
     if patch:
         try:
-            written = client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
-                GROUP, VERSION, meta["namespace"], PLURAL, meta["name"], {"status": patch}
+            written = cast(
+                dict[str, Any],
+                client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
+                    GROUP, VERSION, meta["namespace"], PLURAL, meta["name"], {"status": patch}
+                ),
             )
         except ApiException as exc:
             if exc.status == 404:
@@ -98,6 +104,6 @@ def write(
     if after is not None and (before is None or before[0] != after[0]):
         kind = "Normal" if after[0] == "True" else "Warning"
         events.post(api, body, kind, outcome.ready.reason, outcome.ready.message)
-    for kind, reason, message in outcome.events:
-        events.post(api, body, kind, reason, message)
+    for event in outcome.events:
+        events.post(api, body, event.type, event.reason, event.message)
     return written

@@ -65,8 +65,8 @@ class ObjectStore:
                 return False
             body = _slim(raw)
             self._bodies[uid] = body
-            self._move(self._by_bucket, uid, old and bucket_of(old), bucket_of(body))
-            self._move(self._by_key, uid, old and key_of(old), key_of(body))
+            self._move(self._by_bucket, uid, bucket_of(old) if old else None, bucket_of(body))
+            self._move(self._by_key, uid, key_of(old) if old else None, key_of(body))
         return True
 
     def pop(self, uid: str) -> None:

@@ -7,14 +7,15 @@ from typing import Any
 
 import pytest
 
-from bucketaccess.grants.merge import BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT, Refusal, merge
-from bucketaccess.grants.plan import BUCKET_SID, KEY_SID, Claim, bucket_statements, key_statements
+from bucketaccess.grants.merge import BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT, WriteRefusal, merge
+from bucketaccess.grants.plan import BUCKET_SID, KEY_SID, bucket_statements, key_statements
+from tests.unit.grants.claims import claim
 
 R1 = "arn:aws:iam::111122223333:role/a"
 R2 = "arn:aws:iam::111122223333:role/b"
 KEY = "arn:aws:kms:us-east-1:111122223333:key/k1"
 OURS = bucket_statements(
-    "b", [Claim("ns/a", R1, "b", "in/", frozenset({"s3:PutObject"}), "Manage", "Observe")]
+    "b", [claim(owner="ns/a", role_arn=R1, bucket="b", prefix="in/", bucket_mode="Manage")]
 )
 DENY = {
     "Sid": "ExampleStmt",
@@ -201,7 +202,7 @@ def test_size_limit_refuses_and_writes_nothing() -> None:
     live = text(pad)
     assert BUCKET_POLICY_LIMIT - 20 <= len(live) <= BUCKET_POLICY_LIMIT
     m = merge(live, OURS, BUCKET_SID, limit=BUCKET_POLICY_LIMIT)
-    assert m.refusal is Refusal.PolicySizeLimit and m.text is None and not m.changed
+    assert m.refusal is WriteRefusal.PolicySizeLimit and m.text is None and not m.changed
     assert str(BUCKET_POLICY_LIMIT) in m.detail
 
 
@@ -214,14 +215,14 @@ def test_key_policy_lockout_guard() -> None:
         "Resource": "*",
     }
     desired = key_statements(
-        KEY, [Claim("ns/a", R1, "b", "", frozenset({"s3:PutObject"}), "Observe", "KeyPolicy", KEY)]
+        KEY, [claim(owner="ns/a", role_arn=R1, bucket="b", kms_mode="KeyPolicy", kms_key_arn=KEY)]
     )
     ok = merge(text(root), desired, KEY_SID, limit=KEY_POLICY_LIMIT, key_policy=True)
     assert ok.changed and ok.refusal is None and json.loads(ok.text or "")["Statement"][0] == root
     # someone let an admin manage the key through our statement; replacing it would lock them out
     hijacked = dict(desired[0], Action=["kms:*"])
     guarded = merge(text(root, hijacked), desired, KEY_SID, limit=KEY_POLICY_LIMIT, key_policy=True)
-    assert guarded.refusal is Refusal.LockoutRisk and guarded.text is None
+    assert guarded.refusal is WriteRefusal.LockoutRisk and guarded.text is None
 
 
 def test_only_allow_statements_are_ever_merged_in() -> None:
@@ -231,4 +232,4 @@ def test_only_allow_statements_are_ever_merged_in() -> None:
 
 def test_unreadable_live_policy_is_refused() -> None:
     m = merge("{not json", OURS, BUCKET_SID, limit=BUCKET_POLICY_LIMIT)
-    assert m.refusal is Refusal.UnreadablePolicy and not m.changed
+    assert m.refusal is WriteRefusal.UnreadablePolicy and not m.changed

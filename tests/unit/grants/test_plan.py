@@ -14,6 +14,7 @@ from bucketaccess.grants.plan import (
     key_grants,
     key_statements,
 )
+from bucketaccess.resources import BucketPolicyMode, KMSKeyUsersMode
 
 R1 = "arn:aws:iam::111122223333:role/a"
 R2 = "arn:aws:iam::111122223333:role/b"
@@ -30,7 +31,16 @@ def claim(
     kms: str = "Observe",
     key: str | None = None,
 ) -> Claim:
-    return Claim(f"ns/{role}", role, bucket, prefix, actions, mode, kms, key)
+    return Claim(
+        owner=f"ns/{role}",
+        role_arn=role,
+        bucket=bucket,
+        prefix=prefix,
+        actions=actions,
+        bucket_mode=BucketPolicyMode(mode),
+        kms_mode=KMSKeyUsersMode(kms),
+        kms_key_arn=key,
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,103 @@
+"""``bucketaccess check``: one verdict, live from AWS, with no operator and no cluster needed
+(a kubeconfig only for ``--service-account``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..access import explain, load_scenario
+from ..access.intent import UploadIntent
+from ..access.render import to_json, to_text
+from ..aws import snapshot
+from ..aws.errors import AwsError
+from ..policy import InvalidInput
+from .common import InvalidSetting, setting
+from .exit_codes import ExitCode, exit_code
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def _role_from_service_account(ref: str) -> str:
+    # The Kubernetes client is needed only here: imported on use, so `check --role` needs no kubeconfig.
+    from ..k8s.identity import resolve_once
+    from ..reconcile import RoleResolutionError
+
+    namespace, _, name = ref.partition("/")
+    if not namespace or not name:
+        raise ValueError(f"--service-account: {ref!r} is not NAMESPACE/NAME")
+    try:
+        return resolve_once(namespace, name)
+    except RoleResolutionError as exc:
+        raise ValueError(f"--service-account: {exc.message}") from None
+
+
+def command(args: argparse.Namespace) -> int:
+    try:
+        region = setting(args.region, "REGION", None, _identity)
+        org_reader = setting(args.org_reader_role_arn, "ORG_READER_ROLE_ARN", None, _identity)
+        account_reader = setting(args.account_reader_role_name, "ACCOUNT_READER_ROLE_NAME", None, _identity)
+        role = args.role or _role_from_service_account(args.service_account)
+    except (InvalidSetting, ValueError) as exc:
+        print(f"bucketaccess: error: {exc}", file=sys.stderr)
+        return ExitCode.InvalidInput
+    intent = UploadIntent(
+        role_arn=role,
+        bucket=args.bucket,
+        prefix=args.prefix,
+        acl=args.acl,
+        sse="aws:kms" if args.kms_key else None,
+        kms_key=args.kms_key,
+        multipart=args.multipart,
+    )
+    from ..aws.boto import BotoReader  # boto3 loads only when a live check runs
+
+    try:
+        reader = BotoReader(
+            region=region, org_reader_role_arn=org_reader, account_reader_role_name=account_reader
+        )
+        raw = snapshot.take(reader, intent).scenarios[0]
+        result = explain(load_scenario(raw, datetime.now(UTC)))
+    except AwsError as exc:
+        print(f"bucketaccess: error: {exc.reason}: {exc.message}", file=sys.stderr)
+        return ExitCode.Unknown
+    except InvalidInput as exc:
+        print(f"bucketaccess: error: AWS returned data the engine cannot evaluate: {exc}", file=sys.stderr)
+        return ExitCode.Unknown
+    if args.snapshot:
+        Path(args.snapshot).write_text(json.dumps(raw, indent=2) + "\n")
+    sys.stdout.write(to_json(result) if args.output == "json" else to_text(result))
+    return exit_code(result.decision)
+
+
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = sub.add_parser("check", help="one verdict, live from AWS, with no operator and no cluster needed")
+    who = check.add_mutually_exclusive_group(required=True)
+    who.add_argument("--role", help="the IAM role ARN the workload uses")
+    who.add_argument(
+        "--service-account",
+        metavar="NAMESPACE/NAME",
+        help="read the role from this ServiceAccount's IRSA annotation (needs a kubeconfig)",
+    )
+    check.add_argument("--bucket", required=True)
+    check.add_argument("--prefix", default="", help="key prefix the workload uploads under")
+    check.add_argument(
+        "--kms-key", help="the upload sends x-amz-server-side-encryption: aws:kms with this key"
+    )
+    check.add_argument("--acl", help="the canned ACL the upload sends (x-amz-acl)")
+    check.add_argument("--multipart", action="store_true", help="large uploads (kms:Decrypt is needed too)")
+    check.add_argument("--region", help="[BUCKETACCESS_REGION] (default: the SDK's)")
+    check.add_argument("--org-reader-role-arn", help="[BUCKETACCESS_ORG_READER_ROLE_ARN]")
+    check.add_argument("--account-reader-role-name", help="[BUCKETACCESS_ACCOUNT_READER_ROLE_NAME]")
+    check.add_argument("--output", "-o", choices=("text", "json"), default="text")
+    check.add_argument(
+        "--snapshot",
+        metavar="FILE",
+        help="also write the scenario that was read; `bucketaccess explain FILE` gives the same verdict",
+    )
+    check.set_defaults(func=command)

@@ -1,0 +1,146 @@
+"""``bucketaccess run``: the operator. Every flag may also come from the environment variable in
+brackets, read when the command runs (never while the parser is built)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from .common import InvalidSetting, choice, duration, flag_type, port, positive_int, setting
+from .exit_codes import ExitCode
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc)
+
+
+def _logging(level: str, form: str) -> None:
+    handler = logging.StreamHandler()
+    plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler.setFormatter(_JsonFormatter() if form == "json" else plain)
+    logging.basicConfig(level=getattr(logging, level.upper()), handlers=[handler])
+    if level.lower() != "debug":
+        # Kopf logs one line per handled watch event and aiohttp one per health probe: at
+        # thousands of objects that would be most of the log and a good part of the CPU.
+        for noisy in ("kopf.objects", "aiohttp.access"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def command(args: argparse.Namespace) -> int:
+    from ..k8s.config import OperatorConfig
+
+    try:
+        health_port = setting(args.health_port, "HEALTH_PORT", "8080", port)
+        log_level = setting(args.log_level, "LOG_LEVEL", "info", choice("debug", "info", "warning", "error"))
+        log_format = setting(args.log_format, "LOG_FORMAT", "plain", choice("plain", "json"))
+        cfg = OperatorConfig(
+            default_interval_s=setting(args.default_interval, "DEFAULT_INTERVAL", "5m", duration) or 300.0,
+            cache_ttl_s=setting(args.cache_ttl, "CACHE_TTL", "20s", duration) or 0.0,
+            region=setting(args.region, "REGION", None, _identity),
+            org_reader_role_arn=setting(args.org_reader_role_arn, "ORG_READER_ROLE_ARN", None, _identity),
+            account_reader_role_name=setting(
+                args.account_reader_role_name, "ACCOUNT_READER_ROLE_NAME", None, _identity
+            ),
+            workers=setting(args.workers, "WORKERS", "16", positive_int) or 16,
+            metrics_port=setting(args.metrics_port, "METRICS_PORT", "0", port) or 0,
+            namespaces=tuple(args.namespace or ()),
+        )
+    except InvalidSetting as exc:
+        print(f"bucketaccess: error: {exc}", file=sys.stderr)
+        return ExitCode.InvalidInput
+    _logging(log_level or "info", log_format or "plain")
+
+    # Kopf is imported here, not at module level: explain and check never load it.
+    import kopf
+
+    from ..k8s import handlers
+
+    del handlers  # imported for its registrations with Kopf
+    kopf.run(
+        standalone=True,
+        clusterwide=not args.namespace,
+        namespaces=args.namespace or (),
+        liveness_endpoint=f"http://0.0.0.0:{health_port}/healthz" if health_port else None,
+        memo=kopf.Memo(config=cfg),
+    )
+    return 0
+
+
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = sub.add_parser(
+        "run",
+        help="run the operator against the current kubeconfig",
+        description="Run the operator. Every flag can also be set by the environment variable in brackets.",
+    )
+    run.add_argument(
+        "--namespace",
+        "-n",
+        action="append",
+        default=[],
+        help="watch only this namespace (names or globs; repeat for more); default: all namespaces",
+    )
+    run.add_argument(
+        "--health-port",
+        type=flag_type(port),
+        help="port of the /healthz liveness endpoint, 0 turns it off [BUCKETACCESS_HEALTH_PORT] (default 8080)",
+    )
+    run.add_argument(
+        "--default-interval",
+        type=flag_type(duration),
+        help="verifyInterval of objects that set none [BUCKETACCESS_DEFAULT_INTERVAL] (default 5m)",
+    )
+    run.add_argument(
+        "--cache-ttl",
+        type=flag_type(duration),
+        help="how old a shared AWS read may be for a pass caused by a change (periodic passes accept their "
+        "verifyInterval); 0 turns the cache off [BUCKETACCESS_CACHE_TTL] (default 20s)",
+    )
+    run.add_argument(
+        "--region",
+        help="AWS region of the clients [BUCKETACCESS_REGION] (default: the SDK's, e.g. AWS_REGION)",
+    )
+    run.add_argument(
+        "--org-reader-role-arn",
+        help="role in the management account to assume for reading SCPs and RCPs [BUCKETACCESS_ORG_READER_ROLE_ARN]",
+    )
+    run.add_argument(
+        "--account-reader-role-name",
+        help="role name the operator assumes in another account to read a cross-account workload role "
+        "[BUCKETACCESS_ACCOUNT_READER_ROLE_NAME]",
+    )
+    run.add_argument(
+        "--workers",
+        type=flag_type(positive_int),
+        help="threads that run verification passes [BUCKETACCESS_WORKERS] (default 16)",
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=flag_type(port),
+        help="port of the Prometheus /metrics endpoint, 0 turns it off [BUCKETACCESS_METRICS_PORT] (default 0)",
+    )
+    run.add_argument(
+        "--log-format",
+        choices=("plain", "json"),
+        help="plain text or one JSON object per line [BUCKETACCESS_LOG_FORMAT] (default plain)",
+    )
+    run.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        help="[BUCKETACCESS_LOG_LEVEL] (default info)",
+    )
+    run.set_defaults(func=command)

@@ -1,0 +1,193 @@
+"""The scheduler's job for one object, on a worker thread: a verification pass, or the cleanup of
+an object being deleted. Builds the pass's inputs from the object store and the indexes, runs
+:mod:`bucketaccess.reconcile`, writes the outcome, and says when to come back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ..aws.errors import AwsUnavailable
+from ..aws.reader import AwsReader
+from ..reconcile import Deps, Peer, Subject, release, run_pass
+from ..resources import BucketAccessSpec, ClassSpec, Managed
+from ..vocabulary import ConditionType, Reason
+from . import events, finalizers, status
+from .identity import service_account_resolver
+from .kube import get_object
+from .runtime import Runtime
+
+SKIP_CLEANUP = "s3access.dev/skip-cleanup"
+CLEANUP_RETRY_S, CLEANUP_RETRY_MAX_S = 15.0, 120.0
+REFUSED_RETRY_S = 60.0
+log = logging.getLogger(__name__)
+
+
+def work(uid: str, rt: Runtime) -> float | None:
+    """A pass, or the cleanup of an object being deleted; returns the delay to the next run."""
+    body = rt.store.get(uid)
+    if body is None or not rt.indexes_ready():
+        return None
+    if body["metadata"].get("deletionTimestamp"):
+        return run_cleanup(body, rt)
+    return drive_pass(body, rt)
+
+
+def _class(rt: Runtime, name: str) -> ClassSpec | None:
+    raw = rt.class_spec_raw(name)
+    return ClassSpec.parse(raw) if raw is not None else None
+
+
+def _subject(body: Mapping[str, Any], rt: Runtime | None) -> Subject:
+    meta = body["metadata"]
+    spec = BucketAccessSpec.parse(body.get("spec") or {})
+    return Subject(
+        namespace=meta["namespace"],
+        name=meta["name"],
+        spec=spec,
+        class_spec=_class(rt, spec.class_name) if rt else None,
+        namespace_labels=rt.namespace_labels(meta["namespace"]) if rt else None,
+    )
+
+
+def _confirmed(rt: Runtime, body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The object as the API server has it now, or None (and out of the store) if it is gone.
+
+    For objects the start-up listing found but no watch event has confirmed yet: one deleted
+    between the listing and the watch would otherwise stay in the store, and its principal in
+    the managed statements, until the next restart.
+    """
+    meta = body["metadata"]
+    live = get_object(rt.api, meta["namespace"], meta["name"])
+    if live is None or live.get("metadata", {}).get("uid") != meta["uid"]:
+        rt.store.pop(meta["uid"])
+        return None
+    rt.store.put(live)
+    return live
+
+
+def _role_missing(st: Mapping[str, Any]) -> bool:
+    return any(
+        c.get("type") == ConditionType.IdentityPolicyAllows and c.get("reason") == Reason.RoleNotFound
+        for c in st.get("conditions") or ()
+    )
+
+
+def peers(rt: Runtime, bucket: str | None, key: str | None) -> list[Peer]:
+    out = []
+    for found in rt.store.on_bucket_or_key(bucket, key):
+        body = found if found["metadata"]["uid"] in rt.tracked else _confirmed(rt, found)
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            continue
+        subject = _subject(body, rt)
+        st = body.get("status") or {}
+        out.append(
+            Peer(
+                namespace=subject.namespace,
+                name=subject.name,
+                spec=subject.spec,
+                role_arn=subject.spec.role_arn or st.get("roleArn"),
+                class_spec=subject.class_spec,
+                namespace_labels=subject.namespace_labels,
+                managed_key=Managed.parse(st.get("managed")).kms_key_arn,
+                role_missing=_role_missing(st),
+                uid=body["metadata"].get("uid", ""),
+            )
+        )
+    return out
+
+
+def drive_pass(body: Mapping[str, Any], rt: Runtime) -> float | None:
+    """Verify one BucketAccess, reconcile its grants, write its status; returns the next delay."""
+    meta = body["metadata"]
+    uid = meta.get("uid", "")
+    subject = _subject(body, rt)
+    interval = subject.spec.interval(rt.config.default_interval_s)
+    deps = Deps(reader=_reader(rt, uid, interval), resolve_service_account=service_account_resolver(rt.api))
+    managed = Managed.parse((body.get("status") or {}).get("managed"))
+
+    def on_bucket() -> list[Peer]:
+        return peers(rt, subject.spec.bucket, managed.kms_key_arn)
+
+    def before_write() -> None:
+        rt.store.put(finalizers.ensure(rt.api, body))
+
+    try:
+        with rt.metrics.verify_seconds.time():
+            outcome = run_pass(subject, on_bucket, deps, rt.writes, before_write)
+            rt.store.put(status.write(rt.api, body, outcome, dt.datetime.now(dt.UTC)))
+    except finalizers.ObjectGoing:
+        return None  # being deleted: nothing was written, and the deletion event takes over
+    except status.StatusForbidden:
+        return min(REFUSED_RETRY_S, interval)  # an RBAC fix shows within a minute
+    rt.metrics.set_ready(uid, outcome.ready.status)
+    log.info("verified %s: Ready=%s %s", subject.owner, outcome.ready.status, outcome.ready.reason)
+    if uid not in rt.seen:
+        # objects created (or resumed) together would otherwise stay in step for ever
+        rt.seen.add(uid)
+        return interval + phase(uid, interval)
+    return interval * random.uniform(0.95, 1.05)
+
+
+def _reader(rt: Runtime, uid: str, interval: float) -> AwsReader:
+    """The reads a pass may share, by what caused it.
+
+    A periodic (or resumed) pass accepts reads up to its own interval old, so that each AWS
+    resource is read about once per interval. A pass caused by a change takes reads made after
+    the change was seen, or within --cache-ttl: after "fix AWS, then touch the object" the
+    verdict reflects the fix, and a bulk create of thousands of objects still reads each AWS
+    resource about once after the last of them, not once per TTL while their passes catch up.
+    """
+    cached = rt.cached_reader
+    if cached is None:
+        return rt.reader  # --cache-ttl 0: no cache at all
+    ttl = rt.config.cache_ttl_s
+    seen = rt.fresh.pop(uid, None)
+    if seen is not None:
+        return cached.within(max(ttl, time.monotonic() - seen))
+    return cached.within(max(ttl, interval))
+
+
+def run_cleanup(body: Mapping[str, Any], rt: Runtime) -> float | None:
+    """Remove this object's share of the managed statements and grants, then its finalizer."""
+    meta = body["metadata"]
+    uid = meta.get("uid", "")
+    if finalizers.FINALIZER not in (meta.get("finalizers") or ()):
+        return None
+    managed = Managed.parse((body.get("status") or {}).get("managed"))
+    subject = _subject(body, None)
+    if (meta.get("annotations") or {}).get(SKIP_CLEANUP) == "true":
+        log.warning("%s: %s=true, leaving its AWS grants in place", subject.owner, SKIP_CLEANUP)
+    elif managed:
+        on_bucket = peers(rt, managed.bucket or subject.spec.bucket, managed.kms_key_arn)
+        try:
+            applied = release(subject, managed, on_bucket, rt.writes, uid)
+        except AwsUnavailable as exc:
+            attempt = rt.cleanup_attempts.get(uid, 0)
+            rt.cleanup_attempts[uid] = attempt + 1
+            delay = min(CLEANUP_RETRY_S * 2.0**attempt, CLEANUP_RETRY_MAX_S)
+            log.warning(
+                "cleanup of %s: AWS is unavailable (%s); retrying in %.0fs", subject.owner, exc.message, delay
+            )
+            return delay
+        for a in applied:
+            for event in a.events:
+                events.post(rt.api, body, event.type, event.reason, event.message)
+            if a.refusal:
+                events.post(rt.api, body, "Warning", a.refusal, f"cleanup of {a.message}")
+                return REFUSED_RETRY_S
+    rt.cleanup_attempts.pop(uid, None)
+    rt.metrics.set_ready(uid, None)
+    rt.store.put(finalizers.release(rt.api, body))
+    return None
+
+
+def phase(uid: str, interval: float) -> float:
+    """A stable per-object offset in [0, interval): objects created together verify apart."""
+    digest = int(hashlib.sha256(uid.encode()).hexdigest()[:8], 16)
+    return interval * (digest / 0xFFFFFFFF)

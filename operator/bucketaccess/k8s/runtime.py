@@ -1,0 +1,114 @@
+"""The composition root: everything one operator process shares, built once at start-up and
+kept in Kopf's ``memo`` as one typed object (``memo.runtime``).
+
+Written from the event loop (watch events) and read from the scheduler's worker threads; each
+field is either set once here, or a container whose single operations are atomic under the GIL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kubernetes import client
+
+from ..aws.boto import BotoReader
+from ..aws.cache import CachedReader, TTLCache
+from ..aws.reader import AwsReader
+from ..aws.writer import BotoWriter
+from ..reconcile import WriteDeps
+from .config import OperatorConfig
+from .kube import kube_api, list_objects
+from .metrics import Metrics
+from .scheduler import Scheduler
+from .store import ObjectStore
+
+
+class Index(Protocol):
+    """What the driver needs of a Kopf index (name -> the values indexed under it)."""
+
+    def get(self, key: str, /) -> Any: ...
+
+
+@dataclass(kw_only=True)
+class Runtime:
+    config: OperatorConfig
+    cache: TTLCache
+    metrics: Metrics
+    reader: AwsReader  # the shared cache in front of boto3, or boto3 itself with --cache-ttl 0
+    writes: WriteDeps
+    api: client.ApiClient
+    store: ObjectStore = field(default_factory=ObjectStore)
+    scheduler: Scheduler | None = None
+    scheduler_task: asyncio.Task[None] | None = None
+    classes: Index | None = None  # Kopf's index of BucketAccessClass specs, once it is filled
+    namespaces: Index | None = None  # Kopf's index of namespace labels
+    tracked: set[str] = field(default_factory=set)  # uids scheduled at least once by this process
+    fresh: dict[str, float] = field(
+        default_factory=dict
+    )  # uid -> when a change calling for fresh reads was seen
+    seen: set[str] = field(default_factory=set)  # uids verified at least once by this process
+    cleanup_attempts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def cached_reader(self) -> CachedReader | None:
+        return self.reader if isinstance(self.reader, CachedReader) else None
+
+    def forget(self, uid: str) -> None:
+        """The object is gone: drop everything this process kept about it."""
+        self.store.pop(uid)
+        self.tracked.discard(uid)
+        self.fresh.pop(uid, None)
+        self.seen.discard(uid)
+        self.cleanup_attempts.pop(uid, None)
+        if self.scheduler is not None:
+            self.scheduler.forget(uid)
+        self.metrics.set_ready(uid, None)
+
+    def indexes_ready(self) -> bool:
+        return self.classes is not None and self.namespaces is not None
+
+    def first(self, index: Index | None, key: str) -> Any:
+        found = index.get(key) if index is not None else None
+        return next(iter(found), None) if found is not None else None
+
+    def class_spec_raw(self, name: str) -> Mapping[str, Any] | None:
+        found = self.first(self.classes, name)
+        return found if isinstance(found, Mapping) else None
+
+    def namespace_labels(self, name: str) -> Mapping[str, str] | None:
+        found = self.first(self.namespaces, name)
+        return found if isinstance(found, Mapping) else None
+
+
+def build(cfg: OperatorConfig) -> Runtime:
+    """Clients, cache, metrics and the write path, wired together; no watch started yet."""
+    cache = TTLCache(cfg.cache_ttl_s)
+    metrics = Metrics()
+    metrics.state.cache = cache.stats
+    boto = BotoReader(
+        region=cfg.region,
+        org_reader_role_arn=cfg.org_reader_role_arn,
+        account_reader_role_name=cfg.account_reader_role_name,
+        max_pool=cfg.workers * 2,
+        on_client=metrics.hook,
+    )
+    # --cache-ttl 0 turns the shared cache off (every object reads for itself): the scale
+    # benchmark's baseline, never a production setting
+    reader: AwsReader = CachedReader(boto, cache) if cfg.cache_ttl_s > 0 else boto
+    return Runtime(
+        config=cfg,
+        cache=cache,
+        metrics=metrics,
+        reader=reader,
+        writes=WriteDeps(writer=BotoWriter(boto), cache=cache),
+        api=kube_api(pool=cfg.workers + 4),
+    )
+
+
+def preload(rt: Runtime) -> None:
+    """Fill the store from a full listing: a pass plans a bucket from all its objects, so the
+    store must hold every object before the first pass (Kopf starts watching after start-up)."""
+    rt.store.preload(list_objects(rt.api, rt.config.namespaces))

@@ -1,0 +1,97 @@
+"""metav1.Condition bookkeeping: one setter that keeps lastTransitionTime unless status flips,
+and ``Ready`` derived in one place from the per-layer conditions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..vocabulary import REASON_PATTERN, ConditionStatus, ConditionType, Reason
+
+MAX_MESSAGE = 2000
+
+# Ready reports the first failing check in the order the status lists them.
+CHECK_ORDER: tuple[ConditionType, ...] = tuple(ConditionType)
+
+# Conditions about the operator's own work; they do not decide whether the upload succeeds.
+NOT_LAYERS = frozenset({ConditionType.Admitted, ConditionType.Reconciled, ConditionType.Ready})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Condition:
+    type: ConditionType
+    status: ConditionStatus
+    reason: Reason
+    message: str
+
+    def __post_init__(self) -> None:
+        # The enums make a wrong value a type error; this catches a plain string slipped past mypy.
+        ConditionStatus(self.status)
+        if not REASON_PATTERN.match(self.reason):
+            raise ValueError(
+                f"condition {self.type}: reason {self.reason!r} does not match {REASON_PATTERN.pattern}"
+            )
+        if len(self.message) > MAX_MESSAGE:
+            object.__setattr__(self, "message", self.message[: MAX_MESSAGE - 1] + "…")
+
+
+# What a generic check reason becomes on Ready, so that Ready alone names the layer.
+_LAYER_NOUN = {
+    ConditionType.IdentityPolicyAllows: "IdentityPolicy",
+    ConditionType.KMSKeyUsable: "KeyPolicy",
+    ConditionType.BucketPolicyAllows: "BucketPolicy",
+    ConditionType.BucketACLAllows: "BucketACL",
+    ConditionType.SCPAllows: "SCP",
+    ConditionType.RCPAllows: "RCP",
+    ConditionType.PermissionsBoundaryAllows: "PermissionsBoundary",
+    ConditionType.PublicAccessBlockAllows: "PublicAccessBlock",
+    ConditionType.VPCEndpointPolicyAllows: "VPCEndpointPolicy",
+}
+_GENERIC = {Reason.ExplicitDeny: "ExplicitDenyIn", Reason.NoAllowStatement: "NoAllowIn"}
+
+
+def ready_reason(check: Condition) -> Reason:
+    """``ExplicitDeny`` on BucketPolicyAllows reads ``ExplicitDenyInBucketPolicy`` on Ready."""
+    prefix = _GENERIC.get(check.reason)
+    noun = _LAYER_NOUN.get(check.type)
+    return Reason(prefix + noun) if prefix and noun else check.reason
+
+
+def derive_ready(checks: Sequence[Condition]) -> Condition:
+    """True iff no layer is False or Unknown; else the first False layer, else the first Unknown."""
+    layers = sorted((c for c in checks if c.type not in NOT_LAYERS), key=lambda c: CHECK_ORDER.index(c.type))
+    for wanted in (ConditionStatus.FALSE, ConditionStatus.UNKNOWN):
+        first = next((c for c in layers if c.status is wanted), None)
+        if first is not None:
+            return Condition(
+                type=ConditionType.Ready, status=wanted, reason=ready_reason(first), message=first.message
+            )
+    return Condition(
+        type=ConditionType.Ready,
+        status=ConditionStatus.TRUE,
+        reason=Reason.UploadAllowed,
+        message="every layer AWS consults lets this role upload here",
+    )
+
+
+def merge_conditions(
+    existing: Iterable[Mapping[str, Any]] | None, new: Sequence[Condition], generation: int, now: str
+) -> list[dict[str, Any]]:
+    """The full condition list to write: lastTransitionTime kept for every status that did not flip."""
+    old = {c.get("type"): c for c in existing or ()}
+    out = []
+    for cond in new:
+        prev = old.get(str(cond.type))
+        keep = prev is not None and prev.get("status") == cond.status and prev.get("lastTransitionTime")
+        out.append(
+            {
+                "type": str(cond.type),
+                "status": str(cond.status),
+                "reason": str(cond.reason),
+                "message": cond.message,
+                "observedGeneration": generation,
+                "lastTransitionTime": prev["lastTransitionTime"] if keep and prev else now,
+            }
+        )
+    return out

@@ -1,0 +1,231 @@
+"""One pass over one BucketAccess: verify, bring the managed grants of its bucket and key to what
+every admitted object wants (level-triggered), verify again after a write; and, on deletion,
+release its share. No kopf, no kubernetes: the edge hands in a Subject and its peers and writes
+the returned Outcome."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from ..aws.errors import AwsError, NotFound
+from ..aws.reader import AwsReader
+from ..grants.admission import Admission, admit
+from ..grants.plan import Claim, actions_for
+from ..resources import BucketPolicyMode, KMSKeyUsersMode, Managed
+from ..vocabulary import ConditionStatus, ConditionType, Reason
+from .conditions import Condition
+from .types import Deps, Outcome, Peer, Subject, WriteDeps
+from .verify import verify
+from .write import UNREAD, Applied, Unread, apply_bucket_policy, apply_grants, apply_key_policy
+
+log = logging.getLogger(__name__)
+
+
+def _reconciled(status: ConditionStatus, reason: Reason, message: str) -> Condition:
+    return Condition(type=ConditionType.Reconciled, status=status, reason=reason, message=message)
+
+
+def _claim(peer: Peer, key_arn: str | None) -> Claim | None:
+    """The claim of an admitted request whose role exists; None for everything else.
+
+    Each object's own last pass tells whether its role exists (AWS refuses a principal that does
+    not), so planning for a bucket costs no AWS call per peer.
+    """
+    if not peer.role_arn or peer.role_missing:
+        return None
+    spec = peer.spec
+    admission = admit(
+        spec.class_name,
+        peer.class_spec,
+        peer.namespace,
+        peer.namespace_labels,
+        spec.bucket,
+        spec.prefix,
+        peer.role_arn,
+    )
+    if not admission.writes:
+        return None
+    return Claim(
+        owner=peer.owner,
+        role_arn=peer.role_arn,
+        bucket=spec.bucket,
+        prefix=spec.prefix,
+        actions=actions_for(spec.actions, acl=bool(spec.upload.acl)),
+        bucket_mode=admission.bucket_policy_mode,
+        kms_mode=admission.kms_mode,
+        kms_key_arn=key_arn,
+    )
+
+
+def _outcome_of_writes(applied: list[Applied], admission: Admission) -> Condition:
+    refused = [(a, a.refusal) for a in applied if a.refusal is not None]
+    if refused:
+        first, refusal = refused[0]
+        return _reconciled(ConditionStatus.FALSE, Reason(refusal), first.message)
+    if not admission.writes:
+        return _reconciled(
+            ConditionStatus.TRUE,
+            Reason.ObserveOnly,
+            "the class observes only: the operator reports and never writes",
+        )
+    wrote = [a.target for a in applied if a.wrote]
+    done = "written to " + ", ".join(wrote) if wrote else "no change needed"
+    return _reconciled(ConditionStatus.TRUE, Reason.GrantsInPlace, f"managed grants are in place ({done})")
+
+
+def run_pass(
+    subject: Subject,
+    peers: Callable[[], list[Peer]],
+    deps: Deps,
+    writes: WriteDeps,
+    before_write: Callable[[], None] | None = None,
+) -> Outcome:
+    """Verify, bring the managed grants of this object's bucket and key to the wanted state,
+    and verify again after any write.
+
+    ``peers`` is called only when this object's class lets the operator write (an object that
+    only observes needs no plan, and at thousands of objects on one bucket the list is not free).
+    ``before_write`` runs before anything may be written for this object (the caller puts its
+    cleanup finalizer on there); if it raises, nothing is written and the error propagates.
+    """
+    outcome = verify(subject, deps)
+    admission, snap = outcome.admission, outcome.snapshot
+
+    def with_reconciled(cond: Condition, **changes: Any) -> Outcome:
+        return replace(outcome, conditions=(*outcome.conditions, cond), **changes)
+
+    if admission is None or not admission.admitted:
+        why = admission.reason if admission else Reason.NotAdmitted
+        return with_reconciled(
+            _reconciled(
+                ConditionStatus.FALSE,
+                Reason.NotAdmitted,
+                f"nothing is written for a request its class does not admit ({why})",
+            )
+        )
+    if snap is None:
+        return outcome  # AWS unavailable or unevaluable: no write on partial knowledge
+    if snap.role_missing:
+        return with_reconciled(
+            _reconciled(
+                ConditionStatus.FALSE,
+                Reason.RoleNotFound,
+                f"role {snap.role_arn} does not exist, so AWS would refuse it as a principal; nothing was written",
+            )
+        )
+    me = Peer(
+        namespace=subject.namespace,
+        name=subject.name,
+        spec=subject.spec,
+        role_arn=snap.role_arn,
+        class_spec=subject.class_spec,
+        namespace_labels=subject.namespace_labels,
+        managed_key=snap.key_arn,
+    )
+    own = _claim(me, snap.key_arn)
+    if own is None:
+        return with_reconciled(_outcome_of_writes([], admission))
+    if before_write is not None:
+        before_write()
+    applied = _apply_all(own, me, peers(), deps.reader, writes)
+    if any(a.wrote for a in applied):
+        outcome = verify(subject, deps)  # what AWS holds now, read fresh
+    managed = Managed(bucket=own.bucket)
+    for a in applied:
+        if a.target == own.bucket and a.sid:
+            managed = replace(managed, bucket_policy_sid=a.sid)
+        elif a.target == own.kms_key_arn:
+            managed = replace(managed, kms_key_arn=a.target, key_policy_sid=a.sid, grant_ids=a.grant_ids)
+    return replace(
+        outcome,
+        conditions=(*outcome.conditions, _outcome_of_writes(applied, admission)),
+        managed=managed,
+        events=(*outcome.events, *(e for a in applied for e in a.events)),
+    )
+
+
+def _cached_bucket_policy(reader: AwsReader, bucket: str) -> str | Unread | None:
+    try:
+        policy = reader.bucket(bucket).policy
+    except AwsError:
+        return UNREAD
+    return json.dumps(policy) if policy is not None else None
+
+
+def _cached_key(reader: AwsReader, key_arn: str) -> tuple[str | Unread | None, list[dict[str, Any]] | Unread]:
+    try:
+        key = reader.key(key_arn, key_arn.split(":")[3])
+    except AwsError:
+        return UNREAD, UNREAD
+    return (json.dumps(key.policy) if key.policy is not None else UNREAD), [dict(g) for g in key.grants]
+
+
+def _bucket_claims(bucket: str, peers: list[Peer]) -> list[Claim]:
+    return [c for p in peers if p.spec.bucket == bucket and (c := _claim(p, p.managed_key))]
+
+
+def _key_claims(key: str, peers: list[Peer]) -> list[Claim]:
+    return [c for p in peers if p.managed_key == key and (c := _claim(p, p.managed_key))]
+
+
+def _others(owner: str, peers: list[Peer], writes: WriteDeps) -> list[Peer]:
+    return [p for p in peers if p.owner != owner and p.uid not in writes.released]
+
+
+def _apply_all(
+    own: Claim, me: Peer, peers: list[Peer], reader: AwsReader, writes: WriteDeps
+) -> list[Applied]:
+    """Plan against the shared cache first: in the steady state nothing is read fresh or written."""
+    others = _others(me.owner, peers, writes)
+    applied = []
+    if own.bucket_mode is BucketPolicyMode.Manage:
+        with writes.lock(f"bucket:{own.bucket}"):
+            claims = [own, *_bucket_claims(own.bucket, others)]
+            cached = _cached_bucket_policy(reader, own.bucket)
+            applied.append(apply_bucket_policy(own.bucket, claims, own, writes.writer, writes.cache, cached))
+    if own.kms_mode is not KMSKeyUsersMode.Observe and own.kms_key_arn:
+        key = own.kms_key_arn
+        with writes.lock(f"key:{key}"):
+            claims = [own, *_key_claims(key, others)]
+            policy, grants = _cached_key(reader, key)
+            if own.kms_mode is KMSKeyUsersMode.KeyPolicy:
+                applied.append(apply_key_policy(key, claims, own, writes.writer, writes.cache, policy))
+            else:
+                applied.append(apply_grants(key, claims, own, writes.writer, writes.cache, grants))
+    return applied
+
+
+def release(
+    subject: Subject, managed: Managed, peers: list[Peer], writes: WriteDeps, uid: str = ""
+) -> list[Applied]:
+    """On deletion: remove this object's share of the managed statements and grants.
+
+    The remaining claims are planned as usual, without this one. A bucket or key that no longer
+    exists holds nothing to remove. AwsUnavailable escapes, so the finalizer retries.
+    """
+    others = _others(subject.owner, peers, writes)
+    applied: list[Applied] = []
+    bucket = managed.bucket or subject.spec.bucket
+    if uid:
+        writes.release(uid)  # before any lock: every pass planned from now on leaves it out
+    if bucket and managed.bucket_policy_sid:
+        with writes.lock(f"bucket:{bucket}"), contextlib.suppress(NotFound):
+            # a deleted bucket holds nothing of ours any more
+            applied.append(
+                apply_bucket_policy(bucket, _bucket_claims(bucket, others), None, writes.writer, writes.cache)
+            )
+    key = managed.kms_key_arn
+    if key:
+        with writes.lock(f"key:{key}"), contextlib.suppress(NotFound):
+            # a deleted key holds nothing of ours any more
+            claims = _key_claims(key, others)
+            if managed.key_policy_sid:
+                applied.append(apply_key_policy(key, claims, None, writes.writer, writes.cache))
+            if managed.grant_ids:
+                applied.append(apply_grants(key, claims, None, writes.writer, writes.cache))
+    return applied

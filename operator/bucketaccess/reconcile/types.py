@@ -1,0 +1,132 @@
+"""The data of one pass: what goes in (a Subject, its peers, the AWS seams) and what comes out
+(an Outcome the Kubernetes edge writes as status and Events). Nothing here does I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..access import Explanation
+from ..aws.cache import TTLCache
+from ..aws.reader import AwsReader
+from ..aws.snapshot import Snapshot
+from ..aws.writer import AwsWriter
+from ..grants.admission import Admission
+from ..resources import BucketAccessSpec, ClassSpec, Managed
+from ..vocabulary import Reason
+from .conditions import Condition
+
+
+class EventType(StrEnum):
+    Normal = "Normal"
+    Warning = "Warning"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    type: EventType
+    reason: Reason
+    message: str
+
+
+class RoleResolutionError(Exception):
+    """The role of a ServiceAccount-based request could not be resolved."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subject:
+    """One BucketAccess as a pass sees it, with what the watch knows about its class."""
+
+    namespace: str
+    name: str
+    spec: BucketAccessSpec
+    class_spec: ClassSpec | None
+    namespace_labels: Mapping[str, str] | None
+
+    @property
+    def owner(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Peer:
+    """Another BucketAccess on the same bucket or key, as the object store last saw it."""
+
+    namespace: str
+    name: str
+    spec: BucketAccessSpec
+    role_arn: str | None  # spec.role.arn, or status.roleArn for a ServiceAccount-based one
+    class_spec: ClassSpec | None
+    namespace_labels: Mapping[str, str] | None
+    managed_key: str | None = None  # status.managed.kmsKeyArn: the key its last pass used
+    role_missing: bool = False  # its last pass found that its role does not exist
+    uid: str = ""
+
+    @property
+    def owner(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """What one pass found, as data the edge writes; nothing here has touched Kubernetes."""
+
+    conditions: tuple[Condition, ...]
+    ready: Condition
+    decision: str = "Unknown"
+    role_arn: str | None = None
+    verified: bool = False  # a verdict from fresh AWS data: set lastVerifiedTime
+    admission: Admission | None = None
+    explanation: Explanation | None = None
+    snapshot: Snapshot | None = None
+    events: tuple[Event, ...] = ()
+    managed: Managed | None = None  # what this object holds in AWS (status.managed)
+
+
+@dataclass(kw_only=True)
+class Deps:
+    """What a verification reads through."""
+
+    reader: AwsReader
+    resolve_service_account: Callable[[str, str], str]
+    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+
+
+def lock_table() -> Callable[[str], threading.Lock]:
+    """One lock per name (``bucket:NAME``, ``key:ARN``), made on first use."""
+    locks: dict[str, threading.Lock] = {}
+    guard = threading.Lock()
+
+    def lock(name: str) -> threading.Lock:
+        with guard:
+            return locks.setdefault(name, threading.Lock())
+
+    return lock
+
+
+RELEASED_MEMORY = 50_000  # deleted uids remembered; far more than can be in flight at once
+
+
+@dataclass(kw_only=True)
+class WriteDeps:
+    """What a pass writes through, shared by every pass of the process."""
+
+    writer: AwsWriter
+    cache: TTLCache
+    lock: Callable[[str], threading.Lock] = field(default_factory=lock_table)  # one lock per bucket / key
+    # uids whose cleanup has run: a pass planned from a slightly older store must not put their
+    # principals back (the store learns of a deletion a moment after the cleanup may have run)
+    released: dict[str, None] = field(default_factory=dict)  # insertion-ordered, bounded
+
+    def release(self, uid: str) -> None:
+        self.released[uid] = None
+        while len(self.released) > RELEASED_MEMORY:
+            del self.released[next(iter(self.released))]

@@ -1,0 +1,143 @@
+"""Verification: resolve the role -> admit by class -> snapshot AWS -> evaluate -> one condition
+per layer. Reads only; the write half of a pass is :mod:`.repair`."""
+
+from __future__ import annotations
+
+import logging
+
+from ..access import CheckName, Explanation, Status, explain, load_scenario
+from ..access.checks import merge_explanations
+from ..access.intent import UploadIntent
+from ..aws import snapshot
+from ..aws.errors import AwsError, AwsUnavailable
+from ..grants.admission import Admission, admit
+from ..policy import InvalidInput
+from ..vocabulary import ConditionStatus, ConditionType, Reason
+from .conditions import Condition, derive_ready
+from .types import Deps, Outcome, RoleResolutionError, Subject
+
+log = logging.getLogger(__name__)
+
+# The layer conditions the status carries, in the status's order (session policies are per
+# session and invisible to the operator, so SessionPolicyAllows is not among them).
+LAYER_CONDITIONS = (
+    CheckName.IdentityPolicyAllows,
+    CheckName.KMSKeyUsable,
+    CheckName.BucketPolicyAllows,
+    CheckName.BucketACLAllows,
+    CheckName.SCPAllows,
+    CheckName.RCPAllows,
+    CheckName.PermissionsBoundaryAllows,
+    CheckName.PublicAccessBlockAllows,
+    CheckName.VPCEndpointPolicyAllows,
+)
+_STATUS = {
+    Status.TRUE: ConditionStatus.TRUE,
+    Status.NotApplicable: ConditionStatus.TRUE,  # a layer that plays no part lets the upload through
+    Status.FALSE: ConditionStatus.FALSE,
+    Status.Unknown: ConditionStatus.UNKNOWN,
+}
+
+
+def _layers(subject: Subject) -> tuple[CheckName, ...]:
+    with_endpoint = bool(
+        subject.spec.vpc_endpoint_id or (subject.class_spec and subject.class_spec.vpc_endpoint_id)
+    )
+    return tuple(n for n in LAYER_CONDITIONS if with_endpoint or n is not CheckName.VPCEndpointPolicyAllows)
+
+
+def conditions_from(ex: Explanation, layers: tuple[CheckName, ...]) -> list[Condition]:
+    return [
+        Condition(
+            type=ConditionType(name),
+            status=_STATUS[ex.checks[name].status],
+            reason=ex.checks[name].reason,
+            message=ex.checks[name].message,
+        )
+        for name in layers
+    ]
+
+
+def _all(
+    status: ConditionStatus, reason: Reason, message: str, layers: tuple[CheckName, ...]
+) -> list[Condition]:
+    return [Condition(type=ConditionType(n), status=status, reason=reason, message=message) for n in layers]
+
+
+def admitted_condition(admission: Admission) -> Condition:
+    return Condition(
+        type=ConditionType.Admitted,
+        status=ConditionStatus.TRUE if admission.admitted else ConditionStatus.FALSE,
+        reason=admission.reason,
+        message=admission.message,
+    )
+
+
+def resolve_role(subject: Subject, deps: Deps) -> str:
+    if subject.spec.role_arn:
+        return subject.spec.role_arn
+    return deps.resolve_service_account(subject.namespace, subject.spec.service_account or "")
+
+
+def _admit(subject: Subject, role_arn: str | None) -> Admission:
+    return admit(
+        subject.spec.class_name,
+        subject.class_spec,
+        subject.namespace,
+        subject.namespace_labels,
+        subject.spec.bucket,
+        subject.spec.prefix,
+        role_arn,
+    )
+
+
+def _unverified(admission: Admission, layers: list[Condition], role_arn: str | None) -> Outcome:
+    return Outcome(
+        conditions=(admitted_condition(admission), *layers),
+        ready=derive_ready(layers),
+        role_arn=role_arn,
+        admission=admission,
+    )
+
+
+def verify(subject: Subject, deps: Deps) -> Outcome:
+    layers = _layers(subject)
+    try:
+        role_arn = resolve_role(subject, deps)
+    except RoleResolutionError as exc:
+        blocked = Condition(
+            type=ConditionType.IdentityPolicyAllows,
+            status=ConditionStatus.FALSE,
+            reason=exc.reason,
+            message=exc.message,
+        )
+        return _unverified(_admit(subject, None), [blocked], None)
+    admission = _admit(subject, role_arn)
+    class_vpce = subject.class_spec.vpc_endpoint_id if subject.class_spec else None
+    intent = UploadIntent.from_spec(subject.spec, role_arn, class_vpce)
+    try:
+        snap = snapshot.take(deps.reader, intent)
+        explanations = [explain(load_scenario(raw, deps.now())) for raw in snap.scenarios]
+    except AwsUnavailable as exc:
+        return _unverified(
+            admission, _all(ConditionStatus.UNKNOWN, Reason.AWSUnavailable, exc.message, layers), role_arn
+        )
+    except (AwsError, InvalidInput) as exc:
+        # Data AWS returned that the engine cannot evaluate (a malformed foreign policy, ...):
+        # report it instead of crashing, and do not guess.
+        log.warning("verification of %s: %s", subject.owner, exc)
+        return _unverified(
+            admission, _all(ConditionStatus.UNKNOWN, Reason.CannotEvaluate, str(exc), layers), role_arn
+        )
+    merged = merge_explanations(explanations)
+    conditions = conditions_from(merged, layers)
+    return Outcome(
+        conditions=(admitted_condition(admission), *conditions),
+        ready=derive_ready(conditions),
+        decision=str(merged.decision),
+        role_arn=snap.role_arn,
+        verified=True,
+        admission=admission,
+        explanation=merged,
+        snapshot=snap,
+    )

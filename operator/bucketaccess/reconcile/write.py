@@ -1,0 +1,353 @@
+"""The write procedure: bring one bucket policy, key policy or set of KMS grants to what the
+planner wants.
+
+Read fresh, merge only statements whose Sid we own, write only when different, re-read and check
+that every foreign statement survived and ours are there, then invalidate the cache. Callers hold
+the per-bucket / per-key lock, so two passes never interleave their writes to one resource.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from ..aws.cache import TTLCache
+from ..aws.errors import AwsError, AwsUnavailable
+from ..aws.writer import AwsWriter
+from ..grants.merge import BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT, WriteRefusal, canonical, merge
+from ..grants.plan import (
+    BUCKET_SID,
+    GRANT_NAME_PREFIX,
+    GRANT_OPERATIONS,
+    KEY_SID,
+    Claim,
+    bucket_sid,
+    bucket_statements,
+    grant_name,
+    key_grants,
+    key_sid,
+    key_statements,
+)
+from ..resources import BucketPolicyMode, KMSKeyUsersMode
+from ..vocabulary import Reason
+from .types import Event, EventType
+
+log = logging.getLogger(__name__)
+
+# Each refusal in its own words: the first three stop before anything is written, the last two
+# happen at or after the write, and must not claim otherwise.
+_WORDING = {
+    WriteRefusal.PolicySizeLimit: "{target}: {detail}; nothing was written",
+    WriteRefusal.LockoutRisk: "{target}: {detail}; nothing was written",
+    WriteRefusal.UnreadablePolicy: "{target}: {detail}; nothing was written",
+    WriteRefusal.WriteNotVerified: "{target}: written, but {detail}",
+    WriteRefusal.WriteFailed: "{target}: AWS refused the write ({detail}); the next pass tries again",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Applied:
+    """What one resource ended up as, for the Reconciled condition, status.managed and Events."""
+
+    target: str
+    wrote: bool = False
+    refusal: WriteRefusal | None = None
+    detail: str = ""
+    sid: str | None = None  # the managed statement that holds the owner's principal
+    grant_ids: tuple[str, ...] = ()
+    events: tuple[Event, ...] = ()
+
+    @property
+    def message(self) -> str:
+        if self.refusal is None:
+            return f"{self.target}: in place"
+        return _WORDING[self.refusal].format(target=self.target, detail=self.detail)
+
+
+def _failed(target: str, exc: AwsError, wrote: bool, sid: str | None = None) -> Applied:
+    detail = f"{exc.operation or 'write'}: {exc.code or 'error'}: {exc.message}"
+    log.warning("write to %s failed: %s", target, detail)
+    return Applied(target=target, wrote=wrote, refusal=WriteRefusal.WriteFailed, detail=detail, sid=sid)
+
+
+def _statements(text: str | None) -> list[object]:
+    if not text:
+        return []
+    raw = json.loads(text).get("Statement", [])
+    return [raw] if isinstance(raw, dict) else list(raw)
+
+
+def _verified(after: str | None, foreign: Iterable[object], desired: list[dict[str, object]]) -> bool:
+    held = [canonical(s) for s in _statements(after)]
+    want_foreign = [canonical(s) for s in foreign]
+    kept = [c for c in held if c in want_foreign]
+    return kept == want_foreign and all(canonical(s) in held for s in desired)
+
+
+def _events(
+    kind: str,
+    target: str,
+    added: tuple[str, ...],
+    removed: tuple[str, ...],
+    restored: tuple[str, ...],
+    stale: tuple[str, ...],
+) -> tuple[Event, ...]:
+    out: list[Event] = []
+    if added:
+        reason = Reason.AddedKMSKeyUser if kind == "key" else Reason.GrantedBucketAccess
+        out.append(
+            Event(
+                type=EventType.Normal,
+                reason=reason,
+                message=f"{target}: managed statement(s) {', '.join(added)} written",
+            )
+        )
+    if removed:
+        reason = Reason.RemovedKMSKeyUser if kind == "key" else Reason.RemovedBucketAccess
+        out.append(
+            Event(
+                type=EventType.Normal,
+                reason=reason,
+                message=f"{target}: managed statement(s) {', '.join(removed)} removed",
+            )
+        )
+    if restored:
+        out.append(
+            Event(
+                type=EventType.Warning,
+                reason=Reason.RestoredManagedStatement,
+                message=f"{target}: managed statement(s) {', '.join(restored)} had been edited outside the operator and were put back",
+            )
+        )
+    if stale:
+        out.append(
+            Event(
+                type=EventType.Warning,
+                reason=Reason.ReplacedStalePrincipal,
+                message=f"{target}: principal(s) {', '.join(stale)} (a deleted and re-created role) replaced by the role ARN",
+            )
+        )
+    return tuple(out)
+
+
+def _unchanged(
+    cached: str | Unread | None, desired: list[dict[str, object]], owned: re.Pattern[str], limit: int
+) -> bool:
+    """The steady state, decided from the shared cache: no fresh read, no write."""
+    if isinstance(cached, Unread):
+        return False
+    m = merge(cached, desired, owned, limit=limit)
+    return m.refusal is None and not m.changed
+
+
+class Unread:
+    """No cached copy: go and read."""
+
+
+UNREAD = Unread()
+
+
+@dataclass(frozen=True, kw_only=True)
+class _PolicyTarget:
+    """What differs between a bucket policy and a key policy; the procedure is the same."""
+
+    name: str
+    kind: str  # "bucket" | "key"
+    owned: re.Pattern[str]
+    limit: int
+    read: Callable[[], str | None]
+    write: Callable[[str], None]
+    delete: Callable[[], None] | None  # None: the policy cannot be deleted (a key policy)
+    invalidate: Callable[[], None]
+
+
+def _apply_policy(
+    t: _PolicyTarget, desired: list[dict[str, object]], sid: str | None, cached: str | Unread | None
+) -> Applied:
+    if _unchanged(cached, desired, t.owned, t.limit):
+        return Applied(target=t.name, sid=sid)
+    live = t.read()  # a write merges into what AWS holds right now
+    m = merge(live, desired, t.owned, limit=t.limit, key_policy=t.delete is None)
+    if m.refusal is not None:
+        return Applied(target=t.name, refusal=m.refusal, detail=m.detail, sid=sid)
+    if not m.changed:
+        return Applied(target=t.name, sid=sid)
+    if m.text is None and t.delete is None:
+        # A key policy cannot be deleted; with no statements at all it would lock everyone out.
+        return Applied(
+            target=t.name,
+            refusal=WriteRefusal.LockoutRisk,
+            detail=f"the {t.kind} policy would be left empty",
+            sid=sid,
+        )
+    live_ours = {
+        str(s.get("Sid"))
+        for s in _statements(live)
+        if isinstance(s, dict) and t.owned.match(str(s.get("Sid", "")))
+    }
+    try:
+        if m.text is None:
+            assert t.delete is not None
+            log.info(
+                "Delete%sPolicy %s=%s removed=%s", t.kind.title(), t.kind, t.name, ",".join(m.removed) or "-"
+            )
+            t.delete()
+        else:
+            log.info(
+                "Put%sPolicy %s=%s added=%s removed=%s",
+                t.kind.title(),
+                t.kind,
+                t.name,
+                ",".join(m.added) or "-",
+                ",".join(m.removed) or "-",
+            )
+            t.write(m.text)
+    except AwsUnavailable:
+        raise  # nothing is known to be written: the scheduler retries the whole pass
+    except AwsError as exc:
+        return _failed(t.name, exc, wrote=False, sid=sid)
+    t.invalidate()
+    if not _verified(t.read(), m.foreign, desired):
+        return Applied(
+            target=t.name,
+            wrote=True,
+            refusal=WriteRefusal.WriteNotVerified,
+            detail=f"a fresh read of the {t.kind} policy does not hold what was written (another writer?); the next pass merges again",
+            sid=sid,
+        )
+    restored = tuple(s for s in m.added if s in live_ours)
+    fresh = tuple(s for s in m.added if s not in live_ours)
+    return Applied(
+        target=t.name,
+        wrote=True,
+        sid=sid,
+        events=_events(t.kind, f"{t.kind} {t.name}", fresh, m.removed, restored, m.stale_principals),
+    )
+
+
+def apply_bucket_policy(
+    bucket: str,
+    claims: list[Claim],
+    owner: Claim | None,
+    writer: AwsWriter,
+    cache: TTLCache,
+    cached: str | Unread | None = UNREAD,
+) -> Applied:
+    target = _PolicyTarget(
+        name=bucket,
+        kind="bucket",
+        owned=BUCKET_SID,
+        limit=BUCKET_POLICY_LIMIT,
+        read=lambda: writer.bucket_policy_text(bucket),
+        write=lambda text: writer.put_bucket_policy(bucket, text),
+        delete=lambda: writer.delete_bucket_policy(bucket),
+        invalidate=lambda: cache.invalidate("bucket", bucket),
+    )
+    sid = (
+        bucket_sid(owner.prefix, owner.actions)
+        if owner is not None and owner.bucket_mode is BucketPolicyMode.Manage
+        else None
+    )
+    return _apply_policy(target, bucket_statements(bucket, claims), sid, cached)
+
+
+def apply_key_policy(
+    key_arn: str,
+    claims: list[Claim],
+    owner: Claim | None,
+    writer: AwsWriter,
+    cache: TTLCache,
+    cached: str | Unread | None = UNREAD,
+) -> Applied:
+    target = _PolicyTarget(
+        name=key_arn,
+        kind="key",
+        owned=KEY_SID,
+        limit=KEY_POLICY_LIMIT,
+        read=lambda: writer.key_policy_text(key_arn),
+        write=lambda text: writer.put_key_policy(key_arn, text),
+        delete=None,
+        invalidate=lambda: cache.invalidate("key"),
+    )
+    sid = key_sid(key_arn) if owner is not None and owner.kms_mode is KMSKeyUsersMode.KeyPolicy else None
+    return _apply_policy(target, key_statements(key_arn, claims), sid, cached)
+
+
+def apply_grants(
+    key_arn: str,
+    claims: list[Claim],
+    owner: Claim | None,
+    writer: AwsWriter,
+    cache: TTLCache,
+    cached: list[dict[str, object]] | Unread = UNREAD,
+) -> Applied:
+    desired = key_grants(key_arn, claims)
+    mine = (
+        grant_name(key_arn, owner.role_arn)
+        if owner is not None and owner.kms_mode is KMSKeyUsersMode.Grant
+        else None
+    )
+    if not isinstance(cached, Unread):
+        held = {
+            str(g.get("name", "")): str(g.get("grantId", ""))
+            for g in cached
+            if str(g.get("name", "")).startswith(GRANT_NAME_PREFIX)
+        }
+        if set(held) == set(desired):
+            return Applied(target=key_arn, grant_ids=(held[mine],) if mine in held else ())
+    live = {
+        g.get("Name", ""): g
+        for g in writer.grants(key_arn)
+        if str(g.get("Name", "")).startswith(GRANT_NAME_PREFIX)
+    }
+    events: list[Event] = []
+    wrote = False
+    ids: dict[str, str] = {name: str(g["GrantId"]) for name, g in live.items() if name in desired}
+    try:
+        for name, role in sorted(desired.items()):
+            if name not in live:
+                log.info("CreateGrant key=%s grantee=%s name=%s", key_arn, role, name)
+                ids[name] = writer.create_grant(key_arn, role, list(GRANT_OPERATIONS), name)
+                events.append(
+                    Event(
+                        type=EventType.Normal,
+                        reason=Reason.AddedKMSKeyUser,
+                        message=f"key {key_arn}: grant {name} for {role} created",
+                    )
+                )
+                wrote = True
+        for name, grant in sorted(live.items()):
+            if name not in desired:
+                log.info("RevokeGrant key=%s name=%s", key_arn, name)
+                writer.revoke_grant(key_arn, str(grant["GrantId"]))
+                events.append(
+                    Event(
+                        type=EventType.Normal,
+                        reason=Reason.RemovedKMSKeyUser,
+                        message=f"key {key_arn}: grant {name} for {grant.get('GranteePrincipal')} revoked",
+                    )
+                )
+                wrote = True
+    except AwsUnavailable:
+        if wrote:
+            cache.invalidate("key")
+        raise
+    except AwsError as exc:
+        if wrote:
+            cache.invalidate("key")
+        failed = _failed(key_arn, exc, wrote=wrote)
+        return Applied(
+            target=failed.target,
+            wrote=wrote,
+            refusal=failed.refusal,
+            detail=failed.detail,
+            events=tuple(events),
+        )
+    if wrote:
+        cache.invalidate("key")
+    return Applied(
+        target=key_arn, wrote=wrote, grant_ids=(ids[mine],) if mine in ids else (), events=tuple(events)
+    )

@@ -1,0 +1,209 @@
+"""The two custom resources as types: raw bodies as TypedDicts, specs parsed once into frozen
+dataclasses with the CRD's defaults applied here and nowhere else.
+
+Pure: no Kubernetes client. The API server has validated every body against the CRD schema, so
+parsing trusts the shapes; it still never raises on a value the schema allows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, NotRequired, TypedDict
+
+from .durations import parse_duration
+
+GROUP = "s3access.dev"
+VERSION = "v1alpha1"
+PLURAL = "bucketaccesses"
+CLASS_PLURAL = "bucketaccessclasses"
+API_VERSION = f"{GROUP}/{VERSION}"
+MIN_INTERVAL_S = 30.0
+
+
+class BucketPolicyMode(StrEnum):
+    Manage = "Manage"
+    Observe = "Observe"
+
+
+class KMSKeyUsersMode(StrEnum):
+    KeyPolicy = "KeyPolicy"
+    Grant = "Grant"
+    Observe = "Observe"
+
+
+# ----------------------------------------------------------------------------- raw bodies
+
+
+class RawMeta(TypedDict, total=False):
+    name: str
+    namespace: str
+    uid: str
+    generation: int
+    resourceVersion: str
+    deletionTimestamp: str
+    finalizers: list[str]
+    annotations: dict[str, str]
+    labels: dict[str, str]
+
+
+class RawManaged(TypedDict, total=False):
+    bucket: str
+    bucketPolicySid: str
+    kmsKeyArn: str
+    keyPolicySid: str
+    grantIds: list[str]
+
+
+class RawStatus(TypedDict, total=False):
+    observedGeneration: int
+    roleArn: str
+    decision: str
+    lastVerifiedTime: str
+    conditions: list[dict[str, Any]]
+    managed: RawManaged
+
+
+class RawBody(TypedDict):
+    apiVersion: NotRequired[str]
+    kind: NotRequired[str]
+    metadata: RawMeta
+    spec: NotRequired[dict[str, Any]]
+    status: NotRequired[RawStatus]
+
+
+# ----------------------------------------------------------------------------- parsed specs
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Encryption:
+    algorithm: str  # aws:kms | AES256
+    kms_key_arn: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Upload:
+    acl: str | None = None
+    encryption: Encryption | None = None
+    multipart: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BucketAccessSpec:
+    class_name: str
+    bucket: str
+    prefix: str = ""
+    role_arn: str | None = None  # exactly one of role_arn / service_account
+    service_account: str | None = None
+    upload: Upload = field(default_factory=Upload)
+    actions: tuple[str, ...] = ()
+    vpc_endpoint_id: str | None = None
+    verify_interval_s: float | None = None  # None: the operator's default
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> BucketAccessSpec:
+        role = raw.get("role") or {}
+        upload = raw.get("upload") or {}
+        enc = upload.get("encryption") or {}
+        return cls(
+            class_name=str(raw.get("className") or ""),
+            bucket=str(raw.get("bucket") or ""),
+            prefix=str(raw.get("prefix") or ""),
+            role_arn=role.get("arn") or None,
+            service_account=role.get("serviceAccountName") or None,
+            upload=Upload(
+                acl=upload.get("acl") or None,
+                encryption=(
+                    Encryption(algorithm=str(enc["algorithm"]), kms_key_arn=enc.get("kmsKeyArn") or None)
+                    if enc.get("algorithm")
+                    else None
+                ),
+                multipart=bool(upload.get("multipart")),
+            ),
+            actions=tuple(str(a) for a in raw.get("actions") or ()),
+            vpc_endpoint_id=raw.get("vpcEndpointId") or None,
+            verify_interval_s=_interval(raw.get("verifyInterval")),
+        )
+
+    def interval(self, default_s: float) -> float:
+        return self.verify_interval_s if self.verify_interval_s is not None else default_s
+
+
+def _interval(raw: object) -> float | None:
+    if not raw:
+        return None
+    try:
+        return max(MIN_INTERVAL_S, parse_duration(str(raw)))
+    except ValueError:
+        return None  # the CRD's pattern refuses it; an older object falls back to the default
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClassSpec:
+    namespace_selector: Mapping[str, Any] = field(default_factory=dict)
+    buckets: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] | None = None  # None: any prefix
+    roles: tuple[str, ...] = ()
+    vpc_endpoint_id: str | None = None
+    bucket_policy: BucketPolicyMode = BucketPolicyMode.Observe
+    kms_key_users: KMSKeyUsersMode = KMSKeyUsersMode.Observe
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> ClassSpec:
+        reconcile = raw.get("reconcile") or {}
+        prefixes = raw.get("prefixes")
+        return cls(
+            namespace_selector=dict(raw.get("namespaceSelector") or {}),
+            buckets=tuple(raw.get("buckets") or ()),
+            prefixes=tuple(prefixes) if prefixes is not None else None,
+            roles=tuple(raw.get("roles") or ()),
+            vpc_endpoint_id=raw.get("vpcEndpointId") or None,
+            bucket_policy=BucketPolicyMode(reconcile.get("bucketPolicy") or "Observe"),
+            kms_key_users=KMSKeyUsersMode(reconcile.get("kmsKeyUsers") or "Observe"),
+        )
+
+    @property
+    def observes_only(self) -> bool:
+        return (
+            self.bucket_policy is BucketPolicyMode.Observe and self.kms_key_users is KMSKeyUsersMode.Observe
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Managed:
+    """``status.managed``: what one object holds in AWS, so that its cleanup knows where to look."""
+
+    bucket: str | None = None
+    bucket_policy_sid: str | None = None
+    kms_key_arn: str | None = None
+    key_policy_sid: str | None = None
+    grant_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any] | None) -> Managed:
+        raw = raw or {}
+        return cls(
+            bucket=raw.get("bucket") or None,
+            bucket_policy_sid=raw.get("bucketPolicySid") or None,
+            kms_key_arn=raw.get("kmsKeyArn") or None,
+            key_policy_sid=raw.get("keyPolicySid") or None,
+            grant_ids=tuple(raw.get("grantIds") or ()),
+        )
+
+    def raw(self) -> RawManaged:
+        out: RawManaged = {}
+        if self.bucket:
+            out["bucket"] = self.bucket
+        if self.bucket_policy_sid:
+            out["bucketPolicySid"] = self.bucket_policy_sid
+        if self.kms_key_arn:
+            out["kmsKeyArn"] = self.kms_key_arn
+        if self.key_policy_sid:
+            out["keyPolicySid"] = self.key_policy_sid
+        if self.grant_ids:
+            out["grantIds"] = list(self.grant_ids)
+        return out
+
+    def __bool__(self) -> bool:
+        return bool(self.raw())

@@ -1,0 +1,154 @@
+"""The words of the status: condition types, condition status and every reason the operator or
+``bucketaccess explain`` can emit, as closed vocabularies whose values are the wire strings.
+
+A leaf module (it imports nothing of the package), so the pure core and the edges share it.
+``docs/api.md`` documents each reason; a unit test keeps the two in step and checks every value
+against apimachinery's pattern for ``Condition.reason``.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+# apimachinery's rule for metav1.Condition.reason
+REASON_PATTERN = re.compile(r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+
+
+class ConditionStatus(StrEnum):
+    """metav1.ConditionStatus: nothing else may be written."""
+
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class ConditionType(StrEnum):
+    """The conditions of a BucketAccess, in the order the status lists them; Ready reports the
+    first failing layer of this order."""
+
+    Ready = "Ready"
+    Admitted = "Admitted"
+    IdentityPolicyAllows = "IdentityPolicyAllows"
+    KMSKeyUsable = "KMSKeyUsable"
+    BucketPolicyAllows = "BucketPolicyAllows"
+    BucketACLAllows = "BucketACLAllows"
+    SCPAllows = "SCPAllows"
+    RCPAllows = "RCPAllows"
+    PermissionsBoundaryAllows = "PermissionsBoundaryAllows"
+    SessionPolicyAllows = "SessionPolicyAllows"
+    PublicAccessBlockAllows = "PublicAccessBlockAllows"
+    VPCEndpointPolicyAllows = "VPCEndpointPolicyAllows"
+    Reconciled = "Reconciled"
+
+
+class Reason(StrEnum):
+    """Every reason of a condition or an Event. Grouped by who says it; each is documented."""
+
+    # --- a layer lets the upload through, or plays no part (explain's checks)
+    AllowedByStatement = "AllowedByStatement"
+    AllowedAtEveryLevel = "AllowedAtEveryLevel"
+    GrantedByResourcePolicy = "GrantedByResourcePolicy"
+    RootUser = "RootUser"
+    KeyUsable = "KeyUsable"
+    NoKMSEncryption = "NoKMSEncryption"
+    NoBucketPolicy = "NoBucketPolicy"
+    NoDenyingStatement = "NoDenyingStatement"
+    ACLsDisabled = "ACLsDisabled"
+    WriteGranted = "WriteGranted"
+    NotRequired = "NotRequired"
+    NotLimiting = "NotLimiting"
+    NoPermissionsBoundary = "NoPermissionsBoundary"
+    NoSessionPolicy = "NoSessionPolicy"
+    NoPublicAccessBlock = "NoPublicAccessBlock"
+    NotTriggered = "NotTriggered"
+    NoVPCEndpoint = "NoVPCEndpoint"
+    DefaultEndpointPolicy = "DefaultEndpointPolicy"
+    NoOrganization = "NoOrganization"
+    ServiceLinkedRole = "ServiceLinkedRole"
+    ManagementAccount = "ManagementAccount"
+    NoneAttached = "NoneAttached"
+
+    # --- a layer is a cause of the 403 (explain's checks)
+    ExplicitDeny = "ExplicitDeny"
+    NoAllowStatement = "NoAllowStatement"
+    NotAKeyUser = "NotAKeyUser"
+    NoIAMPermission = "NoIAMPermission"
+    CrossAccountNotGranted = "CrossAccountNotGranted"
+    NoWriteGrant = "NoWriteGrant"
+    PublicPolicyRestricted = "PublicPolicyRestricted"
+    PublicACLIgnored = "PublicACLIgnored"
+
+    # --- AWS refuses the upload before any policy decides (explain's checks)
+    ACLNotSupported = "ACLNotSupported"
+    PublicACLBlocked = "PublicACLBlocked"
+    KeyIdWithoutKMSHeader = "KeyIdWithoutKMSHeader"
+    KMSKeyDisabled = "KMSKeyDisabled"
+    KMSKeyPendingDeletion = "KMSKeyPendingDeletion"
+    KMSKeyWrongRegion = "KMSKeyWrongRegion"
+    KMSKeyNotInScenario = "KMSKeyNotInScenario"
+    KeyPolicyNotInScenario = "KeyPolicyNotInScenario"
+    KMSKeyNotFound = "KMSKeyNotFound"
+    RoleNotFound = "RoleNotFound"
+    BucketNotFound = "BucketNotFound"
+
+    # --- the data a layer needs could not be had (Unknown)
+    OperatorAccessDenied = "OperatorAccessDenied"
+    AWSUnavailable = "AWSUnavailable"
+    AWSError = "AWSError"
+    NotFound = "NotFound"
+    SCPsNotReadable = "SCPsNotReadable"
+    CannotEvaluate = "CannotEvaluate"
+
+    # --- resolving the role of a ServiceAccount
+    ServiceAccountNotFound = "ServiceAccountNotFound"
+    ServiceAccountNotReadable = "ServiceAccountNotReadable"
+    RoleAnnotationMissing = "RoleAnnotationMissing"
+    InvalidRoleAnnotation = "InvalidRoleAnnotation"
+
+    # --- Admitted: the class's verdict
+    AdmittedByClass = "AdmittedByClass"
+    ClassNotFound = "ClassNotFound"
+    NamespaceNotAdmitted = "NamespaceNotAdmitted"
+    BucketNotAdmitted = "BucketNotAdmitted"
+    PrefixNotAdmitted = "PrefixNotAdmitted"
+    RoleNotAdmitted = "RoleNotAdmitted"
+
+    # --- Reconciled: the operator's own writes
+    GrantsInPlace = "GrantsInPlace"
+    ObserveOnly = "ObserveOnly"
+    NotAdmitted = "NotAdmitted"
+    PolicySizeLimit = "PolicySizeLimit"
+    LockoutRisk = "LockoutRisk"
+    UnreadablePolicy = "UnreadablePolicy"
+    WriteNotVerified = "WriteNotVerified"
+    WriteFailed = "WriteFailed"
+
+    # --- Ready: the first failing layer, named (see ready_reason)
+    UploadAllowed = "UploadAllowed"
+    ExplicitDenyInIdentityPolicy = "ExplicitDenyInIdentityPolicy"
+    ExplicitDenyInKeyPolicy = "ExplicitDenyInKeyPolicy"
+    ExplicitDenyInBucketPolicy = "ExplicitDenyInBucketPolicy"
+    ExplicitDenyInBucketACL = "ExplicitDenyInBucketACL"
+    ExplicitDenyInSCP = "ExplicitDenyInSCP"
+    ExplicitDenyInRCP = "ExplicitDenyInRCP"
+    ExplicitDenyInPermissionsBoundary = "ExplicitDenyInPermissionsBoundary"
+    ExplicitDenyInPublicAccessBlock = "ExplicitDenyInPublicAccessBlock"
+    ExplicitDenyInVPCEndpointPolicy = "ExplicitDenyInVPCEndpointPolicy"
+    NoAllowInIdentityPolicy = "NoAllowInIdentityPolicy"
+    NoAllowInKeyPolicy = "NoAllowInKeyPolicy"
+    NoAllowInBucketPolicy = "NoAllowInBucketPolicy"
+    NoAllowInBucketACL = "NoAllowInBucketACL"
+    NoAllowInSCP = "NoAllowInSCP"
+    NoAllowInRCP = "NoAllowInRCP"
+    NoAllowInPermissionsBoundary = "NoAllowInPermissionsBoundary"
+    NoAllowInPublicAccessBlock = "NoAllowInPublicAccessBlock"
+    NoAllowInVPCEndpointPolicy = "NoAllowInVPCEndpointPolicy"
+
+    # --- Events
+    GrantedBucketAccess = "GrantedBucketAccess"
+    RemovedBucketAccess = "RemovedBucketAccess"
+    AddedKMSKeyUser = "AddedKMSKeyUser"
+    RemovedKMSKeyUser = "RemovedKMSKeyUser"
+    RestoredManagedStatement = "RestoredManagedStatement"
+    ReplacedStalePrincipal = "ReplacedStalePrincipal"
