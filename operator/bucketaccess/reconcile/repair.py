@@ -110,6 +110,8 @@ def run_pass(
         )
     if snap is None:
         return outcome  # AWS unavailable or unevaluable: no write on partial knowledge
+    if not admission.writes:
+        return with_reconciled(_outcome_of_writes([], admission))
     if snap.role_missing:
         return with_reconciled(
             _reconciled(

@@ -1,0 +1,322 @@
+"""An AWS account (or several) in memory, behind the same two seams as boto3: it implements
+:class:`~.reader.AwsReader` and :class:`~.writer.AwsWriter`, so a pass runs against it in
+microseconds with no process and no network.
+
+It refuses what AWS refuses where the operator's correctness depends on it: a bucket or key
+policy naming a role that does not exist is ``MalformedPolicy`` (AWS resolves role principals
+when a policy is written), a grant for an unknown grantee is ``InvalidArnException``, a missing
+bucket, key or role is NotFound. Every write is recorded in ``writes``; ``fail`` makes the next
+calls of an operation raise a chosen error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import AwsError, NotFound
+from .reader import BucketInfo, Document, KeyInfo, OrgInfo, RoleInfo
+
+_ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/(?:.*/)?([\w+=,.@-]+)$")
+_UNIQUE_ID = re.compile(r"^(AROA|AIDA)[A-Z0-9]{8,}$")
+
+
+@dataclass
+class MemoryRole:
+    arn: str
+    inline: dict[str, Document] = field(default_factory=dict)
+    managed: dict[str, Document] = field(default_factory=dict)
+    boundary: tuple[str, Document] | None = None
+
+
+@dataclass
+class MemoryBucket:
+    name: str
+    account: str
+    region: str = "us-east-1"
+    policy: str | None = None
+    ownership: str = "BucketOwnerEnforced"
+    acl: dict[str, Any] | None = None
+    owner_canonical_id: str | None = None
+    public_access_block: dict[str, bool] | None = None
+    encryption: dict[str, Any] | None = None
+
+
+@dataclass
+class MemoryKey:
+    arn: str
+    policy: str
+    state: str = "Enabled"
+    manager: str = "CUSTOMER"
+    aliases: tuple[str, ...] = ()
+    grants: list[dict[str, Any]] = field(default_factory=list)  # boto3's shape: Name, GrantId, ...
+
+    @property
+    def account(self) -> str:
+        return self.arn.split(":")[4]
+
+    @property
+    def region(self) -> str:
+        return self.arn.split(":")[3]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Write:
+    operation: str  # s3:PutBucketPolicy, kms:CreateGrant, ...
+    target: str  # bucket name or key ARN
+    detail: str = ""  # the policy text written, or the grant's name
+
+
+def key_policy_of_account(account: str) -> str:
+    """The key policy AWS gives a new key: the account (and so its IAM policies) may do anything."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Enable IAM User Permissions",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ],
+        }
+    )
+
+
+class MemoryAws:
+    """Both seams over one in-memory state. Not thread-safe: for single-threaded tests."""
+
+    def __init__(self, account: str = "111122223333") -> None:
+        self.account = account
+        self.roles: dict[str, MemoryRole] = {}
+        self.buckets: dict[str, MemoryBucket] = {}
+        self.keys: dict[str, MemoryKey] = {}
+        self.endpoints: dict[str, Document | None] = {}
+        self.account_pab: dict[str, dict[str, bool]] = {}
+        self.org: OrgInfo | None = None
+        self.writes: list[Write] = []
+        self.reads = 0
+        self._failures: dict[str, list[AwsError]] = {}
+        self._grant_ids = 0
+
+    # ------------------------------------------------------------------ building the world
+    def add_role(self, arn: str, *policies: Document, boundary: Document | None = None) -> MemoryRole:
+        role = MemoryRole(
+            arn,
+            inline={f"policy{i}": p for i, p in enumerate(policies)},
+            boundary=("boundary", boundary) if boundary is not None else None,
+        )
+        self.roles[arn] = role
+        return role
+
+    def add_bucket(self, name: str, policy: Document | None = None, **fields: Any) -> MemoryBucket:
+        bucket = MemoryBucket(name, self.account, policy=json.dumps(policy) if policy else None, **fields)
+        self.buckets[name] = bucket
+        return bucket
+
+    def add_key(self, arn: str, policy: Document | None = None, **fields: Any) -> MemoryKey:
+        text = json.dumps(policy) if policy is not None else key_policy_of_account(arn.split(":")[4])
+        key = MemoryKey(arn, text, **fields)
+        self.keys[arn] = key
+        return key
+
+    def fail(self, operation: str, error: AwsError, times: int = 1) -> None:
+        """The next ``times`` calls of ``operation`` (``s3:PutBucketPolicy``, ...) raise ``error``."""
+        self._failures.setdefault(operation, []).extend([error] * times)
+
+    def _maybe_fail(self, operation: str) -> None:
+        queued = self._failures.get(operation)
+        if queued:
+            raise queued.pop(0)
+
+    # ------------------------------------------------------------------ what AWS refuses
+    def _role_by_arn(self, arn: str) -> MemoryRole | None:
+        """IAM's GetRole takes the role's name, and so does this (the path is not part of it)."""
+        m = _ROLE_ARN.match(arn)
+        if m is None:
+            return None
+        account, name = m.groups()
+        for role in self.roles.values():
+            rm = _ROLE_ARN.match(role.arn)
+            if rm is not None and rm.groups() == (account, name):
+                return role
+        return None
+
+    def _principal_exists(self, principal: str) -> bool:
+        if principal == "*" or re.fullmatch(r"\d{12}", principal) or _UNIQUE_ID.match(principal):
+            return True
+        if re.fullmatch(r"arn:aws:iam::\d{12}:root", principal):
+            return True
+        if ":role/" in principal:
+            return principal in self.roles  # AWS resolves the exact ARN, path included
+        return False
+
+    def _check_principals(self, text: str, operation: str, code: str) -> None:
+        try:
+            document = json.loads(text)
+        except ValueError:
+            raise AwsError(
+                f"{operation}: the policy is not JSON", code=code, status=400, operation=operation
+            ) from None
+        statements = document.get("Statement", [])
+        for statement in [statements] if isinstance(statements, dict) else statements:
+            principal = statement.get("Principal")
+            if not isinstance(principal, dict):
+                continue
+            aws = principal.get("AWS", [])
+            for p in [aws] if isinstance(aws, str) else aws:
+                if not self._principal_exists(p):
+                    raise AwsError(
+                        f"{operation}: Invalid principal in policy: {p}",
+                        code=code,
+                        status=400,
+                        operation=operation,
+                    )
+
+    # ------------------------------------------------------------------ AwsReader
+    def caller_account(self) -> str:
+        return self.account
+
+    def role(self, arn: str) -> RoleInfo:
+        self.reads += 1
+        self._maybe_fail("iam:GetRole")
+        role = self._role_by_arn(arn)
+        if role is None:
+            raise NotFound("role", arn, code="NoSuchEntity", operation="iam:GetRole")
+        return RoleInfo(
+            arn=role.arn,
+            account=role.arn.split(":")[4],
+            inline=tuple(role.inline.items()),
+            managed=tuple(role.managed.items()),
+            boundary=role.boundary,
+        )
+
+    def bucket(self, name: str) -> BucketInfo:
+        self.reads += 1
+        self._maybe_fail("s3:GetBucketPolicy")
+        b = self.buckets.get(name)
+        if b is None:
+            raise NotFound("bucket", name, code="NoSuchBucket", operation="s3:GetBucketPolicy")
+        return BucketInfo(
+            name=b.name,
+            account=b.account,
+            region=b.region,
+            policy=json.loads(b.policy) if b.policy else None,
+            ownership=b.ownership,
+            acl=b.acl,
+            owner_canonical_id=b.owner_canonical_id,
+            public_access_block=b.public_access_block,
+            encryption=b.encryption,
+        )
+
+    def _key(self, ref: str, operation: str) -> MemoryKey:
+        key = self.keys.get(ref) or next(
+            (k for k in self.keys.values() if ref.split(":")[-1] in k.aliases), None
+        )
+        if key is None:
+            raise NotFound("key", ref, code="NotFoundException", operation=operation)
+        return key
+
+    def key(self, key_ref: str, region: str) -> KeyInfo:
+        self.reads += 1
+        self._maybe_fail("kms:DescribeKey")
+        k = self._key(key_ref, "kms:DescribeKey")
+        return KeyInfo(
+            arn=k.arn,
+            account=k.account,
+            region=k.region,
+            manager=k.manager,
+            state=k.state,
+            aliases=k.aliases,
+            policy=json.loads(k.policy),
+            grants=tuple(
+                {
+                    "granteePrincipal": g["GranteePrincipal"],
+                    "operations": list(g["Operations"]),
+                    "grantId": g["GrantId"],
+                    "name": g["Name"],
+                }
+                for g in k.grants
+            ),
+        )
+
+    def account_public_access_block(self, account: str) -> dict[str, bool] | None:
+        return self.account_pab.get(account)
+
+    def vpc_endpoint_policy(self, endpoint_id: str, region: str) -> Document | None:
+        if endpoint_id not in self.endpoints:
+            raise NotFound(
+                "vpce",
+                endpoint_id,
+                code="InvalidVpcEndpointId.NotFound",
+                operation="ec2:DescribeVpcEndpoints",
+            )
+        return self.endpoints[endpoint_id]
+
+    def organization(self, accounts: tuple[str, ...]) -> OrgInfo | None:
+        return self.org
+
+    # ------------------------------------------------------------------ AwsWriter
+    def _bucket(self, name: str, operation: str) -> MemoryBucket:
+        self._maybe_fail(operation)
+        b = self.buckets.get(name)
+        if b is None:
+            raise NotFound("bucket", name, code="NoSuchBucket", operation=operation)
+        return b
+
+    def bucket_policy_text(self, bucket: str) -> str | None:
+        return self._bucket(bucket, "s3:GetBucketPolicy").policy
+
+    def put_bucket_policy(self, bucket: str, text: str) -> None:
+        b = self._bucket(bucket, "s3:PutBucketPolicy")
+        self._check_principals(text, "s3:PutBucketPolicy", "MalformedPolicy")
+        b.policy = text
+        self.writes.append(Write(operation="s3:PutBucketPolicy", target=bucket, detail=text))
+
+    def delete_bucket_policy(self, bucket: str) -> None:
+        b = self._bucket(bucket, "s3:DeleteBucketPolicy")
+        b.policy = None
+        self.writes.append(Write(operation="s3:DeleteBucketPolicy", target=bucket))
+
+    def key_policy_text(self, key_arn: str) -> str | None:
+        self._maybe_fail("kms:GetKeyPolicy")
+        return self._key(key_arn, "kms:GetKeyPolicy").policy
+
+    def put_key_policy(self, key_arn: str, text: str) -> None:
+        self._maybe_fail("kms:PutKeyPolicy")
+        key = self._key(key_arn, "kms:PutKeyPolicy")
+        self._check_principals(text, "kms:PutKeyPolicy", "MalformedPolicyDocumentException")
+        key.policy = text
+        self.writes.append(Write(operation="kms:PutKeyPolicy", target=key_arn, detail=text))
+
+    def grants(self, key_arn: str) -> list[dict[str, Any]]:
+        self._maybe_fail("kms:ListGrants")
+        return [dict(g) for g in self._key(key_arn, "kms:ListGrants").grants]
+
+    def create_grant(self, key_arn: str, grantee: str, operations: list[str], name: str) -> str:
+        self._maybe_fail("kms:CreateGrant")
+        key = self._key(key_arn, "kms:CreateGrant")
+        if not self._principal_exists(grantee):
+            raise AwsError(
+                f"kms:CreateGrant: grantee {grantee} does not exist",
+                code="InvalidArnException",
+                status=400,
+                operation="kms:CreateGrant",
+            )
+        self._grant_ids += 1
+        grant_id = f"grant-{self._grant_ids:04d}"
+        key.grants.append(
+            {"Name": name, "GrantId": grant_id, "GranteePrincipal": grantee, "Operations": operations}
+        )
+        self.writes.append(Write(operation="kms:CreateGrant", target=key_arn, detail=name))
+        return grant_id
+
+    def revoke_grant(self, key_arn: str, grant_id: str) -> None:
+        self._maybe_fail("kms:RevokeGrant")
+        key = self._key(key_arn, "kms:RevokeGrant")
+        key.grants = [g for g in key.grants if g["GrantId"] != grant_id]
+        self.writes.append(Write(operation="kms:RevokeGrant", target=key_arn, detail=grant_id))

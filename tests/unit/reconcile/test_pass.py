@@ -1,0 +1,423 @@
+"""The pass, against the in-memory AWS: what is written, and the conditions, reasons and Events
+that come out, for mode by role exists by foreign statements by peers by refusal by write failure.
+
+No process and no network: every case runs in milliseconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from bucketaccess.aws.cache import TTLCache
+from bucketaccess.aws.errors import AwsError, AwsUnavailable
+from bucketaccess.aws.memory import MemoryAws
+from bucketaccess.grants.plan import BUCKET_SID
+from bucketaccess.reconcile import Deps, Outcome, Peer, Subject, WriteDeps, release, run_pass
+from bucketaccess.resources import BucketAccessSpec, ClassSpec, Managed
+
+ACCOUNT = "111122223333"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/app"
+PEER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/peer"
+GHOST = f"arn:aws:iam::{ACCOUNT}:role/ghost"
+KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+BUCKET = "uploads"
+NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+NO_PUT = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+}
+FOREIGN = [
+    {
+        "Sid": "AuditorRead",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/*",
+    },
+    {
+        "Sid": "DenyInsecure",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": f"arn:aws:s3:::{BUCKET}/*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    },
+]
+BIG_FOREIGN = [
+    {
+        "Sid": f"Filler{i}",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/{'x' * 900}{i}/*",
+    }
+    for i in range(22)
+]
+
+
+def class_spec(bucket_policy: str = "Manage", kms: str = "Observe") -> ClassSpec:
+    return ClassSpec.parse(
+        {
+            "namespaceSelector": {"matchLabels": {"team": "a"}},
+            "buckets": [BUCKET],
+            "prefixes": ["*"],
+            "roles": [f"arn:aws:iam::{ACCOUNT}:role/*"],
+            "reconcile": {"bucketPolicy": bucket_policy, "kmsKeyUsers": kms},
+        }
+    )
+
+
+def subject(role: str = ROLE, cls: ClassSpec | None = None, name: str = "ba", prefix: str = "in/") -> Subject:
+    return Subject(
+        namespace="team-a",
+        name=name,
+        spec=BucketAccessSpec.parse(
+            {"className": "c", "bucket": BUCKET, "prefix": prefix, "role": {"arn": role}}
+        ),
+        class_spec=cls if cls is not None else class_spec(),
+        namespace_labels={"team": "a"},
+    )
+
+
+def peer(role: str = PEER_ROLE, prefix: str = "in/", cls: ClassSpec | None = None, **fields: Any) -> Peer:
+    s = subject(role, cls, name=f"peer-{role.rsplit('/', 1)[-1]}", prefix=prefix)
+    return Peer(
+        namespace=s.namespace,
+        name=s.name,
+        spec=s.spec,
+        role_arn=role,
+        class_spec=s.class_spec,
+        namespace_labels=s.namespace_labels,
+        **fields,
+    )
+
+
+@dataclass
+class World:
+    aws: MemoryAws = field(default_factory=MemoryAws)
+    finalized: int = 0
+
+    def run(self, s: Subject, peers: list[Peer] | None = None) -> Outcome:
+        def before_write() -> None:
+            self.finalized += 1
+
+        return run_pass(s, lambda: list(peers or ()), self.deps(), self.writes(), before_write)
+
+    def deps(self) -> Deps:
+        return Deps(reader=self.aws, resolve_service_account=lambda ns, n: ROLE, now=lambda: NOW)
+
+    def writes(self) -> WriteDeps:
+        return WriteDeps(writer=self.aws, cache=TTLCache(0))
+
+    def policy(self) -> dict[str, Any]:
+        text = self.aws.buckets[BUCKET].policy
+        return json.loads(text) if text else {}
+
+    def ours(self) -> list[dict[str, Any]]:
+        return [s for s in self.policy().get("Statement", []) if BUCKET_SID.match(s.get("Sid", ""))]
+
+
+def world(*, role: bool = True, foreign: list[dict[str, Any]] | None = None, peers: bool = False) -> World:
+    w = World()
+    if role:
+        w.aws.add_role(ROLE, NO_PUT)
+    if peers:
+        w.aws.add_role(PEER_ROLE, NO_PUT)
+    w.aws.add_bucket(BUCKET, {"Version": "2012-10-17", "Statement": foreign} if foreign else None)
+    return w
+
+
+def cond(outcome: Outcome, type_: str) -> tuple[str, str]:
+    found = next(c for c in (outcome.ready, *outcome.conditions) if c.type == type_)
+    return str(found.status), str(found.reason)
+
+
+def principals(statement: dict[str, Any]) -> set[str]:
+    aws = statement["Principal"]["AWS"]
+    return {aws} if isinstance(aws, str) else set(aws)
+
+
+@pytest.mark.parametrize(
+    ("mode", "role", "foreign", "with_peer", "writes", "reconciled", "ready", "events"),
+    [
+        pytest.param(
+            "Manage",
+            True,
+            None,
+            False,
+            ["s3:PutBucketPolicy"],
+            ("True", "GrantsInPlace"),
+            ("True", "UploadAllowed"),
+            ["GrantedBucketAccess"],
+            id="manage-role-exists-empty-policy-grants-and-becomes-ready",
+        ),
+        pytest.param(
+            "Manage",
+            True,
+            FOREIGN,
+            False,
+            ["s3:PutBucketPolicy"],
+            ("True", "GrantsInPlace"),
+            ("True", "UploadAllowed"),
+            ["GrantedBucketAccess"],
+            id="manage-foreign-statements-kept-grant-appended",
+        ),
+        pytest.param(
+            "Manage",
+            True,
+            None,
+            True,
+            ["s3:PutBucketPolicy"],
+            ("True", "GrantsInPlace"),
+            ("True", "UploadAllowed"),
+            ["GrantedBucketAccess"],
+            id="manage-with-peer-one-statement-for-both-roles",
+        ),
+        pytest.param(
+            "Observe",
+            True,
+            FOREIGN,
+            False,
+            [],
+            ("True", "ObserveOnly"),
+            ("False", "NoAllowInIdentityPolicy"),
+            [],
+            id="observe-writes-nothing-and-reports-the-cause",
+        ),
+        pytest.param(
+            "Manage",
+            False,
+            None,
+            False,
+            [],
+            ("False", "RoleNotFound"),
+            ("False", "RoleNotFound"),
+            [],
+            id="manage-role-missing-no-write-reconciled-false",
+        ),
+        pytest.param(
+            "Manage",
+            False,
+            FOREIGN,
+            True,
+            [],
+            ("False", "RoleNotFound"),
+            ("False", "RoleNotFound"),
+            [],
+            id="manage-role-missing-with-peers-writes-nothing-for-anyone",
+        ),
+        pytest.param(
+            "Observe",
+            False,
+            None,
+            False,
+            [],
+            ("True", "ObserveOnly"),
+            ("False", "RoleNotFound"),
+            [],
+            id="observe-role-missing-reports-it",
+        ),
+    ],
+)
+def test_pass_by_mode_role_foreign_and_peers(
+    mode: str,
+    role: bool,
+    foreign: list[dict[str, Any]] | None,
+    with_peer: bool,
+    writes: list[str],
+    reconciled: tuple[str, str],
+    ready: tuple[str, str],
+    events: list[str],
+) -> None:
+    w = world(role=role, foreign=foreign, peers=with_peer)
+    before = w.aws.buckets[BUCKET].policy
+    outcome = w.run(subject(cls=class_spec(mode)), [peer()] if with_peer else [])
+
+    assert [x.operation for x in w.aws.writes] == writes
+    assert cond(outcome, "Reconciled") == reconciled
+    assert cond(outcome, "Ready") == ready
+    assert [str(e.reason) for e in outcome.events] == events
+    assert w.finalized == (1 if writes else 0)  # the finalizer goes on before the first write only
+    if not writes:
+        assert w.aws.buckets[BUCKET].policy == before
+        return
+    statements = w.policy()["Statement"]
+    # foreign statements: byte for byte, in their order, before ours
+    assert [json.dumps(s) for s in statements[: len(foreign or [])]] == [json.dumps(s) for s in foreign or []]
+    (ours,) = w.ours()
+    assert ours["Effect"] == "Allow" and ours["Resource"] == f"arn:aws:s3:::{BUCKET}/in/*"
+    assert principals(ours) == ({ROLE, PEER_ROLE} if with_peer else {ROLE})
+    assert outcome.managed == Managed(bucket=BUCKET, bucket_policy_sid=ours["Sid"])
+
+
+def test_a_second_pass_in_the_steady_state_writes_nothing() -> None:
+    w = world(foreign=FOREIGN)
+    w.run(subject())
+    written = len(w.aws.writes)
+    outcome = w.run(subject())
+    assert len(w.aws.writes) == written
+    assert cond(outcome, "Reconciled") == ("True", "GrantsInPlace")
+    assert "no change needed" in next(c.message for c in outcome.conditions if c.type == "Reconciled")
+    assert outcome.events == ()
+
+
+def test_a_peer_whose_role_is_missing_is_left_out_of_the_grant() -> None:
+    w = world()
+    w.run(subject(), [peer(GHOST, role_missing=True)])
+    (ours,) = w.ours()
+    assert principals(ours) == {ROLE}
+
+
+def test_a_peer_not_admitted_by_its_class_is_left_out() -> None:
+    w = world(peers=True)
+    other_class = ClassSpec.parse(
+        {"buckets": ["elsewhere-*"], "roles": ["*"], "reconcile": {"bucketPolicy": "Manage"}}
+    )
+    w.run(subject(), [peer(cls=other_class)])
+    (ours,) = w.ours()
+    assert principals(ours) == {ROLE}
+
+
+def test_not_admitted_is_verified_but_never_written() -> None:
+    w = world()
+    s = subject()
+    s = Subject(
+        namespace="other", name=s.name, spec=s.spec, class_spec=s.class_spec, namespace_labels={"team": "b"}
+    )
+    outcome = w.run(s)
+    assert w.aws.writes == []
+    assert cond(outcome, "Admitted") == ("False", "NamespaceNotAdmitted")
+    assert cond(outcome, "Reconciled") == ("False", "NotAdmitted")
+    assert cond(outcome, "IdentityPolicyAllows") == ("False", "NoAllowStatement")
+
+
+def test_a_policy_over_the_size_limit_is_refused_and_says_nothing_was_written() -> None:
+    w = world(foreign=BIG_FOREIGN)
+    outcome = w.run(subject())
+    assert w.aws.writes == []
+    status, reason = cond(outcome, "Reconciled")
+    assert (status, reason) == ("False", "PolicySizeLimit")
+    message = next(c.message for c in outcome.conditions if c.type == "Reconciled")
+    assert "nothing was written" in message and "20480" in message
+
+
+def test_a_write_aws_refuses_is_reported_not_raised() -> None:
+    w = world(foreign=FOREIGN)
+    w.aws.fail(
+        "s3:PutBucketPolicy",
+        AwsError("Invalid principal", code="MalformedPolicy", status=400, operation="s3:PutBucketPolicy"),
+    )
+    outcome = w.run(subject())
+    assert w.aws.writes == []
+    assert cond(outcome, "Reconciled") == ("False", "WriteFailed")
+    message = next(c.message for c in outcome.conditions if c.type == "Reconciled")
+    assert "MalformedPolicy" in message and "nothing was written" not in message
+    assert json.loads(w.aws.buckets[BUCKET].policy or "")["Statement"] == FOREIGN
+
+
+def test_aws_unavailable_during_the_write_escapes_for_the_scheduler_to_retry() -> None:
+    w = world()
+    w.aws.fail("s3:PutBucketPolicy", AwsUnavailable("throttled", code="SlowDown", status=503))
+    with pytest.raises(AwsUnavailable):
+        w.run(subject())
+    assert w.aws.writes == []
+
+
+def test_the_fake_refuses_a_principal_that_does_not_exist_as_aws_does() -> None:
+    w = world()
+    with pytest.raises(AwsError) as refused:
+        w.aws.put_bucket_policy(
+            BUCKET,
+            json.dumps(
+                {
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": GHOST},
+                            "Action": "s3:PutObject",
+                            "Resource": "*",
+                        }
+                    ]
+                }
+            ),
+        )
+    assert refused.value.code == "MalformedPolicy"
+
+
+def test_a_write_another_writer_undoes_is_not_verified_and_says_it_was_written() -> None:
+    w = world()
+    put = w.aws.put_bucket_policy
+
+    def racing_put(bucket: str, text: str) -> None:
+        put(bucket, text)
+        w.aws.buckets[bucket].policy = json.dumps({"Version": "2012-10-17", "Statement": FOREIGN})
+
+    w.aws.put_bucket_policy = racing_put  # type: ignore[method-assign]
+    outcome = w.run(subject())
+    assert cond(outcome, "Reconciled") == ("False", "WriteNotVerified")
+    message = next(c.message for c in outcome.conditions if c.type == "Reconciled")
+    assert "written" in message and "nothing was written" not in message
+
+
+@pytest.mark.parametrize(
+    ("kms", "operation", "event"),
+    [
+        pytest.param(
+            "KeyPolicy", "kms:PutKeyPolicy", "AddedKMSKeyUser", id="keypolicy-adds-a-key-user-statement"
+        ),
+        pytest.param("Grant", "kms:CreateGrant", "AddedKMSKeyUser", id="grant-creates-a-grant"),
+    ],
+)
+def test_kms_key_users_for_the_bucket_default_key(kms: str, operation: str, event: str) -> None:
+    w = world()
+    w.aws.buckets[BUCKET].encryption = {"algorithm": "aws:kms", "kmsKeyArn": KEY, "bucketKeyEnabled": False}
+    w.aws.add_key(KEY)
+    # the account's IAM policies are trusted by the default key policy, so add nothing there:
+    # the role may not use the key until the operator makes it a key user
+    w.aws.keys[KEY].policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "KeyAdmins",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                    "Action": ["kms:PutKeyPolicy", "kms:DescribeKey"],
+                    "Resource": "*",
+                }
+            ],
+        }
+    )
+    before = cond(World(aws=w.aws).run(subject(cls=class_spec("Observe", "Observe"))), "KMSKeyUsable")
+    assert before == ("False", "NotAKeyUser")
+    outcome = w.run(subject(cls=class_spec("Observe", kms)))
+    assert [x.operation for x in w.aws.writes] == [operation]
+    assert cond(outcome, "KMSKeyUsable")[0] == "True"
+    assert cond(outcome, "Reconciled") == ("True", "GrantsInPlace")
+    assert event in [str(e.reason) for e in outcome.events]
+    assert outcome.managed is not None and outcome.managed.kms_key_arn == KEY
+
+
+def test_release_removes_only_this_objects_principal_then_the_statement() -> None:
+    w = world(foreign=FOREIGN, peers=True)
+    mine = w.run(subject(), [peer()])
+    assert mine.managed is not None
+    release(subject(), mine.managed, [peer()], w.writes(), uid="uid-1")
+    (ours,) = w.ours()
+    assert principals(ours) == {PEER_ROLE}
+    release(subject(PEER_ROLE, name="peer-peer"), mine.managed, [], w.writes(), uid="uid-2")
+    assert w.ours() == [] and w.policy()["Statement"] == FOREIGN
+
+
+def test_release_of_the_last_grant_deletes_an_otherwise_empty_policy() -> None:
+    w = world()
+    mine = w.run(subject())
+    assert mine.managed is not None
+    release(subject(), mine.managed, [], w.writes(), uid="uid-1")
+    assert w.aws.buckets[BUCKET].policy is None
+    assert w.aws.writes[-1].operation == "s3:DeleteBucketPolicy"
