@@ -15,7 +15,7 @@ from typing import Any
 from ..aws.errors import AwsUnavailable
 from ..aws.reader import AwsReader
 from ..reconcile import Deps, Peer, Subject, release, run_pass
-from ..resources import BucketAccessSpec, ClassSpec, Managed
+from ..resources import BucketAccessSpec, ClassSpec, Managed, RawBody
 from ..vocabulary import ConditionType, Reason
 from . import events, finalizers, status
 from .identity import service_account_resolver
@@ -43,7 +43,7 @@ def _class(rt: Runtime, name: str) -> ClassSpec | None:
     return ClassSpec.parse(raw) if raw is not None else None
 
 
-def _subject(body: Mapping[str, Any], rt: Runtime | None) -> Subject:
+def _subject(body: RawBody, rt: Runtime | None) -> Subject:
     meta = body["metadata"]
     spec = BucketAccessSpec.parse(body.get("spec") or {})
     return Subject(
@@ -55,7 +55,7 @@ def _subject(body: Mapping[str, Any], rt: Runtime | None) -> Subject:
     )
 
 
-def _confirmed(rt: Runtime, body: Mapping[str, Any]) -> Mapping[str, Any] | None:
+def _confirmed(rt: Runtime, body: RawBody) -> RawBody | None:
     """The object as the API server has it now, or None (and out of the store) if it is gone.
 
     For objects the start-up listing found but no watch event has confirmed yet: one deleted
@@ -102,7 +102,7 @@ def peers(rt: Runtime, bucket: str | None, key: str | None) -> list[Peer]:
     return out
 
 
-def drive_pass(body: Mapping[str, Any], rt: Runtime) -> float | None:
+def drive_pass(body: RawBody, rt: Runtime) -> float | None:
     """Verify one BucketAccess, reconcile its grants, write its status; returns the next delay."""
     meta = body["metadata"]
     uid = meta.get("uid", "")
@@ -153,7 +153,7 @@ def _reader(rt: Runtime, uid: str, interval: float) -> AwsReader:
     return cached.within(max(ttl, interval))
 
 
-def run_cleanup(body: Mapping[str, Any], rt: Runtime) -> float | None:
+def run_cleanup(body: RawBody, rt: Runtime) -> float | None:
     """Remove this object's share of the managed statements and grants, then its finalizer."""
     meta = body["metadata"]
     uid = meta.get("uid", "")

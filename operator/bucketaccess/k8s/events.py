@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
-from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+
+from ..resources import RawBody
 
 COMPONENT = "bucketaccess-operator"
 MAX_MESSAGE = 1000
 log = logging.getLogger(__name__)
 
 
-def post(api: client.ApiClient, body: Mapping[str, Any], kind: str, reason: str, message: str) -> None:
+def post(api: client.ApiClient, body: RawBody, kind: str, reason: str, message: str) -> None:
     """Best effort: a lost Event never fails a pass (status carries the same facts)."""
     meta = body["metadata"]
     now = dt.datetime.now(dt.UTC)

@@ -8,13 +8,12 @@ from, so a concurrent change to the finalizer list is never overwritten.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, cast
+from typing import cast
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from ..resources import GROUP, PLURAL, VERSION
+from ..resources import GROUP, PLURAL, VERSION, RawBody, RawMeta
 
 FINALIZER = "s3access.dev/cleanup"
 ATTEMPTS = 5
@@ -24,35 +23,35 @@ class ObjectGoing(Exception):
     """The object is gone or being deleted: no write may be started for it."""
 
 
-def _patch(api: client.ApiClient, meta: Mapping[str, Any], finalizers: list[str]) -> dict[str, Any]:
+def _patch(api: client.ApiClient, meta: RawMeta, finalizers: list[str]) -> RawBody:
     patch = {"metadata": {"finalizers": finalizers, "resourceVersion": meta["resourceVersion"]}}
     return cast(
-        dict[str, Any],
+        RawBody,
         client.CustomObjectsApi(api).patch_namespaced_custom_object(
             GROUP, VERSION, meta["namespace"], PLURAL, meta["name"], patch
         ),
     )
 
 
-def _read(api: client.ApiClient, meta: Mapping[str, Any]) -> dict[str, Any]:
+def _read(api: client.ApiClient, meta: RawMeta) -> RawBody:
     return cast(
-        dict[str, Any],
+        RawBody,
         client.CustomObjectsApi(api).get_namespaced_custom_object(
             GROUP, VERSION, meta["namespace"], PLURAL, meta["name"]
         ),
     )
 
 
-def _change(api: client.ApiClient, body: Mapping[str, Any], add: bool) -> dict[str, Any] | None:
+def _change(api: client.ApiClient, body: RawBody, add: bool) -> RawBody | None:
     """Add or remove ours; returns the object as it now is, or None when it no longer exists."""
-    current: Mapping[str, Any] = body
+    current: RawBody = body
     for _ in range(ATTEMPTS):
         meta = current["metadata"]
         if add and meta.get("deletionTimestamp"):
             raise ObjectGoing(f"{meta['namespace']}/{meta['name']} is being deleted")
         have = list(meta.get("finalizers") or [])
         if (FINALIZER in have) == add:
-            return dict(current)
+            return current
         wanted = [*have, FINALIZER] if add else [f for f in have if f != FINALIZER]
         try:
             return _patch(api, meta, wanted)
@@ -68,7 +67,7 @@ def _change(api: client.ApiClient, body: Mapping[str, Any], add: bool) -> dict[s
     raise RuntimeError(f"finalizer of {body['metadata']['name']}: {ATTEMPTS} conflicting updates in a row")
 
 
-def _gone(exc: ApiException, meta: Mapping[str, Any], add: bool) -> None:
+def _gone(exc: ApiException, meta: RawMeta, add: bool) -> None:
     """A 404 means the object is gone: nothing to release, and no write may start for it."""
     if exc.status != 404:
         raise exc
@@ -76,9 +75,9 @@ def _gone(exc: ApiException, meta: Mapping[str, Any], add: bool) -> None:
         raise ObjectGoing(f"{meta['namespace']}/{meta['name']} no longer exists") from None
 
 
-def ensure(api: client.ApiClient, body: Mapping[str, Any]) -> dict[str, Any] | None:
+def ensure(api: client.ApiClient, body: RawBody) -> RawBody | None:
     return _change(api, body, add=True)
 
 
-def release(api: client.ApiClient, body: Mapping[str, Any]) -> dict[str, Any] | None:
+def release(api: client.ApiClient, body: RawBody) -> RawBody | None:
     return _change(api, body, add=False)

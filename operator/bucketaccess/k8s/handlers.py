@@ -15,11 +15,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
-from ..resources import CLASS_PLURAL, GROUP, PLURAL, VERSION
+from ..resources import CLASS_PLURAL, GROUP, PLURAL, VERSION, RawBody
 from . import driver, runtime
 from .config import OperatorConfig
 from .finalizers import FINALIZER
@@ -101,7 +101,7 @@ async def observed(event: kopf.RawEvent, memo: kopf.Memo, **kwargs: Any) -> None
     rt = _rt(memo)
     if not rt.indexes_ready():  # Kopf runs this only once the class and namespace indexes are filled
         rt.classes, rt.namespaces = kwargs["class_index"], kwargs["namespace_index"]
-    raw = event["object"]
+    raw = cast(RawBody, event["object"])  # a BucketAccess: the CRD's schema holds
     uid = raw["metadata"]["uid"]
     if event["type"] == "DELETED":
         rt.forget(uid)

@@ -8,7 +8,7 @@ from typing import Any, cast
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from ..resources import GROUP, PLURAL, VERSION
+from ..resources import GROUP, PLURAL, VERSION, RawBody
 
 
 def kube_api(pool: int = 4) -> client.ApiClient:
@@ -24,14 +24,12 @@ def kube_api(pool: int = 4) -> client.ApiClient:
     return client.ApiClient(configuration)
 
 
-def list_objects(
-    api: client.ApiClient, namespaces: tuple[str, ...], page_size: int = 500
-) -> list[dict[str, Any]]:
+def list_objects(api: client.ApiClient, namespaces: tuple[str, ...], page_size: int = 500) -> list[RawBody]:
     """Every BucketAccess this process watches, read in pages."""
     objs = client.CustomObjectsApi(api)
     exact = [n for n in namespaces if not any(c in n for c in "*?[")]
     scopes: list[str | None] = list(exact) if namespaces and len(exact) == len(namespaces) else [None]
-    items: list[dict[str, Any]] = []
+    items: list[RawBody] = []
     for ns in scopes:
         token = None
         while True:
@@ -54,11 +52,11 @@ def list_objects(
     return items
 
 
-def get_object(api: client.ApiClient, namespace: str, name: str) -> dict[str, Any] | None:
+def get_object(api: client.ApiClient, namespace: str, name: str) -> RawBody | None:
     """The object as the API server has it now, or None when it does not exist."""
     try:
         found = cast(
-            dict[str, Any],
+            RawBody,
             client.CustomObjectsApi(api).get_namespaced_custom_object(
                 GROUP, VERSION, namespace, PLURAL, name
             ),

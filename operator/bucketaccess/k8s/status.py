@@ -16,7 +16,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from ..reconcile import Outcome, merge_conditions
-from ..resources import GROUP, PLURAL, VERSION
+from ..resources import GROUP, PLURAL, VERSION, RawBody
 from . import events
 
 log = logging.getLogger(__name__)
@@ -68,9 +68,7 @@ def changes(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, 
     return patch
 
 
-def write(
-    api: client.ApiClient, body: Mapping[str, Any], outcome: Outcome, now: dt.datetime
-) -> dict[str, Any] | None:
+def write(api: client.ApiClient, body: RawBody, outcome: Outcome, now: dt.datetime) -> RawBody | None:
     """Patch the status and post Events; returns the object as written, or None if nothing was
     written (no change, or the object is gone)."""
     meta = body["metadata"]
@@ -84,7 +82,7 @@ def write(
     if patch:
         try:
             written = cast(
-                dict[str, Any],
+                RawBody,
                 client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
                     GROUP, VERSION, meta["namespace"], PLURAL, meta["name"], {"status": patch}
                 ),

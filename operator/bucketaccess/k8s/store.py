@@ -12,17 +12,19 @@ Written on the event loop, read from worker threads: each lookup copies under th
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+from typing import cast
+
+from ..resources import RawBody, RawMeta
 
 
-def _slim(raw: Mapping[str, Any]) -> dict[str, Any]:
+def _slim(raw: RawBody) -> RawBody:
     """What a pass needs of a body: managedFields can be larger than all the rest together."""
-    meta = {k: v for k, v in raw["metadata"].items() if k != "managedFields"}
+    meta = cast(RawMeta, {k: v for k, v in raw["metadata"].items() if k != "managedFields"})
     return {**raw, "metadata": meta}
 
 
-def _newer(candidate: Mapping[str, Any], known: Mapping[str, Any] | None) -> bool:
+def _newer(candidate: RawBody, known: RawBody | None) -> bool:
     if known is None:
         return True
     try:  # opaque by contract; the etcd revision behind it orders the writes to one object
@@ -31,19 +33,19 @@ def _newer(candidate: Mapping[str, Any], known: Mapping[str, Any] | None) -> boo
         return True
 
 
-def bucket_of(body: Mapping[str, Any]) -> str | None:
+def bucket_of(body: RawBody) -> str | None:
     bucket = (body.get("spec") or {}).get("bucket")
     return str(bucket) if bucket else None
 
 
-def key_of(body: Mapping[str, Any]) -> str | None:
+def key_of(body: RawBody) -> str | None:
     key = ((body.get("status") or {}).get("managed") or {}).get("kmsKeyArn")
     return str(key) if key else None
 
 
 class ObjectStore:
     def __init__(self) -> None:
-        self._bodies: dict[str, dict[str, Any]] = {}
+        self._bodies: dict[str, RawBody] = {}
         self._by_bucket: dict[str, set[str]] = {}
         self._by_key: dict[str, set[str]] = {}
         self._lock = threading.Lock()  # writers only: readers copy single containers
@@ -51,10 +53,10 @@ class ObjectStore:
     def __len__(self) -> int:
         return len(self._bodies)
 
-    def get(self, uid: str) -> dict[str, Any] | None:
+    def get(self, uid: str) -> RawBody | None:
         return self._bodies.get(uid)
 
-    def put(self, raw: Mapping[str, Any] | None) -> bool:
+    def put(self, raw: RawBody | None) -> bool:
         """Keep ``raw`` unless a newer body of the object is already here; True if kept."""
         if not raw:
             return False
@@ -76,11 +78,11 @@ class ObjectStore:
                 self._move(self._by_bucket, uid, bucket_of(old), None)
                 self._move(self._by_key, uid, key_of(old), None)
 
-    def preload(self, items: Iterable[Mapping[str, Any]]) -> None:
+    def preload(self, items: Iterable[RawBody]) -> None:
         for raw in items:
             self.put(raw)
 
-    def on_bucket_or_key(self, bucket: str | None, key: str | None) -> list[dict[str, Any]]:
+    def on_bucket_or_key(self, bucket: str | None, key: str | None) -> list[RawBody]:
         uids = set(self._by_bucket.get(bucket, ())) if bucket else set()
         if key:
             uids |= set(self._by_key.get(key, ()))
