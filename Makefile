@@ -44,8 +44,8 @@ unit: $(STAMP) ## only the pure unit tests (no processes started)
 	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
 
 .PHONY: faults
-faults: envtest ## only the fault tests (tests/faults); prints the fault table
-	$(VENV)/bin/pytest tests/faults $(PYTEST_ARGS)
+faults: envtest ## only the fault tests (tests/faults); prints the fault table, writes bench/results/faults.json
+	FAULTS_RESULTS=bench/results/faults.json $(VENV)/bin/pytest tests/faults $(PYTEST_ARGS)
 
 .PHONY: bench
 bench: envtest ## benchmarks; each prints JSON and writes bench/results/

@@ -3,9 +3,7 @@ one moto server and one AWS organization per test session, created only when a t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from kubernetes import client
@@ -14,17 +12,6 @@ from devenv.controlplane import ControlPlane
 from devenv.moto_server import MotoServer
 from devenv.org_world import OrgWorld
 from tests.e2e.kube import api_client, install_crds
-from tests.operator_entry import CALL_LOG_ENV
-
-
-@pytest.fixture(scope="session", autouse=True)
-def aws_call_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Every operator process of the session appends its AWS calls here (test_zz_iam_policy.py)."""
-    path = tmp_path_factory.mktemp("aws-calls") / "calls.jsonl"
-    path.touch()
-    os.environ[CALL_LOG_ENV] = str(path)
-    yield path
-    os.environ.pop(CALL_LOG_ENV, None)
 
 
 @pytest.fixture(scope="session")

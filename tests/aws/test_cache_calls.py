@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from bucketaccess import reconciler
+from bucketaccess import reconcile
 from bucketaccess.aws.boto import BotoReader
 from bucketaccess.aws.cache import CachedReader, TTLCache
+from bucketaccess.resources import BucketAccessSpec, ClassSpec
 from devenv.moto_server import MotoServer
 from devenv.seed import Seeder
 
@@ -43,27 +44,29 @@ def world(moto_env: MotoServer) -> None:
     )
 
 
-def subjects(n: int) -> list[reconciler.Subject]:
+def subjects(n: int) -> list[reconcile.Subject]:
     return [
-        reconciler.Subject(
+        reconcile.Subject(
             namespace="team",
             name=f"ba-{i}",
-            spec={
-                "className": "c",
-                "bucket": f"bucket-{i % 20:02d}",
-                "prefix": f"p{i}/",
-                "role": {"arn": f"arn:aws:iam::{ACCOUNT}:role/role-{i % 10}"},
-            },
-            class_spec=CLASS,
+            spec=BucketAccessSpec.parse(
+                {
+                    "className": "c",
+                    "bucket": f"bucket-{i % 20:02d}",
+                    "prefix": f"p{i}/",
+                    "role": {"arn": f"arn:aws:iam::{ACCOUNT}:role/role-{i % 10}"},
+                }
+            ),
+            class_spec=ClassSpec.parse(CLASS),
             namespace_labels={},
         )
         for i in range(n)
     ]
 
 
-def cycle(deps: reconciler.Deps, items: list[reconciler.Subject]) -> list[reconciler.Outcome]:
+def cycle(deps: reconcile.Deps, items: list[reconcile.Subject]) -> list[reconcile.Outcome]:
     with ThreadPoolExecutor(16) as pool:
-        return list(pool.map(lambda s: reconciler.verify(s, deps), items))
+        return list(pool.map(lambda s: reconcile.verify(s, deps), items))
 
 
 def _no_sa(namespace: str, name: str) -> str:
@@ -75,7 +78,9 @@ def test_reads_per_cycle_follow_resources_not_objects(
 ) -> None:
     counter = CallCounter()
     cache = TTLCache(ttl=3600)
-    deps = reconciler.Deps(CachedReader(BotoReader(on_client=counter.hook), cache), _no_sa)
+    deps = reconcile.Deps(
+        reader=CachedReader(BotoReader(on_client=counter.hook), cache), resolve_service_account=_no_sa
+    )
 
     first = cycle(deps, subjects(1000))
     assert all(o.verified and o.ready.status == "True" for o in first), {o.ready.reason for o in first}

@@ -10,6 +10,8 @@ import urllib.request
 from pathlib import Path
 
 from devenv.controlplane import free_port, spawn, terminate
+from tests.iam_policies import read_calls, refused
+from tests.operator_entry import CALL_LOG_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,7 +34,13 @@ class OperatorProcess:
         self.health_port = free_port()
         # the test-side entry point: `bucketaccess run` with the tests' hooks (call log, kill before write)
         path = os.pathsep.join([str(ROOT), str(ROOT / "operator"), os.environ.get("PYTHONPATH", "")])
-        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "PYTHONPATH": path, **self.env}
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            "PYTHONPATH": path,
+            CALL_LOG_ENV: str(self.calls),
+            **self.env,
+        }
         cmd = [
             sys.executable,
             "-m",
@@ -62,8 +70,15 @@ class OperatorProcess:
         except OSError:
             return ""
 
+    @property
+    def calls(self) -> Path:
+        return self.log.with_suffix(".aws-calls.jsonl")
+
     def stop(self) -> None:
+        """Stop the process; every AWS call it made must be one the IAM policies in deploy/iam/ allow."""
         terminate(self.proc)
+        denied = refused(read_calls(self.calls))
+        assert not denied, f"the operator made calls its IAM policies (deploy/iam/) do not allow: {denied}"
 
     def __enter__(self) -> OperatorProcess:
         return self.start()

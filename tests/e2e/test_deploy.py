@@ -20,6 +20,7 @@ from devenv.org_world import OrgWorld, doc, unique
 from tests.e2e.kube import GROUP, ROOT, VERSION, api_client, condition, ensure_namespace, get_ba, wait_for
 from tests.e2e.kube import wait_ready as kube_wait_ready
 from tests.e2e.operator_proc import OperatorProcess
+from tests.manifests import access_class, bucket_access
 
 pytestmark = pytest.mark.e2e
 SYSTEM_NS = "bucketaccess-system"
@@ -147,17 +148,7 @@ def rbac_operator(
         GROUP,
         VERSION,
         "bucketaccessclasses",
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "BucketAccessClass",
-            "metadata": {"name": "rbac-manage"},
-            "spec": {
-                "namespaceSelector": {"matchLabels": {"team": "rbac"}},
-                "buckets": ["*"],
-                "roles": ["arn:aws:iam::*:role/*"],
-                "reconcile": {"bucketPolicy": "Manage"},
-            },
-        },
+        access_class("rbac-manage", namespace_labels={"team": "rbac"}, bucket_policy="Manage"),
     )
     log = tmp_path_factory.mktemp("rbac-operator") / "operator.log"
     args = ["--namespace", NS, "--namespace", TENANT_NS, *org_world.operator_args()]
@@ -166,12 +157,7 @@ def rbac_operator(
 
 
 def ba(name: str, ns: str, bucket: str, role: str, cls: str = "rbac-manage") -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "BucketAccess",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"className": cls, "bucket": bucket, "prefix": "in/", "role": {"arn": role}},
-    }
+    return bucket_access(name, ns, cls=cls, bucket=bucket, prefix="in/", role=role)
 
 
 def ready(kube: client.ApiClient, ns: str, name: str, status: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ follows the object's generation, and Kopf writes nothing on the object."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from kubernetes import client
@@ -12,6 +13,7 @@ from devenv.controlplane import ControlPlane
 from devenv.moto_server import MotoServer
 from tests.e2e.kube import GROUP, VERSION, condition, create, ensure_namespace, get_ba, wait_for
 from tests.e2e.operator_proc import OperatorProcess
+from tests.manifests import bucket_access
 
 pytestmark = pytest.mark.e2e
 NS = "skeleton"
@@ -30,17 +32,10 @@ def operator(
         yield proc
 
 
-def _ba(name: str) -> dict:  # type: ignore[type-arg]
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "BucketAccess",
-        "metadata": {"name": name, "namespace": NS},
-        "spec": {
-            "className": "none",
-            "bucket": "skeleton-bucket",
-            "role": {"arn": "arn:aws:iam::111122223333:role/r"},
-        },
-    }
+def _ba(name: str) -> dict[str, Any]:
+    return bucket_access(
+        name, NS, cls="none", bucket="skeleton-bucket", role="arn:aws:iam::111122223333:role/r"
+    )
 
 
 def test_status_follows_generation(kube: client.ApiClient, operator: OperatorProcess) -> None:

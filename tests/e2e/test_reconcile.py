@@ -18,6 +18,7 @@ from devenv.org_world import MANAGEMENT, OrgWorld, doc, unique
 from tests.e2e.kube import GROUP, VERSION, condition, create, ensure_namespace, get_ba, wait_for
 from tests.e2e.kube import wait_ready as kube_wait_ready
 from tests.e2e.operator_proc import OperatorProcess
+from tests.manifests import access_class, bucket_access
 
 pytestmark = pytest.mark.e2e
 NS, TENANT = "reconcile", "reconcile-tenant"
@@ -32,17 +33,9 @@ NO_PUT = doc({"Sid": "ReadOnly", "Effect": "Allow", "Action": "s3:GetObject", "R
 
 
 def klass(name: str, bucket_policy: str, kms: str, namespace_team: str = "reconcile") -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "BucketAccessClass",
-        "metadata": {"name": name},
-        "spec": {
-            "namespaceSelector": {"matchLabels": {"team": namespace_team}},
-            "buckets": ["*"],
-            "roles": ["arn:aws:iam::*:role/*"],
-            "reconcile": {"bucketPolicy": bucket_policy, "kmsKeyUsers": kms},
-        },
-    }
+    return access_class(
+        name, namespace_labels={"team": namespace_team}, bucket_policy=bucket_policy, kms_key_users=kms
+    )
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +60,7 @@ def operator(
 
 
 def ba(name: str, bucket: str, role: str, cls: str = "manage", ns: str = NS, **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "BucketAccess",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"className": cls, "bucket": bucket, "prefix": "uploads/", "role": {"arn": role}, **spec},
-    }
+    return bucket_access(name, ns, cls=cls, bucket=bucket, prefix="uploads/", role=role, **spec)
 
 
 def ready(

@@ -10,8 +10,9 @@ from kubernetes import client
 
 from devenv.controlplane import ControlPlane
 from devenv.org_world import OrgWorld, doc, unique
-from tests.e2e.kube import GROUP, VERSION, condition, create, ensure_namespace, get_ba, wait_for
+from tests.e2e.kube import condition, create, ensure_namespace, get_ba, wait_for
 from tests.e2e.operator_proc import OperatorProcess
+from tests.manifests import access_class, bucket_access
 
 pytestmark = pytest.mark.e2e
 SHARDS = {"shard-a": ["team-a1", "team-a2"], "shard-b": ["team-b1"]}
@@ -28,16 +29,7 @@ def test_each_object_is_handled_by_exactly_one_shard(
         ensure_namespace(kube, ns, {"sharding": "yes"})
     create(
         kube,
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "BucketAccessClass",
-            "metadata": {"name": "sharding"},
-            "spec": {
-                "namespaceSelector": {"matchLabels": {"sharding": "yes"}},
-                "buckets": ["*"],
-                "roles": ["arn:aws:iam::*:role/*"],
-            },
-        },
+        access_class("sharding", namespace_labels={"sharding": "yes"}),
     )
     role, bucket = unique("shard"), unique("shard")
     org_world.seed(
@@ -67,12 +59,7 @@ def test_each_object_is_handled_by_exactly_one_shard(
         for ns, name in objects:
             create(
                 kube,
-                {
-                    "apiVersion": f"{GROUP}/{VERSION}",
-                    "kind": "BucketAccess",
-                    "metadata": {"name": name, "namespace": ns},
-                    "spec": {"className": "sharding", "bucket": bucket, "role": {"arn": arn}},
-                },
+                bucket_access(name, ns, cls="sharding", bucket=bucket, role=arn),
             )
         for ns, name in objects:
             wait_for(

@@ -15,9 +15,11 @@ from kubernetes import client
 
 from devenv.controlplane import ControlPlane, free_port
 from devenv.org_world import OrgWorld, doc, unique
+from tests import manifests
 from tests.e2e.kube import GROUP, LAYERS, VERSION, condition, create, ensure_namespace, get_ba, wait_for
 from tests.e2e.kube import wait_ready as kube_wait_ready
 from tests.e2e.operator_proc import OperatorProcess
+from tests.manifests import access_class
 
 pytestmark = pytest.mark.e2e
 NS = "verify"
@@ -42,16 +44,7 @@ def operator(
     ensure_namespace(kube, NS_NOORG, {"team": "verify"})
     create(
         kube,
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "BucketAccessClass",
-            "metadata": {"name": CLASS},
-            "spec": {
-                "namespaceSelector": {"matchLabels": {"team": "verify"}},
-                "buckets": ["*"],
-                "roles": ["arn:aws:iam::*:role/*"],
-            },
-        },
+        access_class(CLASS, namespace_labels={"team": "verify"}),
     )
     log = tmp_path_factory.mktemp("operator") / "operator.log"
     args = ["--namespace", NS, "--metrics-port", str(free_port()), *org_world.operator_args()]
@@ -60,18 +53,11 @@ def operator(
 
 
 def bucket_access(name: str, bucket: str, role: dict[str, str], ns: str = NS, **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "BucketAccess",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "className": spec.pop("className", CLASS),
-            "bucket": bucket,
-            "prefix": "uploads/",
-            "role": role,
-            **spec,
-        },
-    }
+    made = manifests.bucket_access(
+        name, ns, cls=spec.pop("className", CLASS), bucket=bucket, prefix="uploads/", **spec
+    )
+    made["spec"]["role"] = role  # an ARN or a ServiceAccount, as the test gives it
+    return made
 
 
 def wait_ready(
@@ -394,16 +380,7 @@ def test_unadmitted_request_is_still_verified(
     org_world.seed({"roles": [{"name": role, "inline": {"put": doc(PUT)}}], "buckets": [{"name": bucket}]})
     create(
         kube,
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "BucketAccessClass",
-            "metadata": {"name": "only-billing"},
-            "spec": {
-                "namespaceSelector": {"matchLabels": {"team": "billing"}},
-                "buckets": ["*"],
-                "roles": ["arn:aws:iam::*:role/*"],
-            },
-        },
+        access_class("only-billing", namespace_labels={"team": "billing"}),
     )
     arn = f"arn:aws:iam::{org_world.workloads}:role/{role}"
     create(kube, bucket_access("unadmitted", bucket, {"arn": arn}, className="only-billing"))

@@ -21,6 +21,7 @@ from tests.e2e.kube import GROUP, LAYERS, VERSION, condition, create, ensure_nam
 from tests.e2e.kube import wait_ready as kube_wait_ready
 from tests.e2e.operator_proc import OperatorProcess
 from tests.faults.proxy import FaultProxy
+from tests.manifests import access_class, bucket_access
 from tests.operator_entry import KILL_BEFORE_WRITE_ENV
 
 pytestmark = pytest.mark.e2e
@@ -87,17 +88,7 @@ def operator(
     ensure_namespace(kube, NS, {"team": "faults"})
     create(
         kube,
-        {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "BucketAccessClass",
-            "metadata": {"name": "faults"},
-            "spec": {
-                "namespaceSelector": {"matchLabels": {"team": "faults"}},
-                "buckets": ["*"],
-                "roles": ["arn:aws:iam::*:role/*"],
-                "reconcile": {"bucketPolicy": "Manage"},
-            },
-        },
+        access_class("faults", namespace_labels={"team": "faults"}, bucket_policy="Manage"),
     )
     logdir = tmp_path_factory.mktemp("fault-operator")
     op = Operator(control_plane, org_world, proxy, logdir, logdir / "kill-before-write")
@@ -107,12 +98,7 @@ def operator(
 
 
 def ba(name: str, bucket: str, role: str) -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "BucketAccess",
-        "metadata": {"name": name, "namespace": NS},
-        "spec": {"className": "faults", "bucket": bucket, "prefix": "in/", "role": {"arn": role}},
-    }
+    return bucket_access(name, NS, cls="faults", bucket=bucket, prefix="in/", role=role)
 
 
 def world(org_world: OrgWorld, n: int = 1) -> tuple[str, list[str], str]:

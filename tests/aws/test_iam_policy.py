@@ -1,0 +1,122 @@
+"""The operator's IAM policies (deploy/iam/) against every AWS operation its reader and writer
+make, driven here over moto with the operator's own credentials: every call is allowed, and every
+action the policies list is used by some call, so they hold no more than the operator needs.
+
+Self-contained (it makes the calls it checks), so it depends on no other test having run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3.session
+import pytest
+
+from bucketaccess.access.intent import UploadIntent
+from bucketaccess.aws import snapshot
+from bucketaccess.aws.boto import BotoReader
+from bucketaccess.aws.writer import BotoWriter
+from devenv.org_world import MANAGEMENT, READER_ROLE, OrgWorld, doc, unique
+from tests.iam_policies import read_calls, refused, unused
+from tests.operator_entry import log_calls
+
+READ = doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+
+
+@pytest.fixture
+def call_log(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "calls.jsonl"
+    make_client = boto3.session.Session.client
+    log_calls(str(path))
+    try:
+        yield path
+    finally:
+        boto3.session.Session.client = make_client  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def operator_credentials(org_world: OrgWorld) -> Iterator[None]:
+    env = org_world.operator_env()
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def test_every_call_is_allowed_and_every_listed_action_is_used(
+    org_world: OrgWorld, operator_credentials: None, call_log: Path
+) -> None:
+    role, partner_role, bucket = unique("iam-role"), unique("iam-partner"), unique("iam-bucket")
+    boundary = doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+    seeded = org_world.seed(
+        {
+            "roles": [
+                {"name": role, "inline": {"read": READ}, "managed": {"shared": READ}, "boundary": boundary}
+            ],
+            "keys": [{"ref": "k", "alias": f"alias/{unique('iam')}"}],
+            "buckets": [
+                {
+                    "name": bucket,
+                    "policy": doc(
+                        {
+                            "Sid": "Foreign",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": f"arn:aws:iam::{org_world.workloads}:root"},
+                            "Action": "s3:GetObject",
+                            "Resource": f"arn:aws:s3:::{bucket}/*",
+                        }
+                    ),
+                    "encryption": {"algorithm": "aws:kms", "key": "k"},
+                }
+            ],
+        }
+    )
+    org_world.seed({"roles": [{"name": partner_role, "inline": {"read": READ}}]}, account=org_world.partners)
+    ec2 = org_world.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    endpoint = ec2.create_vpc_endpoint(
+        VpcId=vpc,
+        ServiceName="com.amazonaws.us-east-1.s3",
+        VpcEndpointType="Gateway",
+        PolicyDocument=json.dumps(READ),
+    )["VpcEndpoint"]["VpcEndpointId"]
+    reader = BotoReader(
+        region="us-east-1",
+        org_reader_role_arn=f"arn:aws:iam::{MANAGEMENT}:role/bucketaccess-org-reader",
+        account_reader_role_name=READER_ROLE,
+    )
+    role_arn = f"arn:aws:iam::{org_world.workloads}:role/{role}"
+    # every read of a verification: role (with managed policy and boundary), bucket, key, account
+    # public access block, VPC endpoint, organization; and a role in another account
+    snap = snapshot.take(
+        reader, UploadIntent(role_arn=role_arn, bucket=bucket, prefix="in/", vpc_endpoint=endpoint)
+    )
+    assert snap.key_arn is not None and not snap.role_missing
+    reader.role(f"arn:aws:iam::{org_world.partners}:role/{partner_role}")
+    # every write of reconciliation
+    writer = BotoWriter(reader)
+    policy = writer.bucket_policy_text(bucket)
+    assert policy is not None
+    writer.put_bucket_policy(bucket, policy)
+    writer.delete_bucket_policy(bucket)
+    key_policy = writer.key_policy_text(snap.key_arn)
+    assert key_policy is not None
+    writer.put_key_policy(snap.key_arn, key_policy)
+    grant = writer.create_grant(snap.key_arn, role_arn, ["Decrypt"], "BucketAccess-test")
+    assert [g["GrantId"] for g in writer.grants(snap.key_arn)] == [grant]
+    writer.revoke_grant(snap.key_arn, grant)
+    assert seeded is not None
+
+    calls = read_calls(call_log)
+    assert len(calls) > 20, "too few AWS calls for this check to mean anything"
+    assert refused(calls) == []
+    assert unused(calls) == {}
