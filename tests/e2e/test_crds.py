@@ -4,6 +4,7 @@ with an error that names the offending field (OpenAPI schema + CEL)."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -156,8 +157,18 @@ def test_crds_are_established_with_printer_columns(kube: client.ApiClient) -> No
     crd = ext.read_custom_resource_definition("bucketaccesses.s3access.dev")
     assert any(c.type == "Established" and c.status == "True" for c in crd.status.conditions)
     assert crd.spec.names.short_names == ["ba"]
-    columns = [c.name.upper() for c in crd.spec.versions[0].additional_printer_columns]
-    assert columns == ["BUCKET", "PREFIX", "ROLE", "READY", "REASON", "VERIFIED", "AGE"]
+    columns = crd.spec.versions[0].additional_printer_columns
+    assert [c.name.upper() for c in columns if not c.priority] == [
+        "BUCKET",
+        "PREFIX",
+        "ROLE",
+        "READY",
+        "REASON",
+        "VERIFIED",
+        "AGE",
+    ]
+    # kubectl get ba -o wide adds the class's verdict
+    assert [c.name.upper() for c in columns if c.priority] == ["ADMITTED", "ADMISSION"]
 
 
 def test_every_sample_is_accepted(kube: client.ApiClient, crd_ns: str) -> None:
@@ -197,3 +208,59 @@ def test_bad_manifest_is_refused_naming_the_field(
         create(kube, doc)
     assert info.value.status in (400, 422), info.value.body
     assert field in info.value.body, f"error does not name {field}: {info.value.body}"
+
+
+# CEL refusals name the offending value (messageExpression), not only the rule
+CEL_VALUES: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
+    ("bucket-double-dot", GOOD_BA, {"spec.bucket": "invoices..bucket"}, 'bucket "invoices..bucket" contains'),
+    ("bucket-ip", GOOD_BA, {"spec.bucket": "192.168.10.12"}, 'bucket "192.168.10.12" looks like an IP'),
+    ("prefix-slash", GOOD_BA, {"spec.prefix": "/invoices/"}, 'prefix "/invoices/" starts with'),
+    ("prefix-wildcard", GOOD_BA, {"spec.prefix": "inv*"}, 'prefix "inv*" contains a wildcard'),
+    (
+        "role-both",
+        GOOD_BA,
+        {"spec.role": {"arn": "arn:aws:iam::111122223333:role/x", "serviceAccountName": "uploader"}},
+        "role.arn (arn:aws:iam::111122223333:role/x) and role.serviceAccountName (uploader) are both set",
+    ),
+    ("role-neither", GOOD_BA, {"spec.role": {}}, "neither role.arn nor role.serviceAccountName is set"),
+    (
+        "kms-key-aes",
+        GOOD_BA,
+        {
+            "spec.upload.encryption": {
+                "algorithm": "AES256",
+                "kmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/k1",
+            }
+        },
+        "arn:aws:kms:us-east-1:111122223333:key/k1 requires algorithm aws:kms, not AES256",
+    ),
+    (
+        "interval",
+        GOOD_BA,
+        {"spec.verifyInterval": "5s"},
+        "verifyInterval 5s is shorter than the minimum of 30s",
+    ),
+    ("class-prefix-slash", GOOD_CLASS, {"spec.prefixes": ["/x/*"]}, 'prefix pattern "/x/*" must not start'),
+    (
+        "class-selector",
+        GOOD_CLASS,
+        {"spec.namespaceSelector": {"matchExpressions": [{"key": "team", "operator": "In"}]}},
+        "operator In needs values (key team)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("base", "changes", "words"), [b[1:] for b in CEL_VALUES], ids=[b[0] for b in CEL_VALUES]
+)
+def test_a_cel_refusal_names_the_offending_value(
+    kube: client.ApiClient, crd_ns: str, base: dict[str, Any], changes: dict[str, Any], words: str
+) -> None:
+    doc = copy.deepcopy(base)
+    doc["metadata"]["name"] = "cel-" + next(iter(changes)).replace(".", "-").lower()[-40:]
+    for path, value in changes.items():
+        _set(doc, path, value)
+    with pytest.raises(ApiException) as info:
+        create(kube, doc)
+    body = json.loads(info.value.body)["message"]
+    assert words in body, body

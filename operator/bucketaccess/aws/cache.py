@@ -46,6 +46,8 @@ class TTLCache:
     stats: CacheStats = field(default_factory=CacheStats)
     _entries: dict[tuple[str, ...], _Entry] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # prefix -> when it was last invalidated (the operator invalidates right after each write)
+    _invalidated: dict[tuple[str, ...], float] = field(default_factory=dict)
 
     def get(self, key: tuple[str, ...], load: Callable[[], T], max_age: float | None = None) -> T:
         now = self.clock()
@@ -83,6 +85,17 @@ class TTLCache:
         with self._lock:
             for key in [k for k in self._entries if k[: len(prefix)] == prefix]:
                 del self._entries[key]
+            self._invalidated[prefix] = self.clock()
+
+    def invalidated_since(self, since: float, *keys: tuple[str, ...]) -> bool:
+        """Was any of ``keys`` invalidated (written) after ``since``? A read made before that
+        may be older than the write, and a verdict from it must not be published."""
+        with self._lock:
+            return any(
+                when > since and key[: len(prefix)] == prefix
+                for prefix, when in self._invalidated.items()
+                for key in keys
+            )
 
     def clear(self) -> None:
         with self._lock:

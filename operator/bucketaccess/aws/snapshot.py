@@ -20,6 +20,7 @@ MANAGED_S3_ALIAS = "alias/aws/s3"
 @dataclass(frozen=True, kw_only=True)
 class Snapshot:
     scenarios: tuple[dict[str, Any], ...]  # the upload first, then one per extra action
+    bucket_name: str
     role_arn: str  # as AWS knows it (with its path), or as asked when the role is missing
     bucket_account: str | None
     key_arn: str | None  # the customer-managed key the upload would use, when known
@@ -205,6 +206,7 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
         scenarios.append(scenario)
     return Snapshot(
         scenarios=tuple(scenarios),
+        bucket_name=intent.bucket,
         role_arn=principal,
         bucket_account=bucket_account,
         key_arn=key_arn if keys.get(key_arn or "", {}).get("manager") != "AWS" else None,

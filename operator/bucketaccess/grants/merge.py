@@ -47,6 +47,9 @@ class Merge:
     refusal: WriteRefusal | None = None
     detail: str = ""
     foreign: tuple[dict[str, Any], ...] = field(default=())
+    principals_added: tuple[str, ...] = ()  # roles ours grant now and did not before
+    principals_removed: tuple[str, ...] = ()  # roles ours granted and no longer do
+    restored: tuple[str, ...] = ()  # Sids of ours whose principals are as wanted but were edited otherwise
 
 
 def dumps(document: dict[str, Any]) -> str:
@@ -139,15 +142,46 @@ def merge(
     # Foreign statements are carried over as they are, so the policy changes exactly when ours do;
     # where ours stood among them does not matter to AWS, and is no reason to write.
     changed = bool(added or removed)
+    had = {p for s in ours_live.values() for p in _principals(s)}
+    wants = {p for s in ours_new.values() for p in _principals(s)}
+    principals_added = tuple(sorted(wants - had))
+    principals_removed = tuple(sorted(had - wants))
+    restored = tuple(
+        sid
+        for sid in added
+        if sid in ours_live and set(_principals(ours_live[sid])) == set(_principals(ours_new[sid]))
+    )
     statements = [*foreign, *[ours_new[sid] for sid in sorted(ours_new)]]
     if not statements:
-        return Merge(None, changed or bool(live_text), None, added, removed, stale, foreign=tuple(foreign))
+        return Merge(
+            None,
+            changed or bool(live_text),
+            None,
+            added,
+            removed,
+            stale,
+            foreign=tuple(foreign),
+            principals_added=principals_added,
+            principals_removed=principals_removed,
+            restored=restored,
+        )
     document: dict[str, Any] = {"Version": live.get("Version", "2012-10-17")}
     if "Id" in live:
         document["Id"] = live["Id"]
     document["Statement"] = statements
     text = dumps(document)
-    result = Merge(document, changed, text, added, removed, stale, foreign=tuple(foreign))
+    result = Merge(
+        document,
+        changed,
+        text,
+        added,
+        removed,
+        stale,
+        foreign=tuple(foreign),
+        principals_added=principals_added,
+        principals_removed=principals_removed,
+        restored=restored,
+    )
     if not changed:
         return result
     if len(text.encode()) > limit:

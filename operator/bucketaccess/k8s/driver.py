@@ -137,6 +137,8 @@ def drive_pass(body: RawBody, rt: Runtime) -> float | None:
 def _reader(rt: Runtime, uid: str, interval: float) -> AwsReader:
     """The reads a pass may share, by what caused it.
 
+    "Verify now" (the s3access.dev/verify annotation) takes only reads made after it was asked.
+
     A periodic (or resumed) pass accepts reads up to its own interval old, so that each AWS
     resource is read about once per interval. A pass caused by a change takes reads made after
     the change was seen, or within --cache-ttl: after "fix AWS, then touch the object" the
@@ -146,6 +148,10 @@ def _reader(rt: Runtime, uid: str, interval: float) -> AwsReader:
     cached = rt.cached_reader
     if cached is None:
         return rt.reader  # --cache-ttl 0: no cache at all
+    asked = rt.forced.pop(uid, None)
+    if asked is not None:
+        rt.fresh.pop(uid, None)
+        return cached.within(time.monotonic() - asked)  # only reads made after it was asked
     ttl = rt.config.cache_ttl_s
     seen = rt.fresh.pop(uid, None)
     if seen is not None:

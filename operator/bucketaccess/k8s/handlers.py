@@ -25,6 +25,7 @@ from .config import OperatorConfig
 from .finalizers import FINALIZER
 from .scheduler import Scheduler
 
+VERIFY_NOW = "s3access.dev/verify"  # set to a new value (e.g. the time) to verify with fresh reads
 log = logging.getLogger(__name__)
 
 
@@ -113,6 +114,16 @@ async def observed(event: kopf.RawEvent, memo: kopf.Memo, **kwargs: Any) -> None
     if meta.get("deletionTimestamp"):
         if FINALIZER in (meta.get("finalizers") or ()):
             rt.scheduler.soon(uid)
+        return
+    # "Verify now": a new value of the annotation asks for a pass with reads made after it.
+    asked = (meta.get("annotations") or {}).get(VERIFY_NOW)
+    if (
+        before is not None
+        and asked
+        and asked != (before["metadata"].get("annotations") or {}).get(VERIFY_NOW)
+    ):
+        rt.forced[uid] = time.monotonic()
+        rt.scheduler.soon(uid)
         return
     # First sight (a new object, or every object after a restart) or a new generation (a spec
     # change): verify now. Our own status patches change neither, so they schedule nothing.

@@ -46,9 +46,10 @@ class Runtime:
     classes: Index | None = None  # Kopf's index of BucketAccessClass specs, once it is filled
     namespaces: Index | None = None  # Kopf's index of namespace labels
     tracked: set[str] = field(default_factory=set)  # uids scheduled at least once by this process
-    fresh: dict[str, float] = field(
-        default_factory=dict
-    )  # uid -> when a change calling for fresh reads was seen
+    # uid -> when a change calling for fresh reads was seen
+    fresh: dict[str, float] = field(default_factory=dict)
+    # uid -> when "verify now" was asked: that pass takes only reads made after it
+    forced: dict[str, float] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)  # uids verified at least once by this process
     cleanup_attempts: dict[str, int] = field(default_factory=dict)
 
@@ -61,6 +62,7 @@ class Runtime:
         self.store.pop(uid)
         self.tracked.discard(uid)
         self.fresh.pop(uid, None)
+        self.forced.pop(uid, None)
         self.seen.discard(uid)
         self.cleanup_attempts.pop(uid, None)
         if self.scheduler is not None:

@@ -59,14 +59,28 @@ def ready_reason(check: Condition) -> Reason:
 
 
 def derive_ready(checks: Sequence[Condition]) -> Condition:
-    """True iff no layer is False or Unknown; else the first False layer, else the first Unknown."""
+    """True iff no layer is False or Unknown; else the first False layer, else the first Unknown.
+
+    When the class does not admit the request and the upload fails, that comes first: the
+    operator will repair nothing for it, whatever the layer (the layer's own condition still says
+    what blocks the upload).
+    """
     layers = sorted((c for c in checks if c.type not in NOT_LAYERS), key=lambda c: CHECK_ORDER.index(c.type))
+    admitted = next((c for c in checks if c.type is ConditionType.Admitted), None)
     for wanted in (ConditionStatus.FALSE, ConditionStatus.UNKNOWN):
         first = next((c for c in layers if c.status is wanted), None)
-        if first is not None:
+        if first is None:
+            continue
+        if admitted is not None and admitted.status is ConditionStatus.FALSE:
             return Condition(
-                type=ConditionType.Ready, status=wanted, reason=ready_reason(first), message=first.message
+                type=ConditionType.Ready,
+                status=wanted,
+                reason=admitted.reason,
+                message=f"not admitted: {admitted.message}; and {first.type} is {first.status}: {first.message}",
             )
+        return Condition(
+            type=ConditionType.Ready, status=wanted, reason=ready_reason(first), message=first.message
+        )
     return Condition(
         type=ConditionType.Ready,
         status=ConditionStatus.TRUE,

@@ -78,6 +78,9 @@ def _outcome_of_writes(applied: list[Applied], admission: Admission) -> Conditio
     return _reconciled(ConditionStatus.TRUE, Reason.GrantsInPlace, f"managed grants are in place ({done})")
 
 
+STALE_RETRIES = 10
+
+
 def run_pass(
     subject: Subject,
     peers: Callable[[], list[Peer]],
@@ -92,8 +95,35 @@ def run_pass(
     only observes needs no plan, and at thousands of objects on one bucket the list is not free).
     ``before_write`` runs before anything may be written for this object (the caller puts its
     cleanup finalizer on there); if it raises, nothing is written and the error propagates.
+
+    No verdict is published from a read older than this process's last write to the bucket or
+    key it is about: when another pass wrote there while this one ran, it runs again (its reads
+    are then fresh, since a write invalidates the shared cache).
     """
-    outcome = verify(subject, deps)
+    outcome = _run_once(subject, peers, deps, writes, before_write)
+    for _ in range(STALE_RETRIES):
+        if not _stale(outcome, writes):
+            break
+        outcome = _run_once(subject, peers, deps, writes, before_write)
+    return outcome
+
+
+def _stale(outcome: Outcome, writes: WriteDeps) -> bool:
+    snap = outcome.snapshot
+    if snap is None:
+        return False
+    keys = [("bucket", snap.bucket_name)] + ([("key",)] if snap.key_arn else [])
+    return writes.cache.invalidated_since(outcome.started, *keys)
+
+
+def _run_once(
+    subject: Subject,
+    peers: Callable[[], list[Peer]],
+    deps: Deps,
+    writes: WriteDeps,
+    before_write: Callable[[], None] | None,
+) -> Outcome:
+    outcome = verify(subject, deps, started=writes.cache.clock())
     admission, snap = outcome.admission, outcome.snapshot
 
     def with_reconciled(cond: Condition, **changes: Any) -> Outcome:
@@ -136,7 +166,7 @@ def run_pass(
         before_write()
     applied = _apply_all(own, me, peers(), deps.reader, writes)
     if any(a.wrote for a in applied):
-        outcome = verify(subject, deps)  # what AWS holds now, read fresh
+        outcome = verify(subject, deps, started=writes.cache.clock())  # what AWS holds now, read fresh
     managed = Managed(bucket=own.bucket)
     for a in applied:
         if a.target == own.bucket and a.sid:

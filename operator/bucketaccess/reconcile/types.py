@@ -89,6 +89,7 @@ class Outcome:
     snapshot: Snapshot | None = None
     events: tuple[Event, ...] = ()
     managed: Managed | None = None  # what this object holds in AWS (status.managed)
+    started: float = 0.0  # when its reads began (the cache's clock): a write after it makes it stale
 
 
 @dataclass(kw_only=True)

@@ -92,15 +92,17 @@ def _admit(subject: Subject, role_arn: str | None) -> Admission:
 
 
 def _unverified(admission: Admission, layers: list[Condition], role_arn: str | None) -> Outcome:
+    conditions = (admitted_condition(admission), *layers)
     return Outcome(
-        conditions=(admitted_condition(admission), *layers),
-        ready=derive_ready(layers),
+        conditions=conditions,
+        ready=derive_ready(conditions),
         role_arn=role_arn,
         admission=admission,
     )
 
 
-def verify(subject: Subject, deps: Deps) -> Outcome:
+def verify(subject: Subject, deps: Deps, started: float = 0.0) -> Outcome:
+    """``started``: when the reads began, on the cache's clock (see Outcome.started)."""
     layers = _layers(subject)
     try:
         role_arn = resolve_role(subject, deps)
@@ -130,9 +132,9 @@ def verify(subject: Subject, deps: Deps) -> Outcome:
             admission, _all(ConditionStatus.UNKNOWN, Reason.CannotEvaluate, str(exc), layers), role_arn
         )
     merged = merge_explanations(explanations)
-    conditions = conditions_from(merged, layers)
+    conditions = (admitted_condition(admission), *conditions_from(merged, layers))
     return Outcome(
-        conditions=(admitted_condition(admission), *conditions),
+        conditions=conditions,
         ready=derive_ready(conditions),
         decision=str(merged.decision),
         role_arn=snap.role_arn,
@@ -140,4 +142,5 @@ def verify(subject: Subject, deps: Deps) -> Outcome:
         admission=admission,
         explanation=merged,
         snapshot=snap,
+        started=started,
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..aws.cache import TTLCache
 from ..aws.errors import AwsError, AwsUnavailable
 from ..aws.writer import AwsWriter
-from ..grants.merge import BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT, WriteRefusal, canonical, merge
+from ..grants.merge import BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT, Merge, WriteRefusal, canonical, merge
 from ..grants.plan import (
     BUCKET_SID,
     GRANT_NAME_PREFIX,
@@ -87,50 +87,44 @@ def _verified(after: str | None, foreign: Iterable[object], desired: list[dict[s
     return kept == want_foreign and all(canonical(s) in held for s in desired)
 
 
-def _events(
-    kind: str,
-    target: str,
-    added: tuple[str, ...],
-    removed: tuple[str, ...],
-    restored: tuple[str, ...],
-    stale: tuple[str, ...],
-) -> tuple[Event, ...]:
+def _events(kind: str, target: str, m: Merge) -> tuple[Event, ...]:
+    """What changed, in the words of the people it concerns: which roles gained or lost access,
+    and which of our statements someone else had edited."""
+    granted = Reason.AddedKMSKeyUser if kind == "key" else Reason.GrantedBucketAccess
+    revoked = Reason.RemovedKMSKeyUser if kind == "key" else Reason.RemovedBucketAccess
     out: list[Event] = []
-    if added:
-        reason = Reason.AddedKMSKeyUser if kind == "key" else Reason.GrantedBucketAccess
-        out.append(
-            Event(
-                type=EventType.Normal,
-                reason=reason,
-                message=f"{target}: managed statement(s) {', '.join(added)} written",
-            )
-        )
-    if removed:
-        reason = Reason.RemovedKMSKeyUser if kind == "key" else Reason.RemovedBucketAccess
-        out.append(
-            Event(
-                type=EventType.Normal,
-                reason=reason,
-                message=f"{target}: managed statement(s) {', '.join(removed)} removed",
-            )
-        )
-    if restored:
-        out.append(
-            Event(
-                type=EventType.Warning,
-                reason=Reason.RestoredManagedStatement,
-                message=f"{target}: managed statement(s) {', '.join(restored)} had been edited outside the operator and were put back",
-            )
-        )
-    if stale:
-        out.append(
-            Event(
-                type=EventType.Warning,
-                reason=Reason.ReplacedStalePrincipal,
-                message=f"{target}: principal(s) {', '.join(stale)} (a deleted and re-created role) replaced by the role ARN",
-            )
-        )
+    moved = [s for s in m.added if s not in m.restored]
+    if m.principals_added:
+        message = f"{target}: {', '.join(m.principals_added)} granted (managed statement {', '.join(moved)})"
+        out.append(Event(type=EventType.Normal, reason=granted, message=message))
+    elif moved:
+        message = f"{target}: managed statement(s) {', '.join(moved)} written"
+        out.append(Event(type=EventType.Normal, reason=granted, message=message))
+    if m.principals_removed:
+        message = f"{target}: {', '.join(m.principals_removed)} no longer granted"
+        out.append(Event(type=EventType.Normal, reason=revoked, message=message))
+    elif m.removed:
+        message = f"{target}: managed statement(s) {', '.join(m.removed)} removed"
+        out.append(Event(type=EventType.Normal, reason=revoked, message=message))
+    if m.restored:
+        message = f"{target}: managed statement(s) {', '.join(m.restored)} had been edited outside the operator and were put back"
+        out.append(Event(type=EventType.Warning, reason=Reason.RestoredManagedStatement, message=message))
+    if m.stale_principals:
+        message = f"{target}: principal(s) {', '.join(m.stale_principals)} (a deleted and re-created role) replaced by the role ARN"
+        out.append(Event(type=EventType.Warning, reason=Reason.ReplacedStalePrincipal, message=message))
     return tuple(out)
+
+
+def _change_summary(m: Merge) -> str:
+    """One log line that says what the write adds and removes, truthfully."""
+    parts = {
+        "statements_added": [s for s in m.added if s not in m.restored],
+        "statements_removed": list(m.removed),
+        "statements_restored": list(m.restored),
+        "principals_added": list(m.principals_added),
+        "principals_removed": list(m.principals_removed),
+    }
+    return " ".join(f"{k}={','.join(v)}" for k, v in parts.items() if v) or "no_change"
 
 
 def _unchanged(
@@ -183,27 +177,13 @@ def _apply_policy(
             detail=f"the {t.kind} policy would be left empty",
             sid=sid,
         )
-    live_ours = {
-        str(s.get("Sid"))
-        for s in _statements(live)
-        if isinstance(s, dict) and t.owned.match(str(s.get("Sid", "")))
-    }
     try:
         if m.text is None:
             assert t.delete is not None
-            log.info(
-                "Delete%sPolicy %s=%s removed=%s", t.kind.title(), t.kind, t.name, ",".join(m.removed) or "-"
-            )
+            log.info("Delete%sPolicy %s=%s %s", t.kind.title(), t.kind, t.name, _change_summary(m))
             t.delete()
         else:
-            log.info(
-                "Put%sPolicy %s=%s added=%s removed=%s",
-                t.kind.title(),
-                t.kind,
-                t.name,
-                ",".join(m.added) or "-",
-                ",".join(m.removed) or "-",
-            )
+            log.info("Put%sPolicy %s=%s %s", t.kind.title(), t.kind, t.name, _change_summary(m))
             t.write(m.text)
     except AwsUnavailable:
         raise  # nothing is known to be written: the scheduler retries the whole pass
@@ -218,14 +198,7 @@ def _apply_policy(
             detail=f"a fresh read of the {t.kind} policy does not hold what was written (another writer?); the next pass merges again",
             sid=sid,
         )
-    restored = tuple(s for s in m.added if s in live_ours)
-    fresh = tuple(s for s in m.added if s not in live_ours)
-    return Applied(
-        target=t.name,
-        wrote=True,
-        sid=sid,
-        events=_events(t.kind, f"{t.kind} {t.name}", fresh, m.removed, restored, m.stale_principals),
-    )
+    return Applied(target=t.name, wrote=True, sid=sid, events=_events(t.kind, f"{t.kind} {t.name}", m))
 
 
 def apply_bucket_policy(

@@ -101,6 +101,7 @@ def peer(role: str = PEER_ROLE, prefix: str = "in/", cls: ClassSpec | None = Non
 class World:
     aws: MemoryAws = field(default_factory=MemoryAws)
     finalized: int = 0
+    cache: TTLCache = field(default_factory=lambda: TTLCache(0))
 
     def run(self, s: Subject, peers: list[Peer] | None = None) -> Outcome:
         def before_write() -> None:
@@ -112,7 +113,7 @@ class World:
         return Deps(reader=self.aws, resolve_service_account=lambda ns, n: ROLE, now=lambda: NOW)
 
     def writes(self) -> WriteDeps:
-        return WriteDeps(writer=self.aws, cache=TTLCache(0))
+        return WriteDeps(writer=self.aws, cache=self.cache)
 
     def policy(self) -> dict[str, Any]:
         text = self.aws.buckets[BUCKET].policy
@@ -294,6 +295,26 @@ def test_not_admitted_is_verified_but_never_written() -> None:
     assert cond(outcome, "Admitted") == ("False", "NamespaceNotAdmitted")
     assert cond(outcome, "Reconciled") == ("False", "NotAdmitted")
     assert cond(outcome, "IdentityPolicyAllows") == ("False", "NoAllowStatement")
+    # the upload fails and nothing will be repaired: Ready says so first, then names the layer
+    assert cond(outcome, "Ready") == ("False", "NamespaceNotAdmitted")
+    assert "IdentityPolicyAllows is False" in outcome.ready.message
+
+
+def test_not_admitted_but_the_upload_works_is_ready() -> None:
+    w = world()
+    w.aws.roles[ROLE].inline = {
+        "put": {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}],
+        }
+    }
+    s = subject()
+    s = Subject(
+        namespace="other", name=s.name, spec=s.spec, class_spec=s.class_spec, namespace_labels={"team": "b"}
+    )
+    outcome = w.run(s)
+    assert cond(outcome, "Admitted") == ("False", "NamespaceNotAdmitted")
+    assert cond(outcome, "Ready") == ("True", "UploadAllowed")
 
 
 def test_a_policy_over_the_size_limit_is_refused_and_says_nothing_was_written() -> None:
@@ -421,3 +442,60 @@ def test_release_of_the_last_grant_deletes_an_otherwise_empty_policy() -> None:
     release(subject(), mine.managed, [], w.writes(), uid="uid-1")
     assert w.aws.buckets[BUCKET].policy is None
     assert w.aws.writes[-1].operation == "s3:DeleteBucketPolicy"
+
+
+def test_a_verdict_read_before_another_pass_wrote_is_not_published() -> None:
+    """Another pass grants this role while this one is reading: the first verdict (no grant)
+    is older than that write, so the pass reads again and publishes the granted state."""
+    w = world()
+    grant = {
+        "Sid": "BucketAccessPeer",
+        "Effect": "Allow",
+        "Principal": {"AWS": ROLE},
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/in/*",
+    }
+    read_bucket = w.aws.bucket
+    calls = []
+
+    def bucket_then_peer_writes(name: str) -> Any:
+        info = read_bucket(name)
+        calls.append(name)
+        if len(calls) == 1:  # the peer's write lands right after this pass read the old policy
+            w.aws.buckets[BUCKET].policy = json.dumps({"Version": "2012-10-17", "Statement": [grant]})
+            w.cache.invalidate("bucket", BUCKET)
+        return info
+
+    w.aws.bucket = bucket_then_peer_writes  # type: ignore[method-assign]
+    outcome = w.run(subject(cls=class_spec("Observe")))
+    assert len(calls) == 2
+    assert cond(outcome, "BucketPolicyAllows")[0] == "True"
+    assert cond(outcome, "Ready") == ("True", "UploadAllowed")
+
+
+def test_a_verdict_read_after_the_last_write_is_published_at_once() -> None:
+    w = world()
+    w.cache.invalidate("bucket", BUCKET)  # a write long before this pass
+    reads = w.aws.reads
+    w.run(subject(cls=class_spec("Observe")))
+    assert w.aws.reads - reads == 2  # role and bucket, once each
+
+
+def test_a_role_joining_a_statement_is_a_grant_not_a_restore() -> None:
+    w = world(peers=True)
+    w.run(subject())
+    outcome = w.run(subject(PEER_ROLE, name="second"), [peer(ROLE)])
+    reasons = [str(e.reason) for e in outcome.events]
+    assert reasons == ["GrantedBucketAccess"]
+    assert PEER_ROLE in outcome.events[0].message and ROLE + "," not in outcome.events[0].message
+
+
+def test_a_managed_statement_edited_outside_is_put_back_with_a_warning() -> None:
+    w = world()
+    w.run(subject())
+    policy = w.policy()
+    policy["Statement"][0]["Action"] = "s3:*"  # someone widened our statement by hand
+    w.aws.buckets[BUCKET].policy = json.dumps(policy)
+    outcome = w.run(subject())
+    assert [(str(e.type), str(e.reason)) for e in outcome.events] == [("Warning", "RestoredManagedStatement")]
+    assert w.ours()[0]["Action"] == "s3:PutObject"
