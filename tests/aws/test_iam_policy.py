@@ -7,6 +7,7 @@ Self-contained (it makes the calls it checks), so it depends on no other test ha
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -26,9 +27,9 @@ from tests.operator_entry import log_calls
 READ = doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
 
 
-@pytest.fixture
-def call_log(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "calls.jsonl"
+@contextlib.contextmanager
+def logging_calls(path: Path) -> Iterator[Path]:
+    """The operator's AWS calls from here on (the test's own seeding comes before)."""
     make_client = boto3.session.Session.client
     log_calls(str(path))
     try:
@@ -53,7 +54,7 @@ def operator_credentials(org_world: OrgWorld) -> Iterator[None]:
 
 
 def test_every_call_is_allowed_and_every_listed_action_is_used(
-    org_world: OrgWorld, operator_credentials: None, call_log: Path
+    org_world: OrgWorld, operator_credentials: None, tmp_path: Path
 ) -> None:
     role, partner_role, bucket = unique("iam-role"), unique("iam-partner"), unique("iam-bucket")
     boundary = doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
@@ -89,6 +90,17 @@ def test_every_call_is_allowed_and_every_listed_action_is_used(
         VpcEndpointType="Gateway",
         PolicyDocument=json.dumps(READ),
     )["VpcEndpoint"]["VpcEndpointId"]
+    with logging_calls(tmp_path / "calls.jsonl") as call_log:
+        exercise(org_world, role, partner_role, bucket, endpoint)
+    calls = read_calls(call_log)
+    assert len(calls) > 20, "too few AWS calls for this check to mean anything"
+    assert refused(calls) == []
+    assert unused(calls) == {}
+    assert seeded is not None
+
+
+def exercise(org_world: OrgWorld, role: str, partner_role: str, bucket: str, endpoint: str) -> None:
+    """Every read of a verification and every write of reconciliation, as the operator makes them."""
     reader = BotoReader(
         region="us-east-1",
         org_reader_role_arn=f"arn:aws:iam::{MANAGEMENT}:role/bucketaccess-org-reader",
@@ -114,9 +126,3 @@ def test_every_call_is_allowed_and_every_listed_action_is_used(
     grant = writer.create_grant(snap.key_arn, role_arn, ["Decrypt"], "BucketAccess-test")
     assert [g["GrantId"] for g in writer.grants(snap.key_arn)] == [grant]
     writer.revoke_grant(snap.key_arn, grant)
-    assert seeded is not None
-
-    calls = read_calls(call_log)
-    assert len(calls) > 20, "too few AWS calls for this check to mean anything"
-    assert refused(calls) == []
-    assert unused(calls) == {}

@@ -49,7 +49,6 @@ class Merge:
     foreign: tuple[dict[str, Any], ...] = field(default=())
     principals_added: tuple[str, ...] = ()  # roles ours grant now and did not before
     principals_removed: tuple[str, ...] = ()  # roles ours granted and no longer do
-    restored: tuple[str, ...] = ()  # Sids of ours whose principals are as wanted but were edited otherwise
 
 
 def dumps(document: dict[str, Any]) -> str:
@@ -146,11 +145,6 @@ def merge(
     wants = {p for s in ours_new.values() for p in _principals(s)}
     principals_added = tuple(sorted(wants - had))
     principals_removed = tuple(sorted(had - wants))
-    restored = tuple(
-        sid
-        for sid in added
-        if sid in ours_live and set(_principals(ours_live[sid])) == set(_principals(ours_new[sid]))
-    )
     statements = [*foreign, *[ours_new[sid] for sid in sorted(ours_new)]]
     if not statements:
         return Merge(
@@ -163,7 +157,6 @@ def merge(
             foreign=tuple(foreign),
             principals_added=principals_added,
             principals_removed=principals_removed,
-            restored=restored,
         )
     document: dict[str, Any] = {"Version": live.get("Version", "2012-10-17")}
     if "Id" in live:
@@ -180,7 +173,6 @@ def merge(
         foreign=tuple(foreign),
         principals_added=principals_added,
         principals_removed=principals_removed,
-        restored=restored,
     )
     if not changed:
         return result

@@ -52,6 +52,7 @@ def _subject(body: RawBody, rt: Runtime | None) -> Subject:
         spec=spec,
         class_spec=_class(rt, spec.class_name) if rt else None,
         namespace_labels=rt.namespace_labels(meta["namespace"]) if rt else None,
+        uid=meta.get("uid", ""),
     )
 
 

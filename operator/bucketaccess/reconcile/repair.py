@@ -158,6 +158,7 @@ def _run_once(
         class_spec=subject.class_spec,
         namespace_labels=subject.namespace_labels,
         managed_key=snap.key_arn,
+        uid=subject.uid,
     )
     own = _claim(me, snap.key_arn)
     if own is None:
@@ -212,23 +213,31 @@ def _others(owner: str, peers: list[Peer], writes: WriteDeps) -> list[Peer]:
 def _apply_all(
     own: Claim, me: Peer, peers: list[Peer], reader: AwsReader, writes: WriteDeps
 ) -> list[Applied]:
-    """Plan against the shared cache first: in the steady state nothing is read fresh or written."""
-    others = _others(me.owner, peers, writes)
-    applied = []
+    """Plan against the shared cache first: in the steady state nothing is read fresh or written.
+
+    Who is released is decided inside each lock: a cleanup marks its object released before it
+    takes the lock, so a pass planned a moment earlier (even the object's own, still in flight
+    when it was deleted) never puts a released principal back.
+    """
+    applied: list[Applied] = []
     if own.bucket_mode is BucketPolicyMode.Manage:
         with writes.lock(f"bucket:{own.bucket}"):
-            claims = [own, *_bucket_claims(own.bucket, others)]
+            if me.uid in writes.released:
+                return applied
+            claims = [own, *_bucket_claims(own.bucket, _others(me.owner, peers, writes))]
             cached = _cached_bucket_policy(reader, own.bucket)
-            applied.append(apply_bucket_policy(own.bucket, claims, own, writes.writer, writes.cache, cached))
+            applied.append(apply_bucket_policy(own.bucket, claims, own, writes, cached))
     if own.kms_mode is not KMSKeyUsersMode.Observe and own.kms_key_arn:
         key = own.kms_key_arn
         with writes.lock(f"key:{key}"):
-            claims = [own, *_key_claims(key, others)]
+            if me.uid in writes.released:
+                return applied
+            claims = [own, *_key_claims(key, _others(me.owner, peers, writes))]
             policy, grants = _cached_key(reader, key)
             if own.kms_mode is KMSKeyUsersMode.KeyPolicy:
-                applied.append(apply_key_policy(key, claims, own, writes.writer, writes.cache, policy))
+                applied.append(apply_key_policy(key, claims, own, writes, policy))
             else:
-                applied.append(apply_grants(key, claims, own, writes.writer, writes.cache, grants))
+                applied.append(apply_grants(key, claims, own, writes, grants))
     return applied
 
 
@@ -240,24 +249,22 @@ def release(
     The remaining claims are planned as usual, without this one. A bucket or key that no longer
     exists holds nothing to remove. AwsUnavailable escapes, so the finalizer retries.
     """
+    if uid:
+        writes.release(uid)  # before any lock: every write planned from now on leaves it out
     others = _others(subject.owner, peers, writes)
     applied: list[Applied] = []
     bucket = managed.bucket or subject.spec.bucket
-    if uid:
-        writes.release(uid)  # before any lock: every pass planned from now on leaves it out
     if bucket and managed.bucket_policy_sid:
         with writes.lock(f"bucket:{bucket}"), contextlib.suppress(NotFound):
             # a deleted bucket holds nothing of ours any more
-            applied.append(
-                apply_bucket_policy(bucket, _bucket_claims(bucket, others), None, writes.writer, writes.cache)
-            )
+            applied.append(apply_bucket_policy(bucket, _bucket_claims(bucket, others), None, writes))
     key = managed.kms_key_arn
     if key:
         with writes.lock(f"key:{key}"), contextlib.suppress(NotFound):
             # a deleted key holds nothing of ours any more
             claims = _key_claims(key, others)
             if managed.key_policy_sid:
-                applied.append(apply_key_policy(key, claims, None, writes.writer, writes.cache))
+                applied.append(apply_key_policy(key, claims, None, writes))
             if managed.grant_ids:
-                applied.append(apply_grants(key, claims, None, writes.writer, writes.cache))
+                applied.append(apply_grants(key, claims, None, writes))
     return applied

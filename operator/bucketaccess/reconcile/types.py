@@ -50,6 +50,7 @@ class Subject:
     spec: BucketAccessSpec
     class_spec: ClassSpec | None
     namespace_labels: Mapping[str, str] | None
+    uid: str = ""
 
     @property
     def owner(self) -> str:
@@ -126,6 +127,9 @@ class WriteDeps:
     # uids whose cleanup has run: a pass planned from a slightly older store must not put their
     # principals back (the store learns of a deletion a moment after the cleanup may have run)
     released: dict[str, None] = field(default_factory=dict)  # insertion-ordered, bounded
+    # bucket or key -> {Sid: canonical statement} of ours as this process last wrote or saw them:
+    # a live statement that differs was edited by someone else (RestoredManagedStatement)
+    written: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def release(self, uid: str) -> None:
         self.released[uid] = None

@@ -14,9 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ..aws.cache import TTLCache
 from ..aws.errors import AwsError, AwsUnavailable
-from ..aws.writer import AwsWriter
 from ..grants.merge import BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT, Merge, WriteRefusal, canonical, merge
 from ..grants.plan import (
     BUCKET_SID,
@@ -33,7 +31,7 @@ from ..grants.plan import (
 )
 from ..resources import BucketPolicyMode, KMSKeyUsersMode
 from ..vocabulary import Reason
-from .types import Event, EventType
+from .types import Event, EventType, WriteDeps
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +85,17 @@ def _verified(after: str | None, foreign: Iterable[object], desired: list[dict[s
     return kept == want_foreign and all(canonical(s) in held for s in desired)
 
 
-def _events(kind: str, target: str, m: Merge) -> tuple[Event, ...]:
+def _ours(statements: Iterable[object]) -> dict[str, str]:
+    return {str(s.get("Sid")): canonical(s) for s in statements if isinstance(s, dict)}
+
+
+def _events(kind: str, target: str, m: Merge, edited: tuple[str, ...]) -> tuple[Event, ...]:
     """What changed, in the words of the people it concerns: which roles gained or lost access,
     and which of our statements someone else had edited."""
     granted = Reason.AddedKMSKeyUser if kind == "key" else Reason.GrantedBucketAccess
     revoked = Reason.RemovedKMSKeyUser if kind == "key" else Reason.RemovedBucketAccess
     out: list[Event] = []
-    moved = [s for s in m.added if s not in m.restored]
+    moved = [s for s in m.added if s not in edited]
     if m.principals_added:
         message = f"{target}: {', '.join(m.principals_added)} granted (managed statement {', '.join(moved)})"
         out.append(Event(type=EventType.Normal, reason=granted, message=message))
@@ -106,8 +108,8 @@ def _events(kind: str, target: str, m: Merge) -> tuple[Event, ...]:
     elif m.removed:
         message = f"{target}: managed statement(s) {', '.join(m.removed)} removed"
         out.append(Event(type=EventType.Normal, reason=revoked, message=message))
-    if m.restored:
-        message = f"{target}: managed statement(s) {', '.join(m.restored)} had been edited outside the operator and were put back"
+    if edited:
+        message = f"{target}: managed statement(s) {', '.join(edited)} had been edited outside the operator and were put back"
         out.append(Event(type=EventType.Warning, reason=Reason.RestoredManagedStatement, message=message))
     if m.stale_principals:
         message = f"{target}: principal(s) {', '.join(m.stale_principals)} (a deleted and re-created role) replaced by the role ARN"
@@ -115,12 +117,12 @@ def _events(kind: str, target: str, m: Merge) -> tuple[Event, ...]:
     return tuple(out)
 
 
-def _change_summary(m: Merge) -> str:
+def _change_summary(m: Merge, edited: tuple[str, ...]) -> str:
     """One log line that says what the write adds and removes, truthfully."""
     parts = {
-        "statements_added": [s for s in m.added if s not in m.restored],
+        "statements_added": [s for s in m.added if s not in edited],
         "statements_removed": list(m.removed),
-        "statements_restored": list(m.restored),
+        "statements_restored": list(edited),
         "principals_added": list(m.principals_added),
         "principals_removed": list(m.principals_removed),
     }
@@ -156,18 +158,27 @@ class _PolicyTarget:
     write: Callable[[str], None]
     delete: Callable[[], None] | None  # None: the policy cannot be deleted (a key policy)
     invalidate: Callable[[], None]
+    written: dict[str, dict[str, str]]  # what this process last wrote of ours, per target
 
 
 def _apply_policy(
     t: _PolicyTarget, desired: list[dict[str, object]], sid: str | None, cached: str | Unread | None
 ) -> Applied:
     if _unchanged(cached, desired, t.owned, t.limit):
+        t.written[t.name] = _ours(desired)
         return Applied(target=t.name, sid=sid)
     live = t.read()  # a write merges into what AWS holds right now
     m = merge(live, desired, t.owned, limit=t.limit, key_policy=t.delete is None)
+    expected = t.written.get(t.name)
+    held = _ours(
+        [s for s in _statements(live) if isinstance(s, dict) and t.owned.match(str(s.get("Sid", "")))]
+    )
+    # ours as someone else left them: changed since this process last wrote or saw them
+    edited = tuple(s for s in m.added if expected is not None and held.get(s) != expected.get(s))
     if m.refusal is not None:
         return Applied(target=t.name, refusal=m.refusal, detail=m.detail, sid=sid)
     if not m.changed:
+        t.written[t.name] = _ours(desired)
         return Applied(target=t.name, sid=sid)
     if m.text is None and t.delete is None:
         # A key policy cannot be deleted; with no statements at all it would lock everyone out.
@@ -180,16 +191,17 @@ def _apply_policy(
     try:
         if m.text is None:
             assert t.delete is not None
-            log.info("Delete%sPolicy %s=%s %s", t.kind.title(), t.kind, t.name, _change_summary(m))
+            log.info("Delete%sPolicy %s=%s %s", t.kind.title(), t.kind, t.name, _change_summary(m, edited))
             t.delete()
         else:
-            log.info("Put%sPolicy %s=%s %s", t.kind.title(), t.kind, t.name, _change_summary(m))
+            log.info("Put%sPolicy %s=%s %s", t.kind.title(), t.kind, t.name, _change_summary(m, edited))
             t.write(m.text)
     except AwsUnavailable:
         raise  # nothing is known to be written: the scheduler retries the whole pass
     except AwsError as exc:
         return _failed(t.name, exc, wrote=False, sid=sid)
     t.invalidate()
+    t.written[t.name] = _ours(desired)
     if not _verified(t.read(), m.foreign, desired):
         return Applied(
             target=t.name,
@@ -198,17 +210,19 @@ def _apply_policy(
             detail=f"a fresh read of the {t.kind} policy does not hold what was written (another writer?); the next pass merges again",
             sid=sid,
         )
-    return Applied(target=t.name, wrote=True, sid=sid, events=_events(t.kind, f"{t.kind} {t.name}", m))
+    return Applied(
+        target=t.name, wrote=True, sid=sid, events=_events(t.kind, f"{t.kind} {t.name}", m, edited)
+    )
 
 
 def apply_bucket_policy(
     bucket: str,
     claims: list[Claim],
     owner: Claim | None,
-    writer: AwsWriter,
-    cache: TTLCache,
+    writes: WriteDeps,
     cached: str | Unread | None = UNREAD,
 ) -> Applied:
+    writer, cache = writes.writer, writes.cache
     target = _PolicyTarget(
         name=bucket,
         kind="bucket",
@@ -218,6 +232,7 @@ def apply_bucket_policy(
         write=lambda text: writer.put_bucket_policy(bucket, text),
         delete=lambda: writer.delete_bucket_policy(bucket),
         invalidate=lambda: cache.invalidate("bucket", bucket),
+        written=writes.written,
     )
     sid = (
         bucket_sid(owner.prefix, owner.actions)
@@ -231,10 +246,10 @@ def apply_key_policy(
     key_arn: str,
     claims: list[Claim],
     owner: Claim | None,
-    writer: AwsWriter,
-    cache: TTLCache,
+    writes: WriteDeps,
     cached: str | Unread | None = UNREAD,
 ) -> Applied:
+    writer, cache = writes.writer, writes.cache
     target = _PolicyTarget(
         name=key_arn,
         kind="key",
@@ -244,6 +259,7 @@ def apply_key_policy(
         write=lambda text: writer.put_key_policy(key_arn, text),
         delete=None,
         invalidate=lambda: cache.invalidate("key"),
+        written=writes.written,
     )
     sid = key_sid(key_arn) if owner is not None and owner.kms_mode is KMSKeyUsersMode.KeyPolicy else None
     return _apply_policy(target, key_statements(key_arn, claims), sid, cached)
@@ -253,10 +269,10 @@ def apply_grants(
     key_arn: str,
     claims: list[Claim],
     owner: Claim | None,
-    writer: AwsWriter,
-    cache: TTLCache,
+    writes: WriteDeps,
     cached: list[dict[str, object]] | Unread = UNREAD,
 ) -> Applied:
+    writer, cache = writes.writer, writes.cache
     desired = key_grants(key_arn, claims)
     mine = (
         grant_name(key_arn, owner.role_arn)

@@ -102,6 +102,7 @@ class World:
     aws: MemoryAws = field(default_factory=MemoryAws)
     finalized: int = 0
     cache: TTLCache = field(default_factory=lambda: TTLCache(0))
+    shared: WriteDeps | None = None
 
     def run(self, s: Subject, peers: list[Peer] | None = None) -> Outcome:
         def before_write() -> None:
@@ -113,7 +114,9 @@ class World:
         return Deps(reader=self.aws, resolve_service_account=lambda ns, n: ROLE, now=lambda: NOW)
 
     def writes(self) -> WriteDeps:
-        return WriteDeps(writer=self.aws, cache=self.cache)
+        if self.shared is None:  # one per process, as in the operator
+            self.shared = WriteDeps(writer=self.aws, cache=self.cache)
+        return self.shared
 
     def policy(self) -> dict[str, Any]:
         text = self.aws.buckets[BUCKET].policy
@@ -499,3 +502,33 @@ def test_a_managed_statement_edited_outside_is_put_back_with_a_warning() -> None
     outcome = w.run(subject())
     assert [(str(e.type), str(e.reason)) for e in outcome.events] == [("Warning", "RestoredManagedStatement")]
     assert w.ours()[0]["Action"] == "s3:PutObject"
+
+
+def test_a_principal_slipped_into_our_statement_is_removed_with_a_warning() -> None:
+    w = world()
+    w.aws.add_role(PEER_ROLE, NO_PUT)
+    w.run(subject())
+    policy = w.policy()
+    policy["Statement"][0]["Principal"] = {"AWS": [ROLE, PEER_ROLE]}  # an intruder, by hand
+    w.aws.buckets[BUCKET].policy = json.dumps(policy)
+    outcome = w.run(subject())
+    assert principals(w.ours()[0]) == {ROLE}
+    assert ("Warning", "RestoredManagedStatement") in [(str(e.type), str(e.reason)) for e in outcome.events]
+
+
+def test_a_pass_of_an_object_released_meanwhile_writes_nothing() -> None:
+    w = world()
+    s = subject()
+    s = Subject(
+        namespace=s.namespace,
+        name=s.name,
+        spec=s.spec,
+        class_spec=s.class_spec,
+        namespace_labels={"team": "a"},
+        uid="u1",
+    )
+    w.writes().release("u1")  # its cleanup ran while this pass was on its way
+    outcome = w.run(s)
+    assert w.aws.writes == []
+    assert w.ours() == []
+    assert outcome.managed is not None and outcome.managed.bucket_policy_sid is None
