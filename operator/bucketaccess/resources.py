@@ -20,6 +20,9 @@ PLURAL = "bucketaccesses"
 CLASS_PLURAL = "bucketaccessclasses"
 API_VERSION = f"{GROUP}/{VERSION}"
 MIN_INTERVAL_S = 30.0
+# What a class admits when it says nothing: an upload, with the one ACL that gives the bucket owner the object.
+UPLOAD_ACTIONS = ("s3:PutObject", "s3:PutObjectAcl")
+DEFAULT_ACLS = ("bucket-owner-full-control",)
 
 
 class BucketPolicyMode(StrEnum):
@@ -148,6 +151,9 @@ class ClassSpec:
     vpc_endpoint_id: str | None = None
     bucket_policy: BucketPolicyMode = BucketPolicyMode.Observe
     kms_key_users: KMSKeyUsersMode = KMSKeyUsersMode.Observe
+    actions: tuple[str, ...] = UPLOAD_ACTIONS  # object actions a request may ask for (globs)
+    acls: tuple[str, ...] = DEFAULT_ACLS  # canned ACLs a request may send
+    kms_keys: tuple[str, ...] = ()  # key ARN globs a request may name; () = the bucket's default key only
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> ClassSpec:
@@ -161,6 +167,9 @@ class ClassSpec:
             vpc_endpoint_id=raw.get("vpcEndpointId") or None,
             bucket_policy=BucketPolicyMode(reconcile.get("bucketPolicy") or "Observe"),
             kms_key_users=KMSKeyUsersMode(reconcile.get("kmsKeyUsers") or "Observe"),
+            actions=tuple(raw["actions"]) if raw.get("actions") is not None else UPLOAD_ACTIONS,
+            acls=tuple(raw["acls"]) if raw.get("acls") is not None else DEFAULT_ACLS,
+            kms_keys=tuple(raw.get("kmsKeys") or ()),
         )
 
     @property

@@ -56,6 +56,7 @@ class Reason(StrEnum):
     NoDenyingStatement = "NoDenyingStatement"
     ACLsDisabled = "ACLsDisabled"
     WriteGranted = "WriteGranted"
+    GrantedByACL = "GrantedByACL"
     NotRequired = "NotRequired"
     NotLimiting = "NotLimiting"
     NoPermissionsBoundary = "NoPermissionsBoundary"
@@ -76,6 +77,8 @@ class Reason(StrEnum):
     NoIAMPermission = "NoIAMPermission"
     CrossAccountNotGranted = "CrossAccountNotGranted"
     NoWriteGrant = "NoWriteGrant"
+    NoACLGrant = "NoACLGrant"
+    AllowConditionNotMet = "AllowConditionNotMet"
     PublicPolicyRestricted = "PublicPolicyRestricted"
     PublicACLIgnored = "PublicACLIgnored"
 
@@ -113,6 +116,9 @@ class Reason(StrEnum):
     BucketNotAdmitted = "BucketNotAdmitted"
     PrefixNotAdmitted = "PrefixNotAdmitted"
     RoleNotAdmitted = "RoleNotAdmitted"
+    ActionNotAdmitted = "ActionNotAdmitted"
+    ACLNotAdmitted = "ACLNotAdmitted"
+    KMSKeyNotAdmitted = "KMSKeyNotAdmitted"
 
     # --- Reconciled: the operator's own writes
     GrantsInPlace = "GrantsInPlace"

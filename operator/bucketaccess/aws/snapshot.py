@@ -24,6 +24,7 @@ class Snapshot:
     role_arn: str  # as AWS knows it (with its path), or as asked when the role is missing
     bucket_account: str | None
     key_arn: str | None  # the customer-managed key the upload would use, when known
+    default_key_arn: str | None = None  # the key of the bucket's default encryption, as KMS names it
     role_missing: bool = False  # the role does not exist
 
 
@@ -44,6 +45,10 @@ def _role_block(
     except AwsError as exc:
         _unknown(unknown, ("IdentityPolicyAllows", "PermissionsBoundaryAllows"), exc)
         return {}, arn
+    if role.arn != arn:
+        # IAM reads a role by its name alone; a spec ARN whose path (or case) differs names a
+        # role that does not exist, and AWS would refuse it as a principal
+        return {"exists": False}, arn
     policies = [{"name": n, "document": d} for n, d in (*role.inline, *role.managed)]
     block: dict[str, Any] = {"policies": policies}
     if role.boundary is not None:
@@ -79,6 +84,18 @@ def _key_entry(key: KeyInfo) -> dict[str, Any]:
     if key.policy is not None:
         entry["policy"] = key.policy
     return entry
+
+
+def _default_key(encryption: dict[str, Any] | None, used_ref: str | None, used_arn: str | None) -> str | None:
+    """The bucket default's key as an ARN, when it can be told without another read."""
+    if not encryption or not str(encryption.get("algorithm", "")).startswith("aws:kms"):
+        return None
+    ref = encryption.get("kmsKeyArn")
+    if not ref:
+        return None
+    if used_arn and (ref == used_ref or used_arn == ref or used_arn.endswith(f"/{ref}")):
+        return used_arn
+    return str(ref) if str(ref).startswith("arn:") else None
 
 
 def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
@@ -210,5 +227,6 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
         role_arn=principal,
         bucket_account=bucket_account,
         key_arn=key_arn if keys.get(key_arn or "", {}).get("manager") != "AWS" else None,
+        default_key_arn=_default_key(bucket_encryption, key_ref, key_arn),
         role_missing=identity.get("exists") is False,
     )

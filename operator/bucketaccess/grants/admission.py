@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..policy.wildcards import glob_match
+from ..policy.wildcards import action_matches, arn_matches, glob_match
 from ..resources import BucketPolicyMode, ClassSpec, KMSKeyUsersMode
 from ..vocabulary import Reason
 
@@ -50,55 +50,86 @@ def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, st
     return True
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Request:
+    """What one BucketAccess asks of its class."""
+
+    class_name: str
+    namespace: str
+    bucket: str
+    prefix: str
+    role_arn: str | None
+    actions: frozenset[str]  # every object action its grant would hold
+    acl: str | None = None  # the canned ACL its uploads send
+    kms_key: str | None = None  # a key its spec names (upload.encryption.kmsKeyArn)
+    default_key: str | None = None  # the key of the bucket's default encryption, when known
+
+
+def _refused(reason: Reason, message: str) -> Admission:
+    return Admission(False, reason, message)
+
+
 def admit(
-    class_name: str,
-    class_spec: ClassSpec | None,
-    namespace: str,
-    namespace_labels: Mapping[str, str] | None,
-    bucket: str,
-    prefix: str,
-    role_arn: str | None,
+    request: Request, class_spec: ClassSpec | None, namespace_labels: Mapping[str, str] | None
 ) -> Admission:
+    """The class's verdict, rule by rule in a fixed order; the first rule that refuses is named."""
+    name = request.class_name
     if class_spec is None:
-        return Admission(
-            False,
-            Reason.ClassNotFound,
-            f"BucketAccessClass {class_name} does not exist; nothing will be written to AWS",
+        return _refused(
+            Reason.ClassNotFound, f"BucketAccessClass {name} does not exist; nothing will be written to AWS"
         )
     if namespace_labels is None or not selector_matches(class_spec.namespace_selector, namespace_labels):
-        return Admission(
-            False,
+        return _refused(
             Reason.NamespaceNotAdmitted,
-            f"BucketAccessClass {class_name} does not admit namespace {namespace}",
+            f"BucketAccessClass {name} does not admit namespace {request.namespace}",
         )
-    if not any(glob_match(p, bucket) for p in class_spec.buckets):
-        return Admission(
-            False, Reason.BucketNotAdmitted, f"BucketAccessClass {class_name} does not admit bucket {bucket}"
+    if not any(glob_match(p, request.bucket) for p in class_spec.buckets):
+        return _refused(
+            Reason.BucketNotAdmitted, f"BucketAccessClass {name} does not admit bucket {request.bucket}"
         )
-    prefixes = class_spec.prefixes
+    prefixes, prefix = class_spec.prefixes, request.prefix
     if prefixes is not None:
         ok = ("*" in prefixes) if prefix == "" else any(glob_match(p, prefix) for p in prefixes)
         if not ok:
             shown = prefix or '"" (the whole bucket)'
-            return Admission(
-                False,
-                Reason.PrefixNotAdmitted,
-                f"BucketAccessClass {class_name} does not admit prefix {shown}",
+            return _refused(
+                Reason.PrefixNotAdmitted, f"BucketAccessClass {name} does not admit prefix {shown}"
             )
-    if role_arn is None:
-        return Admission(
-            False,
+    if request.role_arn is None:
+        return _refused(
             Reason.RoleNotAdmitted,
-            f"BucketAccessClass {class_name} cannot admit a request whose role could not be resolved",
+            f"BucketAccessClass {name} cannot admit a request whose role could not be resolved",
         )
-    if not any(glob_match(p, role_arn) for p in class_spec.roles):
-        return Admission(
-            False, Reason.RoleNotAdmitted, f"BucketAccessClass {class_name} does not admit role {role_arn}"
+    if not any(glob_match(p, request.role_arn) for p in class_spec.roles):
+        return _refused(
+            Reason.RoleNotAdmitted, f"BucketAccessClass {name} does not admit role {request.role_arn}"
+        )
+    outside = sorted(a for a in request.actions if not any(action_matches(p, a) for p in class_spec.actions))
+    if outside:
+        return _refused(
+            Reason.ActionNotAdmitted,
+            f"BucketAccessClass {name} does not admit action(s) {', '.join(outside)} (it admits {', '.join(class_spec.actions)})",
+        )
+    if request.acl is not None and request.acl not in class_spec.acls:
+        return _refused(
+            Reason.ACLNotAdmitted,
+            f"BucketAccessClass {name} does not admit the canned ACL {request.acl} (it admits {', '.join(class_spec.acls) or 'none'})",
+        )
+    key = request.kms_key
+    if (
+        key is not None
+        and key != request.default_key
+        and not any(arn_matches(p, key) for p in class_spec.kms_keys)
+    ):
+        allowed = ", ".join(class_spec.kms_keys) or "only the key of the bucket's default encryption"
+        return _refused(
+            Reason.KMSKeyNotAdmitted,
+            f"BucketAccessClass {name} does not admit KMS key {key} (it admits {allowed})",
         )
     return Admission(
         True,
         Reason.AdmittedByClass,
-        f"BucketAccessClass {class_name} admits this request (bucket policy: {class_spec.bucket_policy}, KMS key users: {class_spec.kms_key_users})",
+        f"BucketAccessClass {name} admits this request (bucket policy: {class_spec.bucket_policy}, KMS key users: {class_spec.kms_key_users})",
         class_spec.bucket_policy,
         class_spec.kms_key_users,
     )

@@ -20,6 +20,7 @@ from ..resources import BucketPolicyMode, KMSKeyUsersMode
 BUCKET_SID = re.compile(r"^BucketAccess[0-9A-F]{8}$")
 KEY_SID = re.compile(r"^BucketAccessKeyUsers[0-9A-F]{8}$")
 GRANT_NAME_PREFIX = "BucketAccess-"
+ACL_ACTION = "s3:PutObjectAcl"
 KEY_USER_ACTIONS = ("kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey*")
 GRANT_OPERATIONS = ("Decrypt", "DescribeKey", "GenerateDataKey")
 
@@ -36,6 +37,7 @@ class Claim:
     bucket_mode: BucketPolicyMode
     kms_mode: KMSKeyUsersMode
     kms_key_arn: str | None = None  # the customer-managed key its uploads use, when one does
+    acls: tuple[str, ...] = ()  # the canned ACLs a granted s3:PutObjectAcl is conditioned on
     region: str = "us-east-1"
 
 
@@ -52,6 +54,11 @@ def bucket_sid(prefix: str, actions: Iterable[str]) -> str:
     return "BucketAccess" + _digest(prefix, *sorted(actions))
 
 
+def claim_sid(claim: Claim) -> str:
+    """The Sid of the statement that grants this claim its actions (s3:PutObjectAcl aside)."""
+    return bucket_sid(claim.prefix, [a for a in claim.actions if a.lower() != ACL_ACTION.lower()])
+
+
 def key_sid(key_arn: str) -> str:
     return "BucketAccessKeyUsers" + _digest(key_arn)
 
@@ -65,22 +72,35 @@ def _principal(roles: list[str]) -> dict[str, Any]:
 
 
 def bucket_statements(bucket: str, claims: Iterable[Claim]) -> list[dict[str, Any]]:
-    """The managed Allow statements the bucket policy should hold, sorted by Sid."""
-    groups: dict[tuple[str, tuple[str, ...]], set[str]] = {}
+    """The managed Allow statements the bucket policy should hold, sorted by Sid.
+
+    s3:PutObjectAcl is never granted on its own terms: it goes into a statement of its own whose
+    condition names exactly the canned ACLs admitted for the request, so that the role cannot make
+    an object public (or hand it to anyone) with it.
+    """
+    groups: dict[tuple[str, tuple[str, ...], tuple[str, ...]], set[str]] = {}
     for c in claims:
-        if c.bucket == bucket and c.bucket_mode is BucketPolicyMode.Manage:
-            groups.setdefault((c.prefix, tuple(sorted(c.actions))), set()).add(c.role_arn)
+        if c.bucket != bucket or c.bucket_mode is not BucketPolicyMode.Manage:
+            continue
+        plain = tuple(sorted(a for a in c.actions if a.lower() != ACL_ACTION.lower()))
+        if plain:
+            groups.setdefault((c.prefix, plain, ()), set()).add(c.role_arn)
+        if len(plain) < len(c.actions) and c.acls:
+            groups.setdefault((c.prefix, (ACL_ACTION,), tuple(sorted(c.acls))), set()).add(c.role_arn)
     out = []
-    for (prefix, actions), roles in groups.items():
-        out.append(
-            {
-                "Sid": bucket_sid(prefix, actions),
-                "Effect": "Allow",
-                "Principal": _principal(sorted(roles)),
-                "Action": list(actions) if len(actions) > 1 else actions[0],
-                "Resource": f"arn:aws:s3:::{bucket}/{prefix}*",
+    for (prefix, actions, acls), roles in groups.items():
+        statement: dict[str, Any] = {
+            "Sid": bucket_sid(prefix, [*actions, *(f"s3:x-amz-acl={a}" for a in acls)]),
+            "Effect": "Allow",
+            "Principal": _principal(sorted(roles)),
+            "Action": list(actions) if len(actions) > 1 else actions[0],
+            "Resource": f"arn:aws:s3:::{bucket}/{prefix}*",
+        }
+        if acls:
+            statement["Condition"] = {
+                "StringEquals": {"s3:x-amz-acl": acls[0] if len(acls) == 1 else list(acls)}
             }
-        )
+        out.append(statement)
     return sorted(out, key=lambda s: s["Sid"])
 
 

@@ -20,7 +20,7 @@ from ..resources import BucketPolicyMode, KMSKeyUsersMode, Managed
 from ..vocabulary import ConditionStatus, ConditionType, Reason
 from .conditions import Condition
 from .types import Deps, Outcome, Peer, Subject, WriteDeps
-from .verify import verify
+from .verify import request_of, verify
 from .write import UNREAD, Applied, Unread, apply_bucket_policy, apply_grants, apply_key_policy
 
 log = logging.getLogger(__name__)
@@ -39,14 +39,10 @@ def _claim(peer: Peer, key_arn: str | None) -> Claim | None:
     if not peer.role_arn or peer.role_missing:
         return None
     spec = peer.spec
+    # A peer's own last pass decided whether the key it names is the bucket's default key: it
+    # holds that key in status.managed only if so, or if the class admits it by name.
     admission = admit(
-        spec.class_name,
-        peer.class_spec,
-        peer.namespace,
-        peer.namespace_labels,
-        spec.bucket,
-        spec.prefix,
-        peer.role_arn,
+        request_of(spec, peer.namespace, peer.role_arn, key_arn), peer.class_spec, peer.namespace_labels
     )
     if not admission.writes:
         return None
@@ -59,6 +55,7 @@ def _claim(peer: Peer, key_arn: str | None) -> Claim | None:
         bucket_mode=admission.bucket_policy_mode,
         kms_mode=admission.kms_mode,
         kms_key_arn=key_arn,
+        acls=(spec.upload.acl,) if spec.upload.acl else peer.class_spec.acls if peer.class_spec else (),
     )
 
 

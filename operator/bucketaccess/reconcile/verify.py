@@ -10,8 +10,10 @@ from ..access.checks import merge_explanations
 from ..access.intent import UploadIntent
 from ..aws import snapshot
 from ..aws.errors import AwsError, AwsUnavailable
-from ..grants.admission import Admission, admit
+from ..grants.admission import Admission, Request, admit
+from ..grants.plan import actions_for
 from ..policy import InvalidInput
+from ..resources import BucketAccessSpec
 from ..vocabulary import ConditionStatus, ConditionType, Reason
 from .conditions import Condition, derive_ready
 from .types import Deps, Outcome, RoleResolutionError, Subject
@@ -79,15 +81,29 @@ def resolve_role(subject: Subject, deps: Deps) -> str:
     return deps.resolve_service_account(subject.namespace, subject.spec.service_account or "")
 
 
-def _admit(subject: Subject, role_arn: str | None) -> Admission:
+def request_of(
+    spec: BucketAccessSpec, namespace: str, role_arn: str | None, default_key: str | None = None
+) -> Request:
+    """What a BucketAccess asks of its class: its grant's actions, ACL and named key included."""
+    encryption = spec.upload.encryption
+    return Request(
+        class_name=spec.class_name,
+        namespace=namespace,
+        bucket=spec.bucket,
+        prefix=spec.prefix,
+        role_arn=role_arn,
+        actions=actions_for(spec.actions, acl=bool(spec.upload.acl)),
+        acl=spec.upload.acl,
+        kms_key=encryption.kms_key_arn if encryption else None,
+        default_key=default_key,
+    )
+
+
+def _admit(subject: Subject, role_arn: str | None, default_key: str | None = None) -> Admission:
     return admit(
-        subject.spec.class_name,
+        request_of(subject.spec, subject.namespace, role_arn, default_key),
         subject.class_spec,
-        subject.namespace,
         subject.namespace_labels,
-        subject.spec.bucket,
-        subject.spec.prefix,
-        role_arn,
     )
 
 
@@ -114,23 +130,25 @@ def verify(subject: Subject, deps: Deps, started: float = 0.0) -> Outcome:
             message=exc.message,
         )
         return _unverified(_admit(subject, None), [blocked], None)
-    admission = _admit(subject, role_arn)
     class_vpce = subject.class_spec.vpc_endpoint_id if subject.class_spec else None
     intent = UploadIntent.from_spec(subject.spec, role_arn, class_vpce)
     try:
         snap = snapshot.take(deps.reader, intent)
         explanations = [explain(load_scenario(raw, deps.now())) for raw in snap.scenarios]
     except AwsUnavailable as exc:
+        admission = _admit(subject, role_arn)
         return _unverified(
             admission, _all(ConditionStatus.UNKNOWN, Reason.AWSUnavailable, exc.message, layers), role_arn
         )
     except (AwsError, InvalidInput) as exc:
+        admission = _admit(subject, role_arn)
         # Data AWS returned that the engine cannot evaluate (a malformed foreign policy, ...):
         # report it instead of crashing, and do not guess.
         log.warning("verification of %s: %s", subject.owner, exc)
         return _unverified(
             admission, _all(ConditionStatus.UNKNOWN, Reason.CannotEvaluate, str(exc), layers), role_arn
         )
+    admission = _admit(subject, role_arn, snap.default_key_arn)
     merged = merge_explanations(explanations)
     conditions = (admitted_condition(admission), *conditions_from(merged, layers))
     return Outcome(

@@ -22,8 +22,8 @@ from ..grants.plan import (
     GRANT_OPERATIONS,
     KEY_SID,
     Claim,
-    bucket_sid,
     bucket_statements,
+    claim_sid,
     grant_name,
     key_grants,
     key_sid,
@@ -234,11 +234,7 @@ def apply_bucket_policy(
         invalidate=lambda: cache.invalidate("bucket", bucket),
         written=writes.written,
     )
-    sid = (
-        bucket_sid(owner.prefix, owner.actions)
-        if owner is not None and owner.bucket_mode is BucketPolicyMode.Manage
-        else None
-    )
+    sid = claim_sid(owner) if owner is not None and owner.bucket_mode is BucketPolicyMode.Manage else None
     return _apply_policy(target, bucket_statements(bucket, claims), sid, cached)
 
 

@@ -30,6 +30,7 @@ def claim(
     mode: str = "Manage",
     kms: str = "Observe",
     key: str | None = None,
+    acls: tuple[str, ...] = (),
 ) -> Claim:
     return Claim(
         owner=f"ns/{role}",
@@ -40,6 +41,7 @@ def claim(
         bucket_mode=BucketPolicyMode(mode),
         kms_mode=KMSKeyUsersMode(kms),
         kms_key_arn=key,
+        acls=acls,
     )
 
 
@@ -70,31 +72,53 @@ def claim(
         pytest.param([claim(mode="Observe")], [], id="observe-holds-nothing"),
         pytest.param([claim(bucket="other")], [], id="other-bucket"),
         pytest.param(
-            [claim(actions=actions_for([], acl=True))],
+            [claim(actions=actions_for([], acl=True), acls=("bucket-owner-full-control",))],
             [
+                {"principal": R1, "action": "s3:PutObject", "resource": "arn:aws:s3:::b/in/*"},
                 {
                     "principal": R1,
-                    "action": ["s3:PutObject", "s3:PutObjectAcl"],
+                    "action": "s3:PutObjectAcl",
                     "resource": "arn:aws:s3:::b/in/*",
-                }
+                    "condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+                },
             ],
-            id="acl-adds-putobjectacl",
+            id="acl-gets-its-own-statement-conditioned-on-the-admitted-acl",
+        ),
+        pytest.param(
+            [claim(actions=actions_for([], acl=True))],
+            [{"principal": R1, "action": "s3:PutObject", "resource": "arn:aws:s3:::b/in/*"}],
+            id="putobjectacl-with-no-admitted-acl-is-never-granted",
         ),
     ],
 )
 def test_bucket_statements(claims: list[Claim], expected: list[dict[str, object]]) -> None:
     got = bucket_statements("b", claims)
-    assert [
-        {"principal": s["Principal"]["AWS"], "action": s["Action"], "resource": s["Resource"]} for s in got
-    ] == expected
+    assert sorted(
+        (
+            {
+                "principal": s["Principal"]["AWS"],
+                "action": s["Action"],
+                "resource": s["Resource"],
+                **({"condition": s["Condition"]} if "Condition" in s else {}),
+            }
+            for s in got
+        ),
+        key=str,
+    ) == sorted(expected, key=str)
     assert all(s["Effect"] == "Allow" and BUCKET_SID.match(s["Sid"]) for s in got)
 
 
 def test_prefixes_and_action_sets_get_their_own_statement_with_stable_sids() -> None:
     got = bucket_statements(
-        "b", [claim(prefix="a/"), claim(prefix="b/"), claim(prefix="a/", actions=actions_for([], acl=True))]
+        "b",
+        [
+            claim(prefix="a/"),
+            claim(prefix="b/"),
+            claim(prefix="a/", actions=actions_for(["s3:GetObject"], acl=True), acls=("private",)),
+        ],
     )
-    assert len(got) == 3 and len({s["Sid"] for s in got}) == 3
+    # a/ PutObject, b/ PutObject, a/ GetObject+PutObject, a/ PutObjectAcl on x-amz-acl=private
+    assert len(got) == 4 and len({s["Sid"] for s in got}) == 4
     assert [s["Sid"] for s in got] == sorted(s["Sid"] for s in got)
     assert (
         bucket_sid("a/", ["s3:PutObject"])

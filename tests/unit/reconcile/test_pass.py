@@ -532,3 +532,72 @@ def test_a_pass_of_an_object_released_meanwhile_writes_nothing() -> None:
     assert w.aws.writes == []
     assert w.ours() == []
     assert outcome.managed is not None and outcome.managed.bucket_policy_sid is None
+
+
+def spec_subject(**spec: Any) -> Subject:
+    s = subject()
+    raw = {"className": "c", "bucket": BUCKET, "prefix": "in/", "role": {"arn": ROLE}, **spec}
+    return Subject(
+        namespace=s.namespace,
+        name=s.name,
+        spec=BucketAccessSpec.parse(raw),
+        class_spec=s.class_spec,
+        namespace_labels=s.namespace_labels,
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "reason"),
+    [
+        pytest.param({"actions": ["s3:DeleteObject"]}, "ActionNotAdmitted", id="delete-object"),
+        pytest.param(
+            {"actions": ["s3:PutObjectRetention", "s3:BypassGovernanceRetention"]},
+            "ActionNotAdmitted",
+            id="retention",
+        ),
+        pytest.param({"actions": ["s3:GetObject"]}, "ActionNotAdmitted", id="get-object"),
+        pytest.param({"upload": {"acl": "public-read"}}, "ACLNotAdmitted", id="public-read"),
+        pytest.param(
+            {"upload": {"encryption": {"algorithm": "aws:kms", "kmsKeyArn": KEY}}},
+            "KMSKeyNotAdmitted",
+            id="any-kms-key",
+        ),
+    ],
+)
+def test_a_hostile_request_is_verified_and_reported_but_never_written(
+    spec: dict[str, Any], reason: str
+) -> None:
+    w = world(foreign=FOREIGN)
+    w.aws.add_key(KEY)
+    before = w.aws.buckets[BUCKET].policy
+    outcome = w.run(spec_subject(**spec))
+    assert w.aws.writes == []
+    assert w.aws.buckets[BUCKET].policy == before
+    assert cond(outcome, "Admitted") == ("False", reason)
+    assert cond(outcome, "Reconciled") == ("False", "NotAdmitted")
+
+
+def test_an_admitted_acl_is_granted_only_under_a_condition_on_that_acl() -> None:
+    w = world()
+    outcome = w.run(spec_subject(upload={"acl": "bucket-owner-full-control"}))
+    assert cond(outcome, "Reconciled") == ("True", "GrantsInPlace")
+    by_action = {s["Action"]: s for s in w.ours()}
+    assert set(by_action) == {"s3:PutObject", "s3:PutObjectAcl"}
+    assert "Condition" not in by_action["s3:PutObject"]
+    assert by_action["s3:PutObjectAcl"]["Condition"] == {
+        "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}
+    }
+    assert (
+        outcome.managed is not None and outcome.managed.bucket_policy_sid == by_action["s3:PutObject"]["Sid"]
+    )
+    assert cond(outcome, "Ready") == ("True", "UploadAllowed")
+
+
+def test_a_role_arn_whose_path_names_another_role_is_not_found_and_never_written() -> None:
+    w = world()
+    w.aws.add_role(f"arn:aws:iam::{ACCOUNT}:role/victim", NO_PUT)  # at path /
+    trick = f"arn:aws:iam::{ACCOUNT}:role/team-a-path/victim"  # IAM would read "victim" by name
+    outcome = w.run(subject(trick))
+    assert w.aws.writes == []
+    assert cond(outcome, "IdentityPolicyAllows") == ("False", "RoleNotFound")
+    assert cond(outcome, "Reconciled") == ("False", "RoleNotFound")
