@@ -114,3 +114,11 @@ def wait_ready(api: client.ApiClient, ns: str, name: str, status: str, timeout: 
         return obj if ready and ready["status"] == status else None
 
     return wait_for(probe, timeout, f"{ns}/{name} Ready={status}")
+
+
+def token_for(kube: client.ApiClient, namespace: str, name: str) -> str:
+    """A short-lived token of a ServiceAccount, to act as it against the real API server."""
+    request = client.CoreV1Api(kube).create_namespaced_service_account_token(
+        name, namespace, {"spec": {"expirationSeconds": 3600}}
+    )
+    return str(request.status.token)

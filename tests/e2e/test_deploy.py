@@ -17,7 +17,17 @@ from kubernetes.client.rest import ApiException
 
 from devenv.controlplane import ControlPlane
 from devenv.org_world import OrgWorld, doc, unique
-from tests.e2e.kube import GROUP, ROOT, VERSION, api_client, condition, ensure_namespace, get_ba, wait_for
+from tests.e2e.kube import (
+    GROUP,
+    ROOT,
+    VERSION,
+    api_client,
+    condition,
+    ensure_namespace,
+    get_ba,
+    token_for,
+    wait_for,
+)
 from tests.e2e.kube import wait_ready as kube_wait_ready
 from tests.e2e.operator_proc import OperatorProcess
 from tests.manifests import access_class, bucket_access
@@ -112,13 +122,6 @@ def test_the_operator_pod_is_admitted_under_restricted_pod_security(
         client.CoreV1Api(kube).create_namespaced_pod(SYSTEM_NS, privileged, dry_run="All")
     assert "PodSecurity" in info.value.body  # the profile is really enforced here
     assert deployment["spec"]["strategy"]["type"] == "Recreate" and deployment["spec"]["replicas"] == 1
-
-
-def token_for(kube: client.ApiClient, namespace: str, name: str) -> str:
-    request = client.CoreV1Api(kube).create_namespaced_service_account_token(
-        name, namespace, {"spec": {"expirationSeconds": 3600}}
-    )
-    return str(request.status.token)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,278 @@
+"""A hostile tenant against the class boundary: a ServiceAccount token that may create, update and
+delete BucketAccess objects in its own namespace and nothing else, on the real API server, with
+the operator managing bucket policies and key policies. AWS state is compared byte for byte.
+
+Covered here: any object action, public ACLs, any KMS key, role ARN path tricks, policy language
+in the prefix, and the controls that must keep working. Fair shares of a shared policy and
+orphaned grants are not yet covered (see the tracker).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from devenv.controlplane import ControlPlane
+from devenv.org_world import OrgWorld, doc, unique
+from tests.e2e.kube import (
+    GROUP,
+    VERSION,
+    api_client,
+    condition,
+    create,
+    ensure_namespace,
+    get_ba,
+    token_for,
+    wait_for,
+)
+from tests.e2e.operator_proc import OperatorProcess
+from tests.manifests import access_class, bucket_access
+
+pytestmark = pytest.mark.e2e
+NS, OTHER = "tenancy", "tenancy-other"
+CLASS = "tenancy"
+NO_PUT = doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+
+
+@pytest.fixture(scope="module")
+def operator(
+    control_plane: ControlPlane,
+    kube: client.ApiClient,
+    org_world: OrgWorld,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[OperatorProcess]:
+    ensure_namespace(kube, NS, {"team": "tenancy"})
+    ensure_namespace(kube, OTHER, {"team": "other"})
+    create(
+        kube,
+        access_class(
+            CLASS,
+            namespace_labels={"team": "tenancy"},
+            buckets=("tenancy-*",),
+            roles=(f"arn:aws:iam::{org_world.workloads}:role/tenant-*",),
+            bucket_policy="Manage",
+            kms_key_users="KeyPolicy",
+        ),
+    )
+    log = tmp_path_factory.mktemp("tenancy-operator") / "operator.log"
+    args = ["--namespace", NS, "--namespace", OTHER, *org_world.operator_args()]
+    with OperatorProcess(control_plane.kubeconfig, log, args, env=org_world.operator_env()) as proc:
+        yield proc
+
+
+@pytest.fixture(scope="module")
+def tenant(
+    control_plane: ControlPlane, kube: client.ApiClient, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[client.CustomObjectsApi]:
+    """The tenant's own token: bucketaccesses in its namespace, and nothing else."""
+    ensure_namespace(kube, NS, {"team": "tenancy"})
+    client.CoreV1Api(kube).create_namespaced_service_account(NS, {"metadata": {"name": "tenant"}})
+    rbac = client.RbacAuthorizationV1Api(kube)
+    rbac.create_namespaced_role(
+        NS,
+        {
+            "metadata": {"name": "tenant"},
+            "rules": [
+                {
+                    "apiGroups": [GROUP],
+                    "resources": ["bucketaccesses"],
+                    "verbs": ["create", "update", "patch", "delete", "get", "list", "watch"],
+                }
+            ],
+        },
+    )
+    rbac.create_namespaced_role_binding(
+        NS,
+        {
+            "metadata": {"name": "tenant"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "tenant"},
+            "subjects": [{"kind": "ServiceAccount", "name": "tenant", "namespace": NS}],
+        },
+    )
+    path = tmp_path_factory.mktemp("tenant") / "tenant.kubeconfig"
+    api = api_client(control_plane.kubeconfig_for_token(token_for(kube, NS, "tenant"), path))
+    yield client.CustomObjectsApi(api)
+    api.close()
+
+
+@pytest.fixture
+def victim(org_world: OrgWorld) -> dict[str, str]:
+    """A bucket with a foreign statement, the platform's own KMS key, and the tenant's role."""
+    bucket, role, key_ref = unique("tenancy"), unique("tenant"), unique("secrets")
+    seeded = org_world.seed(
+        {
+            "roles": [{"name": role, "inline": {"read": NO_PUT}}],
+            "keys": [{"ref": key_ref}],
+            "buckets": [{"name": bucket}],
+        }
+    )
+    policy = json.dumps(
+        doc(
+            {
+                "Sid": "Owner",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{org_world.workloads}:root"},
+                "Action": "s3:*",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        )
+    )
+    org_world.client("s3").put_bucket_policy(Bucket=bucket, Policy=policy)
+    key = seeded.keys[key_ref]
+    return {
+        "bucket": bucket,
+        "role": f"arn:aws:iam::{org_world.workloads}:role/{role}",
+        "key": key,
+        "policy": policy,
+        "key_policy": key_policy(org_world, key),
+    }
+
+
+def bucket_policy(org_world: OrgWorld, bucket: str) -> str:
+    return str(org_world.client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
+
+
+def key_policy(org_world: OrgWorld, key: str) -> str:
+    return str(org_world.client("kms").get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+
+
+def submit(tenant: client.CustomObjectsApi, name: str, bucket: str, role: str, **spec: Any) -> None:
+    tenant.create_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        NS,
+        "bucketaccesses",
+        bucket_access(name, NS, cls=CLASS, bucket=bucket, prefix="in/", role=role, **spec),
+    )
+
+
+def verified_twice(kube: client.ApiClient, name: str) -> dict[str, Any]:
+    """The object after two verdicts: the second pass would have written anything the first planned."""
+    first = wait_for(
+        lambda: (get_ba(kube, NS, name).get("status") or {}).get("lastVerifiedTime"), 60, f"{name} verified"
+    )
+    return wait_for(
+        lambda: o if (o := get_ba(kube, NS, name))["status"].get("lastVerifiedTime") != first else None,
+        60,
+        f"{name} verified again",
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "role_of", "reason"),
+    [
+        pytest.param(
+            {"actions": ["s3:DeleteObject"]}, None, ("Admitted", "ActionNotAdmitted"), id="any-object-action"
+        ),
+        pytest.param(
+            {"actions": ["s3:PutObjectRetention", "s3:BypassGovernanceRetention"]},
+            None,
+            ("Admitted", "ActionNotAdmitted"),
+            id="retention-bypass",
+        ),
+        pytest.param(
+            {"upload": {"acl": "public-read"}}, None, ("Admitted", "ACLNotAdmitted"), id="public-objects"
+        ),
+        pytest.param("kms", None, ("Admitted", "KMSKeyNotAdmitted"), id="any-kms-key"),
+        pytest.param({}, "path-trick", ("IdentityPolicyAllows", "RoleNotFound"), id="role-arn-path-trick"),
+    ],
+)
+def test_a_hostile_request_writes_nothing_to_aws(
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    tenant: client.CustomObjectsApi,
+    org_world: OrgWorld,
+    victim: dict[str, str],
+    spec: Any,
+    role_of: str | None,
+    reason: tuple[str, str],
+) -> None:
+    if spec == "kms":
+        spec = {"upload": {"encryption": {"algorithm": "aws:kms", "kmsKeyArn": victim["key"]}}}
+    role = victim["role"]
+    if role_of == "path-trick":
+        # matches the class's role/tenant-* glob; IAM would read the role by its last segment
+        role = f"arn:aws:iam::{org_world.workloads}:role/tenant-path/{role.rsplit('/', 1)[-1]}"
+    name = unique("hostile")
+    submit(tenant, name, victim["bucket"], role, **spec)
+    obj = verified_twice(kube, name)
+    found = condition(obj, reason[0])
+    assert found is not None and (found["status"], found["reason"]) == ("False", reason[1]), found
+    assert bucket_policy(org_world, victim["bucket"]) == victim["policy"]
+    assert key_policy(org_world, victim["key"]) == victim["key_policy"]
+
+
+def test_policy_language_in_a_prefix_is_refused_by_the_api_server(
+    operator: OperatorProcess, tenant: client.CustomObjectsApi, victim: dict[str, str]
+) -> None:
+    with pytest.raises(ApiException) as info:
+        tenant.create_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            NS,
+            "bucketaccesses",
+            bucket_access(
+                unique("var"),
+                NS,
+                cls=CLASS,
+                bucket=victim["bucket"],
+                prefix="uploads/${aws:username}/",
+                role=victim["role"],
+            ),
+        )
+    assert (
+        info.value.status == 422 and "spec.prefix" in info.value.body and "${aws:username}" in info.value.body
+    )
+
+
+def test_the_boundary_holds_for_namespaces_and_status(
+    operator: OperatorProcess, tenant: client.CustomObjectsApi, victim: dict[str, str]
+) -> None:
+    with pytest.raises(ApiException) as elsewhere:
+        tenant.create_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            OTHER,
+            "bucketaccesses",
+            bucket_access("x", OTHER, cls=CLASS, bucket=victim["bucket"], role=victim["role"]),
+        )
+    assert elsewhere.value.status == 403
+    name = unique("status")
+    submit(tenant, name, victim["bucket"], victim["role"])
+    with pytest.raises(ApiException) as forged:
+        tenant.patch_namespaced_custom_object_status(
+            GROUP, VERSION, NS, "bucketaccesses", name, {"status": {"conditions": []}}
+        )
+    assert forged.value.status == 403
+
+
+def test_an_admitted_request_is_granted_exactly_and_foreign_statements_stay(
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    tenant: client.CustomObjectsApi,
+    org_world: OrgWorld,
+    victim: dict[str, str],
+) -> None:
+    name = unique("legit")
+    submit(tenant, name, victim["bucket"], victim["role"], upload={"acl": "bucket-owner-full-control"})
+    wait_for(
+        lambda: (c := condition(get_ba(kube, NS, name), "Ready")) is not None and c["status"] == "True",
+        60,
+        "the admitted request Ready",
+    )
+    statements = json.loads(bucket_policy(org_world, victim["bucket"]))["Statement"]
+    assert json.dumps(statements[0]) == json.dumps(
+        json.loads(victim["policy"])["Statement"][0]
+    )  # byte for byte
+    ours = {s["Action"]: s for s in statements[1:]}
+    assert set(ours) == {"s3:PutObject", "s3:PutObjectAcl"}
+    assert ours["s3:PutObjectAcl"]["Condition"] == {
+        "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}
+    }
+    assert all(s["Principal"] == {"AWS": victim["role"]} and s["Effect"] == "Allow" for s in ours.values())
+    assert key_policy(org_world, victim["key"]) == victim["key_policy"]  # no key named, none touched
