@@ -62,6 +62,9 @@ class Applied:
     def message(self) -> str:
         if self.refusal is None:
             return f"{self.target}: in place"
+        if self.refusal is WriteRefusal.PolicySizeLimit and self.wrote:
+            # what did fit (removals, grants kept) was written; this object's grant was not
+            return f"{self.target}: {self.detail}; the rest was written"
         return _WORDING[self.refusal].format(target=self.target, detail=self.detail)
 
 
@@ -83,6 +86,16 @@ def _verified(after: str | None, foreign: Iterable[object], desired: list[dict[s
     want_foreign = [canonical(s) for s in foreign]
     kept = [c for c in held if c in want_foreign]
     return kept == want_foreign and all(canonical(s) in held for s in desired)
+
+
+def _holds(live: str | None, sid: str, role: str) -> bool:
+    """Does the live policy's statement ``sid`` grant ``role`` already?"""
+    for s in _statements(live):
+        if isinstance(s, dict) and s.get("Sid") == sid:
+            principal = s.get("Principal")
+            aws = principal.get("AWS", []) if isinstance(principal, dict) else []
+            return role in ([aws] if isinstance(aws, str) else aws)
+    return False
 
 
 def _ours(statements: Iterable[object]) -> dict[str, str]:
@@ -159,6 +172,9 @@ class _PolicyTarget:
     delete: Callable[[], None] | None  # None: the policy cannot be deleted (a key policy)
     invalidate: Callable[[], None]
     written: dict[str, dict[str, str]]  # what this process last wrote of ours, per target
+    # the wanted statements of only those claims the live policy already grants (first come,
+    # first served: when everything does not fit, these are kept and removals still written)
+    held: Callable[[str | None], list[dict[str, object]]]
 
 
 def _apply_policy(
@@ -169,6 +185,15 @@ def _apply_policy(
         return Applied(target=t.name, sid=sid)
     live = t.read()  # a write merges into what AWS holds right now
     m = merge(live, desired, t.owned, limit=t.limit, key_policy=t.delete is None)
+    crowded: Merge | None = None
+    if m.refusal is WriteRefusal.PolicySizeLimit:
+        # Not everything fits: keep every grant already in place, add none, still write removals.
+        kept = t.held(live)
+        fallback = merge(live, kept, t.owned, limit=t.limit, key_policy=t.delete is None)
+        if fallback.refusal is None:
+            crowded, m, desired = m, fallback, kept
+            if sid is not None and sid not in {str(s.get("Sid")) for s in kept}:
+                sid = None  # this object's grant is the one that does not fit
     expected = t.written.get(t.name)
     held = _ours(
         [s for s in _statements(live) if isinstance(s, dict) and t.owned.match(str(s.get("Sid", "")))]
@@ -179,7 +204,7 @@ def _apply_policy(
         return Applied(target=t.name, refusal=m.refusal, detail=m.detail, sid=sid)
     if not m.changed:
         t.written[t.name] = _ours(desired)
-        return Applied(target=t.name, sid=sid)
+        return _crowded(t.name, crowded, wrote=False, sid=sid)
     if m.text is None and t.delete is None:
         # A key policy cannot be deleted; with no statements at all it would lock everyone out.
         return Applied(
@@ -210,8 +235,24 @@ def _apply_policy(
             detail=f"a fresh read of the {t.kind} policy does not hold what was written (another writer?); the next pass merges again",
             sid=sid,
         )
+    events = _events(t.kind, f"{t.kind} {t.name}", m, edited)
+    return _crowded(t.name, crowded, wrote=True, sid=sid, events=events)
+
+
+def _crowded(
+    target: str, crowded: Merge | None, *, wrote: bool, sid: str | None, events: tuple[Event, ...] = ()
+) -> Applied:
+    """The outcome when not every claim fit: refused for the objects whose grant is not in place."""
+    if crowded is None or sid is not None:
+        return Applied(target=target, wrote=wrote, sid=sid, events=events)
+    detail = f"{crowded.detail}; grants already in place were kept, and this one was not added"
     return Applied(
-        target=t.name, wrote=True, sid=sid, events=_events(t.kind, f"{t.kind} {t.name}", m, edited)
+        target=target,
+        wrote=wrote,
+        refusal=WriteRefusal.PolicySizeLimit,
+        detail=detail,
+        sid=None,
+        events=events,
     )
 
 
@@ -233,6 +274,9 @@ def apply_bucket_policy(
         delete=lambda: writer.delete_bucket_policy(bucket),
         invalidate=lambda: cache.invalidate("bucket", bucket),
         written=writes.written,
+        held=lambda live: bucket_statements(
+            bucket, [c for c in claims if _holds(live, claim_sid(c), c.role_arn)]
+        ),
     )
     sid = claim_sid(owner) if owner is not None and owner.bucket_mode is BucketPolicyMode.Manage else None
     return _apply_policy(target, bucket_statements(bucket, claims), sid, cached)
@@ -256,6 +300,9 @@ def apply_key_policy(
         delete=None,
         invalidate=lambda: cache.invalidate("key"),
         written=writes.written,
+        held=lambda live: key_statements(
+            key_arn, [c for c in claims if _holds(live, key_sid(key_arn), c.role_arn)]
+        ),
     )
     sid = key_sid(key_arn) if owner is not None and owner.kms_mode is KMSKeyUsersMode.KeyPolicy else None
     return _apply_policy(target, key_statements(key_arn, claims), sid, cached)

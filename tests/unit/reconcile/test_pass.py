@@ -601,3 +601,58 @@ def test_a_role_arn_whose_path_names_another_role_is_not_found_and_never_written
     assert w.aws.writes == []
     assert cond(outcome, "IdentityPolicyAllows") == ("False", "RoleNotFound")
     assert cond(outcome, "Reconciled") == ("False", "RoleNotFound")
+
+
+def fill(w: World, room: int) -> None:
+    """Foreign statements that leave ``room`` bytes (within a few) under the 20 KB limit."""
+    filler: list[dict[str, Any]] = []
+
+    def size() -> int:
+        return len(json.dumps({"Version": "2012-10-17", "Statement": filler}, separators=(",", ":")))
+
+    i = 0
+    while 20 * 1024 - size() > room:
+        pad = max(1, min(300, 20 * 1024 - size() - room - 150))
+        filler.append(
+            {
+                "Sid": f"F{i}",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/{'x' * pad}/*",
+            }
+        )
+        i += 1
+    w.aws.buckets[BUCKET].policy = json.dumps(
+        {"Version": "2012-10-17", "Statement": filler}, separators=(",", ":")
+    )
+
+
+LONG = "a-prefix-too-long-to-fit/" * 12
+
+
+def test_a_full_policy_keeps_existing_grants_and_refuses_only_the_newcomer() -> None:
+    w = world(peers=True)
+    fill(w, room=350)
+    first = w.run(subject(prefix="a/"))  # fits: first come, first served
+    assert cond(first, "Reconciled") == ("True", "GrantsInPlace")
+    granted = w.policy()
+    late = w.run(
+        subject(PEER_ROLE, name="late", prefix=LONG),
+        [peer(ROLE, prefix="a/")],
+    )
+    assert cond(late, "Reconciled")[:2] == ("False", "PolicySizeLimit")
+    assert w.policy() == granted  # nothing evicted, nothing added
+    assert late.managed is not None and late.managed.bucket_policy_sid is None
+
+
+def test_a_removal_is_written_even_when_another_grant_does_not_fit() -> None:
+    w = world(peers=True)
+    fill(w, room=350)
+    mine = w.run(subject(prefix="a/"))
+    assert mine.managed is not None and w.ours() != []
+    # the object goes while another, not yet granted, asks for more than there is room for
+    waiting = peer(PEER_ROLE, prefix=LONG)
+    release(subject(prefix="a/"), mine.managed, [waiting], w.writes(), uid="gone")
+    assert w.ours() == []  # the departed principal was removed
+    assert w.aws.writes[-1].operation == "s3:PutBucketPolicy"
