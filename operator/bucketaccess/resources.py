@@ -49,6 +49,7 @@ class RawMeta(TypedDict, total=False):
     finalizers: list[str]
     annotations: dict[str, str]
     labels: dict[str, str]
+    creationTimestamp: str
 
 
 class RawManaged(TypedDict, total=False):
@@ -154,6 +155,7 @@ class ClassSpec:
     actions: tuple[str, ...] = UPLOAD_ACTIONS  # object actions a request may ask for (globs)
     acls: tuple[str, ...] = DEFAULT_ACLS  # canned ACLs a request may send
     kms_keys: tuple[str, ...] = ()  # key ARN globs a request may name; () = the bucket's default key only
+    objects_per_namespace_per_bucket: int | None = None  # a namespace's fair share of a shared bucket
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> ClassSpec:
@@ -170,6 +172,7 @@ class ClassSpec:
             actions=tuple(raw["actions"]) if raw.get("actions") is not None else UPLOAD_ACTIONS,
             acls=tuple(raw["acls"]) if raw.get("acls") is not None else DEFAULT_ACLS,
             kms_keys=tuple(raw.get("kmsKeys") or ()),
+            objects_per_namespace_per_bucket=(raw.get("limits") or {}).get("objectsPerNamespacePerBucket"),
         )
 
     @property

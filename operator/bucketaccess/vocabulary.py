@@ -119,6 +119,7 @@ class Reason(StrEnum):
     ActionNotAdmitted = "ActionNotAdmitted"
     ACLNotAdmitted = "ACLNotAdmitted"
     KMSKeyNotAdmitted = "KMSKeyNotAdmitted"
+    NamespaceShareExceeded = "NamespaceShareExceeded"
 
     # --- Reconciled: the operator's own writes
     GrantsInPlace = "GrantsInPlace"

@@ -53,6 +53,7 @@ def _subject(body: RawBody, rt: Runtime | None) -> Subject:
         class_spec=_class(rt, spec.class_name) if rt else None,
         namespace_labels=rt.namespace_labels(meta["namespace"]) if rt else None,
         uid=meta.get("uid", ""),
+        created=str(meta.get("creationTimestamp") or ""),
     )
 
 
@@ -98,6 +99,7 @@ def peers(rt: Runtime, bucket: str | None, key: str | None) -> list[Peer]:
                 managed_key=Managed.parse(st.get("managed")).kms_key_arn,
                 role_missing=_role_missing(st),
                 uid=body["metadata"].get("uid", ""),
+                created=subject.created,
             )
         )
     return out

@@ -18,12 +18,33 @@ from ..grants.admission import Admission, admit
 from ..grants.plan import Claim, actions_for
 from ..resources import BucketPolicyMode, KMSKeyUsersMode, Managed
 from ..vocabulary import ConditionStatus, ConditionType, Reason
-from .conditions import Condition
+from .conditions import Condition, derive_ready
 from .types import Deps, Outcome, Peer, Subject, WriteDeps
 from .verify import request_of, verify
 from .write import UNREAD, Applied, Unread, apply_bucket_policy, apply_grants, apply_key_policy
 
 log = logging.getLogger(__name__)
+
+
+def _over_share(outcome: Outcome, me: Peer) -> Outcome:
+    """Admitted=False: the namespace already holds its class's share of this bucket."""
+    limit = me.class_spec.objects_per_namespace_per_bucket if me.class_spec else None
+    refused = Condition(
+        type=ConditionType.Admitted,
+        status=ConditionStatus.FALSE,
+        reason=Reason.NamespaceShareExceeded,
+        message=(
+            f"namespace {me.namespace} already has {limit} admitted object(s) on bucket {me.spec.bucket}, "
+            "its class's limit (objectsPerNamespacePerBucket); the earliest keep their grants"
+        ),
+    )
+    conditions = tuple(refused if c.type is ConditionType.Admitted else c for c in outcome.conditions)
+    not_written = _reconciled(
+        ConditionStatus.FALSE,
+        Reason.NotAdmitted,
+        f"nothing is written for a request over its share ({refused.reason})",
+    )
+    return replace(outcome, conditions=(*conditions, not_written), ready=derive_ready(conditions))
 
 
 def _reconciled(status: ConditionStatus, reason: Reason, message: str) -> Condition:
@@ -156,13 +177,17 @@ def _run_once(
         namespace_labels=subject.namespace_labels,
         managed_key=snap.key_arn,
         uid=subject.uid,
+        created=subject.created,
     )
     own = _claim(me, snap.key_arn)
     if own is None:
         return with_reconciled(_outcome_of_writes([], admission))
+    on_bucket = peers()
+    if not _within_share(me, on_bucket):
+        return _over_share(outcome, me)
     if before_write is not None:
         before_write()
-    applied = _apply_all(own, me, peers(), deps.reader, writes)
+    applied = _apply_all(own, me, on_bucket, deps.reader, writes)
     if any(a.wrote for a in applied):
         outcome = verify(subject, deps, started=writes.cache.clock())  # what AWS holds now, read fresh
     managed = Managed(bucket=own.bucket)
@@ -195,8 +220,32 @@ def _cached_key(reader: AwsReader, key_arn: str) -> tuple[str | Unread | None, l
     return (json.dumps(key.policy) if key.policy is not None else UNREAD), [dict(g) for g in key.grants]
 
 
-def _bucket_claims(bucket: str, peers: list[Peer]) -> list[Claim]:
-    return [c for p in peers if p.spec.bucket == bucket and (c := _claim(p, p.managed_key))]
+def _bucket_claims(bucket: str, peers: list[Peer], everyone: list[Peer] | None = None) -> list[Claim]:
+    """The claims of ``peers`` on ``bucket``; shares are counted among ``everyone`` on it (the
+    planning object included)."""
+    among = peers if everyone is None else everyone
+    return [
+        c
+        for p in peers
+        if p.spec.bucket == bucket and (c := _claim(p, p.managed_key)) and _within_share(p, among)
+    ]
+
+
+def _within_share(me: Peer, peers: list[Peer]) -> bool:
+    """Is this object among the first N of its namespace on its bucket (its class's limit)?"""
+    limit = me.class_spec.objects_per_namespace_per_bucket if me.class_spec else None
+    if limit is None:
+        return True
+    earlier = [
+        p
+        for p in peers
+        if p.namespace == me.namespace
+        and p.spec.bucket == me.spec.bucket
+        and p.owner != me.owner
+        and (p.created, p.uid) < (me.created, me.uid)
+        and _claim(p, p.managed_key) is not None
+    ]
+    return len(earlier) < limit
 
 
 def _key_claims(key: str, peers: list[Peer]) -> list[Claim]:
@@ -221,7 +270,8 @@ def _apply_all(
         with writes.lock(f"bucket:{own.bucket}"):
             if me.uid in writes.released:
                 return applied
-            claims = [own, *_bucket_claims(own.bucket, _others(me.owner, peers, writes))]
+            others = _others(me.owner, peers, writes)
+            claims = [own, *_bucket_claims(own.bucket, others, [me, *others])]
             cached = _cached_bucket_policy(reader, own.bucket)
             applied.append(apply_bucket_policy(own.bucket, claims, own, writes, cached))
     if own.kms_mode is not KMSKeyUsersMode.Observe and own.kms_key_arn:

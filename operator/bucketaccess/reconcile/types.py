@@ -51,6 +51,7 @@ class Subject:
     class_spec: ClassSpec | None
     namespace_labels: Mapping[str, str] | None
     uid: str = ""
+    created: str = ""  # metadata.creationTimestamp (RFC 3339 sorts as time): first come, first served
 
     @property
     def owner(self) -> str:
@@ -70,6 +71,7 @@ class Peer:
     managed_key: str | None = None  # status.managed.kmsKeyArn: the key its last pass used
     role_missing: bool = False  # its last pass found that its role does not exist
     uid: str = ""
+    created: str = ""
 
     @property
     def owner(self) -> str:

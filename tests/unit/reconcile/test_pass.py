@@ -656,3 +656,66 @@ def test_a_removal_is_written_even_when_another_grant_does_not_fit() -> None:
     release(subject(prefix="a/"), mine.managed, [waiting], w.writes(), uid="gone")
     assert w.ours() == []  # the departed principal was removed
     assert w.aws.writes[-1].operation == "s3:PutBucketPolicy"
+
+
+def capped(limit: int) -> ClassSpec:
+    return ClassSpec.parse(
+        {
+            "namespaceSelector": {},
+            "buckets": [BUCKET],
+            "roles": [f"arn:aws:iam::{ACCOUNT}:role/*"],
+            "reconcile": {"bucketPolicy": "Manage"},
+            "limits": {"objectsPerNamespacePerBucket": limit},
+        }
+    )
+
+
+def test_a_namespace_over_its_share_of_a_bucket_is_refused_and_the_earliest_keep_theirs() -> None:
+    w = world(peers=True)
+    third = f"arn:aws:iam::{ACCOUNT}:role/third"
+    w.aws.add_role(third, NO_PUT)
+    cls = capped(2)
+
+    def who(role: str, created: str, prefix: str) -> Peer:
+        p = peer(role, prefix=prefix, cls=cls)
+        return Peer(
+            namespace=p.namespace,
+            name=p.name,
+            spec=p.spec,
+            role_arn=role,
+            class_spec=cls,
+            namespace_labels=p.namespace_labels,
+            uid=created,
+            created=created,
+        )
+
+    first, second = who(ROLE, "2026-01-01T00:00:00Z", "a/"), who(PEER_ROLE, "2026-01-02T00:00:00Z", "b/")
+    late = subject(third, cls=cls, name="late", prefix="c/")
+    late = Subject(
+        namespace=late.namespace,
+        name=late.name,
+        spec=late.spec,
+        class_spec=cls,
+        namespace_labels=late.namespace_labels,
+        uid="z",
+        created="2026-01-03T00:00:00Z",
+    )
+    outcome = w.run(late, [first, second])
+    assert cond(outcome, "Admitted") == ("False", "NamespaceShareExceeded")
+    assert cond(outcome, "Reconciled") == ("False", "NotAdmitted")
+    assert w.aws.writes == []
+    # a pass of the earliest plans both earliest grants, and never the late one's
+    w.aws.roles.pop(third)  # (so that a wrong grant would not even be writable)
+    w.aws.add_role(third, NO_PUT)
+    earliest = Subject(
+        namespace=first.namespace,
+        name=first.name,
+        spec=first.spec,
+        class_spec=cls,
+        namespace_labels=first.namespace_labels,
+        uid=first.uid,
+        created=first.created,
+    )
+    late_peer = who(third, late.created, "c/")
+    w.run(earliest, [second, late_peer])
+    assert {p for s in w.ours() for p in principals(s)} == {ROLE, PEER_ROLE}
