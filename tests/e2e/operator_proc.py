@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -14,6 +15,11 @@ from tests.iam_policies import read_calls, refused
 from tests.operator_entry import CALL_LOG_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def record_name(log: Path) -> str:
+    """A ConfigMap name per operator fixture (its log folder), valid as a DNS subdomain."""
+    return "managed-" + re.sub(r"[^a-z0-9-]", "-", log.parent.name.lower())[:50].strip("-")
 
 
 class OperatorProcess:
@@ -41,11 +47,14 @@ class OperatorProcess:
             CALL_LOG_ENV: str(self.calls),
             **self.env,
         }
+        # each operator of the suite sweeps only what it wrote: its own record (the same across restarts)
+        record = [] if "--record-name" in self.args else ["--record-name", record_name(self.log)]
         cmd = [
             sys.executable,
             "-m",
             "tests.operator_entry",
             "run",
+            *record,
             "--health-port",
             str(self.health_port),
             *self.args,

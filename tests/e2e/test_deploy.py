@@ -67,6 +67,8 @@ def test_kustomize_renders_everything(control_plane: ControlPlane) -> None:
             "ServiceAccount",
             "ClusterRole",
             "ClusterRoleBinding",
+            "Role",
+            "RoleBinding",
             "Deployment",
         ]
     )
@@ -85,7 +87,7 @@ def test_everything_applies_with_server_dry_run(control_plane: ControlPlane, ins
         str(ROOT / "deploy"),
     )
     assert "would violate" not in out.stderr and "Error" not in out.stderr, out.stderr
-    assert out.stdout.count("(server dry run)") == 7
+    assert out.stdout.count("(server dry run)") == 9
     overlay = kubectl(
         control_plane,
         "apply",

@@ -3,8 +3,8 @@ delete BucketAccess objects in its own namespace and nothing else, on the real A
 the operator managing bucket policies and key policies. AWS state is compared byte for byte.
 
 Covered here: any object action, public ACLs, any KMS key, role ARN path tricks, policy language
-in the prefix, and the controls that must keep working. Fair shares of a shared policy and
-orphaned grants are not yet covered (see the tracker).
+in the prefix, orphaned grants (a finalizer removed by the tenant, skip-cleanup), and the controls
+that must keep working. Fair shares of a shared policy are unit-tested in tests/unit/reconcile.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from tests.e2e.operator_proc import OperatorProcess
 from tests.manifests import access_class, bucket_access
 
 pytestmark = pytest.mark.e2e
-NS, OTHER = "tenancy", "tenancy-other"
+NS, OTHER, STATE = "tenancy", "tenancy-other", "tenancy-state"
 CLASS = "tenancy"
 NO_PUT = doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
 
@@ -48,6 +48,7 @@ def operator(
 ) -> Iterator[OperatorProcess]:
     ensure_namespace(kube, NS, {"team": "tenancy"})
     ensure_namespace(kube, OTHER, {"team": "other"})
+    ensure_namespace(kube, STATE)
     create(
         kube,
         access_class(
@@ -60,7 +61,17 @@ def operator(
         ),
     )
     log = tmp_path_factory.mktemp("tenancy-operator") / "operator.log"
-    args = ["--namespace", NS, "--namespace", OTHER, *org_world.operator_args()]
+    args = [
+        "--namespace",
+        NS,
+        "--namespace",
+        OTHER,
+        "--state-namespace",
+        STATE,
+        "--record-name",
+        "bucketaccess-managed",
+        *org_world.operator_args(),
+    ]
     with OperatorProcess(control_plane.kubeconfig, log, args, env=org_world.operator_env()) as proc:
         yield proc
 
@@ -276,3 +287,52 @@ def test_an_admitted_request_is_granted_exactly_and_foreign_statements_stay(
     }
     assert all(s["Principal"] == {"AWS": victim["role"]} and s["Effect"] == "Allow" for s in ours.values())
     assert key_policy(org_world, victim["key"]) == victim["key_policy"]  # no key named, none touched
+
+
+def managed_principals(org_world: OrgWorld, bucket: str) -> set[str]:
+    found = set()
+    for s in json.loads(bucket_policy(org_world, bucket))["Statement"]:
+        if str(s.get("Sid", "")).startswith("BucketAccess"):
+            aws = s["Principal"]["AWS"]
+            found |= {aws} if isinstance(aws, str) else set(aws)
+    return found
+
+
+@pytest.mark.parametrize("how", ["finalizer-removed", "skip-cleanup"])
+def test_an_object_gone_without_its_cleanup_leaves_no_grant_behind(
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    tenant: client.CustomObjectsApi,
+    org_world: OrgWorld,
+    victim: dict[str, str],
+    how: str,
+) -> None:
+    name = unique("orphan")
+    submit(tenant, name, victim["bucket"], victim["role"])
+    wait_for(
+        lambda: victim["role"] in managed_principals(org_world, victim["bucket"]), 60, "the grant in place"
+    )
+    # the durable record names the bucket, in the cluster
+    record = client.CoreV1Api(kube).read_namespaced_config_map("bucketaccess-managed", STATE)
+    assert victim["bucket"] in (record.data or {}).get("buckets", "").split()
+    if how == "finalizer-removed":  # the tenant may patch its own object
+        tenant.patch_namespaced_custom_object(
+            GROUP, VERSION, NS, "bucketaccesses", name, {"metadata": {"finalizers": []}}
+        )
+    else:  # the administrators' annotation, set on the tenant's object
+        client.CustomObjectsApi(kube).patch_namespaced_custom_object(
+            GROUP,
+            VERSION,
+            NS,
+            "bucketaccesses",
+            name,
+            {"metadata": {"annotations": {"s3access.dev/skip-cleanup": "true"}}},
+        )
+    tenant.delete_namespaced_custom_object(GROUP, VERSION, NS, "bucketaccesses", name)
+    wait_for(
+        lambda: victim["role"] not in managed_principals(org_world, victim["bucket"]),
+        60,
+        "the orphaned grant removed by the sweep",
+    )
+    statements = json.loads(bucket_policy(org_world, victim["bucket"]))["Statement"]
+    assert json.dumps(statements[0]) == json.dumps(json.loads(victim["policy"])["Statement"][0])

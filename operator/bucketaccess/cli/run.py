@@ -59,6 +59,10 @@ def command(args: argparse.Namespace) -> int:
             workers=setting(args.workers, "WORKERS", "16", positive_int) or 16,
             metrics_port=setting(args.metrics_port, "METRICS_PORT", "0", port) or 0,
             namespaces=tuple(args.namespace or ()),
+            state_namespace=setting(args.state_namespace, "STATE_NAMESPACE", "bucketaccess-system", _identity)
+            or "bucketaccess-system",
+            record_name=setting(args.record_name, "RECORD_NAME", "bucketaccess-managed", _identity)
+            or "bucketaccess-managed",
         )
     except InvalidSetting as exc:
         print(f"bucketaccess: error: {exc}", file=sys.stderr)
@@ -132,6 +136,15 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--metrics-port",
         type=flag_type(port),
         help="port of the Prometheus /metrics endpoint, 0 turns it off [BUCKETACCESS_METRICS_PORT] (default 0)",
+    )
+    run.add_argument(
+        "--state-namespace",
+        help="namespace of the ConfigMap that records which buckets and keys the operator manages "
+        "[BUCKETACCESS_STATE_NAMESPACE] (default bucketaccess-system)",
+    )
+    run.add_argument(
+        "--record-name",
+        help="name of that ConfigMap; give each shard its own [BUCKETACCESS_RECORD_NAME] (default bucketaccess-managed)",
     )
     run.add_argument(
         "--log-format",

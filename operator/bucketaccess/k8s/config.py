@@ -15,3 +15,5 @@ class OperatorConfig:
     workers: int = 16  # threads that run verification passes
     metrics_port: int = 0  # Prometheus /metrics; 0: off
     namespaces: tuple[str, ...] = ()  # watched namespaces (names or globs); empty: cluster-wide
+    state_namespace: str = "bucketaccess-system"  # where the record of managed buckets and keys lives
+    record_name: str = "bucketaccess-managed"  # its ConfigMap; one per shard

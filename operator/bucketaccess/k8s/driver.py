@@ -14,8 +14,9 @@ from typing import Any
 
 from ..aws.errors import AwsUnavailable
 from ..aws.reader import AwsReader
-from ..reconcile import Deps, Peer, Subject, release, run_pass
-from ..resources import BucketAccessSpec, ClassSpec, Managed, RawBody
+from ..grants.plan import Claim
+from ..reconcile import Deps, Peer, Subject, release, run_pass, sweep
+from ..resources import BucketAccessSpec, BucketPolicyMode, ClassSpec, KMSKeyUsersMode, Managed, RawBody
 from ..vocabulary import ConditionType, Reason
 from . import events, finalizers, status
 from .identity import service_account_resolver
@@ -28,8 +29,14 @@ REFUSED_RETRY_S = 60.0
 log = logging.getLogger(__name__)
 
 
+SWEEP = "sweep"  # the scheduler's key of the sweep over every recorded bucket and key
+SWEEP_RETRY_S = 10.0
+
+
 def work(uid: str, rt: Runtime) -> float | None:
     """A pass, or the cleanup of an object being deleted; returns the delay to the next run."""
+    if uid == SWEEP:
+        return run_sweep(rt)
     body = rt.store.get(uid)
     if body is None or not rt.indexes_ready():
         return None
@@ -117,8 +124,12 @@ def drive_pass(body: RawBody, rt: Runtime) -> float | None:
     def on_bucket() -> list[Peer]:
         return peers(rt, subject.spec.bucket, managed.kms_key_arn)
 
-    def before_write() -> None:
+    def before_write(own: Claim) -> None:
         rt.store.put(finalizers.ensure(rt.api, body))
+        rt.record.add(
+            bucket=own.bucket if own.bucket_mode is BucketPolicyMode.Manage else None,
+            key=own.kms_key_arn if own.kms_mode is not KMSKeyUsersMode.Observe else None,
+        )
 
     try:
         with rt.metrics.verify_seconds.time():
@@ -194,6 +205,37 @@ def run_cleanup(body: RawBody, rt: Runtime) -> float | None:
     rt.metrics.set_ready(uid, None)
     rt.store.put(finalizers.release(rt.api, body))
     return None
+
+
+def run_sweep(rt: Runtime) -> float:
+    """Every interval: each bucket and key this operator has written to is brought to what its
+    live, admitted objects want, so no principal outlives its object, however the object went."""
+    if not rt.indexes_ready():
+        return SWEEP_RETRY_S  # admission needs the classes and namespaces: sweep once they are known
+    buckets, keys = rt.record.snapshot()
+    for bucket in buckets:
+        if not _swept(rt, bucket=bucket):
+            return SWEEP_RETRY_S
+    for key in keys:
+        if not _swept(rt, key=key):
+            return SWEEP_RETRY_S
+    return rt.config.default_interval_s
+
+
+def _swept(rt: Runtime, *, bucket: str | None = None, key: str | None = None) -> bool:
+    try:
+        applied, holds = sweep(bucket=bucket, key=key, peers=peers(rt, bucket, key), writes=rt.writes)
+    except AwsUnavailable as exc:
+        log.warning("sweep of %s: AWS is unavailable (%s); trying again soon", bucket or key, exc.message)
+        return False
+    for a in applied:
+        if a.wrote:
+            log.info("sweep of %s: removed what no live, admitted object wants", a.target)
+        if a.refusal:
+            log.warning("sweep of %s: %s", a.target, a.message)
+    if not holds:
+        rt.record.drop(bucket=bucket, key=key)
+    return True
 
 
 def phase(uid: str, interval: float) -> float:

@@ -66,6 +66,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     if cfg.metrics_port:
         rt.metrics.serve(cfg.metrics_port)
     rt.scheduler_task = asyncio.create_task(rt.scheduler.run())
+    rt.scheduler.soon(driver.SWEEP)
     # Kopf hands each handler a shallow copy of this memo: the runtime is one shared object,
     # mutated in place and never re-assigned from a handler.
     memo.runtime = rt
@@ -100,8 +101,7 @@ async def namespace_index(name: str, labels: kopf.Labels, **_: Any) -> dict[str,
 @kopf.on.event(GROUP, VERSION, PLURAL)
 async def observed(event: kopf.RawEvent, memo: kopf.Memo, **kwargs: Any) -> None:
     rt = _rt(memo)
-    if not rt.indexes_ready():  # Kopf runs this only once the class and namespace indexes are filled
-        rt.classes, rt.namespaces = kwargs["class_index"], kwargs["namespace_index"]
+    _take_indexes(rt, kwargs)
     raw = cast(RawBody, event["object"])  # a BucketAccess: the CRD's schema holds
     uid = raw["metadata"]["uid"]
     if event["type"] == "DELETED":
@@ -136,6 +136,12 @@ async def observed(event: kopf.RawEvent, memo: kopf.Memo, **kwargs: Any) -> None
         rt.scheduler.soon(uid)
 
 
+def _take_indexes(rt: runtime.Runtime, kwargs: Mapping[str, Any]) -> None:
+    """Kopf hands every handler its indexes once they are filled: keep them for the workers."""
+    if not rt.indexes_ready() and "class_index" in kwargs and "namespace_index" in kwargs:
+        rt.classes, rt.namespaces = kwargs["class_index"], kwargs["namespace_index"]
+
+
 def _resumed(raw: Mapping[str, Any]) -> bool:
     """Verified before (by an earlier process) for its current spec."""
     st = raw.get("status") or {}
@@ -157,12 +163,14 @@ def _verify_affected(
 
 
 @kopf.on.event(GROUP, VERSION, CLASS_PLURAL)
-async def class_changed(event: kopf.RawEvent, name: str, memo: kopf.Memo, **_: Any) -> None:
+async def class_changed(event: kopf.RawEvent, name: str, memo: kopf.Memo, **kwargs: Any) -> None:
     """A class decides admission and modes: its objects are verified again at once."""
+    _take_indexes(_rt(memo), kwargs)
     _verify_affected(_rt(memo), event, lambda b: (b.get("spec") or {}).get("className") == name)
 
 
 @kopf.on.event("", "v1", "namespaces")
-async def namespace_changed(event: kopf.RawEvent, name: str, memo: kopf.Memo, **_: Any) -> None:
+async def namespace_changed(event: kopf.RawEvent, name: str, memo: kopf.Memo, **kwargs: Any) -> None:
     """Namespace labels take part in admission (a class's namespaceSelector)."""
+    _take_indexes(_rt(memo), kwargs)
     _verify_affected(_rt(memo), event, lambda b: b["metadata"].get("namespace") == name)

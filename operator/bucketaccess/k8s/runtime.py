@@ -22,6 +22,7 @@ from ..reconcile import WriteDeps
 from .config import OperatorConfig
 from .kube import kube_api, list_objects
 from .metrics import Metrics
+from .record import ManagedRecord
 from .scheduler import Scheduler
 from .store import ObjectStore
 
@@ -40,6 +41,7 @@ class Runtime:
     reader: AwsReader  # the shared cache in front of boto3, or boto3 itself with --cache-ttl 0
     writes: WriteDeps
     api: client.ApiClient
+    record: ManagedRecord
     store: ObjectStore = field(default_factory=ObjectStore)
     scheduler: Scheduler | None = None
     scheduler_task: asyncio.Task[None] | None = None
@@ -100,13 +102,15 @@ def build(cfg: OperatorConfig) -> Runtime:
     # --cache-ttl 0 turns the shared cache off (every object reads for itself): the scale
     # benchmark's baseline, never a production setting
     reader: AwsReader = CachedReader(boto, cache) if cfg.cache_ttl_s > 0 else boto
+    api = kube_api(pool=cfg.workers + 4)
     return Runtime(
         config=cfg,
         cache=cache,
         metrics=metrics,
         reader=reader,
         writes=WriteDeps(writer=BotoWriter(boto), cache=cache),
-        api=kube_api(pool=cfg.workers + 4),
+        api=api,
+        record=ManagedRecord(api, cfg.state_namespace, cfg.record_name),
     )
 
 
@@ -114,3 +118,4 @@ def preload(rt: Runtime) -> None:
     """Fill the store from a full listing: a pass plans a bucket from all its objects, so the
     store must hold every object before the first pass (Kopf starts watching after start-up)."""
     rt.store.preload(list_objects(rt.api, rt.config.namespaces))
+    rt.record.load()

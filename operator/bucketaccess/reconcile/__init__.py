@@ -10,7 +10,7 @@ No kopf and no kubernetes here: :mod:`bucketaccess.k8s` drives passes and writes
 """
 
 from .conditions import Condition, derive_ready, merge_conditions
-from .repair import release, run_pass
+from .repair import release, run_pass, sweep
 from .types import Deps, Event, EventType, Outcome, Peer, RoleResolutionError, Subject, WriteDeps
 from .verify import verify
 
@@ -28,5 +28,6 @@ __all__ = [
     "merge_conditions",
     "release",
     "run_pass",
+    "sweep",
     "verify",
 ]

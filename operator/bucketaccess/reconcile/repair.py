@@ -15,7 +15,7 @@ from typing import Any
 from ..aws.errors import AwsError, NotFound
 from ..aws.reader import AwsReader
 from ..grants.admission import Admission, admit
-from ..grants.plan import Claim, actions_for
+from ..grants.plan import Claim, actions_for, bucket_statements, key_grants, key_statements
 from ..resources import BucketPolicyMode, KMSKeyUsersMode, Managed
 from ..vocabulary import ConditionStatus, ConditionType, Reason
 from .conditions import Condition, derive_ready
@@ -104,15 +104,16 @@ def run_pass(
     peers: Callable[[], list[Peer]],
     deps: Deps,
     writes: WriteDeps,
-    before_write: Callable[[], None] | None = None,
+    before_write: Callable[[Claim], None] | None = None,
 ) -> Outcome:
     """Verify, bring the managed grants of this object's bucket and key to the wanted state,
     and verify again after any write.
 
     ``peers`` is called only when this object's class lets the operator write (an object that
     only observes needs no plan, and at thousands of objects on one bucket the list is not free).
-    ``before_write`` runs before anything may be written for this object (the caller puts its
-    cleanup finalizer on there); if it raises, nothing is written and the error propagates.
+    ``before_write`` runs with this object's claim before anything may be written for it (the
+    caller puts its cleanup finalizer on there, and records the bucket and key in its durable
+    record); if it raises, nothing is written and the error propagates.
 
     No verdict is published from a read older than this process's last write to the bucket or
     key it is about: when another pass wrote there while this one ran, it runs again (its reads
@@ -139,7 +140,7 @@ def _run_once(
     peers: Callable[[], list[Peer]],
     deps: Deps,
     writes: WriteDeps,
-    before_write: Callable[[], None] | None,
+    before_write: Callable[[Claim], None] | None,
 ) -> Outcome:
     outcome = verify(subject, deps, started=writes.cache.clock())
     admission, snap = outcome.admission, outcome.snapshot
@@ -186,7 +187,7 @@ def _run_once(
     if not _within_share(me, on_bucket):
         return _over_share(outcome, me)
     if before_write is not None:
-        before_write()
+        before_write(own)
     applied = _apply_all(own, me, on_bucket, deps.reader, writes)
     if any(a.wrote for a in applied):
         outcome = verify(subject, deps, started=writes.cache.clock())  # what AWS holds now, read fresh
@@ -315,3 +316,30 @@ def release(
             if managed.grant_ids:
                 applied.append(apply_grants(key, claims, None, writes))
     return applied
+
+
+def sweep(
+    *, bucket: str | None = None, key: str | None = None, peers: list[Peer], writes: WriteDeps
+) -> tuple[list[Applied], bool]:
+    """Bring one bucket's (or key's) managed statements and grants to what its live, admitted
+    objects want, with no object of its own: a principal nobody wants any more goes, whatever
+    became of its object's finalizer. Returns what was done, and whether anything of ours is
+    still wanted there (when not, the caller drops it from its record).
+    """
+    others = [p for p in peers if p.uid not in writes.released]
+    applied: list[Applied] = []
+    try:
+        if bucket is not None:
+            with writes.lock(f"bucket:{bucket}"):
+                claims = _bucket_claims(bucket, others)
+                applied.append(apply_bucket_policy(bucket, claims, None, writes))
+            return applied, bool(bucket_statements(bucket, claims))
+        if key is not None:
+            with writes.lock(f"key:{key}"):
+                claims = _key_claims(key, others)
+                applied.append(apply_key_policy(key, claims, None, writes))
+                applied.append(apply_grants(key, claims, None, writes))
+            return applied, bool(key_statements(key, claims) or key_grants(key, claims))
+    except NotFound:
+        return applied, False  # the bucket or key is gone, and with it everything of ours
+    return applied, False

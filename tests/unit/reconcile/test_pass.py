@@ -105,7 +105,7 @@ class World:
     shared: WriteDeps | None = None
 
     def run(self, s: Subject, peers: list[Peer] | None = None) -> Outcome:
-        def before_write() -> None:
+        def before_write(own: Any) -> None:
             self.finalized += 1
 
         return run_pass(s, lambda: list(peers or ()), self.deps(), self.writes(), before_write)
@@ -719,3 +719,28 @@ def test_a_namespace_over_its_share_of_a_bucket_is_refused_and_the_earliest_keep
     late_peer = who(third, late.created, "c/")
     w.run(earliest, [second, late_peer])
     assert {p for s in w.ours() for p in principals(s)} == {ROLE, PEER_ROLE}
+
+
+def test_the_sweep_removes_a_principal_whose_object_is_gone_and_keeps_the_rest() -> None:
+    from bucketaccess.reconcile import sweep
+
+    w = world(foreign=FOREIGN, peers=True)
+    w.run(subject(), [peer()])  # both granted
+    # this object's finalizer was removed by hand and it was deleted: only the peer is left
+    applied, holds = sweep(bucket=BUCKET, peers=[peer()], writes=w.writes())
+    assert holds and [a.wrote for a in applied] == [True]
+    (ours,) = w.ours()
+    assert principals(ours) == {PEER_ROLE}
+    assert w.policy()["Statement"][: len(FOREIGN)] == FOREIGN
+    # and once nobody is left, nothing of ours is, and the caller may forget the bucket
+    applied, holds = sweep(bucket=BUCKET, peers=[], writes=w.writes())
+    assert not holds and w.ours() == [] and w.policy()["Statement"] == FOREIGN
+
+
+def test_the_sweep_of_a_bucket_that_is_gone_lets_it_be_forgotten() -> None:
+    from bucketaccess.reconcile import sweep
+
+    w = world()
+    del w.aws.buckets[BUCKET]
+    _, holds = sweep(bucket=BUCKET, peers=[], writes=w.writes())
+    assert not holds and w.aws.writes == []
