@@ -130,6 +130,7 @@ class Reason(StrEnum):
     UnreadablePolicy = "UnreadablePolicy"
     WriteNotVerified = "WriteNotVerified"
     WriteFailed = "WriteFailed"
+    GrantNeedsBucketKey = "GrantNeedsBucketKey"
 
     # --- Ready: the first failing layer, named (see ready_reason)
     UploadAllowed = "UploadAllowed"

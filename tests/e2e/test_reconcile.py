@@ -174,7 +174,13 @@ def test_kms_key_user_in_both_modes(
         {
             "roles": [{"name": role, "inline": {"put": put}}],
             "keys": [{"ref": "k", "policy": doc(admin)}],
-            "buckets": [{"name": bucket, "encryption": {"algorithm": "aws:kms", "key": "k"}}],
+            # Grant mode limits the grant to the bucket's encryption context: needs the Bucket Key
+            "buckets": [
+                {
+                    "name": bucket,
+                    "encryption": {"algorithm": "aws:kms", "key": "k", "bucketKeyEnabled": mode == "Grant"},
+                }
+            ],
         }
     )
     key = seeded.keys["k"]
@@ -192,6 +198,7 @@ def test_kms_key_user_in_both_modes(
     else:
         grants = org_world.client("kms").list_grants(KeyId=key)["Grants"]
         assert [g["GranteePrincipal"] for g in grants] == [arn]
+        assert grants[0]["Constraints"] == {"EncryptionContextSubset": {"aws:s3:arn": f"arn:aws:s3:::{bucket}"}}
         assert obj["status"]["managed"]["grantIds"] == [grants[0]["GrantId"]]
     delete(kube, NS, name)
     wait_for(lambda: gone(kube, NS, name), 30, "deletion")

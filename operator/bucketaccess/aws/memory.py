@@ -87,6 +87,16 @@ def key_policy_of_account(account: str) -> str:
     )
 
 
+def _scenario_constraints(raw: dict[str, Any] | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    if raw.get("EncryptionContextSubset"):
+        return {"constraints": {"encryptionContextSubset": raw["EncryptionContextSubset"]}}
+    if raw.get("EncryptionContextEquals"):
+        return {"constraints": {"encryptionContextEquals": raw["EncryptionContextEquals"]}}
+    return {}
+
+
 class MemoryAws:
     """Both seams over one in-memory state. Not thread-safe: for single-threaded tests."""
 
@@ -239,6 +249,7 @@ class MemoryAws:
                     "operations": list(g["Operations"]),
                     "grantId": g["GrantId"],
                     "name": g["Name"],
+                    **_scenario_constraints(g.get("Constraints")),
                 }
                 for g in k.grants
             ),
@@ -297,7 +308,9 @@ class MemoryAws:
         self._maybe_fail("kms:ListGrants")
         return [dict(g) for g in self._key(key_arn, "kms:ListGrants").grants]
 
-    def create_grant(self, key_arn: str, grantee: str, operations: list[str], name: str) -> str:
+    def create_grant(
+        self, key_arn: str, grantee: str, operations: list[str], name: str, constraints: dict[str, Any]
+    ) -> str:
         self._maybe_fail("kms:CreateGrant")
         key = self._key(key_arn, "kms:CreateGrant")
         if not self._principal_exists(grantee):
@@ -310,7 +323,13 @@ class MemoryAws:
         self._grant_ids += 1
         grant_id = f"grant-{self._grant_ids:04d}"
         key.grants.append(
-            {"Name": name, "GrantId": grant_id, "GranteePrincipal": grantee, "Operations": operations}
+            {
+                "Name": name,
+                "GrantId": grant_id,
+                "GranteePrincipal": grantee,
+                "Operations": operations,
+                "Constraints": constraints,
+            }
         )
         self.writes.append(Write(operation="kms:CreateGrant", target=key_arn, detail=name))
         return grant_id

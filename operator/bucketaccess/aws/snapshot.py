@@ -25,6 +25,7 @@ class Snapshot:
     bucket_account: str | None
     key_arn: str | None  # the customer-managed key the upload would use, when known
     default_key_arn: str | None = None  # the key of the bucket's default encryption, as KMS names it
+    bucket_key: bool = False  # the bucket's default encryption uses an S3 Bucket Key
     role_missing: bool = False  # the role does not exist
 
 
@@ -228,5 +229,6 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
         bucket_account=bucket_account,
         key_arn=key_arn if keys.get(key_arn or "", {}).get("manager") != "AWS" else None,
         default_key_arn=_default_key(bucket_encryption, key_ref, key_arn),
+        bucket_key=bool(bucket_encryption and bucket_encryption.get("bucketKeyEnabled")),
         role_missing=identity.get("exists") is False,
     )

@@ -31,7 +31,9 @@ class AwsWriter(Protocol):
 
     def grants(self, key_arn: str) -> list[dict[str, Any]]: ...
 
-    def create_grant(self, key_arn: str, grantee: str, operations: list[str], name: str) -> str: ...
+    def create_grant(
+        self, key_arn: str, grantee: str, operations: list[str], name: str, constraints: dict[str, Any]
+    ) -> str: ...
 
     def revoke_grant(self, key_arn: str, grant_id: str) -> None: ...
 
@@ -93,8 +95,17 @@ class BotoWriter:
             self._retrying(lambda: list(self.reader.pages(kms, "ListGrants", "Grants", KeyId=key_arn)))
         )
 
-    def create_grant(self, key_arn: str, grantee: str, operations: list[str], name: str) -> str:
-        made = self._key("CreateGrant", key_arn, GranteePrincipal=grantee, Operations=operations, Name=name)
+    def create_grant(
+        self, key_arn: str, grantee: str, operations: list[str], name: str, constraints: dict[str, Any]
+    ) -> str:
+        made = self._key(
+            "CreateGrant",
+            key_arn,
+            GranteePrincipal=grantee,
+            Operations=operations,
+            Name=name,
+            Constraints=constraints,
+        )
         if not made:
             raise AwsError(f"kms:CreateGrant on {key_arn} returned nothing", operation="kms:CreateGrant")
         return str(made["GrantId"])

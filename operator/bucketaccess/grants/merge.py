@@ -34,6 +34,7 @@ class WriteRefusal(StrEnum):
     UnreadablePolicy = "UnreadablePolicy"
     WriteNotVerified = "WriteNotVerified"
     WriteFailed = "WriteFailed"
+    GrantNeedsBucketKey = "GrantNeedsBucketKey"
 
 
 @dataclass(frozen=True)

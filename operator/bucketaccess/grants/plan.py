@@ -38,6 +38,7 @@ class Claim:
     kms_mode: KMSKeyUsersMode
     kms_key_arn: str | None = None  # the customer-managed key its uploads use, when one does
     acls: tuple[str, ...] = ()  # the canned ACLs a granted s3:PutObjectAcl is conditioned on
+    bucket_key: bool = False  # its bucket encrypts with an S3 Bucket Key (KMS context = the bucket ARN)
     region: str = "us-east-1"
 
 
@@ -63,8 +64,21 @@ def key_sid(key_arn: str) -> str:
     return "BucketAccessKeyUsers" + _digest(key_arn)
 
 
-def grant_name(key_arn: str, role_arn: str) -> str:
-    return GRANT_NAME_PREFIX + _digest(key_arn, role_arn)
+def grant_name(key_arn: str, role_arn: str, bucket: str) -> str:
+    return GRANT_NAME_PREFIX + _digest(key_arn, role_arn, bucket)
+
+
+@dataclass(frozen=True, slots=True)
+class WantedGrant:
+    """A KMS grant usable only for one bucket's objects: its encryption context must name the
+    bucket, which is what S3 sends when the bucket uses an S3 Bucket Key."""
+
+    grantee: str
+    bucket: str
+
+    @property
+    def constraints(self) -> dict[str, dict[str, str]]:
+        return {"EncryptionContextSubset": {"aws:s3:arn": f"arn:aws:s3:::{self.bucket}"}}
 
 
 def _principal(roles: list[str]) -> dict[str, Any]:
@@ -123,10 +137,12 @@ def key_statements(key_arn: str, claims: Iterable[Claim]) -> list[dict[str, Any]
     ]
 
 
-def key_grants(key_arn: str, claims: Iterable[Claim]) -> dict[str, str]:
-    """Grant name -> grantee role for the Grant mode."""
+def key_grants(key_arn: str, claims: Iterable[Claim]) -> dict[str, WantedGrant]:
+    """Grant name -> the grant, for the Grant mode: one per (role, bucket), only for buckets with
+    an S3 Bucket Key (without one the context is each object's ARN, which no grant constraint can
+    cover, and an unconstrained grant would let the role use the key directly)."""
     return {
-        grant_name(key_arn, c.role_arn): c.role_arn
+        grant_name(key_arn, c.role_arn, c.bucket): WantedGrant(c.role_arn, c.bucket)
         for c in claims
-        if c.kms_key_arn == key_arn and c.kms_mode is KMSKeyUsersMode.Grant
+        if c.kms_key_arn == key_arn and c.kms_mode is KMSKeyUsersMode.Grant and c.bucket_key
     }

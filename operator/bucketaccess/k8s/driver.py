@@ -104,6 +104,8 @@ def peers(rt: Runtime, bucket: str | None, key: str | None) -> list[Peer]:
                 class_spec=subject.class_spec,
                 namespace_labels=subject.namespace_labels,
                 managed_key=Managed.parse(st.get("managed")).kms_key_arn,
+                # a peer holds a grant only if its own pass found its bucket uses a Bucket Key
+                bucket_key=bool(Managed.parse(st.get("managed")).grant_ids),
                 role_missing=_role_missing(st),
                 uid=body["metadata"].get("uid", ""),
                 created=subject.created,

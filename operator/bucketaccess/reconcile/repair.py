@@ -15,6 +15,7 @@ from typing import Any
 from ..aws.errors import AwsError, NotFound
 from ..aws.reader import AwsReader
 from ..grants.admission import Admission, admit
+from ..grants.merge import WriteRefusal
 from ..grants.plan import Claim, actions_for, bucket_statements, key_grants, key_statements
 from ..resources import BucketPolicyMode, KMSKeyUsersMode, Managed
 from ..vocabulary import ConditionStatus, ConditionType, Reason
@@ -77,6 +78,7 @@ def _claim(peer: Peer, key_arn: str | None) -> Claim | None:
         kms_mode=admission.kms_mode,
         kms_key_arn=key_arn,
         acls=(spec.upload.acl,) if spec.upload.acl else peer.class_spec.acls if peer.class_spec else (),
+        bucket_key=peer.bucket_key,
     )
 
 
@@ -179,6 +181,7 @@ def _run_once(
         managed_key=snap.key_arn,
         uid=subject.uid,
         created=subject.created,
+        bucket_key=snap.bucket_key,
     )
     own = _claim(me, snap.key_arn)
     if own is None:
@@ -284,6 +287,18 @@ def _apply_all(
             policy, grants = _cached_key(reader, key)
             if own.kms_mode is KMSKeyUsersMode.KeyPolicy:
                 applied.append(apply_key_policy(key, claims, own, writes, policy))
+            elif not own.bucket_key:
+                applied.append(
+                    Applied(
+                        target=key,
+                        refusal=WriteRefusal.GrantNeedsBucketKey,
+                        detail=(
+                            f"kmsKeyUsers: Grant needs bucket {own.bucket} to use an S3 Bucket Key, so that the grant "
+                            "can be limited to it (encryption context aws:s3:arn = the bucket); enable the Bucket Key, "
+                            "or use KeyPolicy"
+                        ),
+                    )
+                )
             else:
                 applied.append(apply_grants(key, claims, own, writes, grants))
     return applied

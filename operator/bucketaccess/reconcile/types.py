@@ -72,6 +72,7 @@ class Peer:
     role_missing: bool = False  # its last pass found that its role does not exist
     uid: str = ""
     created: str = ""
+    bucket_key: bool = False  # its bucket uses an S3 Bucket Key (known from the grant its pass made)
 
     @property
     def owner(self) -> str:

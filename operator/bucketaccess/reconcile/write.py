@@ -43,6 +43,7 @@ _WORDING = {
     WriteRefusal.UnreadablePolicy: "{target}: {detail}; nothing was written",
     WriteRefusal.WriteNotVerified: "{target}: written, but {detail}",
     WriteRefusal.WriteFailed: "{target}: AWS refused the write ({detail}); the next pass tries again",
+    WriteRefusal.GrantNeedsBucketKey: "{target}: {detail}; no grant was created",
 }
 
 
@@ -318,7 +319,7 @@ def apply_grants(
     writer, cache = writes.writer, writes.cache
     desired = key_grants(key_arn, claims)
     mine = (
-        grant_name(key_arn, owner.role_arn)
+        grant_name(key_arn, owner.role_arn, owner.bucket)
         if owner is not None and owner.kms_mode is KMSKeyUsersMode.Grant
         else None
     )
@@ -339,15 +340,23 @@ def apply_grants(
     wrote = False
     ids: dict[str, str] = {name: str(g["GrantId"]) for name, g in live.items() if name in desired}
     try:
-        for name, role in sorted(desired.items()):
+        for name, wanted in sorted(desired.items()):
             if name not in live:
-                log.info("CreateGrant key=%s grantee=%s name=%s", key_arn, role, name)
-                ids[name] = writer.create_grant(key_arn, role, list(GRANT_OPERATIONS), name)
+                log.info(
+                    "CreateGrant key=%s grantee=%s name=%s bucket=%s",
+                    key_arn,
+                    wanted.grantee,
+                    name,
+                    wanted.bucket,
+                )
+                ids[name] = writer.create_grant(
+                    key_arn, wanted.grantee, list(GRANT_OPERATIONS), name, wanted.constraints
+                )
                 events.append(
                     Event(
                         type=EventType.Normal,
                         reason=Reason.AddedKMSKeyUser,
-                        message=f"key {key_arn}: grant {name} for {role} created",
+                        message=f"key {key_arn}: grant {name} for {wanted.grantee}, for bucket {wanted.bucket} only, created",
                     )
                 )
                 wrote = True

@@ -31,6 +31,7 @@ def claim(
     kms: str = "Observe",
     key: str | None = None,
     acls: tuple[str, ...] = (),
+    bucket_key: bool = True,
 ) -> Claim:
     return Claim(
         owner=f"ns/{role}",
@@ -42,6 +43,7 @@ def claim(
         kms_mode=KMSKeyUsersMode(kms),
         kms_key_arn=key,
         acls=acls,
+        bucket_key=bucket_key,
     )
 
 
@@ -151,16 +153,20 @@ def test_key_statement_least_privilege_through_s3_only() -> None:
     assert stmt["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
 
 
-def test_grant_mode_one_grant_per_role() -> None:
+def test_grant_mode_one_grant_per_role_and_bucket_limited_to_that_bucket() -> None:
     grants = key_grants(
         KEY,
         [
             claim(R1, kms="Grant", key=KEY),
             claim(R2, kms="Grant", key=KEY),
             claim(R1, kms="Grant", key=KEY),
+            claim(R1, bucket="other", kms="Grant", key=KEY),
+            claim(R2, bucket="no-bucket-key", kms="Grant", key=KEY, bucket_key=False),
             claim(kms="KeyPolicy", key=KEY),
         ],
     )
-    assert sorted(grants.values()) == [R1, R2]
+    assert sorted((g.grantee, g.bucket) for g in grants.values()) == [(R1, "b"), (R1, "other"), (R2, "b")]
     assert all(name.startswith("BucketAccess-") for name in grants)
+    for g in grants.values():  # usable only with the encryption context S3 sends for that bucket
+        assert g.constraints == {"EncryptionContextSubset": {"aws:s3:arn": f"arn:aws:s3:::{g.bucket}"}}
     assert key_statements(KEY, [claim(kms="Grant", key=KEY)]) == []

@@ -399,7 +399,12 @@ def test_a_write_another_writer_undoes_is_not_verified_and_says_it_was_written()
 )
 def test_kms_key_users_for_the_bucket_default_key(kms: str, operation: str, event: str) -> None:
     w = world()
-    w.aws.buckets[BUCKET].encryption = {"algorithm": "aws:kms", "kmsKeyArn": KEY, "bucketKeyEnabled": False}
+    # Grant mode needs the Bucket Key: the grant is limited to this bucket's encryption context
+    w.aws.buckets[BUCKET].encryption = {
+        "algorithm": "aws:kms",
+        "kmsKeyArn": KEY,
+        "bucketKeyEnabled": kms == "Grant",
+    }
     w.aws.add_key(KEY)
     # the account's IAM policies are trusted by the default key policy, so add nothing there:
     # the role may not use the key until the operator makes it a key user
@@ -744,3 +749,35 @@ def test_the_sweep_of_a_bucket_that_is_gone_lets_it_be_forgotten() -> None:
     del w.aws.buckets[BUCKET]
     _, holds = sweep(bucket=BUCKET, peers=[], writes=w.writes())
     assert not holds and w.aws.writes == []
+
+
+def test_grant_mode_without_a_bucket_key_creates_no_unconstrained_grant() -> None:
+    w = world()
+    w.aws.buckets[BUCKET].encryption = {"algorithm": "aws:kms", "kmsKeyArn": KEY, "bucketKeyEnabled": False}
+    w.aws.add_key(KEY)
+    outcome = w.run(subject(cls=class_spec("Observe", "Grant")))
+    assert w.aws.writes == [] and w.aws.keys[KEY].grants == []
+    assert cond(outcome, "Reconciled") == ("False", "GrantNeedsBucketKey")
+
+
+def test_a_granted_key_is_usable_only_for_its_bucket() -> None:
+    w = world()
+    w.aws.buckets[BUCKET].encryption = {"algorithm": "aws:kms", "kmsKeyArn": KEY, "bucketKeyEnabled": True}
+    w.aws.add_key(
+        KEY,
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Admins",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                    "Action": ["kms:PutKeyPolicy", "kms:DescribeKey"],
+                    "Resource": "*",
+                }
+            ],
+        },
+    )
+    w.run(subject(cls=class_spec("Observe", "Grant")))
+    (grant,) = w.aws.keys[KEY].grants
+    assert grant["Constraints"] == {"EncryptionContextSubset": {"aws:s3:arn": f"arn:aws:s3:::{BUCKET}"}}
