@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from ..policy import Decision, StatementRef, worst
 from ..vocabulary import Reason
@@ -27,6 +30,93 @@ class CheckName(StrEnum):
 CHECKS: tuple[CheckName, ...] = tuple(CheckName)
 
 
+class FixPolicy(StrEnum):
+    """Where a suggested statement goes, named after the scenario field that holds it."""
+
+    Identity = "identity"  # a new identity policy of the role or user (identity.policies)
+    BucketPolicy = "bucket-policy"  # bucket.policy
+    KeyPolicy = "key-policy"  # kms.keys[KEY].policy
+    PermissionsBoundary = "permissions-boundary"  # identity.permissionsBoundary
+    SessionPolicy = "session-policy"  # identity.sessionPolicies
+    VPCEndpointPolicy = "vpc-endpoint-policy"  # request.vpcEndpoint.policy
+
+
+@dataclass(frozen=True, slots=True)
+class StatementFix:
+    """One statement to add to one policy; kept as canonical JSON so a fix is hashable data."""
+
+    policy: FixPolicy
+    statement: str
+    key: str | None = None  # the KMS key ARN, for FixPolicy.KeyPolicy
+
+    @classmethod
+    def of(cls, policy: FixPolicy, statement: Mapping[str, Any], key: str | None = None) -> StatementFix:
+        return cls(policy, json.dumps(statement, separators=(",", ":")), key)
+
+    @property
+    def document(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.statement)
+        return loaded
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"policy": str(self.policy), "statement": self.document}
+        if self.key is not None:
+            out["key"] = self.key
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """What makes a failing check pass, as data: statements to add and request headers to send.
+
+    The message of the check says the same in words; ``bucketaccess explain -o json`` prints it.
+    """
+
+    statements: tuple[StatementFix, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()  # (lower-cased name, value)
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        if self.statements:
+            out["statements"] = [s.as_dict() for s in self.statements]
+        if self.headers:
+            out["headers"] = dict(self.headers)
+        return out
+
+    @staticmethod
+    def merge(fixes: Iterable[Fix | None]) -> Fix | None:
+        """One fix doing what all do; None when one is missing or two headers disagree."""
+        statements: list[StatementFix] = []
+        headers: dict[str, str] = {}
+        for fix in fixes:
+            if fix is None:
+                return None
+            for name, value in fix.headers:
+                if headers.setdefault(name, value) != value:
+                    return None
+            statements += fix.statements
+        return Fix(_combine(statements), tuple(headers.items()))
+
+
+def _combine(statements: list[StatementFix]) -> tuple[StatementFix, ...]:
+    """Statements that differ only in Action become one statement listing every action."""
+    groups: dict[tuple[FixPolicy, str | None, str], tuple[dict[str, Any], list[str]]] = {}
+    for s in dict.fromkeys(statements):
+        doc = s.document
+        rest = json.dumps({k: v for k, v in doc.items() if k != "Action"}, sort_keys=True)
+        first, actions = groups.setdefault((s.policy, s.key, rest), (doc, []))
+        listed = doc["Action"] if isinstance(doc["Action"], list) else [doc["Action"]]
+        actions += [a for a in listed if a not in actions]
+    out = []
+    for (policy, key, _), (first, actions) in groups.items():
+        merged = {
+            k: (actions[0] if len(actions) == 1 else actions) if k == "Action" else v
+            for k, v in first.items()
+        }
+        out.append(StatementFix.of(policy, merged, key))
+    return tuple(out)
+
+
 class Status(StrEnum):
     TRUE = "True"
     FALSE = "False"
@@ -40,11 +130,14 @@ class Check:
     reason: Reason
     message: str
     statements: tuple[StatementRef, ...] = ()
+    fix: Fix | None = None  # only on a failing check whose fix is a statement or a header
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"status": str(self.status), "reason": self.reason, "message": self.message}
         if self.statements:
             out["statements"] = [s.as_dict() for s in self.statements]
+        if self.fix is not None:
+            out["fix"] = self.fix.as_dict()
         return out
 
 
@@ -57,6 +150,7 @@ class Finding:
     reason: Reason
     message: str
     statements: tuple[StatementRef, ...] = ()
+    fix: Fix | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +192,12 @@ def merge_findings(findings: list[Finding]) -> dict[CheckName, Check]:
         messages = list(dict.fromkeys(f.message for f in mine))
         message = messages[0] + (f" (+{len(messages) - 1} more)" if len(messages) > 1 else "")
         refs = tuple(dict.fromkeys(r for f in mine for r in f.statements))
-        out[name] = Check(worst, mine[0].reason, message, refs)
+        fix = Fix.merge(f.fix for f in mine) if worst is Status.FALSE else None
+        first = mine[0].fix
+        if fix is not None and first is not None and len(first.statements) == len(fix.statements) == 1:
+            # several requests fixed by one statement (s3:PutObject and s3:PutObjectAcl): quote that one
+            message = message.replace(first.statements[0].statement, fix.statements[0].statement)
+        out[name] = Check(worst, mine[0].reason, message, refs, fix)
     return out
 
 

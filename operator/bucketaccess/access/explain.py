@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+
 from ..policy import CauseKind, Decision, Layer, PrincipalKind, RequestDecision, StatementRef, evaluate, worst
 from ..vocabulary import Reason
-from .checks import CHECKS, Check, CheckName, Explanation, Finding, RequestResult, Status, merge_findings
+from .checks import (
+    CHECKS,
+    Check,
+    CheckName,
+    Explanation,
+    Finding,
+    Fix,
+    FixPolicy,
+    RequestResult,
+    StatementFix,
+    Status,
+    merge_findings,
+)
 from .probes import Probe, plan_upload
-from .remedies import cause_message, refusal_message, where
+from .remedies import (
+    acl_remedy,
+    cause_remedy,
+    condition_remedy,
+    public_acl_ignored_remedy,
+    refusal_message,
+    resource_near_misses,
+    what,
+    where,
+)
 from .scenario import Ownership, Scenario
-from .services import Service, UploadRefusal
+from .services import Service, UploadRefusal, acl_permission
 
 _REFUSALS: dict[UploadRefusal, tuple[CheckName, Status, Decision]] = {
     UploadRefusal.ACLNotSupported: (CheckName.BucketACLAllows, Status.FALSE, Decision.Rejected),
@@ -36,11 +60,14 @@ _LAYER_CHECK = {
 def _findings(probe: Probe, decision: RequestDecision, sc: Scenario) -> list[Finding]:
     out: list[Finding] = []
     for cause in decision.causes:
-        message = cause_message(cause, probe, decision, sc)
         reason = Reason.ExplicitDeny if cause.kind is CauseKind.ExplicitDeny else Reason.NoAllowStatement
         if cause.layer in _LAYER_CHECK:
-            out.append(Finding(_LAYER_CHECK[cause.layer], Status.FALSE, reason, message, cause.statements))
+            message, fix = cause_remedy(cause, probe, decision, sc)
+            out.append(
+                Finding(_LAYER_CHECK[cause.layer], Status.FALSE, reason, message, cause.statements, fix)
+            )
         elif probe.service is Service.KMS:
+            message, fix = cause_remedy(cause, probe, decision, sc)
             kms_reason = (
                 reason
                 if cause.kind is CauseKind.ExplicitDeny
@@ -51,8 +78,9 @@ def _findings(probe: Probe, decision: RequestDecision, sc: Scenario) -> list[Fin
                 if cause.kind is CauseKind.ExplicitDeny and cause.layer is Layer.Identity
                 else CheckName.KMSKeyUsable
             )
-            out.append(Finding(check, Status.FALSE, kms_reason, message, cause.statements))
+            out.append(Finding(check, Status.FALSE, kms_reason, message, cause.statements, fix))
         elif cause.kind is CauseKind.Voided:
+            message, fix = cause_remedy(cause, probe, decision, sc)
             out.append(
                 Finding(
                     CheckName.PublicAccessBlockAllows,
@@ -60,43 +88,75 @@ def _findings(probe: Probe, decision: RequestDecision, sc: Scenario) -> list[Fin
                     Reason.PublicPolicyRestricted,
                     message,
                     cause.statements,
+                    fix,
                 )
             )
         elif cause.layer is Layer.Identity:
+            message, fix = cause_remedy(cause, probe, decision, sc)
             out.append(
-                Finding(CheckName.IdentityPolicyAllows, Status.FALSE, reason, message, cause.statements)
+                Finding(CheckName.IdentityPolicyAllows, Status.FALSE, reason, message, cause.statements, fix)
             )
-        elif cause.kind is CauseKind.NoAllow and sc.bucket.ownership is not Ownership.BucketOwnerEnforced:
+        elif cause.kind is CauseKind.NoAllow and (misses := resource_near_misses(decision, probe)):
+            # The bucket policy does grant the caller, on a condition this request does not meet:
+            # that statement is what refuses, and meeting its condition is the fix.
+            message, fix = condition_remedy(misses, probe, sc)
+            refs = tuple(dict.fromkeys(m.ref for m in misses))
+            out.append(
+                Finding(
+                    CheckName.BucketPolicyAllows,
+                    Status.FALSE,
+                    Reason.AllowConditionNotMet,
+                    message,
+                    refs,
+                    fix,
+                )
+            )
+        elif (
+            cause.kind is CauseKind.NoAllow
+            and sc.bucket.ownership is not Ownership.BucketOwnerEnforced
+            and acl_permission(probe.action) is not None
+        ):
             # With ACLs enabled, the bucket ACL is the classic way to let another account write
-            # (the article's cause 4), so the missing grant is reported there, naming both fixes.
-            who = sc.request.caller.role_arn or sc.request.caller.arn
-            acl_msg = (
-                f"the bucket ACL grants WRITE to neither account {sc.request.caller.account} nor a group, and the "
-                f"bucket policy grants {probe.action} to neither {who} nor that account; add an ACL WRITE grant "
-                f"for the account's canonical id, or a bucket-policy Allow for {who}"
-            )
-            out.append(Finding(CheckName.BucketACLAllows, Status.FALSE, Reason.NoWriteGrant, acl_msg))
+            # (the article's cause 4), and what the owner's root user is authorized by, so the
+            # missing grant is reported there, naming both fixes.
+            message, fix = acl_remedy(probe, decision, sc)
+            acl_reason = Reason.NoWriteGrant if acl_permission(probe.action) == "WRITE" else Reason.NoACLGrant
+            out.append(Finding(CheckName.BucketACLAllows, Status.FALSE, acl_reason, message, (), fix))
         else:
+            message, fix = cause_remedy(cause, probe, decision, sc)
             resource_reason = (
                 reason if cause.kind is CauseKind.ExplicitDeny else Reason.CrossAccountNotGranted
             )
             out.append(
                 Finding(
-                    CheckName.BucketPolicyAllows, Status.FALSE, resource_reason, message, cause.statements
+                    CheckName.BucketPolicyAllows,
+                    Status.FALSE,
+                    resource_reason,
+                    message,
+                    cause.statements,
+                    fix,
                 )
             )
-    if probe.ignored_public_acl and decision.decision is not Decision.Allowed:
+    if probe.ignored_public_acl and _lacks_resource_grant(decision, sc):
+        message, fix = public_acl_ignored_remedy(sc, probe)
         out.append(
             Finding(
                 CheckName.PublicAccessBlockAllows,
                 Status.FALSE,
                 Reason.PublicACLIgnored,
-                "Block Public Access (IgnorePublicAcls) voids the bucket ACL's public WRITE grant; "
-                "grant the caller in the bucket policy instead",
+                message,
                 probe.ignored_public_acl,
+                fix,
             )
         )
     return out
+
+
+def _lacks_resource_grant(decision: RequestDecision, sc: Scenario) -> bool:
+    """Would the grant Block Public Access voids have been the one that was missing?"""
+    same = sc.request.caller.account == sc.bucket.account
+    layers = (Layer.Identity, Layer.Resource) if same else (Layer.Resource,)
+    return any(c.layer in layers and c.kind is CauseKind.NoAllow for c in decision.causes)
 
 
 def _allowing(
@@ -134,6 +194,8 @@ def _defaults(
     who = caller.role_arn or caller.arn
     out: dict[CheckName, Check] = {}
     t, na = Status.TRUE, Status.NotApplicable
+    noun = what(sc)  # "upload", or "s3:ListBucket request": only an upload is called an upload
+    upload = noun == "upload"
 
     ident = _allowing(decisions, Layer.Identity, Service.S3)
     if caller.kind is PrincipalKind.Account:
@@ -144,21 +206,26 @@ def _defaults(
         out[CheckName.IdentityPolicyAllows] = Check(
             t,
             Reason.AllowedByStatement,
-            f"{where(ident[0].source)} statement {ident[0].sid} allows {who} to upload",
+            f"{where(ident[0].source)} statement {ident[0].sid} allows {who} "
+            + ("to upload" if upload else sc.request.action),
             ident,
         )
     else:
         out[CheckName.IdentityPolicyAllows] = Check(
             t,
             Reason.GrantedByResourcePolicy,
-            f"no identity policy of {who} allows the upload, but a resource-side grant in the same account suffices",
+            f"no identity policy of {who} allows the {noun}, but a resource-side grant in the same account suffices",
         )
 
     kms_probes = [p for p in plan_probes if p.service is Service.KMS]
     if not kms_probes:
         enc = sc.bucket.encryption
-        what = "the upload is not SSE-KMS encrypted" + (f" (bucket default {enc.algorithm})" if enc else "")
-        out[CheckName.KMSKeyUsable] = Check(na, Reason.NoKMSEncryption, what)
+        text = (
+            "the upload is not SSE-KMS encrypted" + (f" (bucket default {enc.algorithm})" if enc else "")
+            if upload
+            else f"the {noun} involves no KMS key"
+        )
+        out[CheckName.KMSKeyUsable] = Check(na, Reason.NoKMSEncryption, text)
     else:
         refs = _granted(decisions, ("key-policy", "kms-grant", "identity:"), Service.KMS)
         key = kms_probes[0].resource
@@ -171,16 +238,20 @@ def _defaults(
         out[CheckName.BucketPolicyAllows] = Check(
             t,
             Reason.AllowedByStatement,
-            f"bucket policy statement {bp[0].sid} allows {who}, and nothing there denies the upload",
+            f"bucket policy statement {bp[0].sid} allows {who}, and nothing there denies the {noun}",
             bp,
         )
     elif sc.bucket.policy is not None:
         out[CheckName.BucketPolicyAllows] = Check(
-            t, Reason.NoDenyingStatement, "the bucket policy denies nothing this upload does"
+            t, Reason.NoDenyingStatement, f"the bucket policy denies nothing this {noun} does"
         )
     else:
         out[CheckName.BucketPolicyAllows] = Check(
-            t, Reason.NoBucketPolicy, "the bucket has no policy, and the caller is in the bucket's account"
+            t,
+            Reason.NoBucketPolicy,
+            "the bucket has no policy, and the caller is in the bucket's account"
+            if caller.account == sc.bucket.account
+            else f"the bucket has no policy, so nothing there denies the {noun}",
         )
 
     if sc.bucket.ownership is Ownership.BucketOwnerEnforced:
@@ -192,36 +263,45 @@ def _defaults(
         if acl:
             out[CheckName.BucketACLAllows] = Check(
                 t,
-                Reason.WriteGranted,
-                f"the bucket ACL's {acl[0].sid} grants WRITE to the caller's account",
+                Reason.WriteGranted if acl_permission(sc.request.action) == "WRITE" else Reason.GrantedByACL,
+                "the default bucket ACL grants the owner FULL_CONTROL"
+                if acl[0].sid == "default"
+                else f"the bucket ACL's {acl[0].sid} grants {acl_permission(sc.request.action)} to the caller's account",
                 acl,
             )
         else:
             out[CheckName.BucketACLAllows] = Check(
-                t, Reason.NotRequired, "ACLs are enabled, and the upload does not rely on them"
+                t, Reason.NotRequired, f"ACLs are enabled, and the {noun} does not rely on them"
             )
 
-    for check, layer, what in (
+    for check, layer, kind in (
         (CheckName.SCPAllows, Layer.SCP, "SCPs"),
         (CheckName.RCPAllows, Layer.RCP, "RCPs"),
     ):
         applied = [d for _, d in decisions if d.analyses.get(layer)]
         if applied:
             out[check] = Check(
-                t, Reason.AllowedAtEveryLevel, f"every level of {what} allows the upload's requests"
+                t,
+                Reason.AllowedAtEveryLevel,
+                f"every level of {kind} allows the upload's requests"
+                if upload
+                else f"every level of {kind} allows the {noun}",
             )
         else:
-            out[check] = Check(na, *_org_reason(sc, what))
+            out[check] = Check(na, *_org_reason(sc, kind))
 
     if sc.identity.boundary is None or caller.kind is PrincipalKind.Account:
         out[CheckName.PermissionsBoundaryAllows] = Check(
             na, Reason.NoPermissionsBoundary, f"{who} has no permissions boundary"
         )
     else:
+        # what the boundary allowed, also when a Deny elsewhere decided (no grant is then recorded)
         b = _granted(decisions, ("boundary:",))
+        if not b and any(d.decision is Decision.ExplicitDeny for _, d in decisions):
+            b = tuple(dict.fromkeys(r for s in Service for r in _allowing(decisions, Layer.Boundary, s)))
         reason = Reason.AllowedByStatement if b else Reason.NotLimiting
         msg = (
-            f"{where(b[0].source)} allows the upload"
+            f"{where(b[0].source)} allows the {noun}"
             if b
             else "a grant to the session itself is not limited by the boundary"
         )
@@ -236,7 +316,7 @@ def _defaults(
         out[CheckName.SessionPolicyAllows] = Check(
             t,
             Reason.AllowedByStatement if s else Reason.NotLimiting,
-            "the session policies allow the upload",
+            f"the session policies allow the {noun}",
             s,
         )
 
@@ -251,13 +331,13 @@ def _defaults(
         out[CheckName.PublicAccessBlockAllows] = Check(
             t,
             Reason.NotTriggered,
-            "Block Public Access is on, and the upload relies on no public ACL or policy",
+            f"Block Public Access is on, and the {noun} relies on no public ACL or policy",
         )
 
     ep = sc.request.vpc_endpoint
     if ep is None:
         out[CheckName.VPCEndpointPolicyAllows] = Check(
-            na, Reason.NoVPCEndpoint, "the upload does not go through a VPC endpoint"
+            na, Reason.NoVPCEndpoint, f"the {noun} does not go through a VPC endpoint"
         )
     elif ep.policy is None:
         out[CheckName.VPCEndpointPolicyAllows] = Check(
@@ -266,7 +346,7 @@ def _defaults(
     else:
         e = _granted(decisions, ("vpce:",))
         out[CheckName.VPCEndpointPolicyAllows] = Check(
-            t, Reason.AllowedByStatement, f"the policy of VPC endpoint {ep.id} allows the upload", e
+            t, Reason.AllowedByStatement, f"the policy of VPC endpoint {ep.id} allows the {noun}", e
         )
     return out
 
@@ -284,6 +364,68 @@ def _org_reason(sc: Scenario, what: str) -> tuple[Reason, str]:
 
 
 def explain(sc: Scenario) -> Explanation:
+    ex = _explain(sc)
+    checks = dict(ex.checks)
+    for name, check in ex.checks.items():
+        if check.status is Status.FALSE and check.fix is not None and check.fix.headers:
+            checks[name] = _complete_header_fix(sc, name, check)
+    return Explanation(ex.decision, ex.requests, checks)
+
+
+_PLACES = {
+    FixPolicy.Identity: "the identity policy",
+    FixPolicy.BucketPolicy: "the bucket policy",
+    FixPolicy.KeyPolicy: "the key policy",
+    FixPolicy.PermissionsBoundary: "the permissions boundary",
+    FixPolicy.SessionPolicy: "a session policy",
+    FixPolicy.VPCEndpointPolicy: "the endpoint policy",
+}
+
+
+def _complete_header_fix(sc: Scenario, name: CheckName, check: Check) -> Check:
+    """A header changes the request: it can add requests (s3:PutObjectAcl for an ACL header, KMS
+    calls for an SSE-KMS one) that the same layer must allow as well. Explain the request with the
+    headers sent; statements the layer then still lacks join the fix (and the words), and a fix
+    that would still leave the layer refusing is withdrawn, saying so."""
+    assert check.fix is not None
+    headers = {**sc.request.headers, **dict(check.fix.headers)}
+    after = _failing(replace(sc, request=replace(sc.request, headers=headers)), name)
+    if after is None:
+        return check
+    sent = "that header" if len(check.fix.headers) == 1 else "those headers"
+    if after.fix is None or after.fix.headers or not after.fix.statements:
+        return replace(
+            check,
+            message=f"{check.message} (but with {sent} this layer still refuses: {after.message})",
+            fix=None,
+        )
+    have = {_unconditioned(s) for s in check.fix.statements}
+    extra = [s for s in after.fix.statements if _unconditioned(s) not in have]
+    if not extra:
+        return check
+    words = " and ".join(f"{s.statement} in {_PLACES[s.policy]}" for s in extra)
+    fix = Fix.merge([check.fix, Fix(tuple(extra))])
+    return replace(check, message=f"{check.message} (with {sent} the {what(sc)} also needs {words})", fix=fix)
+
+
+def _unconditioned(fix: StatementFix) -> tuple[FixPolicy, str | None, str]:
+    """A suggested statement without its Condition: the fix already grants it (on a condition)."""
+    doc = {k: v for k, v in fix.document.items() if k != "Condition"}
+    return fix.policy, fix.key, json.dumps(doc, sort_keys=True)
+
+
+def _failing(sc: Scenario, name: CheckName) -> Check | None:
+    """Only whether (and why) one check fails: no defaults are worked out for the others."""
+    if name in sc.unknown:
+        return None  # Unknown, as _explain would say: data it needs was not readable
+    _, findings, _, _ = _evaluate(sc)
+    found = merge_findings(findings).get(name)
+    return found if found is not None and found.status is Status.FALSE else None
+
+
+def _evaluate(
+    sc: Scenario,
+) -> tuple[list[RequestResult], list[Finding], list[tuple[Probe, RequestDecision]], tuple[Probe, ...]]:
     plan = plan_upload(sc)
     results: list[RequestResult] = []
     findings: list[Finding] = []
@@ -299,7 +441,12 @@ def explain(sc: Scenario) -> Explanation:
         decisions.append((probe, verdict))
         findings += _findings(probe, verdict, sc)
         results.append(RequestResult(probe.action, probe.resource, verdict.decision))
-    defaults = _defaults(sc, plan.probes, decisions)
+    return results, findings, decisions, plan.probes
+
+
+def _explain(sc: Scenario) -> Explanation:
+    results, findings, decisions, probes = _evaluate(sc)
+    defaults = _defaults(sc, probes, decisions)
     failing = merge_findings(findings)
     checks = {name: failing.get(name) or defaults[name] for name in CHECKS}
     decision = worst(r.decision for r in results)

@@ -58,13 +58,20 @@ class UploadIntent:
             "principal": principal,
             "bucket": self.bucket,
             "key": self.key,
+            "prefix": self.prefix,  # what a suggested fix covers: BUCKET/PREFIX*, not the probe key
             "multipart": self.multipart,
         }
         if self.headers():
             upload["headers"] = self.headers()
         out = [upload]
         out += [
-            {"principal": principal, "bucket": self.bucket, "key": self.key, "action": a}
+            {
+                "principal": principal,
+                "bucket": self.bucket,
+                "key": self.key,
+                "prefix": self.prefix,
+                "action": a,
+            }
             for a in self.actions
         ]
         return out

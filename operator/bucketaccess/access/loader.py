@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +37,7 @@ from .scenario import (
     UnknownLayer,
     VpcEndpoint,
 )
+from .services import ACCOUNT_ACTIONS
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_KEY = "probe-object"
@@ -169,7 +171,18 @@ def _request(raw: object, now: datetime) -> Request:
     obj = _obj(
         raw,
         path,
-        {"principal", "roleArn", "action", "bucket", "key", "headers", "multipart", "vpcEndpoint", "context"},
+        {
+            "principal",
+            "roleArn",
+            "action",
+            "bucket",
+            "key",
+            "prefix",
+            "headers",
+            "multipart",
+            "vpcEndpoint",
+            "context",
+        },
     )
     caller = parse_caller(_req_str(obj, "principal", path), _str(obj, "roleArn", path), path)
     action = _str_or(obj, "action", path, "s3:PutObject")
@@ -177,13 +190,23 @@ def _request(raw: object, now: datetime) -> Request:
         raise InvalidInput(
             f"{path}.action", f"{action!r} is not an s3 action (s3:PutObject, s3:GetObject, ...)"
         )
+    if action.lower() in ACCOUNT_ACTIONS:
+        raise InvalidInput(
+            f"{path}.action",
+            f'{action!r} is an account-level action (its resource is "*"); a scenario asks about one bucket',
+        )
     bucket = _req_str(obj, "bucket", path)
     if not _BUCKET.match(bucket) or ".." in bucket:
         raise InvalidInput(
             f"{path}.bucket",
             f"{bucket!r} is not a valid bucket name (3-63 lowercase letters, digits, dots, hyphens)",
         )
-    key = _str_or(obj, "key", path, DEFAULT_KEY)
+    prefix = obj.get("prefix")
+    if prefix is not None and not isinstance(prefix, str):
+        raise InvalidInput(f"{path}.prefix", "must be a string (empty for the whole bucket)")
+    key = _str_or(obj, "key", path, (prefix or "") + DEFAULT_KEY)
+    if prefix is not None and not key.startswith(prefix):
+        raise InvalidInput(f"{path}.prefix", f"{prefix!r} is not a prefix of request.key {key!r}")
     headers_raw = obj.get("headers") or {}
     if not isinstance(headers_raw, Mapping) or not all(isinstance(v, str) for v in headers_raw.values()):
         raise InvalidInput(f"{path}.headers", "must be an object of header name to string value")
@@ -216,7 +239,9 @@ def _request(raw: object, now: datetime) -> Request:
     context = normalize_keys(context_raw)
     if "aws:currenttime" not in context:
         context["aws:currenttime"] = (now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),)
-    return Request(caller, action, bucket, key, headers, _bool(obj, "multipart", path), endpoint, context)
+    return Request(
+        caller, action, bucket, key, headers, _bool(obj, "multipart", path), endpoint, context, prefix
+    )
 
 
 def _identity(raw: object, caller: Caller) -> Identity:
@@ -459,6 +484,8 @@ def load_scenario(raw: object, now: datetime) -> Scenario:
         raise InvalidInput("request", "is required")
     request = _request(obj["request"], now)
     identity = _identity(obj.get("identity"), request.caller)
+    if identity.boundary is not None and request.caller.kind is not PrincipalKind.Account:
+        request = replace(request, caller=replace(request.caller, has_boundary=True))
     bucket = _bucket(obj.get("bucket"), request, identity)
     return Scenario(
         region,

@@ -28,7 +28,10 @@ from .services import (
     is_public_statement,
     key_refusal,
     managed_key_policy,
+    owner_root_needs_acl,
     resolve_key,
+    s3_cover,
+    s3_resource,
     with_time,
 )
 
@@ -45,6 +48,7 @@ class Probe:
     refusal: UploadRefusal | None = None
     detail: str = ""
     ignored_public_acl: tuple[StatementRef, ...] = ()
+    cover: str = ""  # what a fix for this request should name as Resource (BUCKET/PREFIX*, the key...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +91,7 @@ def _applies_org(sc: Scenario, account: str, caller: Caller) -> OrgChains | None
 def _s3_probe(sc: Scenario, action: str) -> Probe:
     req = sc.request
     bucket = sc.bucket
-    resource = f"arn:aws:s3:::{bucket.name}/{req.key}"
+    resource = s3_resource(bucket.name, req.key, action)
     keys = base_keys(sc, bucket.account)
     for name, value in req.headers.items():
         if name.startswith("x-amz-"):
@@ -112,12 +116,19 @@ def _s3_probe(sc: Scenario, action: str) -> Probe:
             policy=NamedPolicy("bucket-policy", bucket.policy) if bucket.policy else None,
             extra_allows=tuple(acl_grants),
             voided=voided,
+            owner_root_needs_grant=owner_root_needs_acl(sc, action),
         ),
         scps=_chains(_applies_org(sc, req.caller.account, req.caller), "scp"),
         rcps=_chains(_applies_org(sc, bucket.account, req.caller), "rcp"),
         endpoint=endpoint,
     )
-    return Probe(Service.S3, action, resource, auth, ignored_public_acl=tuple(ignored))
+    return Probe(
+        Service.S3, action, resource, auth, ignored_public_acl=tuple(ignored), cover=_cover(sc, action)
+    )
+
+
+def _cover(sc: Scenario, action: str) -> str:
+    return s3_cover(sc.bucket.name, sc.request.key, sc.request.prefix, action)
 
 
 def _acl_refusal(sc: Scenario, action: str, resource: str) -> Probe | None:
@@ -135,6 +146,7 @@ def _acl_refusal(sc: Scenario, action: str, resource: str) -> Probe | None:
                 None,
                 refusal=UploadRefusal.ACLNotSupported,
                 detail=f"{name}: {value}",
+                cover=_cover(sc, action),
             )
         return None
     if sc.bucket.public_access_block.block_public_acls:
@@ -153,6 +165,7 @@ def _acl_refusal(sc: Scenario, action: str, resource: str) -> Probe | None:
                 None,
                 refusal=UploadRefusal.PublicACLBlocked,
                 detail=f"{name}: {value}",
+                cover=_cover(sc, action),
             )
     return None
 
@@ -226,14 +239,14 @@ def _kms_probes(sc: Scenario, key: KmsKey) -> list[Probe]:
             scps=_chains(_applies_org(sc, req.caller.account, req.caller), "scp"),
             rcps=_chains(rcp_chains, "rcp"),
         )
-        probes.append(Probe(Service.KMS, action, key.arn, auth, key))
+        probes.append(Probe(Service.KMS, action, key.arn, auth, key, cover=key.arn))
     return probes
 
 
 def plan_upload(sc: Scenario) -> UploadPlan:
     """Every authorization request the upload implies, in the order AWS meets them."""
     req = sc.request
-    resource = f"arn:aws:s3:::{sc.bucket.name}/{req.key}"
+    resource = s3_resource(sc.bucket.name, req.key, req.action)
     if not sc.identity.exists or not sc.bucket.exists:
         # Nothing else can be said about a request whose role or bucket does not exist.
         refusal = UploadRefusal.RoleNotFound if not sc.identity.exists else UploadRefusal.BucketNotFound

@@ -26,7 +26,11 @@ def to_json(ex: Explanation) -> str:
 
 
 def to_text(ex: Explanation) -> str:
-    lines = [_VERDICTS[str(ex.decision)]]
+    verdict = _VERDICTS[str(ex.decision)]
+    if ex.requests and ex.requests[0].action.lower() != "s3:putobject":
+        # only an upload is called an upload: name the request by its action
+        verdict = verdict.replace("the upload", f"the {ex.requests[0].action} request")
+    lines = [verdict]
     for r in ex.requests:
         lines.append(f"  {r.decision:<12} {r.action} on {r.resource}")
     lines.append("")

@@ -49,6 +49,7 @@ class Request:
     multipart: bool
     vpc_endpoint: VpcEndpoint | None
     context: dict[str, tuple[str, ...]]  # lower-cased keys, set explicitly by the scenario
+    prefix: str | None = None  # what a suggested fix covers (BUCKET/PREFIX*); None: the key's folder
 
 
 @dataclass(frozen=True, slots=True)

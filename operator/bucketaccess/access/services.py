@@ -17,7 +17,56 @@ ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
 PUBLIC_CANNED_ACLS = ("public-read", "public-read-write", "authenticated-read")
 MANAGED_S3_ALIAS = "alias/aws/s3"
-ACL_WRITE_ACTIONS = ("s3:putobject", "s3:putobjectacl")
+# The policy actions a bucket ACL permission grants (S3 "Access control list (ACL) overview", its
+# mapping of ACL permissions to policy actions on a bucket). s3:PutObjectAcl under WRITE is this
+# engine's simplification: the object ACL that really decides it is not part of a scenario.
+ACL_BUCKET_ACTIONS: dict[str, tuple[str, ...]] = {
+    "READ": ("s3:listbucket", "s3:listbucketversions", "s3:listbucketmultipartuploads"),
+    "WRITE": ("s3:putobject", "s3:putobjectacl"),
+    "READ_ACP": ("s3:getbucketacl",),
+    "WRITE_ACP": ("s3:putbucketacl",),
+}
+ACL_BUCKET_ACTIONS["FULL_CONTROL"] = tuple(a for acts in ACL_BUCKET_ACTIONS.values() for a in acts)
+# The requests the bucket owner's root user needs the bucket ACL (or policy) for, once ACLs are
+# enabled: it is authorized in the bucket context ("How Amazon S3 authorizes a request for a bucket
+# operation"). Reading and writing the ACLs themselves, and object-ACL requests, stay the owner's.
+OWNER_ROOT_ACL_ACTIONS = ("s3:putobject", *ACL_BUCKET_ACTIONS["READ"])
+
+# Actions on the bucket resource type: authorized against arn:aws:s3:::BUCKET, not an object ARN
+# (S3 "Required permissions for Amazon S3 API operations"; Service Authorization Reference,
+# "Actions, resources, and condition keys for Amazon S3").
+BUCKET_ACTIONS = frozenset(
+    a.lower()
+    for a in (
+        "s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket", "s3:ListBucketVersions",
+        "s3:ListBucketMultipartUploads", "s3:GetBucketLocation", "s3:GetBucketAcl", "s3:PutBucketAcl",
+        "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:GetBucketPolicyStatus",
+        "s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:GetBucketTagging", "s3:PutBucketTagging",
+        "s3:GetBucketCORS", "s3:PutBucketCORS", "s3:GetBucketWebsite", "s3:PutBucketWebsite",
+        "s3:DeleteBucketWebsite", "s3:GetBucketLogging", "s3:PutBucketLogging", "s3:GetBucketNotification",
+        "s3:PutBucketNotification", "s3:GetBucketObjectLockConfiguration",
+        "s3:PutBucketObjectLockConfiguration", "s3:GetBucketOwnershipControls",
+        "s3:PutBucketOwnershipControls", "s3:DeleteBucketOwnershipControls", "s3:GetBucketPublicAccessBlock",
+        "s3:PutBucketPublicAccessBlock", "s3:GetBucketRequestPayment", "s3:PutBucketRequestPayment",
+        "s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration", "s3:GetLifecycleConfiguration",
+        "s3:PutLifecycleConfiguration", "s3:GetReplicationConfiguration", "s3:PutReplicationConfiguration",
+        "s3:GetAccelerateConfiguration", "s3:PutAccelerateConfiguration", "s3:GetAnalyticsConfiguration",
+        "s3:PutAnalyticsConfiguration", "s3:GetInventoryConfiguration", "s3:PutInventoryConfiguration",
+        "s3:GetMetricsConfiguration", "s3:PutMetricsConfiguration", "s3:GetIntelligentTieringConfiguration",
+        "s3:PutIntelligentTieringConfiguration", "s3:GetBucketAbac", "s3:PutBucketAbac",
+        "s3:CreateBucketMetadataTableConfiguration", "s3:GetBucketMetadataTableConfiguration",
+        "s3:DeleteBucketMetadataTableConfiguration",
+    )
+)  # fmt: skip
+# Actions whose only resource is "*" (the account): no bucket or object decides them.
+ACCOUNT_ACTIONS = frozenset(
+    a.lower()
+    for a in (
+        "s3:ListAllMyBuckets", "s3:GetAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock",
+        "s3:ListAccessPoints", "s3:ListJobs", "s3:CreateJob", "s3:ListStorageLensConfigurations",
+        "s3:ListMultiRegionAccessPoints", "s3:ListAccessGrantsInstances",
+    )
+)  # fmt: skip
 # Condition keys a request made by S3 on the caller's behalf (forward access session) does not carry.
 NOT_FORWARDED = ("aws:sourceip", "aws:sourcevpce", "aws:sourcevpc", "aws:vpcsourceip")
 
@@ -41,6 +90,38 @@ class UploadRefusal(StrEnum):
     RoleNotFound = "RoleNotFound"
     BucketNotFound = "BucketNotFound"
     KeyPolicyNotInScenario = "KeyPolicyNotInScenario"
+
+
+def is_bucket_action(action: str) -> bool:
+    return action.lower() in BUCKET_ACTIONS
+
+
+def s3_resource(bucket: str, key: str, action: str) -> str:
+    """The ARN S3 authorizes ``action`` against: the bucket for a bucket action, else the object."""
+    return f"arn:aws:s3:::{bucket}" if is_bucket_action(action) else f"arn:aws:s3:::{bucket}/{key}"
+
+
+def key_prefix(key: str, prefix: str | None) -> str:
+    """The part of the bucket a fix should cover: ``request.prefix`` when given, else the key up to
+    its last ``/`` (the empty string, the whole bucket, for a key with no ``/``)."""
+    if prefix is not None:
+        return prefix
+    return key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+
+
+def s3_cover(bucket: str, key: str, prefix: str | None, action: str) -> str:
+    """What a suggested statement names as Resource: the bucket ARN for a bucket action, else every
+    object under the prefix (``arn:aws:s3:::BUCKET/PREFIX*``), never the one key a probe uses."""
+    if is_bucket_action(action):
+        return f"arn:aws:s3:::{bucket}"
+    return f"arn:aws:s3:::{bucket}/{key_prefix(key, prefix)}*"
+
+
+def acl_permission(action: str) -> str | None:
+    """The bucket ACL permission that grants ``action`` (WRITE for an upload); None when no bucket
+    ACL permission does (object reads are the object ACL's business)."""
+    lowered = action.lower()
+    return next((p for p, acts in ACL_BUCKET_ACTIONS.items() if lowered in acts), None)
 
 
 def base_keys(sc: Scenario, resource_account: str) -> dict[str, tuple[str, ...]]:
@@ -104,18 +185,40 @@ def is_public_statement(stmt: Statement) -> bool:
     return not any(c.key.lower() in restricting and not c.if_exists for c in stmt.conditions)
 
 
+def owner_root_needs_acl(sc: Scenario, action: str) -> bool:
+    """The bucket owner's root user, ACLs enabled, asking for what the bucket ACL governs."""
+    caller = sc.request.caller
+    return (
+        caller.kind is PrincipalKind.Account
+        and caller.account == sc.bucket.account
+        and sc.bucket.ownership is not Ownership.BucketOwnerEnforced
+        and action.lower() in OWNER_ROOT_ACL_ACTIONS
+    )
+
+
 def acl_allows(sc: Scenario, action: str) -> tuple[list[ExternalAllow], list[StatementRef]]:
-    """Bucket ACL grants that let the caller write, and public ones that IgnorePublicAcls voids."""
+    """Bucket ACL grants that give the caller ``action``, and public ones IgnorePublicAcls voids.
+
+    A grant to a canonical user matches the caller's account through ``canonicalIds``, or through
+    ``acl.owner`` for the bucket's own account. An ACL the scenario leaves out is the default one,
+    which grants the owner FULL_CONTROL (S3 "Access control list (ACL) overview"); it only decides
+    for the owner's root user.
+    """
     bucket = sc.bucket
-    if bucket.ownership is Ownership.BucketOwnerEnforced or bucket.acl is None:
+    if bucket.ownership is Ownership.BucketOwnerEnforced:
         return [], []
-    if action.lower() not in ACL_WRITE_ACTIONS:
+    caller = sc.request.caller
+    if bucket.acl is None:
+        if owner_root_needs_acl(sc, action):
+            return [ExternalAllow(StatementRef("bucket-acl", "default", Effect.Allow), Scope.Account)], []
         return [], []
-    caller_id = bucket.canonical_ids.get(sc.request.caller.account)
+    caller_id = bucket.canonical_ids.get(caller.account) or (
+        bucket.acl.owner if caller.account == bucket.account else None
+    )
     allows: list[ExternalAllow] = []
     ignored: list[StatementRef] = []
     for i, grant in enumerate(bucket.acl.grants):
-        if grant.permission not in ("WRITE", "FULL_CONTROL"):
+        if action.lower() not in ACL_BUCKET_ACTIONS.get(grant.permission, ()):
             continue
         ref = StatementRef("bucket-acl", f"grant[{i}]", Effect.Allow)
         if grant.grantee_type == "CanonicalUser" and caller_id is not None and grant.grantee == caller_id:

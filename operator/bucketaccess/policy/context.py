@@ -23,6 +23,9 @@ class Caller:
     role_arn: str | None = None  # the role behind a session, with its path
     session_arn: str | None = None  # only when the session ARN is known
     service_linked: bool = False
+    # The role or user has a permissions boundary: a resource-policy Deny with NotPrincipal then
+    # applies to it whatever NotPrincipal lists (IAM "NotPrincipal", "Permissions boundaries").
+    has_boundary: bool = False
 
     @property
     def root_arn(self) -> str:

@@ -5,7 +5,9 @@ level and every SCP level must allow; then a VPC endpoint policy, when the reque
 then resource-based and identity-based policies — within one account either suffices (a grant to
 the exact session or user is not limited by a permissions boundary or session policy), across
 accounts both must allow; a mandatory resource policy (a KMS key policy) must allow the caller or
-delegate to its account. The result names the layers that decided it.
+delegate to its account. The account root user needs no identity policy, but where the resource side
+says so (S3 with ACLs enabled, ``owner_root_needs_grant``) the owner's root user needs a resource-side
+grant. The result names the layers that decided it.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ class ResourceSide:
     mandatory: bool = False  # KMS: the key policy must allow the caller or delegate to its account
     extra_allows: tuple[ExternalAllow, ...] = ()
     voided: frozenset[int] = frozenset()  # statement indices whose Allow a guardrail ignores
+    # S3 with ACLs enabled: the resource owner's root user is authorized in the bucket context,
+    # by the bucket policy or ACL alone ("How Amazon S3 authorizes a request for a bucket operation").
+    owner_root_needs_grant: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,11 +184,17 @@ def evaluate(req: Authorization) -> RequestDecision:
     identity_ok = root or bool(identity_hits)
     same_account = side is None or side.owner_account == caller.account
     mandatory = side is not None and side.mandatory
+    root_bound = root and same_account and side is not None and side.owner_root_needs_grant
 
     resource_causes: list[Cause] = []
     needs_limits = True  # boundary and session policies limit everything but a direct grant
     if same_account:
-        if best is Scope.Principal:
+        if root_bound:
+            if best is None:
+                resource_causes.append(
+                    Cause(Layer.Resource, CauseKind.NoAllow, sources=_sources(resource, side))
+                )
+        elif best is Scope.Principal:
             needs_limits = False
         elif best in (Scope.Role, Scope.Anyone) or (identity_ok and (not mandatory or best is Scope.Account)):
             pass
@@ -196,7 +207,11 @@ def evaluate(req: Authorization) -> RequestDecision:
             resource_causes.append(Cause(Layer.Resource, CauseKind.NoAllow, sources=_sources(resource, side)))
         if not identity_ok:
             resource_causes.append(Cause(Layer.Identity, CauseKind.NoAllow, sources=_sources(identity, None)))
-    if resource_causes and voided_hits:
+    # A voided Allow is a cause only where the resource side lacks the grant it would have given.
+    lacking = any(c.layer is Layer.Resource for c in resource_causes) or (
+        same_account and any(c.layer is Layer.Identity for c in resource_causes)
+    )
+    if lacking and voided_hits:
         resource_causes.append(Cause(Layer.Resource, CauseKind.Voided, tuple(h.ref for h in voided_hits)))
     causes += resource_causes
     if not resource_causes:

@@ -57,6 +57,9 @@ class PolicyAnalysis:
     allows: tuple[Hit, ...]
     denies: tuple[Hit, ...]
     near_misses: tuple[NearMiss, ...]
+    # Allow statements with NotPrincipal that name the action and resource: AWS supports
+    # NotPrincipal only with Deny, so they grant nothing; kept to say so in explanations.
+    unsupported: tuple[StatementRef, ...] = ()
 
 
 def _aws_scope(value: str, caller: Caller) -> Scope | None:
@@ -112,11 +115,22 @@ def _targets(stmt: Statement, ctx: RequestContext) -> bool:
     return resources.matches(ctx.resource, ctx.single) == (stmt.resources is not None)
 
 
+def not_principal_deny_applies(principals: Principals, caller: Caller) -> bool:
+    """Does a resource-policy ``Deny`` with this NotPrincipal apply to the caller?
+
+    IAM "NotPrincipal" and "Permissions boundaries for IAM entities": such a Deny always denies a
+    user or role that has a permissions boundary, whatever the element lists.
+    """
+    return caller.has_boundary or not_principal_applies(principals, caller)
+
+
 def _scope(stmt: Statement, ctx: RequestContext) -> Scope | None:
     if stmt.principal is not None:
         return principal_scope(stmt.principal, ctx.caller)
     if stmt.not_principal is not None:
-        return Scope.Anyone if not_principal_applies(stmt.not_principal, ctx.caller) else None
+        if stmt.effect is Effect.Allow:
+            return None  # IAM "NotPrincipal": only supported with Deny; an Allow grants nobody
+        return Scope.Anyone if not_principal_deny_applies(stmt.not_principal, ctx.caller) else None
     return Scope.Principal  # identity-side: the policy is attached to the caller itself
 
 
@@ -124,9 +138,13 @@ def analyze(policy: Policy, source: str, ctx: RequestContext) -> PolicyAnalysis:
     allows: list[Hit] = []
     denies: list[Hit] = []
     misses: list[NearMiss] = []
+    unsupported: list[StatementRef] = []
     variables = policy.supports_variables
     for stmt in policy.statements:
         if not _targets(stmt, ctx):
+            continue
+        if stmt.not_principal is not None and stmt.effect is Effect.Allow:
+            unsupported.append(StatementRef(source, stmt.label, stmt.effect))
             continue
         scope = _scope(stmt, ctx)
         if scope is None:
@@ -139,4 +157,4 @@ def analyze(policy: Policy, source: str, ctx: RequestContext) -> PolicyAnalysis:
             allows.append(Hit(ref, stmt, scope))
         else:
             denies.append(Hit(ref, stmt, scope))
-    return PolicyAnalysis(source, tuple(allows), tuple(denies), tuple(misses))
+    return PolicyAnalysis(source, tuple(allows), tuple(denies), tuple(misses), tuple(unsupported))
