@@ -88,6 +88,9 @@ def _applies_org(sc: Scenario, account: str, caller: Caller) -> OrgChains | None
     return sc.organization.chains(account, sc.identity.account)
 
 
+LISTS_BY_PREFIX = ("s3:listbucket", "s3:listbucketversions")
+
+
 def _s3_probe(sc: Scenario, action: str) -> Probe:
     req = sc.request
     bucket = sc.bucket
@@ -98,6 +101,8 @@ def _s3_probe(sc: Scenario, action: str) -> Probe:
             keys[f"s3:{name}"] = (value,)
     if req.vpc_endpoint is not None:
         keys["aws:sourcevpce"] = (req.vpc_endpoint.id,)
+    if req.prefix and action.lower() in LISTS_BY_PREFIX:
+        keys["s3:prefix"] = (req.prefix,)  # the workload lists what it asks for, its prefix
     keys = with_time(keys, req.context)
     ctx = RequestContext(action, resource, req.caller, keys)
     voided: frozenset[int] = frozenset()

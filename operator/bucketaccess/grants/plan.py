@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..access.services import is_bucket_action
 from ..resources import BucketPolicyMode, KMSKeyUsersMode
 
-BUCKET_SID = re.compile(r"^BucketAccess[0-9A-F]{8}$")
+BUCKET_SID = re.compile(r"^BucketAccess[0-9A-F]{8}B?$")
 KEY_SID = re.compile(r"^BucketAccessKeyUsers[0-9A-F]{8}$")
 GRANT_NAME_PREFIX = "BucketAccess-"
 ACL_ACTION = "s3:PutObjectAcl"
@@ -103,18 +104,31 @@ def bucket_statements(bucket: str, claims: Iterable[Claim]) -> list[dict[str, An
             groups.setdefault((c.prefix, (ACL_ACTION,), tuple(sorted(c.acls))), set()).add(c.role_arn)
     out = []
     for (prefix, actions, acls), roles in groups.items():
-        statement: dict[str, Any] = {
-            "Sid": bucket_sid(prefix, [*actions, *(f"s3:x-amz-acl={a}" for a in acls)]),
-            "Effect": "Allow",
-            "Principal": _principal(sorted(roles)),
-            "Action": list(actions) if len(actions) > 1 else actions[0],
-            "Resource": f"arn:aws:s3:::{bucket}/{prefix}*",
-        }
-        if acls:
-            statement["Condition"] = {
-                "StringEquals": {"s3:x-amz-acl": acls[0] if len(acls) == 1 else list(acls)}
+        sid = bucket_sid(prefix, [*actions, *(f"s3:x-amz-acl={a}" for a in acls)])
+        objects = [a for a in actions if not is_bucket_action(a)]
+        buckets = [a for a in actions if is_bucket_action(a)]
+        for part, resource in (
+            (objects, f"arn:aws:s3:::{bucket}/{prefix}*"),
+            (buckets, f"arn:aws:s3:::{bucket}"),
+        ):
+            if not part:
+                continue
+            statement: dict[str, Any] = {
+                # a bucket action is authorized against the bucket ARN: a statement of its own
+                "Sid": sid if part is objects else sid + "B",
+                "Effect": "Allow",
+                "Principal": _principal(sorted(roles)),
+                "Action": part if len(part) > 1 else part[0],
+                "Resource": resource,
             }
-        out.append(statement)
+            if acls:
+                statement["Condition"] = {
+                    "StringEquals": {"s3:x-amz-acl": acls[0] if len(acls) == 1 else list(acls)}
+                }
+            elif part is buckets and prefix:
+                # listing is limited to the prefix the object asks for
+                statement["Condition"] = {"StringLike": {"s3:prefix": f"{prefix}*"}}
+            out.append(statement)
     return sorted(out, key=lambda s: s["Sid"])
 
 

@@ -781,3 +781,28 @@ def test_a_granted_key_is_usable_only_for_its_bucket() -> None:
     w.run(subject(cls=class_spec("Observe", "Grant")))
     (grant,) = w.aws.keys[KEY].grants
     assert grant["Constraints"] == {"EncryptionContextSubset": {"aws:s3:arn": f"arn:aws:s3:::{BUCKET}"}}
+
+
+def test_a_bucket_action_is_granted_on_the_bucket_arn_limited_to_the_prefix() -> None:
+    w = world()
+    w.aws.roles[ROLE].inline = {}
+    cls = ClassSpec.parse(
+        {
+            "namespaceSelector": {"matchLabels": {"team": "a"}},
+            "buckets": [BUCKET],
+            "roles": [f"arn:aws:iam::{ACCOUNT}:role/*"],
+            "actions": ["s3:PutObject", "s3:ListBucket"],
+            "reconcile": {"bucketPolicy": "Manage"},
+        }
+    )
+    s = spec_subject(actions=["s3:ListBucket"])
+    s = Subject(
+        namespace=s.namespace, name=s.name, spec=s.spec, class_spec=cls, namespace_labels=s.namespace_labels
+    )
+    outcome = w.run(s)
+    by_resource = {st["Resource"]: st for st in w.ours()}
+    assert by_resource[f"arn:aws:s3:::{BUCKET}/in/*"]["Action"] == "s3:PutObject"
+    listing = by_resource[f"arn:aws:s3:::{BUCKET}"]
+    assert listing["Action"] == "s3:ListBucket"
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": "in/*"}}
+    assert cond(outcome, "Ready") == ("True", "UploadAllowed")  # the grant written is the grant verified
