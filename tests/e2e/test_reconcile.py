@@ -198,7 +198,9 @@ def test_kms_key_user_in_both_modes(
     else:
         grants = org_world.client("kms").list_grants(KeyId=key)["Grants"]
         assert [g["GranteePrincipal"] for g in grants] == [arn]
-        assert grants[0]["Constraints"] == {"EncryptionContextSubset": {"aws:s3:arn": f"arn:aws:s3:::{bucket}"}}
+        assert grants[0]["Constraints"] == {
+            "EncryptionContextSubset": {"aws:s3:arn": f"arn:aws:s3:::{bucket}"}
+        }
         assert obj["status"]["managed"]["grantIds"] == [grants[0]["GrantId"]]
     delete(kube, NS, name)
     wait_for(lambda: gone(kube, NS, name), 30, "deletion")
