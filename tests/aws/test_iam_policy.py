@@ -123,6 +123,12 @@ def exercise(org_world: OrgWorld, role: str, partner_role: str, bucket: str, end
     key_policy = writer.key_policy_text(snap.key_arn)
     assert key_policy is not None
     writer.put_key_policy(snap.key_arn, key_policy)
-    grant = writer.create_grant(snap.key_arn, role_arn, ["Decrypt"], "BucketAccess-test")
+    grant = writer.create_grant(
+        snap.key_arn,
+        role_arn,
+        ["Decrypt"],
+        "BucketAccess-test",
+        {"EncryptionContextSubset": {"aws:s3:arn": f"arn:aws:s3:::{bucket}"}},
+    )
     assert [g["GrantId"] for g in writer.grants(snap.key_arn)] == [grant]
     writer.revoke_grant(snap.key_arn, grant)

@@ -14,6 +14,7 @@ from bucketaccess.k8s import driver
 from bucketaccess.k8s.config import OperatorConfig
 from bucketaccess.k8s.kube import list_objects
 from bucketaccess.k8s.metrics import Metrics
+from bucketaccess.k8s.record import ManagedRecord
 from bucketaccess.k8s.runtime import Runtime
 from bucketaccess.reconcile import WriteDeps
 from tests.e2e.kube import GROUP, VERSION, create, ensure_namespace
@@ -64,6 +65,7 @@ def test_a_listed_object_gone_before_the_watch_is_dropped_from_peers(
         reader=aws,
         writes=WriteDeps(writer=aws, cache=TTLCache(0)),
         api=kube,
+        record=ManagedRecord(kube, "default", "unused"),
         classes={},
         namespaces={},
     )

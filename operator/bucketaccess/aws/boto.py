@@ -159,10 +159,12 @@ class BotoReader:
         except botocore.exceptions.BotoCoreError as exc:
             raise AwsUnavailable(f"{action}: {exc}", code=CONNECTION, operation=action) from None
 
-    def pages(self, client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any]:
+    def pages(
+        self, client: Any, operation: str, key: str, *, kind: str = "", name: str = "", **kwargs: Any
+    ) -> Iterator[Any]:
         token_in, token_out = _PAGINATION.get(operation, ("Marker", "Marker"))
         while True:
-            page = self.call(client, operation, **kwargs)
+            page = self.call(client, operation, kind=kind, name=name, **kwargs)
             if page is None:
                 return
             yield from page.get(key, [])

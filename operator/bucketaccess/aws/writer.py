@@ -92,7 +92,11 @@ class BotoWriter:
     def grants(self, key_arn: str) -> list[dict[str, Any]]:
         kms = self.reader.client("kms", key_arn.split(":")[3])
         return list(
-            self._retrying(lambda: list(self.reader.pages(kms, "ListGrants", "Grants", KeyId=key_arn)))
+            self._retrying(
+                lambda: list(
+                    self.reader.pages(kms, "ListGrants", "Grants", kind="key", name=key_arn, KeyId=key_arn)
+                )
+            )
         )
 
     def create_grant(

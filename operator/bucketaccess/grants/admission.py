@@ -9,9 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..access.services import is_bucket_action
 from ..policy.wildcards import action_matches, arn_matches, glob_match
 from ..resources import BucketPolicyMode, ClassSpec, KMSKeyUsersMode
 from ..vocabulary import Reason
+from .plan import GRANTABLE_BUCKET_ACTIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,14 @@ def admit(
     if not any(glob_match(p, request.role_arn) for p in class_spec.roles):
         return _refused(
             Reason.RoleNotAdmitted, f"BucketAccessClass {name} does not admit role {request.role_arn}"
+        )
+    managing = sorted(
+        a for a in request.actions if is_bucket_action(a) and a.lower() not in GRANTABLE_BUCKET_ACTIONS
+    )
+    if managing:
+        return _refused(
+            Reason.ActionNotAdmitted,
+            f"{', '.join(managing)} manage(s) the bucket itself: the operator never grants that, whatever the class says",
         )
     outside = sorted(a for a in request.actions if not any(action_matches(p, a) for p in class_spec.actions))
     if outside:

@@ -18,10 +18,24 @@ from typing import Any
 from ..access.services import is_bucket_action
 from ..resources import BucketPolicyMode, KMSKeyUsersMode
 
-BUCKET_SID = re.compile(r"^BucketAccess[0-9A-F]{8}B?$")
+BUCKET_SID = re.compile(r"^BucketAccess[0-9A-F]{8}[BR]?$")
 KEY_SID = re.compile(r"^BucketAccessKeyUsers[0-9A-F]{8}$")
 GRANT_NAME_PREFIX = "BucketAccess-"
 ACL_ACTION = "s3:PutObjectAcl"
+# The only bucket-level actions the operator ever grants: reading where objects are. Managing the
+# bucket (its policy, ACL, Block Public Access, ...) is never a tenant's to ask for.
+GRANTABLE_BUCKET_ACTIONS = frozenset(
+    a.lower()
+    for a in (
+        "s3:ListBucket",
+        "s3:ListBucketVersions",
+        "s3:ListBucketMultipartUploads",
+        "s3:GetBucketLocation",
+    )
+)
+LISTS_BY_PREFIX = frozenset(
+    a.lower() for a in ("s3:ListBucket", "s3:ListBucketVersions")
+)  # they carry s3:prefix
 KEY_USER_ACTIONS = ("kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey*")
 GRANT_OPERATIONS = ("Decrypt", "DescribeKey", "GenerateDataKey")
 
@@ -106,16 +120,29 @@ def bucket_statements(bucket: str, claims: Iterable[Claim]) -> list[dict[str, An
     for (prefix, actions, acls), roles in groups.items():
         sid = bucket_sid(prefix, [*actions, *(f"s3:x-amz-acl={a}" for a in acls)])
         objects = [a for a in actions if not is_bucket_action(a)]
-        buckets = [a for a in actions if is_bucket_action(a)]
-        for part, resource in (
-            (objects, f"arn:aws:s3:::{bucket}/{prefix}*"),
-            (buckets, f"arn:aws:s3:::{bucket}"),
-        ):
+        # a bucket action is authorized against the bucket ARN: statements of their own, listing
+        # limited to the prefix the object asks for (the other bucket reads have no s3:prefix)
+        listing = [a for a in actions if a.lower() in LISTS_BY_PREFIX]
+        reading = [
+            a
+            for a in actions
+            if is_bucket_action(a) and a.lower() in GRANTABLE_BUCKET_ACTIONS - LISTS_BY_PREFIX
+        ]
+        parts = (
+            (objects, sid, f"arn:aws:s3:::{bucket}/{prefix}*", None),
+            (
+                listing,
+                sid + "B",
+                f"arn:aws:s3:::{bucket}",
+                {"StringLike": {"s3:prefix": f"{prefix}*"}} if prefix else None,
+            ),
+            (reading, sid + "R", f"arn:aws:s3:::{bucket}", None),
+        )
+        for part, part_sid, resource, condition in parts:
             if not part:
                 continue
             statement: dict[str, Any] = {
-                # a bucket action is authorized against the bucket ARN: a statement of its own
-                "Sid": sid if part is objects else sid + "B",
+                "Sid": part_sid,
                 "Effect": "Allow",
                 "Principal": _principal(sorted(roles)),
                 "Action": part if len(part) > 1 else part[0],
@@ -125,9 +152,8 @@ def bucket_statements(bucket: str, claims: Iterable[Claim]) -> list[dict[str, An
                 statement["Condition"] = {
                     "StringEquals": {"s3:x-amz-acl": acls[0] if len(acls) == 1 else list(acls)}
                 }
-            elif part is buckets and prefix:
-                # listing is limited to the prefix the object asks for
-                statement["Condition"] = {"StringLike": {"s3:prefix": f"{prefix}*"}}
+            elif condition:
+                statement["Condition"] = condition
             out.append(statement)
     return sorted(out, key=lambda s: s["Sid"])
 

@@ -12,10 +12,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ..aws.errors import AwsUnavailable
+from kubernetes.client.exceptions import ApiException
+
+from ..aws.errors import AwsError, AwsUnavailable
 from ..aws.reader import AwsReader
 from ..grants.plan import Claim
-from ..reconcile import Deps, Peer, Subject, release, run_pass, sweep
+from ..reconcile import Deps, Outcome, Peer, Subject, release, run_pass, sweep
 from ..resources import BucketAccessSpec, BucketPolicyMode, ClassSpec, KMSKeyUsersMode, Managed, RawBody
 from ..vocabulary import ConditionType, Reason
 from . import events, finalizers, status
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 SWEEP = "sweep"  # the scheduler's key of the sweep over every recorded bucket and key
 SWEEP_RETRY_S = 10.0
+SWEEP_FAILED_RETRY_S = 60.0
 
 
 def work(uid: str, rt: Runtime) -> float | None:
@@ -87,6 +90,28 @@ def _role_missing(st: Mapping[str, Any]) -> bool:
     )
 
 
+def _transient(outcome: Outcome) -> bool:
+    return any(
+        c.type is ConditionType.IdentityPolicyAllows and c.reason is Reason.ServiceAccountNotReadable
+        for c in outcome.conditions
+    )
+
+
+def _verified(body: RawBody) -> bool:
+    """Its own last pass admitted it for its current spec, and read its role."""
+    st = body.get("status") or {}
+    if st.get("observedGeneration") != body["metadata"].get("generation"):
+        return False
+    found = {c.get("type"): c for c in st.get("conditions") or ()}
+    admitted = found.get(ConditionType.Admitted) or {}
+    identity = found.get(ConditionType.IdentityPolicyAllows) or {}
+    return (
+        admitted.get("status") == "True"
+        and identity.get("status") in ("True", "False")
+        and (identity.get("reason") != Reason.RoleNotFound)
+    )
+
+
 def peers(rt: Runtime, bucket: str | None, key: str | None) -> list[Peer]:
     out = []
     for found in rt.store.on_bucket_or_key(bucket, key):
@@ -106,6 +131,7 @@ def peers(rt: Runtime, bucket: str | None, key: str | None) -> list[Peer]:
                 managed_key=Managed.parse(st.get("managed")).kms_key_arn,
                 # a peer holds a grant only if its own pass found its bucket uses a Bucket Key
                 bucket_key=bool(Managed.parse(st.get("managed")).grant_ids),
+                verified=_verified(body),
                 role_missing=_role_missing(st),
                 uid=body["metadata"].get("uid", ""),
                 created=subject.created,
@@ -123,8 +149,8 @@ def drive_pass(body: RawBody, rt: Runtime) -> float | None:
     deps = Deps(reader=_reader(rt, uid, interval), resolve_service_account=service_account_resolver(rt.api))
     managed = Managed.parse((body.get("status") or {}).get("managed"))
 
-    def on_bucket() -> list[Peer]:
-        return peers(rt, subject.spec.bucket, managed.kms_key_arn)
+    def on_bucket(key: str | None) -> list[Peer]:
+        return peers(rt, subject.spec.bucket, key or managed.kms_key_arn)
 
     def before_write(own: Claim) -> None:
         rt.store.put(finalizers.ensure(rt.api, body))
@@ -136,6 +162,10 @@ def drive_pass(body: RawBody, rt: Runtime) -> float | None:
     try:
         with rt.metrics.verify_seconds.time():
             outcome = run_pass(subject, on_bucket, deps, rt.writes, before_write)
+            if _transient(outcome):
+                # the API server did not answer for the ServiceAccount: no verdict, keep the last one
+                # (its roleArn included, which other passes plan with) and ask again soon
+                return min(REFUSED_RETRY_S, interval)
             rt.store.put(status.write(rt.api, body, outcome, dt.datetime.now(dt.UTC)))
     except finalizers.ObjectGoing:
         return None  # being deleted: nothing was written, and the deletion event takes over
@@ -197,6 +227,9 @@ def run_cleanup(body: RawBody, rt: Runtime) -> float | None:
                 "cleanup of %s: AWS is unavailable (%s); retrying in %.0fs", subject.owner, exc.message, delay
             )
             return delay
+        except AwsError as exc:  # refused by AWS (access denied, ...): say so, and try again later
+            events.post(rt.api, body, "Warning", Reason.WriteFailed, f"cleanup: {exc.message}"[:1000])
+            return REFUSED_RETRY_S
         for a in applied:
             for event in a.events:
                 events.post(rt.api, body, event.type, event.reason, event.message)
@@ -215,20 +248,18 @@ def run_sweep(rt: Runtime) -> float:
     if not rt.indexes_ready():
         return SWEEP_RETRY_S  # admission needs the classes and namespaces: sweep once they are known
     buckets, keys = rt.record.snapshot()
-    for bucket in buckets:
-        if not _swept(rt, bucket=bucket):
-            return SWEEP_RETRY_S
-    for key in keys:
-        if not _swept(rt, key=key):
-            return SWEEP_RETRY_S
-    return rt.config.default_interval_s
+    # each resource on its own: one that cannot be read or written does not hold up the others
+    done = [_swept(rt, bucket=bucket) for bucket in buckets] + [_swept(rt, key=key) for key in keys]
+    return (
+        rt.config.default_interval_s if all(done) else min(SWEEP_FAILED_RETRY_S, rt.config.default_interval_s)
+    )
 
 
 def _swept(rt: Runtime, *, bucket: str | None = None, key: str | None = None) -> bool:
     try:
         applied, holds = sweep(bucket=bucket, key=key, peers=peers(rt, bucket, key), writes=rt.writes)
-    except AwsUnavailable as exc:
-        log.warning("sweep of %s: AWS is unavailable (%s); trying again soon", bucket or key, exc.message)
+    except (AwsError, ApiException) as exc:
+        log.warning("sweep of %s failed (%s); trying again soon", bucket or key, getattr(exc, "message", exc))
         return False
     for a in applied:
         if a.wrote:
@@ -237,7 +268,7 @@ def _swept(rt: Runtime, *, bucket: str | None = None, key: str | None = None) ->
             log.warning("sweep of %s: %s", a.target, a.message)
     if not holds:
         rt.record.drop(bucket=bucket, key=key)
-    return True
+    return not any(a.refusal for a in applied)
 
 
 def phase(uid: str, interval: float) -> float:

@@ -34,19 +34,29 @@ class ManagedRecord:
         self.buckets: set[str] = set()
         self.keys: set[str] = set()
         self._lock = threading.Lock()
+        self._loaded = False  # never write over a record this process has not read
+        self._version: str | None = None  # resourceVersion of the ConfigMap as last read or written
         self._warned = False
 
-    def load(self) -> None:
+    def load(self) -> bool:
+        """Read the record (merging into what is known); True once it has been read or found absent."""
+        with self._lock:
+            return self._load()
+
+    def _load(self) -> bool:
         try:
             found = client.CoreV1Api(self.api).read_namespaced_config_map(self.name, self.namespace)
         except ApiException as exc:
-            if exc.status != 404:
-                self._warn(exc)
-            return
+            if exc.status == 404:
+                self._loaded, self._version = True, None
+                return True
+            self._warn(exc)
+            return False
         data = found.data or {}
-        with self._lock:
-            self.buckets |= _lines(data.get("buckets"))
-            self.keys |= _lines(data.get("keys"))
+        self.buckets |= _lines(data.get("buckets"))
+        self.keys |= _lines(data.get("keys"))
+        self._loaded, self._version = True, found.metadata.resource_version if found.metadata else None
+        return True
 
     def snapshot(self) -> tuple[list[str], list[str]]:
         with self._lock:
@@ -70,27 +80,41 @@ class ManagedRecord:
             self.buckets.discard(bucket or "")
             self.keys.discard(key or "")
             if gone:
-                self._save()
+                self._save(dropped=(bucket, key))
 
-    def _save(self) -> None:
-        body = client.V1ConfigMap(
-            metadata=client.V1ObjectMeta(
-                name=self.name,
-                namespace=self.namespace,
-                labels={"app.kubernetes.io/name": "bucketaccess-operator"},
-            ),
-            data={"buckets": "\n".join(sorted(self.buckets)), "keys": "\n".join(sorted(self.keys))},
-        )
+    def _save(self, dropped: tuple[str | None, str | None] = (None, None)) -> None:
+        """Write the record with the resourceVersion it was read at; on a conflict read, merge, retry."""
+        if not self._loaded and not self._load():
+            return  # kept in memory until the record can be read: never overwrite what we have not seen
         core = client.CoreV1Api(self.api)
-        try:
+        for _ in range(3):
+            body = client.V1ConfigMap(
+                metadata=client.V1ObjectMeta(
+                    name=self.name,
+                    namespace=self.namespace,
+                    resource_version=self._version,
+                    labels={"app.kubernetes.io/name": "bucketaccess-operator"},
+                ),
+                data={"buckets": "\n".join(sorted(self.buckets)), "keys": "\n".join(sorted(self.keys))},
+            )
             try:
-                core.replace_namespaced_config_map(self.name, self.namespace, body)
+                if self._version is None:
+                    written = core.create_namespaced_config_map(self.namespace, body)
+                else:
+                    written = core.replace_namespaced_config_map(self.name, self.namespace, body)
             except ApiException as exc:
-                if exc.status != 404:
-                    raise
-                core.create_namespaced_config_map(self.namespace, body)
-        except ApiException as exc:
-            self._warn(exc)
+                if exc.status not in (409, 404):
+                    self._warn(exc)
+                    return
+                # another writer (a rolling update's other process): read theirs, merge, try again
+                if not self._load():
+                    return
+                bucket, key = dropped
+                self.buckets.discard(bucket or "")
+                self.keys.discard(key or "")
+                continue
+            self._version = written.metadata.resource_version if written.metadata else None
+            return
 
     def _warn(self, exc: ApiException) -> None:
         if not self._warned:

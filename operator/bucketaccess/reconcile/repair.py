@@ -58,13 +58,14 @@ def _claim(peer: Peer, key_arn: str | None) -> Claim | None:
     Each object's own last pass tells whether its role exists (AWS refuses a principal that does
     not), so planning for a bucket costs no AWS call per peer.
     """
-    if not peer.role_arn or peer.role_missing:
+    if not peer.verified or not peer.role_arn or peer.role_missing:
         return None
     spec = peer.spec
-    # A peer's own last pass decided whether the key it names is the bucket's default key: it
-    # holds that key in status.managed only if so, or if the class admits it by name.
+    # The class is asked again (it may have changed since); whether the key the object names is
+    # its bucket's default key was decided by its own pass, which read the bucket.
+    named = spec.upload.encryption.kms_key_arn if spec.upload.encryption else None
     admission = admit(
-        request_of(spec, peer.namespace, peer.role_arn, key_arn), peer.class_spec, peer.namespace_labels
+        request_of(spec, peer.namespace, peer.role_arn, named), peer.class_spec, peer.namespace_labels
     )
     if not admission.writes:
         return None
@@ -103,7 +104,7 @@ STALE_RETRIES = 10
 
 def run_pass(
     subject: Subject,
-    peers: Callable[[], list[Peer]],
+    peers: Callable[[str | None], list[Peer]],
     deps: Deps,
     writes: WriteDeps,
     before_write: Callable[[Claim], None] | None = None,
@@ -111,8 +112,10 @@ def run_pass(
     """Verify, bring the managed grants of this object's bucket and key to the wanted state,
     and verify again after any write.
 
-    ``peers`` is called only when this object's class lets the operator write (an object that
-    only observes needs no plan, and at thousands of objects on one bucket the list is not free).
+    ``peers(key)`` gives the objects on this object's bucket and on ``key`` (the KMS key its upload
+    uses, as just read); it is called only when this object's class lets the operator write (an
+    object that only observes needs no plan, and at thousands of objects on one bucket the list is
+    not free).
     ``before_write`` runs with this object's claim before anything may be written for it (the
     caller puts its cleanup finalizer on there, and records the bucket and key in its durable
     record); if it raises, nothing is written and the error propagates.
@@ -139,7 +142,7 @@ def _stale(outcome: Outcome, writes: WriteDeps) -> bool:
 
 def _run_once(
     subject: Subject,
-    peers: Callable[[], list[Peer]],
+    peers: Callable[[str | None], list[Peer]],
     deps: Deps,
     writes: WriteDeps,
     before_write: Callable[[Claim], None] | None,
@@ -148,6 +151,7 @@ def _run_once(
     admission, snap = outcome.admission, outcome.snapshot
 
     def with_reconciled(cond: Condition, **changes: Any) -> Outcome:
+        writes.claims.pop(subject.uid, None)  # it wants nothing written: no pass plans it from here
         return replace(outcome, conditions=(*outcome.conditions, cond), **changes)
 
     if admission is None or not admission.admitted:
@@ -171,6 +175,16 @@ def _run_once(
                 f"role {snap.role_arn} does not exist, so AWS would refuse it as a principal; nothing was written",
             )
         )
+    identity = next(c for c in outcome.conditions if c.type is ConditionType.IdentityPolicyAllows)
+    if identity.status is ConditionStatus.UNKNOWN:
+        return with_reconciled(
+            _reconciled(
+                ConditionStatus.FALSE,
+                identity.reason,
+                f"role {snap.role_arn} could not be read, and a role that does not exist is refused as a "
+                "principal (for every tenant of the policy); nothing was written",
+            )
+        )
     me = Peer(
         namespace=subject.namespace,
         name=subject.name,
@@ -182,12 +196,14 @@ def _run_once(
         uid=subject.uid,
         created=subject.created,
         bucket_key=snap.bucket_key,
+        verified=True,
     )
     own = _claim(me, snap.key_arn)
     if own is None:
         return with_reconciled(_outcome_of_writes([], admission))
-    on_bucket = peers()
-    if not _within_share(me, on_bucket):
+    on_bucket = peers(snap.key_arn)
+    if not _within_share(me, [*_others(me.owner, on_bucket, writes), me]):
+        writes.claims.pop(subject.uid, None)
         return _over_share(outcome, me)
     if before_write is not None:
         before_write(own)
@@ -252,12 +268,22 @@ def _within_share(me: Peer, peers: list[Peer]) -> bool:
     return len(earlier) < limit
 
 
-def _key_claims(key: str, peers: list[Peer]) -> list[Claim]:
-    return [c for p in peers if p.managed_key == key and (c := _claim(p, p.managed_key))]
+def _key_claims(key: str, peers: list[Peer], everyone: list[Peer] | None = None) -> list[Claim]:
+    among = peers if everyone is None else everyone
+    return [
+        c
+        for p in peers
+        if p.managed_key == key and (c := _claim(p, p.managed_key)) and _within_share(p, among)
+    ]
 
 
 def _others(owner: str, peers: list[Peer], writes: WriteDeps) -> list[Peer]:
-    return [p for p in peers if p.owner != owner and p.uid not in writes.released]
+    """The other objects to plan with: the object store's view, overridden by what passes of this
+    process planned most recently; never a released (deleted) one."""
+    live = {uid: p for uid, p in writes.claims.items() if p.owner != owner}
+    merged = [live.pop(p.uid, p) if p.uid else p for p in peers]
+    merged += live.values()  # the callers keep those on their bucket or key
+    return [p for p in merged if p.owner != owner and p.uid not in writes.released]
 
 
 def _apply_all(
@@ -270,6 +296,8 @@ def _apply_all(
     when it was deleted) never puts a released principal back.
     """
     applied: list[Applied] = []
+    if me.uid:
+        writes.claims[me.uid] = me
     if own.bucket_mode is BucketPolicyMode.Manage:
         with writes.lock(f"bucket:{own.bucket}"):
             if me.uid in writes.released:
@@ -283,7 +311,8 @@ def _apply_all(
         with writes.lock(f"key:{key}"):
             if me.uid in writes.released:
                 return applied
-            claims = [own, *_key_claims(key, _others(me.owner, peers, writes))]
+            others = _others(me.owner, peers, writes)
+            claims = [own, *_key_claims(key, others, [me, *others])]
             policy, grants = _cached_key(reader, key)
             if own.kms_mode is KMSKeyUsersMode.KeyPolicy:
                 applied.append(apply_key_policy(key, claims, own, writes, policy))
@@ -348,13 +377,15 @@ def sweep(
             with writes.lock(f"bucket:{bucket}"):
                 claims = _bucket_claims(bucket, others)
                 applied.append(apply_bucket_policy(bucket, claims, None, writes))
-            return applied, bool(bucket_statements(bucket, claims))
+            # a refused or failed write may have left ours in place: keep it on the record
+            return applied, bool(bucket_statements(bucket, claims)) or any(a.refusal for a in applied)
         if key is not None:
             with writes.lock(f"key:{key}"):
                 claims = _key_claims(key, others)
                 applied.append(apply_key_policy(key, claims, None, writes))
                 applied.append(apply_grants(key, claims, None, writes))
-            return applied, bool(key_statements(key, claims) or key_grants(key, claims))
+            wanted = bool(key_statements(key, claims) or key_grants(key, claims))
+            return applied, wanted or any(a.refusal for a in applied)
     except NotFound:
         return applied, False  # the bucket or key is gone, and with it everything of ours
     return applied, False

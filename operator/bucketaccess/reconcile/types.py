@@ -73,6 +73,9 @@ class Peer:
     uid: str = ""
     created: str = ""
     bucket_key: bool = False  # its bucket uses an S3 Bucket Key (known from the grant its pass made)
+    # its own last pass admitted it, for its current spec, and read its role: only such an object
+    # is planned by another's pass or by the sweep (never one that was not, or not yet, verified)
+    verified: bool = False
 
     @property
     def owner(self) -> str:
@@ -133,6 +136,9 @@ class WriteDeps:
     # bucket or key -> {Sid: canonical statement} of ours as this process last wrote or saw them:
     # a live statement that differs was edited by someone else (RestoredManagedStatement)
     written: dict[str, dict[str, str]] = field(default_factory=dict)
+    # uid -> the object as its latest pass in this process planned it: fresher than any status,
+    # so two passes running together each plan the other (instead of undoing each other's grant)
+    claims: dict[str, Peer] = field(default_factory=dict)
 
     def release(self, uid: str) -> None:
         self.released[uid] = None

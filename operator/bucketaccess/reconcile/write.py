@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ..aws.errors import AwsError, AwsUnavailable
+from ..aws.errors import AwsError, AwsUnavailable, NotFound
 from ..grants.merge import BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT, Merge, WriteRefusal, canonical, merge
 from ..grants.plan import (
     BUCKET_SID,
@@ -184,7 +184,15 @@ def _apply_policy(
     if _unchanged(cached, desired, t.owned, t.limit):
         t.written[t.name] = _ours(desired)
         return Applied(target=t.name, sid=sid)
-    live = t.read()  # a write merges into what AWS holds right now
+    wanted = sid is not None  # this object wants a statement of its own here
+    try:
+        live = t.read()  # a write merges into what AWS holds right now
+    except AwsUnavailable:
+        raise
+    except AwsError as exc:
+        if isinstance(exc, NotFound):
+            raise  # the bucket or key is gone: the caller decides what that means
+        return _failed(t.name, exc, wrote=False, sid=sid)
     m = merge(live, desired, t.owned, limit=t.limit, key_policy=t.delete is None)
     crowded: Merge | None = None
     if m.refusal is WriteRefusal.PolicySizeLimit:
@@ -205,7 +213,7 @@ def _apply_policy(
         return Applied(target=t.name, refusal=m.refusal, detail=m.detail, sid=sid)
     if not m.changed:
         t.written[t.name] = _ours(desired)
-        return _crowded(t.name, crowded, wrote=False, sid=sid)
+        return _crowded(t.name, crowded if wanted else None, wrote=False, sid=sid)
     if m.text is None and t.delete is None:
         # A key policy cannot be deleted; with no statements at all it would lock everyone out.
         return Applied(
@@ -237,7 +245,7 @@ def _apply_policy(
             sid=sid,
         )
     events = _events(t.kind, f"{t.kind} {t.name}", m, edited)
-    return _crowded(t.name, crowded, wrote=True, sid=sid, events=events)
+    return _crowded(t.name, crowded if wanted else None, wrote=True, sid=sid, events=events)
 
 
 def _crowded(
@@ -331,11 +339,15 @@ def apply_grants(
         }
         if set(held) == set(desired):
             return Applied(target=key_arn, grant_ids=(held[mine],) if mine in held else ())
-    live = {
-        g.get("Name", ""): g
-        for g in writer.grants(key_arn)
-        if str(g.get("Name", "")).startswith(GRANT_NAME_PREFIX)
-    }
+    try:
+        listed = writer.grants(key_arn)
+    except AwsUnavailable:
+        raise
+    except AwsError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        return _failed(key_arn, exc, wrote=False)
+    live = {g.get("Name", ""): g for g in listed if str(g.get("Name", "")).startswith(GRANT_NAME_PREFIX)}
     events: list[Event] = []
     wrote = False
     ids: dict[str, str] = {name: str(g["GrantId"]) for name, g in live.items() if name in desired}

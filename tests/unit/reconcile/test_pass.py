@@ -93,7 +93,7 @@ def peer(role: str = PEER_ROLE, prefix: str = "in/", cls: ClassSpec | None = Non
         role_arn=role,
         class_spec=s.class_spec,
         namespace_labels=s.namespace_labels,
-        **fields,
+        **{"verified": True, **fields},
     )
 
 
@@ -108,7 +108,7 @@ class World:
         def before_write(own: Any) -> None:
             self.finalized += 1
 
-        return run_pass(s, lambda: list(peers or ()), self.deps(), self.writes(), before_write)
+        return run_pass(s, lambda key: list(peers or ()), self.deps(), self.writes(), before_write)
 
     def deps(self) -> Deps:
         return Deps(reader=self.aws, resolve_service_account=lambda ns, n: ROLE, now=lambda: NOW)
@@ -692,6 +692,7 @@ def test_a_namespace_over_its_share_of_a_bucket_is_refused_and_the_earliest_keep
             namespace_labels=p.namespace_labels,
             uid=created,
             created=created,
+            verified=True,
         )
 
     first, second = who(ROLE, "2026-01-01T00:00:00Z", "a/"), who(PEER_ROLE, "2026-01-02T00:00:00Z", "b/")
@@ -806,3 +807,90 @@ def test_a_bucket_action_is_granted_on_the_bucket_arn_limited_to_the_prefix() ->
     assert listing["Action"] == "s3:ListBucket"
     assert listing["Condition"] == {"StringLike": {"s3:prefix": "in/*"}}
     assert cond(outcome, "Ready") == ("True", "UploadAllowed")  # the grant written is the grant verified
+
+
+def test_bucket_management_actions_are_never_granted_whatever_the_class_says() -> None:
+    w = world(foreign=FOREIGN)
+    cls = ClassSpec.parse(
+        {
+            "namespaceSelector": {},
+            "buckets": [BUCKET],
+            "prefixes": ["*"],
+            "roles": [f"arn:aws:iam::{ACCOUNT}:role/*"],
+            "actions": ["s3:*"],
+            "reconcile": {"bucketPolicy": "Manage"},
+        }
+    )
+    s = spec_subject(prefix="", actions=["s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock"])
+    s = Subject(namespace=s.namespace, name=s.name, spec=s.spec, class_spec=cls, namespace_labels={})
+    outcome = w.run(s)
+    assert w.aws.writes == []
+    assert cond(outcome, "Admitted") == ("False", "ActionNotAdmitted")
+
+
+def test_a_cleanup_on_a_full_policy_completes() -> None:
+    w = world(peers=True)
+    fill(w, room=350)
+    mine = w.run(subject(prefix="a/"))
+    assert mine.managed is not None
+    waiting = peer(PEER_ROLE, prefix=LONG)  # does not fit, and waits
+    first = release(subject(prefix="a/"), mine.managed, [waiting], w.writes(), uid="gone")
+    again = release(subject(prefix="a/"), mine.managed, [waiting], w.writes(), uid="gone")
+    assert [a.refusal for a in first + again] == [None, None]  # done: the finalizer may go
+
+
+def test_a_sweep_that_cannot_write_keeps_the_bucket_on_the_record() -> None:
+    from bucketaccess.reconcile import sweep
+
+    w = world(peers=True)
+    w.run(subject(), [peer()])
+    w.aws.fail(
+        "s3:GetBucketPolicy",
+        AwsError("denied", code="AccessDenied", status=403, operation="s3:GetBucketPolicy"),
+    )
+    applied, holds = sweep(bucket=BUCKET, peers=[], writes=w.writes())
+    assert holds and [str(a.refusal) for a in applied] == ["WriteFailed"]
+    assert principals(w.ours()[0]) == {ROLE, PEER_ROLE}  # nothing changed, and nothing forgotten
+
+
+def test_a_role_that_cannot_be_read_is_never_written_as_a_principal() -> None:
+    w = world()
+    w.aws.fail(
+        "iam:GetRole", AwsError("denied", code="AccessDenied", status=403, operation="iam:GetRole"), times=5
+    )
+    outcome = w.run(subject())
+    assert w.aws.writes == []
+    assert cond(outcome, "IdentityPolicyAllows")[0] == "Unknown"
+    assert cond(outcome, "Reconciled")[0] == "False"
+
+
+def test_an_object_its_own_pass_has_not_verified_is_not_planned_by_another() -> None:
+    w = world(peers=True)
+    unverified = peer(verified=False)
+    w.run(subject(), [unverified])
+    assert principals(w.ours()[0]) == {ROLE}
+
+
+def test_two_passes_together_plan_each_other_instead_of_undoing_each_others_grant() -> None:
+    w = world(peers=True)
+    x = subject(name="x")
+    x = Subject(
+        namespace=x.namespace,
+        name="x",
+        spec=x.spec,
+        class_spec=x.class_spec,
+        namespace_labels=x.namespace_labels,
+        uid="ux",
+    )
+    y = subject(PEER_ROLE, name="y")
+    y = Subject(
+        namespace=y.namespace,
+        name="y",
+        spec=y.spec,
+        class_spec=y.class_spec,
+        namespace_labels=y.namespace_labels,
+        uid="uy",
+    )
+    w.run(x)  # its status is not written yet: the store has nothing verified about it
+    w.run(y, [peer(ROLE, verified=False, uid="ux")])
+    assert principals(w.ours()[0]) == {ROLE, PEER_ROLE}
