@@ -336,3 +336,55 @@ def test_an_object_gone_without_its_cleanup_leaves_no_grant_behind(
     )
     statements = json.loads(bucket_policy(org_world, victim["bucket"]))["Statement"]
     assert json.dumps(statements[0]) == json.dumps(json.loads(victim["policy"])["Statement"][0])
+
+
+def test_one_namespace_cannot_take_more_than_its_share_of_a_shared_bucket(
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    tenant: client.CustomObjectsApi,
+    org_world: OrgWorld,
+    victim: dict[str, str],
+) -> None:
+    create(
+        kube,
+        access_class(
+            "tenancy-capped",
+            namespace_labels={"team": "tenancy"},
+            buckets=("tenancy-*",),
+            roles=(f"arn:aws:iam::{org_world.workloads}:role/tenant-*",),
+            bucket_policy="Manage",
+            limits={"objectsPerNamespacePerBucket": 1},
+        ),
+    )
+    second_role = unique("tenant")
+    org_world.seed({"roles": [{"name": second_role, "inline": {"read": NO_PUT}}]})
+    second_arn = f"arn:aws:iam::{org_world.workloads}:role/{second_role}"
+    first, second = unique("share"), unique("share")
+    tenant.create_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        NS,
+        "bucketaccesses",
+        bucket_access(
+            first, NS, cls="tenancy-capped", bucket=victim["bucket"], prefix="a/", role=victim["role"]
+        ),
+    )
+    wait_for(lambda: victim["role"] in managed_principals(org_world, victim["bucket"]), 60, "the first grant")
+    tenant.create_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        NS,
+        "bucketaccesses",
+        bucket_access(
+            second, NS, cls="tenancy-capped", bucket=victim["bucket"], prefix="b/", role=second_arn
+        ),
+    )
+    obj = verified_twice(kube, second)
+    admitted = condition(obj, "Admitted")
+    assert admitted is not None and (admitted["status"], admitted["reason"]) == (
+        "False",
+        "NamespaceShareExceeded",
+    )
+    assert managed_principals(org_world, victim["bucket"]) == {victim["role"]}
+    statements = json.loads(bucket_policy(org_world, victim["bucket"]))["Statement"]
+    assert json.dumps(statements[0]) == json.dumps(json.loads(victim["policy"])["Statement"][0])

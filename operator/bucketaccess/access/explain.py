@@ -418,19 +418,28 @@ def _failing(sc: Scenario, name: CheckName) -> Check | None:
     """Only whether (and why) one check fails: no defaults are worked out for the others."""
     if name in sc.unknown:
         return None  # Unknown, as _explain would say: data it needs was not readable
-    _, findings, _, _ = _evaluate(sc)
+    _, findings, _, _ = _evaluate(sc, Service.S3 if name in _S3_ONLY else None)
     found = merge_findings(findings).get(name)
     return found if found is not None and found.status is Status.FALSE else None
 
 
+# Checks that only S3 requests can fail (KMS requests report on the key, the identity, the
+# organization, boundaries and sessions): re-deciding one of them needs no KMS request.
+_S3_ONLY = frozenset(
+    {CheckName.BucketPolicyAllows, CheckName.BucketACLAllows, CheckName.PublicAccessBlockAllows}
+)
+
+
 def _evaluate(
-    sc: Scenario,
+    sc: Scenario, service: Service | None = None
 ) -> tuple[list[RequestResult], list[Finding], list[tuple[Probe, RequestDecision]], tuple[Probe, ...]]:
-    plan = plan_upload(sc)
+    plan = plan_upload(sc, kms=service is not Service.S3)
     results: list[RequestResult] = []
     findings: list[Finding] = []
     decisions: list[tuple[Probe, RequestDecision]] = []
     for probe in plan.probes:
+        if service is not None and probe.service is not service:
+            continue
         if probe.refusal is not None:
             check, status, decision = _REFUSALS[probe.refusal]
             findings.append(Finding(check, status, Reason(probe.refusal), refusal_message(probe, sc)))

@@ -248,8 +248,9 @@ def _kms_probes(sc: Scenario, key: KmsKey) -> list[Probe]:
     return probes
 
 
-def plan_upload(sc: Scenario) -> UploadPlan:
-    """Every authorization request the upload implies, in the order AWS meets them."""
+def plan_upload(sc: Scenario, kms: bool = True) -> UploadPlan:
+    """Every authorization request the upload implies, in the order AWS meets them (the KMS ones
+    only with ``kms``: a question about the S3 requests alone needs none)."""
     req = sc.request
     resource = s3_resource(sc.bucket.name, req.key, req.action)
     if not sc.identity.exists or not sc.bucket.exists:
@@ -284,6 +285,6 @@ def plan_upload(sc: Scenario) -> UploadPlan:
             refused_key = key_refusal(sc, key)
             if refused_key is not None:
                 probes.append(Probe(Service.KMS, "kms:GenerateDataKey", key.arn, None, key, refused_key))
-            else:
+            elif kms:
                 probes += _kms_probes(sc, key)
     return UploadPlan(tuple(probes), key_ref, key)

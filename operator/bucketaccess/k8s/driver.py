@@ -64,6 +64,7 @@ def _subject(body: RawBody, rt: Runtime | None) -> Subject:
         namespace_labels=rt.namespace_labels(meta["namespace"]) if rt else None,
         uid=meta.get("uid", ""),
         created=str(meta.get("creationTimestamp") or ""),
+        holds=bool(Managed.parse((body.get("status") or {}).get("managed")).bucket_policy_sid),
     )
 
 
@@ -98,18 +99,18 @@ def _transient(outcome: Outcome) -> bool:
 
 
 def _verified(body: RawBody) -> bool:
-    """Its own last pass admitted it for its current spec, and read its role."""
+    """Its own last pass admitted it for its current spec, and read its role (or AWS was down)."""
     st = body.get("status") or {}
     if st.get("observedGeneration") != body["metadata"].get("generation"):
         return False
     found = {c.get("type"): c for c in st.get("conditions") or ()}
     admitted = found.get(ConditionType.Admitted) or {}
     identity = found.get(ConditionType.IdentityPolicyAllows) or {}
-    return (
-        admitted.get("status") == "True"
-        and identity.get("status") in ("True", "False")
-        and (identity.get("reason") != Reason.RoleNotFound)
-    )
+    if admitted.get("status") != "True" or identity.get("reason") == Reason.RoleNotFound:
+        return False
+    # AWS not answering for a while says nothing new about the role: keep planning the object (its
+    # grant must not flap with throttling); a role the operator cannot read at all is not planned
+    return identity.get("status") != "Unknown" or identity.get("reason") == Reason.AWSUnavailable
 
 
 def peers(rt: Runtime, bucket: str | None, key: str | None) -> list[Peer]:
@@ -132,6 +133,7 @@ def peers(rt: Runtime, bucket: str | None, key: str | None) -> list[Peer]:
                 # a peer holds a grant only if its own pass found its bucket uses a Bucket Key
                 bucket_key=bool(Managed.parse(st.get("managed")).grant_ids),
                 verified=_verified(body),
+                holds=subject.holds,
                 role_missing=_role_missing(st),
                 uid=body["metadata"].get("uid", ""),
                 created=subject.created,

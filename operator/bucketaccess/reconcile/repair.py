@@ -197,6 +197,7 @@ def _run_once(
         created=subject.created,
         bucket_key=snap.bucket_key,
         verified=True,
+        holds=subject.holds,
     )
     own = _claim(me, snap.key_arn)
     if own is None:
@@ -262,7 +263,7 @@ def _within_share(me: Peer, peers: list[Peer]) -> bool:
         if p.namespace == me.namespace
         and p.spec.bucket == me.spec.bucket
         and p.owner != me.owner
-        and (p.created, p.uid) < (me.created, me.uid)
+        and p.rank < me.rank
         and _claim(p, p.managed_key) is not None
     ]
     return len(earlier) < limit
@@ -305,7 +306,10 @@ def _apply_all(
             others = _others(me.owner, peers, writes)
             claims = [own, *_bucket_claims(own.bucket, others, [me, *others])]
             cached = _cached_bucket_policy(reader, own.bucket)
-            applied.append(apply_bucket_policy(own.bucket, claims, own, writes, cached))
+            done = apply_bucket_policy(own.bucket, claims, own, writes, cached)
+            applied.append(done)
+            if done.sid is not None and done.refusal is None and me.uid:
+                writes.claims[me.uid] = replace(me, holds=True)  # in place now: first come, first served
     if own.kms_mode is not KMSKeyUsersMode.Observe and own.kms_key_arn:
         key = own.kms_key_arn
         with writes.lock(f"key:{key}"):

@@ -52,6 +52,7 @@ class Subject:
     namespace_labels: Mapping[str, str] | None
     uid: str = ""
     created: str = ""  # metadata.creationTimestamp (RFC 3339 sorts as time): first come, first served
+    holds: bool = False  # its status says a bucket-policy grant of its own is in place
 
     @property
     def owner(self) -> str:
@@ -76,6 +77,12 @@ class Peer:
     # its own last pass admitted it, for its current spec, and read its role: only such an object
     # is planned by another's pass or by the sweep (never one that was not, or not yet, verified)
     verified: bool = False
+    holds: bool = False  # a bucket-policy grant of its own is in place: it is never evicted
+
+    @property
+    def rank(self) -> tuple[bool, str, str]:
+        """First come, first served: who holds a grant, then who was created first."""
+        return (not self.holds, self.created, self.uid)
 
     @property
     def owner(self) -> str:
