@@ -26,6 +26,7 @@ class Snapshot:
     key_arn: str | None  # the customer-managed key the upload would use, when known
     default_key_arn: str | None = None  # the key of the bucket's default encryption, as KMS names it
     bucket_key: bool = False  # the bucket's default encryption uses an S3 Bucket Key
+    public_acls_blocked: bool = False  # Block Public Access refuses or ignores public ACLs here
     role_missing: bool = False  # the role does not exist
 
 
@@ -230,5 +231,10 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
         key_arn=key_arn if keys.get(key_arn or "", {}).get("manager") != "AWS" else None,
         default_key_arn=_default_key(bucket_encryption, key_ref, key_arn),
         bucket_key=bool(bucket_encryption and bucket_encryption.get("bucketKeyEnabled")),
+        public_acls_blocked=any(
+            bool((bucket_block.get(k) or {}).get(flag))
+            for k in ("publicAccessBlock", "accountPublicAccessBlock")
+            for flag in ("BlockPublicAcls", "IgnorePublicAcls")
+        ),
         role_missing=identity.get("exists") is False,
     )

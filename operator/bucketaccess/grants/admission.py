@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..access.services import is_bucket_action
+from ..access.services import PUBLIC_CANNED_ACLS, is_bucket_action
 from ..policy.wildcards import action_matches, arn_matches, glob_match
 from ..resources import BucketPolicyMode, ClassSpec, KMSKeyUsersMode
 from ..vocabulary import Reason
@@ -65,6 +65,7 @@ class Request:
     acl: str | None = None  # the canned ACL its uploads send
     kms_key: str | None = None  # a key its spec names (upload.encryption.kmsKeyArn)
     default_key: str | None = None  # the key of the bucket's default encryption, when known
+    public_acls_blocked: bool = False  # Block Public Access would refuse or ignore a public ACL
 
 
 def _refused(reason: Reason, message: str) -> Admission:
@@ -124,6 +125,12 @@ def admit(
         return _refused(
             Reason.ACLNotAdmitted,
             f"BucketAccessClass {name} does not admit the canned ACL {request.acl} (it admits {', '.join(class_spec.acls) or 'none'})",
+        )
+    if request.acl in PUBLIC_CANNED_ACLS and request.public_acls_blocked:
+        return _refused(
+            Reason.ACLNotAdmitted,
+            f"the canned ACL {request.acl} is public, and Block Public Access on this bucket or its account "
+            "refuses or ignores public ACLs: granting it would change nothing but the risk",
         )
     key = request.kms_key
     if (

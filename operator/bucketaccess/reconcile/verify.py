@@ -82,7 +82,11 @@ def resolve_role(subject: Subject, deps: Deps) -> str:
 
 
 def request_of(
-    spec: BucketAccessSpec, namespace: str, role_arn: str | None, default_key: str | None = None
+    spec: BucketAccessSpec,
+    namespace: str,
+    role_arn: str | None,
+    default_key: str | None = None,
+    public_acls_blocked: bool = False,
 ) -> Request:
     """What a BucketAccess asks of its class: its grant's actions, ACL and named key included."""
     encryption = spec.upload.encryption
@@ -96,12 +100,15 @@ def request_of(
         acl=spec.upload.acl,
         kms_key=encryption.kms_key_arn if encryption else None,
         default_key=default_key,
+        public_acls_blocked=public_acls_blocked,
     )
 
 
-def _admit(subject: Subject, role_arn: str | None, default_key: str | None = None) -> Admission:
+def _admit(
+    subject: Subject, role_arn: str | None, default_key: str | None = None, public_acls_blocked: bool = False
+) -> Admission:
     return admit(
-        request_of(subject.spec, subject.namespace, role_arn, default_key),
+        request_of(subject.spec, subject.namespace, role_arn, default_key, public_acls_blocked),
         subject.class_spec,
         subject.namespace_labels,
     )
@@ -148,7 +155,7 @@ def verify(subject: Subject, deps: Deps, started: float = 0.0) -> Outcome:
         return _unverified(
             admission, _all(ConditionStatus.UNKNOWN, Reason.CannotEvaluate, str(exc), layers), role_arn
         )
-    admission = _admit(subject, role_arn, snap.default_key_arn)
+    admission = _admit(subject, role_arn, snap.default_key_arn, snap.public_acls_blocked)
     merged = merge_explanations(explanations)
     conditions = (admitted_condition(admission), *conditions_from(merged, layers))
     return Outcome(

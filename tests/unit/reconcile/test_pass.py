@@ -894,3 +894,26 @@ def test_two_passes_together_plan_each_other_instead_of_undoing_each_others_gran
     w.run(x)  # its status is not written yet: the store has nothing verified about it
     w.run(y, [peer(ROLE, verified=False, uid="ux")])
     assert principals(w.ours()[0]) == {ROLE, PEER_ROLE}
+
+
+def test_a_public_acl_is_not_admitted_where_block_public_access_would_refuse_it() -> None:
+    w = world()
+    w.aws.buckets[BUCKET].ownership = "ObjectWriter"
+    w.aws.buckets[BUCKET].public_access_block = {"BlockPublicAcls": True}
+    cls = ClassSpec.parse(
+        {
+            "namespaceSelector": {"matchLabels": {"team": "a"}},
+            "buckets": [BUCKET],
+            "roles": [f"arn:aws:iam::{ACCOUNT}:role/*"],
+            "acls": ["public-read", "bucket-owner-full-control"],
+            "reconcile": {"bucketPolicy": "Manage"},
+        }
+    )
+    s = spec_subject(upload={"acl": "public-read"})
+    s = Subject(
+        namespace=s.namespace, name=s.name, spec=s.spec, class_spec=cls, namespace_labels=s.namespace_labels
+    )
+    outcome = w.run(s)
+    assert w.aws.writes == []
+    assert cond(outcome, "Admitted") == ("False", "ACLNotAdmitted")
+    assert "Block Public Access" in next(c.message for c in outcome.conditions if c.type == "Admitted")
