@@ -17,7 +17,7 @@ from kubernetes.client.exceptions import ApiException
 from ..aws.errors import AwsError, AwsUnavailable
 from ..aws.reader import AwsReader
 from ..grants.plan import Claim
-from ..reconcile import Deps, Outcome, Peer, Subject, release, run_pass, sweep
+from ..reconcile import Deps, Outcome, Peer, Subject, owners, release, run_pass, sweep
 from ..resources import BucketAccessSpec, BucketPolicyMode, ClassSpec, KMSKeyUsersMode, Managed, RawBody
 from ..vocabulary import ConditionType, Reason
 from . import events, finalizers, status
@@ -259,13 +259,21 @@ def run_sweep(rt: Runtime) -> float:
 
 def _swept(rt: Runtime, *, bucket: str | None = None, key: str | None = None) -> bool:
     try:
-        applied, holds = sweep(bucket=bucket, key=key, peers=peers(rt, bucket, key), writes=rt.writes)
+        on_it = peers(rt, bucket, key)
+        applied, holds = sweep(bucket=bucket, key=key, peers=on_it, writes=rt.writes)
     except (AwsError, ApiException) as exc:
         log.warning("sweep of %s failed (%s); trying again soon", bucket or key, getattr(exc, "message", exc))
         return False
+    held_by = owners(bucket, on_it) if bucket is not None else {}
     for a in applied:
         if a.wrote:
             log.info("sweep of %s: removed what no live, admitted object wants", a.target)
+        for sid in a.edited:  # a hand edit the sweep put back: tell the objects whose grant it is
+            for p in held_by.get(sid, ()):
+                body = rt.store.get(p.uid)
+                if body is not None:
+                    message = f"bucket {a.target}: managed statement {sid} had been edited outside the operator and was put back"
+                    events.post(rt.api, body, "Warning", Reason.RestoredManagedStatement, message)
         if a.refusal:
             log.warning("sweep of %s: %s", a.target, a.message)
     if not holds:

@@ -10,7 +10,7 @@ No kopf and no kubernetes here: :mod:`bucketaccess.k8s` drives passes and writes
 """
 
 from .conditions import Condition, derive_ready, merge_conditions
-from .repair import release, run_pass, sweep
+from .repair import owners, release, run_pass, sweep
 from .types import Deps, Event, EventType, Outcome, Peer, RoleResolutionError, Subject, WriteDeps
 from .verify import verify
 
@@ -26,6 +26,7 @@ __all__ = [
     "WriteDeps",
     "derive_ready",
     "merge_conditions",
+    "owners",
     "release",
     "run_pass",
     "sweep",

@@ -393,3 +393,13 @@ def sweep(
     except NotFound:
         return applied, False  # the bucket or key is gone, and with it everything of ours
     return applied, False
+
+
+def owners(bucket: str, peers: list[Peer]) -> dict[str, list[Peer]]:
+    """Sid -> the objects whose grant that managed bucket-policy statement holds (for Events)."""
+    out: dict[str, list[Peer]] = {}
+    by_owner = {p.owner: p for p in peers}
+    for c in _bucket_claims(bucket, peers):
+        for s in bucket_statements(bucket, [c]):
+            out.setdefault(str(s["Sid"]), []).append(by_owner[c.owner])
+    return out

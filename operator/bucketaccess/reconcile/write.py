@@ -12,7 +12,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..aws.errors import AwsError, AwsUnavailable, NotFound
 from ..grants.merge import BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT, Merge, WriteRefusal, canonical, merge
@@ -58,6 +58,7 @@ class Applied:
     sid: str | None = None  # the managed statement that holds the owner's principal
     grant_ids: tuple[str, ...] = ()
     events: tuple[Event, ...] = ()
+    edited: tuple[str, ...] = ()  # Sids of ours that someone else had edited, now put back
 
     @property
     def message(self) -> str:
@@ -245,7 +246,8 @@ def _apply_policy(
             sid=sid,
         )
     events = _events(t.kind, f"{t.kind} {t.name}", m, edited)
-    return _crowded(t.name, crowded if wanted else None, wrote=True, sid=sid, events=events)
+    done = _crowded(t.name, crowded if wanted else None, wrote=True, sid=sid, events=events)
+    return replace(done, edited=edited)
 
 
 def _crowded(

@@ -917,3 +917,19 @@ def test_a_public_acl_is_not_admitted_where_block_public_access_would_refuse_it(
     assert w.aws.writes == []
     assert cond(outcome, "Admitted") == ("False", "ACLNotAdmitted")
     assert "Block Public Access" in next(c.message for c in outcome.conditions if c.type == "Admitted")
+
+
+def test_a_hand_edit_the_sweep_puts_back_is_named_for_the_objects_it_concerns() -> None:
+    from bucketaccess.reconcile import owners, sweep
+
+    w = world(peers=True)
+    w.run(subject(), [peer()])
+    policy = w.policy()
+    sid = policy["Statement"][0]["Sid"]
+    policy["Statement"][0]["Action"] = "s3:*"
+    w.aws.buckets[BUCKET].policy = json.dumps(policy)
+    mine = peer(ROLE)  # the object of the first pass, as the store sees it
+    applied, _ = sweep(bucket=BUCKET, peers=[peer(), mine], writes=w.writes())
+    assert [a.edited for a in applied] == [(sid,)]
+    assert {p.role_arn for p in owners(BUCKET, [peer(), mine])[sid]} == {ROLE, PEER_ROLE}
+    assert w.ours()[0]["Action"] == "s3:PutObject"
