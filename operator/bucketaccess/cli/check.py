@@ -15,12 +15,8 @@ from ..access.render import to_json, to_text
 from ..aws import snapshot
 from ..aws.errors import AwsError
 from ..policy import InvalidInput
-from .common import InvalidSetting, setting
+from .common import InvalidSetting, setting, verbatim
 from .exit_codes import ExitCode, exit_code
-
-
-def _identity(text: str) -> str:
-    return text
 
 
 def _role_from_service_account(ref: str) -> str:
@@ -39,9 +35,9 @@ def _role_from_service_account(ref: str) -> str:
 
 def command(args: argparse.Namespace) -> int:
     try:
-        region = setting(args.region, "REGION", None, _identity)
-        org_reader = setting(args.org_reader_role_arn, "ORG_READER_ROLE_ARN", None, _identity)
-        account_reader = setting(args.account_reader_role_name, "ACCOUNT_READER_ROLE_NAME", None, _identity)
+        region = setting(args.region, "REGION", None, verbatim)
+        org_reader = setting(args.org_reader_role_arn, "ORG_READER_ROLE_ARN", None, verbatim)
+        account_reader = setting(args.account_reader_role_name, "ACCOUNT_READER_ROLE_NAME", None, verbatim)
         role = args.role or _role_from_service_account(args.service_account)
     except (InvalidSetting, ValueError) as exc:
         print(f"bucketaccess: error: {exc}", file=sys.stderr)

@@ -45,6 +45,11 @@ def setting(flag: T | None, name: str, default: str | None, parse: Callable[[str
         raise InvalidSetting(f"{source}: {exc}") from None
 
 
+def verbatim(value: str) -> str:
+    """A setting taken as it is written (a name, an ARN, a region)."""
+    return value
+
+
 def duration(text: str) -> float:
     return parse_duration(text)
 

@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 
-from .common import InvalidSetting, choice, duration, flag_type, port, positive_int, setting
+from .common import InvalidSetting, choice, duration, flag_type, port, positive_int, setting, verbatim
 from .exit_codes import ExitCode
 
 
@@ -37,10 +37,6 @@ def _logging(level: str, form: str) -> None:
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _identity(text: str) -> str:
-    return text
-
-
 def command(args: argparse.Namespace) -> int:
     from ..k8s.config import OperatorConfig
 
@@ -51,17 +47,17 @@ def command(args: argparse.Namespace) -> int:
         cfg = OperatorConfig(
             default_interval_s=setting(args.default_interval, "DEFAULT_INTERVAL", "5m", duration) or 300.0,
             cache_ttl_s=setting(args.cache_ttl, "CACHE_TTL", "20s", duration) or 0.0,
-            region=setting(args.region, "REGION", None, _identity),
-            org_reader_role_arn=setting(args.org_reader_role_arn, "ORG_READER_ROLE_ARN", None, _identity),
+            region=setting(args.region, "REGION", None, verbatim),
+            org_reader_role_arn=setting(args.org_reader_role_arn, "ORG_READER_ROLE_ARN", None, verbatim),
             account_reader_role_name=setting(
-                args.account_reader_role_name, "ACCOUNT_READER_ROLE_NAME", None, _identity
+                args.account_reader_role_name, "ACCOUNT_READER_ROLE_NAME", None, verbatim
             ),
             workers=setting(args.workers, "WORKERS", "16", positive_int) or 16,
             metrics_port=setting(args.metrics_port, "METRICS_PORT", "0", port) or 0,
             namespaces=tuple(args.namespace or ()),
-            state_namespace=setting(args.state_namespace, "STATE_NAMESPACE", "bucketaccess-system", _identity)
+            state_namespace=setting(args.state_namespace, "STATE_NAMESPACE", "bucketaccess-system", verbatim)
             or "bucketaccess-system",
-            record_name=setting(args.record_name, "RECORD_NAME", "bucketaccess-managed", _identity)
+            record_name=setting(args.record_name, "RECORD_NAME", "bucketaccess-managed", verbatim)
             or "bucketaccess-managed",
         )
     except InvalidSetting as exc:

@@ -121,6 +121,7 @@ def peers(rt: Runtime, bucket: str | None, key: str | None) -> list[Peer]:
             continue
         subject = _subject(body, rt)
         st = body.get("status") or {}
+        managed = Managed.parse(st.get("managed"))
         out.append(
             Peer(
                 namespace=subject.namespace,
@@ -129,9 +130,9 @@ def peers(rt: Runtime, bucket: str | None, key: str | None) -> list[Peer]:
                 role_arn=subject.spec.role_arn or st.get("roleArn"),
                 class_spec=subject.class_spec,
                 namespace_labels=subject.namespace_labels,
-                managed_key=Managed.parse(st.get("managed")).kms_key_arn,
+                managed_key=managed.kms_key_arn,
                 # a peer holds a grant only if its own pass found its bucket uses a Bucket Key
-                bucket_key=bool(Managed.parse(st.get("managed")).grant_ids),
+                bucket_key=bool(managed.grant_ids),
                 verified=_verified(body),
                 holds=subject.holds,
                 role_missing=_role_missing(st),

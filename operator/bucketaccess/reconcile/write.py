@@ -393,14 +393,7 @@ def apply_grants(
     except AwsError as exc:
         if wrote:
             cache.invalidate("key")
-        failed = _failed(key_arn, exc, wrote=wrote)
-        return Applied(
-            target=failed.target,
-            wrote=wrote,
-            refusal=failed.refusal,
-            detail=failed.detail,
-            events=tuple(events),
-        )
+        return replace(_failed(key_arn, exc, wrote=wrote), events=tuple(events))
     if wrote:
         cache.invalidate("key")
     return Applied(
