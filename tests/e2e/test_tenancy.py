@@ -144,6 +144,12 @@ def victim(org_world: OrgWorld) -> dict[str, str]:
     }
 
 
+def foreign_first_statement_kept(org_world: OrgWorld, victim: dict[str, str]) -> bool:
+    """The victim bucket's foreign statement is still there, byte for byte, first."""
+    statements = json.loads(bucket_policy(org_world, victim["bucket"]))["Statement"]
+    return json.dumps(statements[0]) == json.dumps(json.loads(victim["policy"])["Statement"][0])
+
+
 def bucket_policy(org_world: OrgWorld, bucket: str) -> str:
     return str(org_world.client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
 
@@ -152,13 +158,22 @@ def key_policy(org_world: OrgWorld, key: str) -> str:
     return str(org_world.client("kms").get_key_policy(KeyId=key, PolicyName="default")["Policy"])
 
 
-def submit(tenant: client.CustomObjectsApi, name: str, bucket: str, role: str, **spec: Any) -> None:
+def submit(
+    tenant: client.CustomObjectsApi,
+    name: str,
+    bucket: str,
+    role: str,
+    cls: str = CLASS,
+    prefix: str = "in/",
+    **spec: Any,
+) -> None:
+    """The tenant creates a BucketAccess in its own namespace, with its own token."""
     tenant.create_namespaced_custom_object(
         GROUP,
         VERSION,
         NS,
         "bucketaccesses",
-        bucket_access(name, NS, cls=CLASS, bucket=bucket, prefix="in/", role=role, **spec),
+        bucket_access(name, NS, cls=cls, bucket=bucket, prefix=prefix, role=role, **spec),
     )
 
 
@@ -276,10 +291,8 @@ def test_an_admitted_request_is_granted_exactly_and_foreign_statements_stay(
         60,
         "the admitted request Ready",
     )
+    assert foreign_first_statement_kept(org_world, victim)
     statements = json.loads(bucket_policy(org_world, victim["bucket"]))["Statement"]
-    assert json.dumps(statements[0]) == json.dumps(
-        json.loads(victim["policy"])["Statement"][0]
-    )  # byte for byte
     ours = {s["Action"]: s for s in statements[1:]}
     assert set(ours) == {"s3:PutObject", "s3:PutObjectAcl"}
     assert ours["s3:PutObjectAcl"]["Condition"] == {
@@ -334,8 +347,7 @@ def test_an_object_gone_without_its_cleanup_leaves_no_grant_behind(
         60,
         "the orphaned grant removed by the sweep",
     )
-    statements = json.loads(bucket_policy(org_world, victim["bucket"]))["Statement"]
-    assert json.dumps(statements[0]) == json.dumps(json.loads(victim["policy"])["Statement"][0])
+    assert foreign_first_statement_kept(org_world, victim)
 
 
 def test_one_namespace_cannot_take_more_than_its_share_of_a_shared_bucket(
@@ -360,25 +372,9 @@ def test_one_namespace_cannot_take_more_than_its_share_of_a_shared_bucket(
     org_world.seed({"roles": [{"name": second_role, "inline": {"read": NO_PUT}}]})
     second_arn = f"arn:aws:iam::{org_world.workloads}:role/{second_role}"
     first, second = unique("share"), unique("share")
-    tenant.create_namespaced_custom_object(
-        GROUP,
-        VERSION,
-        NS,
-        "bucketaccesses",
-        bucket_access(
-            first, NS, cls="tenancy-capped", bucket=victim["bucket"], prefix="a/", role=victim["role"]
-        ),
-    )
+    submit(tenant, first, victim["bucket"], victim["role"], cls="tenancy-capped", prefix="a/")
     wait_for(lambda: victim["role"] in managed_principals(org_world, victim["bucket"]), 60, "the first grant")
-    tenant.create_namespaced_custom_object(
-        GROUP,
-        VERSION,
-        NS,
-        "bucketaccesses",
-        bucket_access(
-            second, NS, cls="tenancy-capped", bucket=victim["bucket"], prefix="b/", role=second_arn
-        ),
-    )
+    submit(tenant, second, victim["bucket"], second_arn, cls="tenancy-capped", prefix="b/")
     obj = verified_twice(kube, second)
     admitted = condition(obj, "Admitted")
     assert admitted is not None and (admitted["status"], admitted["reason"]) == (
@@ -386,5 +382,4 @@ def test_one_namespace_cannot_take_more_than_its_share_of_a_shared_bucket(
         "NamespaceShareExceeded",
     )
     assert managed_principals(org_world, victim["bucket"]) == {victim["role"]}
-    statements = json.loads(bucket_policy(org_world, victim["bucket"]))["Statement"]
-    assert json.dumps(statements[0]) == json.dumps(json.loads(victim["policy"])["Statement"][0])
+    assert foreign_first_statement_kept(org_world, victim)

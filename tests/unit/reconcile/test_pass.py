@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -290,9 +290,7 @@ def test_a_peer_not_admitted_by_its_class_is_left_out() -> None:
 def test_not_admitted_is_verified_but_never_written() -> None:
     w = world()
     s = subject()
-    s = Subject(
-        namespace="other", name=s.name, spec=s.spec, class_spec=s.class_spec, namespace_labels={"team": "b"}
-    )
+    s = replace(s, namespace="other", namespace_labels={"team": "b"})
     outcome = w.run(s)
     assert w.aws.writes == []
     assert cond(outcome, "Admitted") == ("False", "NamespaceNotAdmitted")
@@ -312,9 +310,7 @@ def test_not_admitted_but_the_upload_works_is_ready() -> None:
         }
     }
     s = subject()
-    s = Subject(
-        namespace="other", name=s.name, spec=s.spec, class_spec=s.class_spec, namespace_labels={"team": "b"}
-    )
+    s = replace(s, namespace="other", namespace_labels={"team": "b"})
     outcome = w.run(s)
     assert cond(outcome, "Admitted") == ("False", "NamespaceNotAdmitted")
     assert cond(outcome, "Ready") == ("True", "UploadAllowed")
@@ -524,14 +520,7 @@ def test_a_principal_slipped_into_our_statement_is_removed_with_a_warning() -> N
 def test_a_pass_of_an_object_released_meanwhile_writes_nothing() -> None:
     w = world()
     s = subject()
-    s = Subject(
-        namespace=s.namespace,
-        name=s.name,
-        spec=s.spec,
-        class_spec=s.class_spec,
-        namespace_labels={"team": "a"},
-        uid="u1",
-    )
+    s = replace(s, uid="u1")
     w.writes().release("u1")  # its cleanup ran while this pass was on its way
     outcome = w.run(s)
     assert w.aws.writes == []
@@ -542,13 +531,7 @@ def test_a_pass_of_an_object_released_meanwhile_writes_nothing() -> None:
 def spec_subject(**spec: Any) -> Subject:
     s = subject()
     raw = {"className": "c", "bucket": BUCKET, "prefix": "in/", "role": {"arn": ROLE}, **spec}
-    return Subject(
-        namespace=s.namespace,
-        name=s.name,
-        spec=BucketAccessSpec.parse(raw),
-        class_spec=s.class_spec,
-        namespace_labels=s.namespace_labels,
-    )
+    return replace(s, spec=BucketAccessSpec.parse(raw))
 
 
 @pytest.mark.parametrize(
@@ -697,15 +680,7 @@ def test_a_namespace_over_its_share_of_a_bucket_is_refused_and_the_earliest_keep
 
     first, second = who(ROLE, "2026-01-01T00:00:00Z", "a/"), who(PEER_ROLE, "2026-01-02T00:00:00Z", "b/")
     late = subject(third, cls=cls, name="late", prefix="c/")
-    late = Subject(
-        namespace=late.namespace,
-        name=late.name,
-        spec=late.spec,
-        class_spec=cls,
-        namespace_labels=late.namespace_labels,
-        uid="z",
-        created="2026-01-03T00:00:00Z",
-    )
+    late = replace(late, uid="z", created="2026-01-03T00:00:00Z")
     outcome = w.run(late, [first, second])
     assert cond(outcome, "Admitted") == ("False", "NamespaceShareExceeded")
     assert cond(outcome, "Reconciled") == ("False", "NotAdmitted")
@@ -797,9 +772,7 @@ def test_a_bucket_action_is_granted_on_the_bucket_arn_limited_to_the_prefix() ->
         }
     )
     s = spec_subject(actions=["s3:ListBucket"])
-    s = Subject(
-        namespace=s.namespace, name=s.name, spec=s.spec, class_spec=cls, namespace_labels=s.namespace_labels
-    )
+    s = replace(s, class_spec=cls)
     outcome = w.run(s)
     by_resource = {st["Resource"]: st for st in w.ours()}
     assert by_resource[f"arn:aws:s3:::{BUCKET}/in/*"]["Action"] == "s3:PutObject"
@@ -822,7 +795,7 @@ def test_bucket_management_actions_are_never_granted_whatever_the_class_says() -
         }
     )
     s = spec_subject(prefix="", actions=["s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock"])
-    s = Subject(namespace=s.namespace, name=s.name, spec=s.spec, class_spec=cls, namespace_labels={})
+    s = replace(s, class_spec=cls, namespace_labels={})
     outcome = w.run(s)
     assert w.aws.writes == []
     assert cond(outcome, "Admitted") == ("False", "ActionNotAdmitted")
@@ -873,24 +846,8 @@ def test_an_object_its_own_pass_has_not_verified_is_not_planned_by_another() -> 
 
 def test_two_passes_together_plan_each_other_instead_of_undoing_each_others_grant() -> None:
     w = world(peers=True)
-    x = subject(name="x")
-    x = Subject(
-        namespace=x.namespace,
-        name="x",
-        spec=x.spec,
-        class_spec=x.class_spec,
-        namespace_labels=x.namespace_labels,
-        uid="ux",
-    )
-    y = subject(PEER_ROLE, name="y")
-    y = Subject(
-        namespace=y.namespace,
-        name="y",
-        spec=y.spec,
-        class_spec=y.class_spec,
-        namespace_labels=y.namespace_labels,
-        uid="uy",
-    )
+    x = replace(subject(name="x"), uid="ux")
+    y = replace(subject(PEER_ROLE, name="y"), uid="uy")
     w.run(x)  # its status is not written yet: the store has nothing verified about it
     w.run(y, [peer(ROLE, verified=False, uid="ux")])
     assert principals(w.ours()[0]) == {ROLE, PEER_ROLE}
@@ -910,9 +867,7 @@ def test_a_public_acl_is_not_admitted_where_block_public_access_would_refuse_it(
         }
     )
     s = spec_subject(upload={"acl": "public-read"})
-    s = Subject(
-        namespace=s.namespace, name=s.name, spec=s.spec, class_spec=cls, namespace_labels=s.namespace_labels
-    )
+    s = replace(s, class_spec=cls)
     outcome = w.run(s)
     assert w.aws.writes == []
     assert cond(outcome, "Admitted") == ("False", "ACLNotAdmitted")
