@@ -186,6 +186,22 @@ def _granted(
     return tuple(dict.fromkeys(refs))
 
 
+# Verdicts that say the same whatever the scenario: made once (a Check is immutable).
+_ACLS_DISABLED = Check(
+    Status.NotApplicable,
+    Reason.ACLsDisabled,
+    "the bucket's ACLs are disabled (object ownership BucketOwnerEnforced)",
+)
+_NO_SESSION_POLICY = Check(
+    Status.NotApplicable, Reason.NoSessionPolicy, "the session was not given a session policy"
+)
+_NO_PUBLIC_ACCESS_BLOCK = Check(
+    Status.NotApplicable,
+    Reason.NoPublicAccessBlock,
+    "Block Public Access is off for the bucket and its account",
+)
+
+
 def _defaults(
     sc: Scenario, plan_probes: tuple[Probe, ...], decisions: list[tuple[Probe, RequestDecision]]
 ) -> dict[CheckName, Check]:
@@ -255,9 +271,7 @@ def _defaults(
         )
 
     if sc.bucket.ownership is Ownership.BucketOwnerEnforced:
-        out[CheckName.BucketACLAllows] = Check(
-            na, Reason.ACLsDisabled, "the bucket's ACLs are disabled (object ownership BucketOwnerEnforced)"
-        )
+        out[CheckName.BucketACLAllows] = _ACLS_DISABLED
     else:
         acl = _granted(decisions, ("bucket-acl",), Service.S3)
         if acl:
@@ -308,9 +322,7 @@ def _defaults(
         out[CheckName.PermissionsBoundaryAllows] = Check(t, reason, msg, b)
 
     if not sc.identity.session_policies:
-        out[CheckName.SessionPolicyAllows] = Check(
-            na, Reason.NoSessionPolicy, "the session was not given a session policy"
-        )
+        out[CheckName.SessionPolicyAllows] = _NO_SESSION_POLICY
     else:
         s = _granted(decisions, ("session:",))
         out[CheckName.SessionPolicyAllows] = Check(
@@ -324,9 +336,7 @@ def _defaults(
     if not any(
         (pab.block_public_acls, pab.ignore_public_acls, pab.block_public_policy, pab.restrict_public_buckets)
     ):
-        out[CheckName.PublicAccessBlockAllows] = Check(
-            na, Reason.NoPublicAccessBlock, "Block Public Access is off for the bucket and its account"
-        )
+        out[CheckName.PublicAccessBlockAllows] = _NO_PUBLIC_ACCESS_BLOCK
     else:
         out[CheckName.PublicAccessBlockAllows] = Check(
             t,
@@ -365,10 +375,16 @@ def _org_reason(sc: Scenario, what: str) -> tuple[Reason, str]:
 
 def explain(sc: Scenario) -> Explanation:
     ex = _explain(sc)
+    headed = [
+        name
+        for name, check in ex.checks.items()
+        if check.status is Status.FALSE and check.fix is not None and check.fix.headers
+    ]
+    if not headed:
+        return ex
     checks = dict(ex.checks)
-    for name, check in ex.checks.items():
-        if check.status is Status.FALSE and check.fix is not None and check.fix.headers:
-            checks[name] = _complete_header_fix(sc, name, check)
+    for name in headed:
+        checks[name] = _complete_header_fix(sc, name, checks[name])
     return Explanation(ex.decision, ex.requests, checks)
 
 

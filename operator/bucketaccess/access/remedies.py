@@ -113,10 +113,9 @@ def _candidates(sc: Scenario | None) -> list[str]:
     return candidates
 
 
-def _header_values(header: str, pattern: str, sc: Scenario | None) -> dict[str, str] | None:
-    """The headers that send ``header`` with a value matching ``pattern``; None when no concrete
-    value is known (a wildcard the scenario cannot fill, an encryption value S3 refuses)."""
-    value = _pick(pattern, _candidates(sc))
+def _header_values(header: str, value: str) -> dict[str, str] | None:
+    """The headers that send ``header`` with ``value`` (already picked for its pattern); None when
+    no concrete value is known (a wildcard the scenario cannot fill, an encryption value S3 refuses)."""
     if "*" in value or "?" in value:
         return None
     if header == "x-amz-server-side-encryption" and value not in _ENCRYPTION_VALUES:
@@ -152,10 +151,10 @@ def condition_escape(clause: ConditionClause, sc: Scenario | None) -> tuple[str,
     if negated:
         phrase = f"unless {key} {verb} {_values(clause)}"
         if header:
-            headers = _header_values(header, clause.values[0], sc)
+            value = _pick(clause.values[0], _candidates(sc))
+            headers = _header_values(header, value)
             if headers is not None:
                 return phrase, _send(headers), headers
-            value = _pick(clause.values[0], _candidates(sc))
             extra = (
                 " (with x-amz-server-side-encryption: aws:kms)" if header.endswith("aws-kms-key-id") else ""
             )
@@ -179,7 +178,7 @@ def condition_need(clause: ConditionClause, sc: Scenario | None) -> tuple[str, s
     positive = base in ("StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike")
     if header and positive and not clause.qualifier:
         phrase = f"when {key} {verb} {_values(clause)}"
-        headers = _header_values(header, clause.values[0], sc)
+        headers = _header_values(header, _pick(clause.values[0], _candidates(sc)))
         if headers is not None:
             return phrase, _send(headers), headers
         return phrase, f"upload with header {header} set to a value matching {clause.values[0]}", None
@@ -306,8 +305,9 @@ def deny_remedy(hits: list[Hit], probe: Probe, sc: Scenario | None) -> Remedy:
     fixes = [e[1] for e in escapes]
     message = f"{head} {' and '.join(phrases)}; {'; or '.join(dict.fromkeys(fixes))}"
     headers: dict[str, str] = {}
-    for h in hits:  # every Deny of this layer must be escaped; one header per Deny suffices
-        found = next((e[2] for e in (condition_escape(c, sc) for c in h.statement.conditions) if e[2]), None)
+    for n, h in enumerate(hits):  # every Deny of this layer must be escaped; one header per Deny suffices
+        escaping = escapes if n == 0 else (condition_escape(c, sc) for c in h.statement.conditions)
+        found = next((e[2] for e in escaping if e[2]), None)
         if probe.service is Service.KMS:
             found = None
         if found is None or any(headers.get(k, v) != v for k, v in found.items()):
