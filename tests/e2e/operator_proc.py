@@ -83,6 +83,28 @@ class OperatorProcess:
     def calls(self) -> Path:
         return self.log.with_suffix(".aws-calls.jsonl")
 
+    def metrics(self) -> dict[str, float]:
+        """Every sample of the process's /metrics (needs --metrics-port), summed over labels, by name."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        port = self.args[self.args.index("--metrics-port") + 1]
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        out: dict[str, float] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                out[sample.name] = out.get(sample.name, 0.0) + sample.value
+        return out
+
+    def writes(self) -> float:
+        """AWS and Kubernetes writes this process has made, from its own counters."""
+        found = self.metrics()
+        return found.get("bucketaccess_aws_writes_total", 0.0) + found.get(
+            "bucketaccess_kube_writes_total", 0.0
+        )
+
+    def leading(self) -> bool:
+        return self.metrics().get("bucketaccess_leader") == 1.0
+
     def stop(self) -> None:
         """Stop the process; every AWS call it made must be one the IAM policies in deploy/iam/ allow."""
         terminate(self.proc)

@@ -70,6 +70,8 @@ def test_kustomize_renders_everything(control_plane: ControlPlane) -> None:
             "Role",
             "RoleBinding",
             "Deployment",
+            "PodDisruptionBudget",
+            "Service",
         ]
     )
     overlay = sorted(d["kind"] for d in rendered(control_plane, "deploy/overlays/namespaced"))
@@ -87,7 +89,7 @@ def test_everything_applies_with_server_dry_run(control_plane: ControlPlane, ins
         str(ROOT / "deploy"),
     )
     assert "would violate" not in out.stderr and "Error" not in out.stderr, out.stderr
-    assert out.stdout.count("(server dry run)") == 9
+    assert out.stdout.count("(server dry run)") == 11
     overlay = kubectl(
         control_plane,
         "apply",
@@ -123,7 +125,10 @@ def test_the_operator_pod_is_admitted_under_restricted_pod_security(
     with pytest.raises(ApiException) as info:
         client.CoreV1Api(kube).create_namespaced_pod(SYSTEM_NS, privileged, dry_run="All")
     assert "PodSecurity" in info.value.body  # the profile is really enforced here
-    assert deployment["spec"]["strategy"]["type"] == "Recreate" and deployment["spec"]["replicas"] == 1
+    # two replicas behind a Lease: a rollout or a lost node never stops verification
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate" and deployment["spec"]["replicas"] == 2
+    env = {e["name"]: e.get("value") for e in template["spec"]["containers"][0]["env"]}
+    assert env["BUCKETACCESS_LEADER_ELECT"] == "true"
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +161,26 @@ def rbac_operator(
         access_class("rbac-manage", namespace_labels={"team": "rbac"}, bucket_policy="Manage"),
     )
     log = tmp_path_factory.mktemp("rbac-operator") / "operator.log"
-    args = ["--namespace", NS, "--namespace", TENANT_NS, *org_world.operator_args()]
+    # the names deploy/base/role.yaml grants, and leader election on as deployed: the Role's Lease
+    # rules are exercised with the operator's own token
+    args = [
+        "--namespace",
+        NS,
+        "--namespace",
+        TENANT_NS,
+        "--record-name",
+        "bucketaccess-managed",
+        "--leader-elect",
+    ]
+    args += [
+        "--lease-duration",
+        "4s",
+        "--renew-deadline",
+        "3s",
+        "--retry-period",
+        "500ms",
+        *org_world.operator_args(),
+    ]
     with OperatorProcess(operator_sa_kubeconfig, log, args, env=org_world.operator_env()) as proc:
         yield proc
 

@@ -8,7 +8,17 @@ import json
 import logging
 import sys
 
-from .common import InvalidSetting, choice, duration, flag_type, port, positive_int, setting, verbatim
+from .common import (
+    InvalidSetting,
+    boolean,
+    choice,
+    duration,
+    flag_type,
+    port,
+    positive_int,
+    setting,
+    verbatim,
+)
 from .exit_codes import ExitCode
 
 
@@ -39,6 +49,7 @@ def _logging(level: str, form: str) -> None:
 
 def command(args: argparse.Namespace) -> int:
     from ..k8s.config import OperatorConfig
+    from ..k8s.leader import LeaseTimings
 
     try:
         health_port = setting(args.health_port, "HEALTH_PORT", "8080", port)
@@ -59,7 +70,17 @@ def command(args: argparse.Namespace) -> int:
             or "bucketaccess-system",
             record_name=setting(args.record_name, "RECORD_NAME", "bucketaccess-managed", verbatim)
             or "bucketaccess-managed",
+            leader_election=setting(args.leader_elect, "LEADER_ELECT", "false", boolean) or False,
+            lease_name=setting(args.lease_name, "LEASE_NAME", None, verbatim),
+            lease=LeaseTimings(
+                lease_duration_s=setting(args.lease_duration, "LEASE_DURATION", "15s", duration) or 15.0,
+                renew_deadline_s=setting(args.renew_deadline, "RENEW_DEADLINE", "10s", duration) or 10.0,
+                retry_period_s=setting(args.retry_period, "RETRY_PERIOD", "2s", duration) or 2.0,
+            ),
         )
+        unsafe = cfg.lease.problem()
+        if cfg.leader_election and unsafe:
+            raise InvalidSetting(f"--lease-duration, --renew-deadline, --retry-period: {unsafe}")
     except InvalidSetting as exc:
         print(f"bucketaccess: error: {exc}", file=sys.stderr)
         return ExitCode.InvalidInput
@@ -141,6 +162,35 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument(
         "--record-name",
         help="name of that ConfigMap; give each shard its own [BUCKETACCESS_RECORD_NAME] (default bucketaccess-managed)",
+    )
+    run.add_argument(
+        "--leader-elect",
+        type=flag_type(boolean),
+        nargs="?",
+        const="true",
+        help="run as one of several replicas: only the holder of a Lease (in --state-namespace) verifies "
+        "and writes [BUCKETACCESS_LEADER_ELECT] (default false; deploy/ turns it on)",
+    )
+    run.add_argument(
+        "--lease-name",
+        help="name of that Lease; give each shard its own [BUCKETACCESS_LEASE_NAME] (default: --record-name)",
+    )
+    run.add_argument(
+        "--lease-duration",
+        type=flag_type(duration),
+        help="how long a standby waits, from the last renew it saw, before taking the lease over "
+        "[BUCKETACCESS_LEASE_DURATION] (default 15s)",
+    )
+    run.add_argument(
+        "--renew-deadline",
+        type=flag_type(duration),
+        help="how long after its last renew the holder stops writing unless it renewed again; shorter "
+        "than --lease-duration [BUCKETACCESS_RENEW_DEADLINE] (default 10s)",
+    )
+    run.add_argument(
+        "--retry-period",
+        type=flag_type(duration),
+        help="how often the holder renews and a standby tries [BUCKETACCESS_RETRY_PERIOD] (default 2s)",
     )
     run.add_argument(
         "--log-format",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from .leader import LeaseTimings
 
 
 @dataclass(frozen=True)
@@ -17,3 +19,10 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = ()  # watched namespaces (names or globs); empty: cluster-wide
     state_namespace: str = "bucketaccess-system"  # where the record of managed buckets and keys lives
     record_name: str = "bucketaccess-managed"  # its ConfigMap; one per shard
+    leader_election: bool = False  # only the holder of the Lease verifies and writes (replicas > 1)
+    lease_name: str | None = None  # the Lease's name in state_namespace; default: record_name (one per shard)
+    lease: LeaseTimings = field(default_factory=LeaseTimings)
+
+    @property
+    def lease_object(self) -> str:
+        return self.lease_name or self.record_name

@@ -23,6 +23,7 @@ from ..vocabulary import ConditionType, Reason
 from . import events, finalizers, status
 from .identity import service_account_resolver
 from .kube import get_object
+from .leader import NotLeader
 from .runtime import Runtime
 
 SKIP_CLEANUP = "s3access.dev/skip-cleanup"
@@ -37,15 +38,43 @@ SWEEP_FAILED_RETRY_S = 60.0
 
 
 def work(uid: str, rt: Runtime) -> float | None:
-    """A pass, or the cleanup of an object being deleted; returns the delay to the next run."""
-    if uid == SWEEP:
-        return run_sweep(rt)
-    body = rt.store.get(uid)
-    if body is None or not rt.indexes_ready():
+    """A pass, or the cleanup of an object being deleted; returns the delay to the next run.
+
+    Only the lease holder works. A standby drops the run: the replica that acquires the lease
+    schedules every object afresh (:func:`on_leadership`). A run that loses the lease midway
+    stops at its next write (the fence raises NotLeader before anything is sent).
+    """
+    if not rt.leading():
+        rt.metrics.standby_skips.inc()
         return None
-    if body["metadata"].get("deletionTimestamp"):
-        return run_cleanup(body, rt)
-    return drive_pass(body, rt)
+    try:
+        if uid == SWEEP:
+            return run_sweep(rt)
+        body = rt.store.get(uid)
+        if body is None or not rt.indexes_ready():
+            return None
+        if body["metadata"].get("deletionTimestamp"):
+            return run_cleanup(body, rt)
+        return drive_pass(body, rt)
+    except NotLeader as exc:
+        log.warning("%s: stopped, %s", uid, exc)
+        return None
+
+
+def on_leadership(rt: Runtime, leading: bool) -> None:
+    """In the event loop, when this replica acquires or loses the lease."""
+    if not leading:
+        rt.metrics.forget_objects()  # the new holder reports them
+        return
+    rt.metrics.acquisitions.inc()
+    if rt.scheduler is None:
+        return
+    # every object is verified again now, with reads up to an interval old (as after a restart):
+    # the previous holder may have died in the middle of anything
+    for uid in rt.store.uids():
+        rt.metrics.expect(uid, rt.config.default_interval_s)
+        rt.scheduler.soon(uid)
+    rt.scheduler.soon(SWEEP)
 
 
 def _class(rt: Runtime, name: str) -> ClassSpec | None:
@@ -149,6 +178,7 @@ def drive_pass(body: RawBody, rt: Runtime) -> float | None:
     uid = meta.get("uid", "")
     subject = _subject(body, rt)
     interval = subject.spec.interval(rt.config.default_interval_s)
+    rt.metrics.expect(uid, interval)
     deps = Deps(reader=_reader(rt, uid, interval), resolve_service_account=service_account_resolver(rt.api))
     managed = Managed.parse((body.get("status") or {}).get("managed"))
 
@@ -174,13 +204,28 @@ def drive_pass(body: RawBody, rt: Runtime) -> float | None:
         return None  # being deleted: nothing was written, and the deletion event takes over
     except status.StatusForbidden:
         return min(REFUSED_RETRY_S, interval)  # an RBAC fix shows within a minute
-    rt.metrics.set_ready(uid, outcome.ready.status)
+    rt.metrics.set_ready(uid, outcome.ready.status, outcome.ready.reason, _ready_since(rt.store.get(uid)))
+    rt.metrics.passed(uid, interval)
     log.info("verified %s: Ready=%s %s", subject.owner, outcome.ready.status, outcome.ready.reason)
     if uid not in rt.seen:
         # objects created (or resumed) together would otherwise stay in step for ever
         rt.seen.add(uid)
         return interval + phase(uid, interval)
     return interval * random.uniform(0.95, 1.05)
+
+
+def _ready_since(body: RawBody | None) -> float | None:
+    """When the object's Ready condition last changed (epoch seconds), as its status says."""
+    st: Mapping[str, Any] = (body.get("status") or {}) if body is not None else {}
+    for c in st.get("conditions") or ():
+        if c.get("type") == ConditionType.Ready and c.get("lastTransitionTime"):
+            try:
+                return dt.datetime.fromisoformat(
+                    str(c["lastTransitionTime"]).replace("Z", "+00:00")
+                ).timestamp()
+            except ValueError:
+                return None
+    return None
 
 
 def _reader(rt: Runtime, uid: str, interval: float) -> AwsReader:

@@ -67,6 +67,10 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         rt.metrics.serve(cfg.metrics_port)
     rt.scheduler_task = asyncio.create_task(rt.scheduler.run())
     rt.scheduler.soon(driver.SWEEP)
+    if rt.elector is not None:
+        rt.elector_task = asyncio.create_task(
+            rt.elector.run(lambda leading: driver.on_leadership(rt, leading))
+        )
     # Kopf hands each handler a shallow copy of this memo: the runtime is one shared object,
     # mutated in place and never re-assigned from a handler.
     memo.runtime = rt
@@ -79,11 +83,16 @@ async def shutdown(memo: kopf.Memo, **_: Any) -> None:
         return
     if rt.scheduler_task is not None:
         rt.scheduler_task.cancel()
+    if rt.elector_task is not None:
+        rt.elector_task.cancel()
     try:
         await asyncio.wait_for(rt.scheduler.drain(), timeout=10)
     except TimeoutError:
         log.warning("shutting down with verification passes still in flight")
     rt.scheduler.close()
+    if rt.elector is not None:
+        # after the passes in flight: the next holder starts at once, not a lease duration later
+        await asyncio.to_thread(rt.elector.release)
 
 
 # Index handlers are async: they are pure and cheap, and a sync one would cost a thread hop on

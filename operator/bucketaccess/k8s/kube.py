@@ -11,7 +11,7 @@ from kubernetes.client.exceptions import ApiException
 from ..resources import GROUP, PLURAL, VERSION, RawBody
 
 
-def kube_api(pool: int = 4) -> client.ApiClient:
+def kube_config(pool: int = 4) -> client.Configuration:
     """In-cluster credentials when running in a pod, else the kubeconfig."""
     try:
         config.load_incluster_config()  # type: ignore[no-untyped-call]
@@ -21,7 +21,11 @@ def kube_api(pool: int = 4) -> client.ApiClient:
     # one connection per worker thread: past the pool size urllib3 opens (and TLS-handshakes)
     # a new connection for each request and drops it afterwards
     configuration.connection_pool_maxsize = pool
-    return client.ApiClient(configuration)
+    return configuration
+
+
+def kube_api(pool: int = 4) -> client.ApiClient:
+    return client.ApiClient(kube_config(pool))
 
 
 def list_objects(api: client.ApiClient, namespaces: tuple[str, ...], page_size: int = 500) -> list[RawBody]:

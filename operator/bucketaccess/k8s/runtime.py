@@ -20,7 +20,8 @@ from ..aws.reader import AwsReader
 from ..aws.writer import BotoWriter
 from ..reconcile import WriteDeps
 from .config import OperatorConfig
-from .kube import kube_api, list_objects
+from .kube import kube_config, list_objects
+from .leader import ALWAYS, Fence, FencedApiClient, FencedWriter, LeaderElector
 from .metrics import Metrics
 from .record import ManagedRecord
 from .scheduler import Scheduler
@@ -54,6 +55,11 @@ class Runtime:
     forced: dict[str, float] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)  # uids verified at least once by this process
     cleanup_attempts: dict[str, int] = field(default_factory=dict)
+    elector: LeaderElector | None = None  # None: leader election off, this replica always leads
+    elector_task: asyncio.Task[None] | None = None
+
+    def leading(self) -> bool:
+        return self.elector is None or self.elector.holds()
 
     @property
     def cached_reader(self) -> CachedReader | None:
@@ -102,15 +108,26 @@ def build(cfg: OperatorConfig) -> Runtime:
     # --cache-ttl 0 turns the shared cache off (every object reads for itself): the scale
     # benchmark's baseline, never a production setting
     reader: AwsReader = CachedReader(boto, cache) if cfg.cache_ttl_s > 0 else boto
-    api = kube_api(pool=cfg.workers + 4)
+    configuration = kube_config(pool=cfg.workers + 4)
+    elector = None
+    fence = ALWAYS
+    if cfg.leader_election:
+        # the elector's Lease requests on a client of their own: they are the one write not fenced
+        elector = LeaderElector(
+            client.ApiClient(configuration), cfg.state_namespace, cfg.lease_object, cfg.lease
+        )
+        fence = Fence(elector.holds, on_refused=lambda target: metrics.fenced.labels(target).inc())
+        metrics.state.leading = elector.holds
+    api = FencedApiClient(configuration, fence, on_write=lambda verb: metrics.kube_writes.labels(verb).inc())
     return Runtime(
         config=cfg,
         cache=cache,
         metrics=metrics,
         reader=reader,
-        writes=WriteDeps(writer=BotoWriter(boto), cache=cache),
+        writes=WriteDeps(writer=FencedWriter(BotoWriter(boto), fence), cache=cache),
         api=api,
         record=ManagedRecord(api, cfg.state_namespace, cfg.record_name),
+        elector=elector,
     )
 
 

@@ -1,0 +1,264 @@
+"""Leader election on a ``coordination.k8s.io`` Lease: of the replicas, only the holder verifies
+and writes; the others watch, keep their store warm, and take over when the lease runs out.
+
+Why not ``kubernetes.leaderelection``: it tells a process that it leads through callbacks and a
+flag, so a process paused past its lease (SIGSTOP, a frozen VM, a long stall) wakes up still
+believing it leads until its next renew fails, and may write in between. Here leading is a
+deadline on the monotonic clock, taken when the last successful renew was *sent*
+(:meth:`LeaderElector.holds`); every write checks it right before it is made (:class:`Fence`), so
+a process that wakes up after its lease ran out finds the deadline passed before it writes.
+
+The timings follow client-go's: the holder renews every ``retry_period``, counts as leader for
+``renew_deadline`` after a renew it sent, and a candidate takes over only after it has seen the
+lease unchanged for ``lease_duration`` (> ``renew_deadline``), by its own clock: no two
+processes' wall clocks are compared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from ..aws.writer import AwsWriter
+
+log = logging.getLogger(__name__)
+
+
+class NotLeader(Exception):
+    """A write was about to be made without holding the lease; it was not made."""
+
+
+@dataclass(frozen=True)
+class LeaseTimings:
+    lease_duration_s: float = 15.0
+    renew_deadline_s: float = 10.0
+    retry_period_s: float = 2.0
+
+    def problem(self) -> str | None:
+        """What makes these timings unsafe, or None."""
+        if not self.retry_period_s < self.renew_deadline_s < self.lease_duration_s:
+            return (
+                "lease timings must satisfy retry period < renew deadline < lease duration "
+                f"(got {self.retry_period_s:g}s, {self.renew_deadline_s:g}s, {self.lease_duration_s:g}s)"
+            )
+        return None
+
+
+def identity() -> str:
+    """The pod's name (the hostname in a pod) and a random suffix: a restarted container is a new
+    candidate, never mistaken for the holder it replaced."""
+    return f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class LeaderElector:
+    def __init__(
+        self,
+        api: client.ApiClient,
+        namespace: str,
+        name: str,
+        timings: LeaseTimings,
+        me: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.leases = client.CoordinationV1Api(api)
+        self.namespace, self.name = namespace, name
+        self.timings = timings
+        self.me = me or identity()
+        self.clock = clock
+        self._valid_until = float("-inf")  # the monotonic deadline of our leadership
+        self._observed: tuple[Any, ...] | None = None  # (holder, renewTime, resourceVersion) last seen
+        self._observed_at = 0.0
+
+    def holds(self) -> bool:
+        return self.clock() < self._valid_until
+
+    def try_once(self) -> bool:
+        """One acquire-or-renew round against the API server; True when we hold the lease after it."""
+        sent = self.clock()
+        try:
+            lease = self.leases.read_namespaced_lease(self.name, self.namespace)
+        except ApiException as exc:
+            if exc.status != 404:
+                log.warning("lease %s/%s: read failed (%s)", self.namespace, self.name, exc.reason)
+                return self.holds()
+            return self._create(sent)
+        spec = lease.spec or client.V1LeaseSpec()
+        version = lease.metadata.resource_version if lease.metadata else None
+        seen = (spec.holder_identity, spec.renew_time, version)
+        if seen != self._observed:
+            self._observed, self._observed_at = seen, sent
+        ours = spec.holder_identity == self.me
+        duration = float(spec.lease_duration_seconds or self.timings.lease_duration_s)
+        if not ours and spec.holder_identity and sent - self._observed_at < duration:
+            return False  # someone else holds it and it has not run out by our clock
+        now = _now()
+        if not ours:
+            spec.acquire_time = now
+            spec.lease_transitions = (spec.lease_transitions or 0) + 1
+        spec.holder_identity = self.me
+        spec.renew_time = now
+        spec.lease_duration_seconds = round(self.timings.lease_duration_s)
+        lease.spec = spec
+        try:
+            # the resourceVersion we read makes this a compare-and-swap: of two candidates, one wins
+            self.leases.replace_namespaced_lease(self.name, self.namespace, lease)
+        except ApiException as exc:
+            if exc.status != 409:
+                log.warning("lease %s/%s: update failed (%s)", self.namespace, self.name, exc.reason)
+            return self.holds()
+        self._valid_until = sent + self.timings.renew_deadline_s
+        return True
+
+    def _create(self, sent: float) -> bool:
+        now = _now()
+        body = client.V1Lease(
+            metadata=client.V1ObjectMeta(name=self.name, namespace=self.namespace),
+            spec=client.V1LeaseSpec(
+                holder_identity=self.me,
+                lease_duration_seconds=round(self.timings.lease_duration_s),
+                acquire_time=now,
+                renew_time=now,
+                lease_transitions=0,
+            ),
+        )
+        try:
+            self.leases.create_namespaced_lease(self.namespace, body)
+        except ApiException as exc:
+            if exc.status == 404:
+                log.warning(
+                    "lease %s/%s: namespace %s does not exist", self.namespace, self.name, self.namespace
+                )
+            elif exc.status != 409:
+                log.warning("lease %s/%s: create failed (%s)", self.namespace, self.name, exc.reason)
+            return False
+        self._valid_until = sent + self.timings.renew_deadline_s
+        return True
+
+    def release(self) -> None:
+        """On a clean shutdown: hand the lease over at once instead of letting it run out."""
+        if not self.holds():
+            return
+        self._valid_until = float("-inf")  # nothing more is written from here on
+        try:
+            lease = self.leases.read_namespaced_lease(self.name, self.namespace)
+            if lease.spec is None or lease.spec.holder_identity != self.me:
+                return
+            lease.spec.holder_identity = None
+            lease.spec.lease_duration_seconds = 1
+            self.leases.replace_namespaced_lease(self.name, self.namespace, lease)
+        except ApiException as exc:
+            log.warning("lease %s/%s: release failed (%s)", self.namespace, self.name, exc.reason)
+
+    async def run(self, on_change: Callable[[bool], None]) -> None:
+        """Acquire and renew for ever; ``on_change(leading)`` runs in the event loop on each change."""
+        leading = False
+        while True:
+            await asyncio.to_thread(self.try_once)
+            now = self.holds()
+            if now != leading:
+                leading = now
+                verb = "acquired" if now else "lost"
+                log.info("%s lease %s/%s as %s", verb, self.namespace, self.name, self.me)
+                on_change(now)
+            # a candidate retries as often as the holder renews: it sees a released lease quickly
+            await asyncio.sleep(self.timings.retry_period_s)
+
+
+class Fence:
+    """The check every write makes right before it is sent: the lease is held, or NotLeader."""
+
+    def __init__(self, holds: Callable[[], bool], on_refused: Callable[[str], None] | None = None) -> None:
+        self.holds = holds
+        self.on_refused = on_refused
+
+    def check(self, target: str, what: str = "") -> None:
+        """``target``: "aws" or "kubernetes" (the metric's label); ``what``: the resource, for the log."""
+        if not self.holds():
+            if self.on_refused is not None:
+                self.on_refused(target)
+            raise NotLeader(f"not writing to {what or target}: this replica does not hold the lease")
+
+
+ALWAYS = Fence(lambda: True)  # leader election off: one replica, which may always write
+
+
+class FencedApiClient(client.ApiClient):
+    """The API client of every write the operator makes to Kubernetes (status, finalizers, Events,
+    its record): each request that is not a read is fenced, and counted once it succeeded. The
+    elector's own Lease requests go through a client of their own."""
+
+    READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(
+        self,
+        configuration: client.Configuration,
+        fence: Fence,
+        on_write: Callable[[str], None] | None = None,
+    ) -> None:
+        super().__init__(configuration)
+        self.fence = fence
+        self.on_write = on_write
+
+    def call_api(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        # every typed API method of the client sends its request through call_api
+        if method.upper() in self.READS:
+            return super().call_api(method, url, *args, **kwargs)
+        self.fence.check("kubernetes")
+        out = super().call_api(method, url, *args, **kwargs)
+        if self.on_write is not None and 200 <= int(getattr(out, "status", 0) or 0) < 300:
+            self.on_write(method.upper())
+        return out
+
+
+class FencedWriter:
+    """The AWS writer with the fence in front of every write; its reads (the fresh read a write
+    merges into) pass through."""
+
+    def __init__(self, inner: AwsWriter, fence: Fence) -> None:
+        self.inner = inner
+        self.fence = fence
+
+    def bucket_policy_text(self, bucket: str) -> str | None:
+        return self.inner.bucket_policy_text(bucket)
+
+    def key_policy_text(self, key_arn: str) -> str | None:
+        return self.inner.key_policy_text(key_arn)
+
+    def grants(self, key_arn: str) -> list[dict[str, Any]]:
+        return self.inner.grants(key_arn)
+
+    def put_bucket_policy(self, bucket: str, text: str) -> None:
+        self.fence.check("aws", f"bucket {bucket}")
+        self.inner.put_bucket_policy(bucket, text)
+
+    def delete_bucket_policy(self, bucket: str) -> None:
+        self.fence.check("aws", f"bucket {bucket}")
+        self.inner.delete_bucket_policy(bucket)
+
+    def put_key_policy(self, key_arn: str, text: str) -> None:
+        self.fence.check("aws", f"key {key_arn}")
+        self.inner.put_key_policy(key_arn, text)
+
+    def create_grant(
+        self, key_arn: str, grantee: str, operations: list[str], name: str, constraints: dict[str, Any]
+    ) -> str:
+        self.fence.check("aws", f"key {key_arn}")
+        return self.inner.create_grant(key_arn, grantee, operations, name, constraints)
+
+    def revoke_grant(self, key_arn: str, grant_id: str) -> None:
+        self.fence.check("aws", f"key {key_arn}")
+        self.inner.revoke_grant(key_arn, grant_id)
