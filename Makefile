@@ -28,6 +28,10 @@ venv: $(STAMP) ## create .venv with the operator and its dev tools (pinned by co
 envtest: $(STAMP) ## build (once per machine) or find kube-apiserver + etcd; honours $KUBEBUILDER_ASSETS
 	$(PY) operator/devenv/envtest_build.py --link $(ENVTEST)
 
+.PHONY: tools
+tools: $(STAMP) ## build (once per machine) or find helm and promtool, from their Go modules
+	$(PY) operator/devenv/gotools.py --link .cache/tools
+
 .PHONY: lint
 lint: $(STAMP) ## ruff check + format, mypy --strict on the whole package, import-linter contracts
 	$(VENV)/bin/ruff check operator tests bench
@@ -36,7 +40,7 @@ lint: $(STAMP) ## ruff check + format, mypy --strict on the whole package, impor
 	$(VENV)/bin/lint-imports
 
 .PHONY: test
-test: lint envtest ## lint, then every test: unit, AWS (moto server), e2e and faults (real kube-apiserver + etcd)
+test: lint envtest tools ## lint, then every test: unit, AWS (moto server), e2e and faults (real kube-apiserver + etcd), helm and promtool
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 .PHONY: unit
@@ -53,6 +57,7 @@ bench: envtest ## benchmarks; each prints JSON and writes bench/results/
 	$(PY) bench/evaluate.py
 	$(PY) bench/fuzz.py --examples 20000
 	$(PY) bench/scale.py --n 1000 5000
+	$(PY) bench/failover.py --rounds 5
 
 .PHONY: demo
 demo: envtest ## local control plane + moto + operator + samples, print their status (ONCE=1: print and exit)
