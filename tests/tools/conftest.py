@@ -21,5 +21,5 @@ def promtool() -> Path:
 
 
 @pytest.fixture(scope="session")
-def helm() -> Path:
+def helm_tool() -> Path:
     return _tool("helm")
