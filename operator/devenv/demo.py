@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from .controlplane import ControlPlane, free_port, spawn, terminate
-from .demo_world import DemoWorld, build_demo
+from .demo_world import NAMESPACE, REPAIR_MODES, REPAIRED, REPAIRS, DemoWorld, build_demo
 from .moto_server import MotoServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,8 +55,10 @@ def _apply(kubeconfig: Path, docs: list[dict[str, Any]]) -> None:
     run_kubectl(kubeconfig, "apply", "--server-side", "-f", "-", stdin=yaml.safe_dump_all(docs))
 
 
-def _wait_verdicts(kubeconfig: Path, names: list[tuple[str, str]], timeout: float) -> None:
-    """Wait until every demo object has a verdict for its current generation."""
+def _wait_verdicts(
+    kubeconfig: Path, names: list[tuple[str, str]], timeout: float, status: str | None = None
+) -> None:
+    """Wait until every named object has a verdict for its current generation (``status``: that one)."""
     import json
 
     deadline = time.monotonic() + timeout
@@ -68,7 +70,8 @@ def _wait_verdicts(kubeconfig: Path, names: list[tuple[str, str]], timeout: floa
             conds = {c["type"]: c for c in (item.get("status") or {}).get("conditions") or []}
             ready = conds.get("Ready")
             gen = item["metadata"].get("generation")
-            if ready is not None and (item.get("status") or {}).get("observedGeneration") == gen:
+            current = ready is not None and (item.get("status") or {}).get("observedGeneration") == gen
+            if current and (status is None or ready["status"] == status):
                 pending.discard(key)
         if pending:
             time.sleep(0.5)
@@ -155,6 +158,35 @@ def _running(
         cp.stop()
 
 
+def _repair(kubeconfig: Path, world: DemoWorld, timeout: float) -> None:
+    """Act two: the platform team lets the operator repair causes 1 and 2 for class billing-repairs."""
+    import json
+
+    before = world.statements()
+    modes = ", ".join(f"{k}: {v}" for k, v in REPAIR_MODES.items())
+    print(f"demo: the platform team switches class {REPAIRS} from Observe to {modes}", flush=True)
+    patch = json.dumps({"spec": {"reconcile": REPAIR_MODES}})
+    run_kubectl(kubeconfig, "patch", "bucketaccessclass", REPAIRS, "--type", "merge", "-p", patch)
+    names = [(NAMESPACE, n) for n in REPAIRED]
+    _wait_verdicts(kubeconfig, names, timeout, status="True")
+    _wait_events(kubeconfig, names, 10)
+    print()
+    print(run_kubectl(kubeconfig, "get", "bucketaccess", "-n", NAMESPACE, *REPAIRED), flush=True)
+    for name in REPAIRED:
+        events = run_kubectl(
+            kubeconfig, "get", "events", "-n", NAMESPACE, "--field-selector", f"involvedObject.name={name}"
+        )
+        print(f"demo: Events of {name}:\n{events}", flush=True)
+    after = world.statements()
+    for where, mine in before.items():
+        kept = all(after[where].get(sid) == statement for sid, statement in mine.items())
+        added = {sid: st for sid, st in after[where].items() if sid not in mine}
+        verdict = "untouched" if kept else "CHANGED"
+        print(f"demo: {where}: its own statements {sorted(mine)} {verdict}; the operator added:", flush=True)
+        for sid, statement in added.items():
+            print(f"  {sid}: {json.dumps(statement)}", flush=True)
+
+
 def run_demo(once: bool, timeout: float = 120.0) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bucketaccess-demo-"))
     world = build_demo()
@@ -173,6 +205,7 @@ def run_demo(once: bool, timeout: float = 120.0) -> int:
             print(run_kubectl(cp.kubeconfig, "get", "bucketaccess", "-A"), flush=True)
             for ns, name in world.describe():
                 print(run_kubectl(cp.kubeconfig, "describe", "bucketaccess", "-n", ns, name), flush=True)
+            _repair(cp.kubeconfig, world, timeout)
             if once:
                 return 0
             print(

@@ -8,6 +8,14 @@ An organization in the local endpoint (see :mod:`.org_world`), one BucketAccess 
     cause4-bucket-acl          a partner account's role, a bucket whose ACL grants it nothing
     cause5-scp-denies-s3       a role in an OU under the article's SCP that denies "S3:*"
     invoices-ready             everything in place
+
+and then the repair, on resources of their own under a second class that starts in Observe:
+
+    repair-cause1              cause 1 again, on a bucket whose policy has an auditor's Allow and a Deny
+                               of plain HTTP: once the class says Manage, the operator adds an Allow
+                               for the role to the bucket policy
+    repair-cause2              cause 2 again, on a key whose policy has its administrators' statement:
+                               once the class says KeyPolicy, the operator adds the role as a key user
 """
 
 from __future__ import annotations
@@ -20,6 +28,9 @@ from .org_world import OrgWorld, doc
 
 NAMESPACE = "billing"
 CLASS = "billing-uploads"
+REPAIRS = "billing-repairs"  # the class the demo switches from Observe to Manage / KeyPolicy
+REPAIRED = ("repair-cause1", "repair-cause2")
+REPAIR_MODES = {"bucketPolicy": "Manage", "kmsKeyUsers": "KeyPolicy"}
 PUT = doc(
     {
         "Sid": "AllowUploads",
@@ -66,12 +77,20 @@ class DemoWorld:
                     {"name": "billing-reader", "inline": {"read-only": READ}},
                     {"name": "billing-uploader", "inline": {"uploads": PUT}},
                 ],
-                "keys": [{"ref": "invoices", "alias": "alias/invoices", "policy": doc(admins)}],
+                "keys": [
+                    {"ref": "invoices", "alias": "alias/invoices", "policy": doc(admins)},
+                    {"ref": "ledger", "alias": "alias/ledger", "policy": doc(admins)},
+                ],
                 "buckets": [
                     {"name": "awsdoc-example-bucket"},
                     {"name": "awsdoc-example-kms", "encryption": {"algorithm": "aws:kms", "key": "invoices"}},
                     {"name": "awsdoc-example-denied", "policy": doc(deny)},
                     {"name": "awsdoc-example-acl", "ownership": "ObjectWriter"},
+                    {"name": "awsdoc-example-managed", "policy": doc(*self.foreign_bucket_statements(w))},
+                    {
+                        "name": "awsdoc-example-managed-kms",
+                        "encryption": {"algorithm": "aws:kms", "key": "ledger"},
+                    },
                     {
                         "name": "awsdoc-example-scp",
                         "policy": doc(
@@ -93,6 +112,28 @@ class DemoWorld:
         org.seed(
             {"roles": [{"name": "restricted-uploader", "inline": {"uploads": PUT}}]}, account=org.restricted
         )
+
+    @staticmethod
+    def foreign_bucket_statements(account: str) -> list[dict[str, Any]]:
+        """Statements of the bucket's owners that the operator must leave exactly as they are."""
+        bucket = "arn:aws:s3:::awsdoc-example-managed"
+        return [
+            {
+                "Sid": "AuditorRead",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:role/key-admin"},
+                "Action": "s3:GetObject",
+                "Resource": f"{bucket}/*",
+            },
+            {
+                "Sid": "DenyPlainHTTP",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket, f"{bucket}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+        ]
 
     def operator_env(self) -> dict[str, str]:
         assert self.org is not None
@@ -138,6 +179,16 @@ class DemoWorld:
                     "roles": ["arn:aws:iam::*:role/*"],
                 },
             },
+            {
+                "apiVersion": "s3access.dev/v1alpha1",
+                "kind": "BucketAccessClass",
+                "metadata": {"name": REPAIRS},
+                "spec": {
+                    "namespaceSelector": {"matchLabels": {"team": "billing"}},
+                    "buckets": ["awsdoc-example-managed*"],
+                    "roles": [f"arn:aws:iam::{w}:role/billing-*"],
+                },
+            },
             ba("cause1-missing-putobject", "awsdoc-example-bucket", f"arn:aws:iam::{w}:role/billing-reader"),
             ba("cause2-kms-key-user", "awsdoc-example-kms", f"arn:aws:iam::{w}:role/billing-uploader"),
             ba("cause3-explicit-deny", "awsdoc-example-denied", f"arn:aws:iam::{w}:role/billing-uploader"),
@@ -149,7 +200,33 @@ class DemoWorld:
                 f"arn:aws:iam::{w}:role/billing-uploader",
                 prefix="invoices/",
             ),
+            ba(
+                "repair-cause1",
+                "awsdoc-example-managed",
+                f"arn:aws:iam::{w}:role/billing-reader",
+                className=REPAIRS,
+            ),
+            ba(
+                "repair-cause2",
+                "awsdoc-example-managed-kms",
+                f"arn:aws:iam::{w}:role/billing-uploader",
+                className=REPAIRS,
+            ),
         ]
+
+    def statements(self) -> dict[str, dict[str, Any]]:
+        """The repaired bucket's and key's policy statements by Sid, as AWS (the local endpoint) has them."""
+        import json
+
+        assert self.org is not None
+        s3, kms = self.org.client("s3"), self.org.client("kms")
+        bucket = json.loads(s3.get_bucket_policy(Bucket="awsdoc-example-managed")["Policy"])
+        key_id = kms.describe_key(KeyId="alias/ledger")["KeyMetadata"]["KeyId"]
+        key = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+        return {
+            "bucket awsdoc-example-managed": {st.get("Sid", ""): st for st in bucket["Statement"]},
+            "key alias/ledger": {st.get("Sid", ""): st for st in key["Statement"]},
+        }
 
     def describe(self) -> list[tuple[str, str]]:
         return [(NAMESPACE, "cause3-explicit-deny")]
