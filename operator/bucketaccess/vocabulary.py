@@ -29,6 +29,7 @@ class ConditionType(StrEnum):
 
     Ready = "Ready"
     Admitted = "Admitted"
+    RoleAssumable = "RoleAssumable"
     IdentityPolicyAllows = "IdentityPolicyAllows"
     KMSKeyUsable = "KMSKeyUsable"
     BucketPolicyAllows = "BucketPolicyAllows"
@@ -47,6 +48,7 @@ class Reason(StrEnum):
 
     # --- a layer lets the upload through, or plays no part (explain's checks)
     AllowedByStatement = "AllowedByStatement"
+    NotEvaluated = "NotEvaluated"  # RoleAssumable when the role is named directly
     AllowedAtEveryLevel = "AllowedAtEveryLevel"
     GrantedByResourcePolicy = "GrantedByResourcePolicy"
     RootUser = "RootUser"
@@ -144,6 +146,11 @@ class Reason(StrEnum):
     ExplicitDenyInPublicAccessBlock = "ExplicitDenyInPublicAccessBlock"
     ExplicitDenyInVPCEndpointPolicy = "ExplicitDenyInVPCEndpointPolicy"
     NoAllowInIdentityPolicy = "NoAllowInIdentityPolicy"
+    # --- RoleAssumable: the workload cannot obtain its role
+    RoleNotTrusted = "RoleNotTrusted"
+    TrustConditionNotMet = "TrustConditionNotMet"
+    RoleTrustDenies = "RoleTrustDenies"
+    OIDCProviderMissing = "OIDCProviderMissing"
     NoAllowInKeyPolicy = "NoAllowInKeyPolicy"
     NoAllowInBucketPolicy = "NoAllowInBucketPolicy"
     NoAllowInBucketACL = "NoAllowInBucketACL"

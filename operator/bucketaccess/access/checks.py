@@ -1,4 +1,4 @@
-"""The ten checks of an upload: one result per layer, derived from the requests' decisions."""
+"""The checks of an upload: one result per layer, derived from the requests' decisions."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..vocabulary import Reason
 class CheckName(StrEnum):
     """In the order the spec lists them; Ready reports the first failing one."""
 
+    RoleAssumable = "RoleAssumable"
     IdentityPolicyAllows = "IdentityPolicyAllows"
     KMSKeyUsable = "KMSKeyUsable"
     BucketPolicyAllows = "BucketPolicyAllows"

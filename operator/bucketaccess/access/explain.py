@@ -1,4 +1,4 @@
-"""The upload question: scenario in, one decision and ten checks out."""
+"""The upload question: scenario in, one decision and a check per layer out."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from ..policy import CauseKind, Decision, Layer, PrincipalKind, RequestDecision, StatementRef, evaluate, worst
 from ..vocabulary import Reason
+from .assume import role_assumable
 from .checks import (
     CHECKS,
     Check,
@@ -470,8 +471,12 @@ def _evaluate(
 
 
 def _explain(sc: Scenario) -> Explanation:
+    assumed, hop_results = role_assumable(sc)
     results, findings, decisions, probes = _evaluate(sc)
+    if hop_results:
+        results = [*hop_results, *results]
     defaults = _defaults(sc, probes, decisions)
+    defaults[CheckName.RoleAssumable] = assumed
     failing = merge_findings(findings)
     checks = {name: failing.get(name) or defaults[name] for name in CHECKS}
     decision = worst(r.decision for r in results)

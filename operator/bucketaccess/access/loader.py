@@ -34,6 +34,9 @@ from .scenario import (
     PublicAccessBlock,
     Request,
     Scenario,
+    Session,
+    SessionSource,
+    TargetRole,
     UnknownLayer,
     VpcEndpoint,
 )
@@ -48,6 +51,11 @@ _PRINCIPAL = re.compile(
     r"^arn:aws:(?:(?P<iam>iam)::(?P<acct>\d{12}):(?P<what>root|role/(?P<rolepath>.+)|user/(?P<userpath>.+))"
     r"|sts::(?P<sacct>\d{12}):assumed-role/(?P<srole>[\w+=,.@-]+)/(?P<session>[\w+=,.@-]+))$"
 )
+_ROLE_ARN = re.compile(r"^arn:aws:iam::(?P<acct>\d{12}):role/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]+)$")
+_CLUSTER_ARN = re.compile(
+    r"^arn:aws:eks:(?P<region>[a-z0-9-]+):(?P<acct>\d{12}):cluster/(?P<name>[A-Za-z0-9][\w-]*)$"
+)
+_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _KEY_ARN = re.compile(r"^arn:aws:kms:(?P<region>[a-z0-9-]+):(?P<acct>\d{12}):key/(?P<id>[\w-]+)$")
 _ACL_PERMISSIONS = ("FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP")
 _GRANTEE_TYPES = ("CanonicalUser", "Group", "AmazonCustomerByEmail")
@@ -475,7 +483,18 @@ def load_scenario(raw: object, now: datetime) -> Scenario:
     obj = _obj(
         raw,
         "",
-        {"region", "request", "identity", "bucket", "kms", "organization", "unknown", "$schema", "why"},
+        {
+            "region",
+            "request",
+            "identity",
+            "bucket",
+            "kms",
+            "organization",
+            "unknown",
+            "session",
+            "$schema",
+            "why",
+        },
     )
     region = _str_or(obj, "region", "", DEFAULT_REGION)
     if not _REGION.match(region):
@@ -487,6 +506,12 @@ def load_scenario(raw: object, now: datetime) -> Scenario:
     if identity.boundary is not None and request.caller.kind is not PrincipalKind.Account:
         request = replace(request, caller=replace(request.caller, has_boundary=True))
     bucket = _bucket(obj.get("bucket"), request, identity)
+    session = _session(obj.get("session"), request.caller)
+    if session is not None:
+        # the association's inline policy is a session policy of the pod's session
+        identity = replace(
+            identity, session_policies=identity.session_policies + session_policy(obj["session"])
+        )
     return Scenario(
         region,
         request,
@@ -495,7 +520,165 @@ def load_scenario(raw: object, now: datetime) -> Scenario:
         _kms(obj.get("kms"), region),
         _organization(obj.get("organization")),
         _unknown(obj.get("unknown")),
+        session,
     )
+
+
+# EKS "Enable or disable session tags": the tags Pod Identity adds to the role's session
+POD_IDENTITY_TAGS = (
+    "eks-cluster-arn",
+    "eks-cluster-name",
+    "kubernetes-namespace",
+    "kubernetes-service-account",
+    "kubernetes-pod-name",
+    "kubernetes-pod-uid",
+)
+_SESSION_FIELDS = {
+    "source",
+    "roleArn",
+    "trustPolicy",
+    "namespace",
+    "serviceAccount",
+    "cluster",
+    "associationId",
+    "sessionTags",
+    "tags",
+    "policy",
+    "targetRole",
+    "rolePolicies",
+    "oidcIssuer",
+    "oidcProvider",
+    "audience",
+}
+
+
+def session_policy(raw: Mapping[str, Any]) -> tuple[NamedDocument, ...]:
+    if raw.get("policy") is None:
+        return ()
+    return (
+        NamedDocument(
+            "pod-identity-association", _document(raw["policy"], "session.policy", PolicyKind.Identity)
+        ),
+    )
+
+
+def _session(raw: object, caller: Caller) -> Session | None:
+    """``session``: how the workload gets its credentials (Pod Identity or IRSA), for RoleAssumable
+    and for the session tags the upload's requests carry."""
+    if raw is None:
+        return None
+    path = "session"
+    obj = _obj(raw, path, _SESSION_FIELDS)
+    text = _req_str(obj, "source", path)
+    try:
+        source = SessionSource(text)
+    except ValueError:
+        raise InvalidInput(f"{path}.source", f"{text!r} is not PodIdentity or IRSA") from None
+    namespace = _req_str(obj, "namespace", path)
+    service_account = _req_str(obj, "serviceAccount", path)
+    for name, value in (("namespace", namespace), ("serviceAccount", service_account)):
+        if not _K8S_NAME.match(value):
+            raise InvalidInput(f"{path}.{name}", f"{value!r} is not a Kubernetes object name")
+    if "trustPolicy" not in obj:
+        raise InvalidInput(
+            f"{path}.trustPolicy", "is required (the role's trust policy, as iam:GetRole returns it)"
+        )
+    trust = _document(obj["trustPolicy"], f"{path}.trustPolicy", PolicyKind.Trust)
+    target = _target(obj.get("targetRole"), source)
+    final = caller.role_arn or ""
+    role_arn = _str(obj, "roleArn", path)
+    if role_arn is None:
+        if target is not None:
+            raise InvalidInput(
+                f"{path}.roleArn", "is required with a targetRole (the association's own role)"
+            )
+        role_arn = final
+    if not _ROLE_ARN.match(role_arn):
+        raise InvalidInput(f"{path}.roleArn", f"{role_arn!r} is not an IAM role ARN")
+    expected = target.arn if target else role_arn
+    if caller.kind is not PrincipalKind.AssumedRole or final != expected:
+        raise InvalidInput(
+            "request.principal",
+            f"must be the role whose session the pod gets ({expected}) or a session of it",
+        )
+    cluster = _str(obj, "cluster", path)
+    if cluster is not None and not _CLUSTER_ARN.match(cluster):
+        raise InvalidInput(f"{path}.cluster", f"{cluster!r} is not an EKS cluster ARN")
+    tags = _tags(obj, source, cluster, namespace, service_account)
+    if obj.get("policy") is not None and tags:
+        # EKS CreatePodIdentityAssociation: a session policy needs disableSessionTags
+        raise InvalidInput(
+            f"{path}.policy",
+            "needs sessionTags: false (EKS accepts an association policy only without session tags)",
+        )
+    issuer = _str(obj, "oidcIssuer", path)
+    if source is SessionSource.IRSA:
+        if issuer is None:
+            raise InvalidInput(f"{path}.oidcIssuer", "is required for IRSA (the cluster's OIDC issuer URL)")
+        if not issuer.startswith("https://"):
+            raise InvalidInput(f"{path}.oidcIssuer", f"{issuer!r} is not an https:// issuer URL")
+    elif issuer is not None or "oidcProvider" in obj:
+        raise InvalidInput(f"{path}.oidcIssuer", "is only for IRSA")
+    return Session(
+        source=source,
+        role_arn=role_arn,
+        trust_policy=trust,
+        namespace=namespace,
+        service_account=service_account,
+        tags=tags,
+        cluster_arn=cluster,
+        association_id=_str(obj, "associationId", path),
+        target=target,
+        role_policies=_named_list(obj, "rolePolicies", path, PolicyKind.Identity),
+        oidc_issuer=issuer,
+        oidc_provider_exists=_bool(obj, "oidcProvider", path, default=True),
+        audience=_str_or(obj, "audience", path, "sts.amazonaws.com"),
+    )
+
+
+def _target(raw: object, source: SessionSource) -> TargetRole | None:
+    if raw is None:
+        return None
+    path = "session.targetRole"
+    if source is not SessionSource.PodIdentity:
+        raise InvalidInput(path, "is only for PodIdentity")
+    obj = _obj(raw, path, {"arn", "trustPolicy", "externalId"})
+    arn = _req_str(obj, "arn", path)
+    if not _ROLE_ARN.match(arn):
+        raise InvalidInput(f"{path}.arn", f"{arn!r} is not an IAM role ARN")
+    if "trustPolicy" not in obj:
+        raise InvalidInput(f"{path}.trustPolicy", "is required")
+    trust = _document(obj["trustPolicy"], f"{path}.trustPolicy", PolicyKind.Trust)
+    return TargetRole(arn, trust, _str(obj, "externalId", path))
+
+
+def _tags(
+    obj: Mapping[str, Any], source: SessionSource, cluster: str | None, namespace: str, service_account: str
+) -> dict[str, str]:
+    """Pod Identity's session tags, unless ``sessionTags: false``; ``tags`` adds the pod's own
+    (name, uid) or overrides. IRSA sessions carry no tags."""
+    path = "session"
+    on = _bool(obj, "sessionTags", path, default=source is SessionSource.PodIdentity)
+    extra = obj.get("tags") or {}
+    if not isinstance(extra, Mapping) or not all(isinstance(v, str) for v in extra.values()):
+        raise InvalidInput(f"{path}.tags", "must map tag names to strings")
+    if source is SessionSource.IRSA:
+        if on or extra:
+            raise InvalidInput(f"{path}.sessionTags", "IRSA sessions carry no session tags")
+        return {}
+    if not on:
+        if extra:
+            raise InvalidInput(f"{path}.tags", "given with sessionTags: false")
+        return {}
+    unknown = sorted(set(extra) - set(POD_IDENTITY_TAGS))
+    if unknown:
+        raise InvalidInput(f"{path}.tags.{unknown[0]}", "is not a tag EKS Pod Identity adds")
+    tags = {"kubernetes-namespace": namespace, "kubernetes-service-account": service_account}
+    if cluster is not None:
+        m = _CLUSTER_ARN.match(cluster)
+        assert m is not None
+        tags |= {"eks-cluster-arn": cluster, "eks-cluster-name": m.group("name")}
+    return {**tags, **extra}
 
 
 def _unknown(raw: object) -> dict[str, UnknownLayer]:

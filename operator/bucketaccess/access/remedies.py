@@ -9,6 +9,7 @@ request is for (``BUCKET/PREFIX*``, the bucket for a bucket action), never the p
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ from ..policy import (
     analyze,
 )
 from ..policy.statements import not_principal_applies
+from ..policy.variables import Unresolvable, has_variables, substitute
 from ..policy.wildcards import glob_match
 from .checks import Fix, FixPolicy, StatementFix
 from .probes import Probe
@@ -427,9 +429,17 @@ def no_allow_remedy(cause: Cause, probe: Probe, decision: RequestDecision, sc: S
             f"{_near_note(_near(decision, layer))}; add {_json(stmt)} to the boundary, which caps what {role} may do"
         ), Fix((StatementFix.of(FixPolicy.PermissionsBoundary, stmt),))
     if layer is Layer.Session:
+        if sc.session is not None and "session:pod-identity-association" in cause.sources:
+            association = f" {sc.session.association_id}" if sc.session.association_id else ""
+            where_to = (
+                f"add {_json(stmt)} to the policy of the Pod Identity association{association} "
+                "(eks:UpdatePodIdentityAssociation --policy)"
+            )
+        else:
+            where_to = f"pass a session policy with {_json(stmt)} when assuming the role"
         return (
             f"the session policies ({', '.join(where(s) for s in cause.sources)}) do not allow {probe.action} "
-            f"on {probe.cover}; pass a session policy with {_json(stmt)} when assuming the role"
+            f"on {probe.cover}; {where_to}"
         ), Fix((StatementFix.of(FixPolicy.SessionPolicy, stmt),))
     if layer is Layer.Endpoint:
         ep_stmt = {"Effect": "Allow", "Principal": "*", "Action": probe.action, "Resource": probe.cover}
@@ -476,8 +486,46 @@ def no_allow_remedy(cause: Cause, probe: Probe, decision: RequestDecision, sc: S
     )
     return (
         f"no identity policy of {role} allows {probe.action} on {probe.cover}"
-        f"{_near_note(_near(decision, Layer.Identity))}; attach {_json(stmt)} to it{tail}"
+        f"{_near_note(_near(decision, Layer.Identity))}{variable_note(probe)}; attach {_json(stmt)} to it{tail}"
     ), Fix((StatementFix.of(FixPolicy.Identity, stmt),))
+
+
+_VARIABLE = re.compile(r"\$\{\s*([^},]+?)\s*(?:,[^}]*)?\}")
+
+
+def variable_note(probe: Probe) -> str:
+    """For identity statements that name the action but whose Resource holds policy variables
+    (ABAC on session tags): what the Resource became for this caller, with each variable's value."""
+    auth = probe.authorization
+    if auth is None:
+        return ""
+    ctx = auth.ctx
+    notes = []
+    for named in auth.identity:
+        for stmt in named.policy.statements:
+            actions = stmt.action_matcher
+            if str(stmt.effect) != "Allow" or not stmt.resources or actions is None:
+                continue
+            if actions.matches(ctx.action) != (stmt.actions is not None):
+                continue
+            for pattern in stmt.resources:
+                if not has_variables(pattern):
+                    continue
+                names = [n for n in _VARIABLE.findall(pattern) if n not in ("*", "?", "$")]
+                values = ", ".join(
+                    f"`${{{n}}}` = `{ctx.single(n)}`" for n in names if ctx.single(n) is not None
+                )
+                try:
+                    resolved = substitute(pattern, ctx.single)
+                except Unresolvable as exc:
+                    notes.append(
+                        f"{named.source} statement {stmt.label} names {pattern}, but the session has no {exc}"
+                    )
+                    continue
+                notes.append(
+                    f"{where(named.source)} statement {stmt.label} allows only {resolved} here: {values}"
+                )
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def voided_remedy(cause: Cause, probe: Probe, sc: Scenario) -> Remedy:

@@ -27,9 +27,11 @@ def to_json(ex: Explanation) -> str:
 
 def to_text(ex: Explanation) -> str:
     verdict = _VERDICTS[str(ex.decision)]
-    if ex.requests and ex.requests[0].action.lower() != "s3:putobject":
+    # the first request of the workload itself: sts: requests obtain its role (RoleAssumable)
+    main = next((r for r in ex.requests if not r.action.lower().startswith("sts:")), None)
+    if main is not None and main.action.lower() != "s3:putobject":
         # only an upload is called an upload: name the request by its action
-        verdict = verdict.replace("the upload", f"the {ex.requests[0].action} request")
+        verdict = verdict.replace("the upload", f"the {main.action} request")
     lines = [verdict]
     for r in ex.requests:
         lines.append(f"  {r.decision:<12} {r.action} on {r.resource}")

@@ -164,6 +164,45 @@ class Organization:
         return account == identity_account and self._default_given()
 
 
+class SessionSource(StrEnum):
+    """How a pod's SDK obtains the role: EKS Pod Identity, or IRSA's web identity token."""
+
+    PodIdentity = "PodIdentity"
+    IRSA = "IRSA"
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRole:
+    """Pod Identity's optional second hop: the association's role assumes this one."""
+
+    arn: str
+    trust_policy: Policy
+    external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Where the workload's credentials come from (docs/scenario.md, ``session``)."""
+
+    source: SessionSource
+    role_arn: str  # the role the association or the annotation names: the first hop
+    trust_policy: Policy
+    namespace: str
+    service_account: str
+    tags: dict[str, str] = field(default_factory=dict)  # session tags: aws:RequestTag, then aws:PrincipalTag
+    cluster_arn: str | None = None
+    association_id: str | None = None
+    target: TargetRole | None = None
+    role_policies: tuple[NamedDocument, ...] = ()  # the first role's own policies (with a target role)
+    oidc_issuer: str | None = None  # IRSA: the cluster's OIDC issuer URL
+    oidc_provider_exists: bool = True
+    audience: str = "sts.amazonaws.com"
+
+    @property
+    def final_role(self) -> str:
+        return self.target.arn if self.target else self.role_arn
+
+
 @dataclass(frozen=True, slots=True)
 class UnknownLayer:
     """A layer whose data could not be read (the live snapshot says why); its check is Unknown."""
@@ -181,3 +220,4 @@ class Scenario:
     kms_keys: dict[str, KmsKey] = field(default_factory=dict)
     organization: Organization | None = None
     unknown: dict[str, UnknownLayer] = field(default_factory=dict)  # check name -> why
+    session: Session | None = None  # None: the role is given directly, how it is obtained is not checked

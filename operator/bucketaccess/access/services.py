@@ -136,6 +136,10 @@ def base_keys(sc: Scenario, resource_account: str) -> dict[str, tuple[str, ...]]
     }
     if caller.kind is PrincipalKind.User:
         keys["aws:username"] = (caller.arn.rsplit("/", 1)[-1],)
+    if sc.session is not None:
+        # the session's tags (EKS Pod Identity's six) are principal tags of every request it signs
+        for tag, value in sc.session.tags.items():
+            keys[f"aws:principaltag/{tag.lower()}"] = (value,)
     org = sc.organization
     if org is not None:
         if org.member(caller.account, sc.identity.account):

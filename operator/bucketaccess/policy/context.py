@@ -11,6 +11,11 @@ class PrincipalKind(StrEnum):
     AssumedRole = "AssumedRole"  # a role session (sts assumed-role ARN), or a role named directly
     User = "User"
     Account = "Account"  # the account's root user
+    # Callers of a role trust policy that are not IAM identities (IAM "AWS JSON policy elements:
+    # Principal"): an AWS service (EKS Pod Identity's pods.eks.amazonaws.com) and a web identity
+    # federated through an OIDC provider (IRSA); ``arn`` holds the service name or the provider ARN.
+    Service = "Service"
+    Federated = "Federated"
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,25 +130,28 @@ def evaluate(req: Authorization) -> RequestDecision:
         return tuple(analyze(p.policy, p.source, ctx) for p in policies)
 
     identity = run(req.identity)
-    boundary = run([req.boundary]) if req.boundary else ()
-    session = run(req.session)
-    resource = run([req.resource.policy]) if req.resource and req.resource.policy else ()
-    endpoint = run([req.endpoint]) if req.endpoint else ()
-    scp_levels = [run(level) for level in req.scps] if req.scps is not None else []
-    rcp_levels = [run(level) for level in req.rcps] if req.rcps is not None else []
+    boundary = (analyze(req.boundary.policy, req.boundary.source, ctx),) if req.boundary else ()
+    session = run(req.session) if req.session else ()
+    policy = req.resource.policy if req.resource else None
+    resource = (analyze(policy.policy, policy.source, ctx),) if policy else ()
+    endpoint = (analyze(req.endpoint.policy, req.endpoint.source, ctx),) if req.endpoint else ()
+    scp_levels = [run(level) for level in req.scps] if req.scps else []
+    rcp_levels = [run(level) for level in req.rcps] if req.rcps else []
     analyses: dict[Layer, tuple[PolicyAnalysis, ...]] = {
         Layer.Identity: identity,
         Layer.Boundary: boundary,
         Layer.Session: session,
         Layer.Resource: resource,
         Layer.Endpoint: endpoint,
-        Layer.SCP: tuple(a for level in scp_levels for a in level),
-        Layer.RCP: tuple(a for level in rcp_levels for a in level),
+        Layer.SCP: tuple(a for level in scp_levels for a in level) if scp_levels else (),
+        Layer.RCP: tuple(a for level in rcp_levels for a in level) if rcp_levels else (),
     }
 
     denying: list[Hit] = []
     causes: list[Cause] = []
     for layer, group in analyses.items():
+        if not group:
+            continue
         hits = [h for a in group for h in a.denies]
         if hits:
             denying += hits
@@ -181,7 +184,9 @@ def evaluate(req: Authorization) -> RequestDecision:
     best = max((s for _, s in resource_grants), default=None)
     root = caller.kind is PrincipalKind.Account
     identity_hits = _allows(identity)
-    identity_ok = root or bool(identity_hits)
+    # a service or a web identity has no identity policies: the resource policy alone decides
+    outside_iam = caller.kind in (PrincipalKind.Service, PrincipalKind.Federated)
+    identity_ok = root or outside_iam or bool(identity_hits)
     same_account = side is None or side.owner_account == caller.account
     mandatory = side is not None and side.mandatory
     root_bound = root and same_account and side is not None and side.owner_root_needs_grant

@@ -45,6 +45,9 @@ class PolicyKind(StrEnum):
 
     Identity = "identity"
     Resource = "resource"
+    # A role's trust policy: resource-side, and its statements may leave Resource out (IAM "Role
+    # trust policy": the resource is the role itself).
+    Trust = "trust"
 
 
 _CACHE: dict[tuple[str, PolicyKind], Policy] = {}
@@ -198,17 +201,19 @@ def _statement(raw: object, path: str, index: int, kind: PolicyKind, variables: 
             raise InvalidInput(f"{path}.{b}", f"cannot be combined with {a}")
     if "Action" not in raw and "NotAction" not in raw:
         raise InvalidInput(f"{path}.Action", "is required (or NotAction)")
-    if "Resource" not in raw and "NotResource" not in raw:
+    if "Resource" not in raw and "NotResource" not in raw and kind is not PolicyKind.Trust:
         raise InvalidInput(f"{path}.Resource", "is required (or NotResource)")
     has_principal = "Principal" in raw or "NotPrincipal" in raw
     if kind is PolicyKind.Identity and has_principal:
         name = "Principal" if "Principal" in raw else "NotPrincipal"
         raise InvalidInput(f"{path}.{name}", "is not allowed in an identity-side policy")
-    if kind is PolicyKind.Resource and not has_principal:
+    if kind is not PolicyKind.Identity and not has_principal:
         raise InvalidInput(f"{path}.Principal", "is required in a resource-based policy")
     actions = _action_list(raw["Action"], f"{path}.Action") if "Action" in raw else None
     not_actions = _action_list(raw["NotAction"], f"{path}.NotAction") if "NotAction" in raw else None
     resources = _strings(raw["Resource"], f"{path}.Resource") if "Resource" in raw else None
+    if resources is None and "NotResource" not in raw:
+        resources = ("*",)  # a trust policy statement: the role it belongs to
     not_resources = _strings(raw["NotResource"], f"{path}.NotResource") if "NotResource" in raw else None
     return Statement(
         index=index,

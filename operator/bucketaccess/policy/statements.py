@@ -79,6 +79,10 @@ def _aws_scope(value: str, caller: Caller) -> Scope | None:
 def principal_scope(principals: Principals, caller: Caller) -> Scope | None:
     if principals.anyone:
         return Scope.Anyone
+    if caller.kind is PrincipalKind.Service:
+        return Scope.Principal if caller.arn in principals.service else None
+    if caller.kind is PrincipalKind.Federated:
+        return Scope.Principal if caller.arn in principals.federated else None
     scopes = [s for s in (_aws_scope(v, caller) for v in principals.aws) if s is not None]
     return max(scopes) if scopes else None
 
@@ -102,6 +106,10 @@ def not_principal_applies(principals: Principals, caller: Caller) -> bool:
     """
     if principals.anyone:
         return False
+    if caller.kind is PrincipalKind.Service:
+        return caller.arn not in principals.service
+    if caller.kind is PrincipalKind.Federated:
+        return caller.arn not in principals.federated
     listed = set(principals.aws)
     listed |= {f"arn:aws:iam::{v}:root" for v in principals.aws if v.isdigit()}
     return not all(identity in listed for identity in _identities(caller))

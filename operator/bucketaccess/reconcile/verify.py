@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # The layer conditions the status carries, in the status's order (session policies are per
 # session and invisible to the operator, so SessionPolicyAllows is not among them).
 LAYER_CONDITIONS = (
+    CheckName.RoleAssumable,
     CheckName.IdentityPolicyAllows,
     CheckName.KMSKeyUsable,
     CheckName.BucketPolicyAllows,

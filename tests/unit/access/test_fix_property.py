@@ -74,7 +74,10 @@ def apply_fix(scenario: dict[str, Any], fix: dict[str, Any]) -> dict[str, Any]:
         elif policy == "permissions-boundary":
             _document(identity["permissionsBoundary"], "document")["Statement"].append(stmt)
         elif policy == "session-policy":
-            _document(identity["sessionPolicies"][0], "document")["Statement"].append(stmt)
+            if identity.get("sessionPolicies"):
+                _document(identity["sessionPolicies"][0], "document")["Statement"].append(stmt)
+            else:  # a Pod Identity association's policy
+                _document(sc["session"], "policy")["Statement"].append(stmt)
         elif policy == "vpc-endpoint-policy":
             _document(request["vpcEndpoint"], "policy")["Statement"].append(stmt)
         else:

@@ -50,7 +50,7 @@ def test_golden_output(capsys: pytest.CaptureFixture[str], scenario: Path, outpu
 def test_json_output_has_all_ten_checks(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(capsys, "explain", str(GOLDEN / "seed-explicit-deny.json"), "-o", "json")
     doc = json.loads(out)
-    assert len(doc["checks"]) == 10
+    assert len(doc["checks"]) == 11  # RoleAssumable and the ten layers of the upload
     assert doc["checks"]["BucketPolicyAllows"]["statements"] == [
         {"source": "bucket-policy", "sid": "ExampleStmt", "effect": "Deny"}
     ]
