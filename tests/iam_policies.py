@@ -31,8 +31,13 @@ CALLER = Caller(
 Call = tuple[str, str]  # (IAM action, resource ARN)
 
 
+# deploy/iam/operator-policy.json names the cluster as CLUSTER_NAME, which an installer replaces;
+# every test runs its operator against this cluster name
+TEST_CLUSTER = "e2e-cluster"
+
+
 def load(name: str) -> tuple[NamedPolicy, list[str]]:
-    raw = json.loads((IAM / name).read_text())
+    raw = json.loads((IAM / name).read_text().replace("CLUSTER_NAME", TEST_CLUSTER))
     actions = [
         a for s in raw["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     ]

@@ -43,6 +43,11 @@ def resource_of(service: str, params: Any) -> str:
             return f"arn:aws:iam::*:role/{p['RoleName']}"
     if service == "sts" and p.get("RoleArn"):
         return str(p["RoleArn"])
+    if service == "eks":
+        cluster = p.get("clusterName") or p.get("name") or "*"
+        if p.get("associationId"):
+            return f"arn:aws:eks:*:*:podidentityassociation/{cluster}/{p['associationId']}"
+        return f"arn:aws:eks:*:*:cluster/{cluster}"
     return "*"
 
 

@@ -106,6 +106,8 @@ class Reason(StrEnum):
     CannotEvaluate = "CannotEvaluate"
 
     # --- resolving the role of a ServiceAccount
+    NoPodIdentityAssociation = "NoPodIdentityAssociation"
+    PodIdentityNotReadable = "PodIdentityNotReadable"
     ServiceAccountNotFound = "ServiceAccountNotFound"
     ServiceAccountNotReadable = "ServiceAccountNotReadable"
     RoleAnnotationMissing = "RoleAnnotationMissing"
@@ -143,6 +145,7 @@ class Reason(StrEnum):
     ExplicitDenyInSCP = "ExplicitDenyInSCP"
     ExplicitDenyInRCP = "ExplicitDenyInRCP"
     ExplicitDenyInPermissionsBoundary = "ExplicitDenyInPermissionsBoundary"
+    ExplicitDenyInSessionPolicy = "ExplicitDenyInSessionPolicy"
     ExplicitDenyInPublicAccessBlock = "ExplicitDenyInPublicAccessBlock"
     ExplicitDenyInVPCEndpointPolicy = "ExplicitDenyInVPCEndpointPolicy"
     NoAllowInIdentityPolicy = "NoAllowInIdentityPolicy"
@@ -151,12 +154,14 @@ class Reason(StrEnum):
     TrustConditionNotMet = "TrustConditionNotMet"
     RoleTrustDenies = "RoleTrustDenies"
     OIDCProviderMissing = "OIDCProviderMissing"
+    OIDCIssuerUnknown = "OIDCIssuerUnknown"
     NoAllowInKeyPolicy = "NoAllowInKeyPolicy"
     NoAllowInBucketPolicy = "NoAllowInBucketPolicy"
     NoAllowInBucketACL = "NoAllowInBucketACL"
     NoAllowInSCP = "NoAllowInSCP"
     NoAllowInRCP = "NoAllowInRCP"
     NoAllowInPermissionsBoundary = "NoAllowInPermissionsBoundary"
+    NoAllowInSessionPolicy = "NoAllowInSessionPolicy"
     NoAllowInPublicAccessBlock = "NoAllowInPublicAccessBlock"
     NoAllowInVPCEndpointPolicy = "NoAllowInVPCEndpointPolicy"
 

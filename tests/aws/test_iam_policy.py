@@ -21,7 +21,8 @@ from bucketaccess.aws import snapshot
 from bucketaccess.aws.boto import BotoReader
 from bucketaccess.aws.writer import BotoWriter
 from devenv.org_world import MANAGEMENT, READER_ROLE, OrgWorld, doc, unique
-from tests.iam_policies import read_calls, refused, unused
+from tests.eks_endpoint import EksEndpoint
+from tests.iam_policies import TEST_CLUSTER, read_calls, refused, unused
 from tests.operator_entry import log_calls
 
 READ = doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
@@ -90,8 +91,17 @@ def test_every_call_is_allowed_and_every_listed_action_is_used(
         VpcEndpointType="Gateway",
         PolicyDocument=json.dumps(READ),
     )["VpcEndpoint"]["VpcEndpointId"]
-    with logging_calls(tmp_path / "calls.jsonl") as call_log:
-        exercise(org_world, role, partner_role, bucket, endpoint)
+    with EksEndpoint(org_world.workloads) as eks, logging_calls(tmp_path / "calls.jsonl") as call_log:
+        # EKS's Pod Identity reads go to the tests' own endpoint (moto has no such API)
+        eks.state.clusters[TEST_CLUSTER] = "https://oidc.eks.us-east-1.amazonaws.com/id/TESTCLUSTER"
+        eks.state.associate(
+            TEST_CLUSTER, "team", "uploader", f"arn:aws:iam::{org_world.workloads}:role/{role}"
+        )
+        os.environ["AWS_ENDPOINT_URL_EKS"] = eks.url
+        try:
+            exercise(org_world, role, partner_role, bucket, endpoint)
+        finally:
+            os.environ.pop("AWS_ENDPOINT_URL_EKS", None)
     calls = read_calls(call_log)
     assert len(calls) > 20, "too few AWS calls for this check to mean anything"
     assert refused(calls) == []
@@ -114,6 +124,11 @@ def exercise(org_world: OrgWorld, role: str, partner_role: str, bucket: str, end
     )
     assert snap.key_arn is not None and not snap.role_missing
     reader.role(f"arn:aws:iam::{org_world.partners}:role/{partner_role}")
+    # the cluster's OIDC issuer and its Pod Identity associations
+    assert reader.cluster(TEST_CLUSTER).oidc_issuer
+    assert [a.role_arn for a in reader.pod_identity_associations(TEST_CLUSTER, "team", "uploader")] == [
+        role_arn
+    ]
     # every write of reconciliation
     writer = BotoWriter(reader)
     policy = writer.bucket_policy_text(bucket)

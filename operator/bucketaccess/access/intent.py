@@ -10,6 +10,23 @@ from ..resources import BucketAccessSpec
 PROBE_OBJECT = "bucketaccess-probe"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionIntent:
+    """How the workload obtains its role, as the snapshot needs it to write ``session``."""
+
+    source: str  # "IRSA" | "PodIdentity"
+    namespace: str
+    service_account: str
+    role_arn: str  # the role the annotation or the association names
+    target_role_arn: str | None = None
+    external_id: str | None = None
+    session_tags: bool = False
+    session_policy: dict[str, Any] | None = None
+    association_id: str | None = None
+    cluster_arn: str | None = None
+    oidc_issuer: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class UploadIntent:
     role_arn: str
@@ -21,6 +38,7 @@ class UploadIntent:
     multipart: bool = False
     actions: tuple[str, ...] = ()  # extra object actions the role must have
     vpc_endpoint: str | None = None
+    session: SessionIntent | None = None
 
     @classmethod
     def from_spec(cls, spec: BucketAccessSpec, role_arn: str, class_vpce: str | None = None) -> UploadIntent:

@@ -30,7 +30,16 @@ from .errors import (
     NotFound,
     OperatorAccessDenied,
 )
-from .reader import BucketInfo, Document, KeyInfo, OrgChains, OrgInfo, RoleInfo
+from .reader import (
+    BucketInfo,
+    ClusterInfo,
+    Document,
+    KeyInfo,
+    OrgChains,
+    OrgInfo,
+    PodIdentityAssociation,
+    RoleInfo,
+)
 
 # boto3 operation -> the IAM action AWS checks, where the two names differ.
 IAM_ACTION = {
@@ -118,13 +127,23 @@ class BotoReader:
                 self._clients[key] = found
             return found
 
-    def call(self, client: Any, operation: str, *, kind: str = "", name: str = "", **kwargs: Any) -> Any:
-        """Call one AWS operation; "not configured" comes back as None, everything else as AwsError."""
+    def call(
+        self,
+        client: Any,
+        operation: str,
+        *,
+        kind: str = "",
+        name: str = "",
+        params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Call one AWS operation; "not configured" comes back as None, everything else as AwsError.
+        ``params``: API parameters whose names clash with this method's own (EKS's ``name``)."""
         service = client.meta.service_model.service_name
         method = getattr(client, _snake(operation))
         action = iam_action(service, operation)
         try:
-            return method(**kwargs)
+            return method(**kwargs, **(params or {}))
         except botocore.exceptions.ClientError as exc:
             error = exc.response.get("Error", {})
             code = str(error.get("Code", ""))
@@ -207,7 +226,8 @@ class BotoReader:
         if role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn"):
             barn = role["PermissionsBoundary"]["PermissionsBoundaryArn"]
             boundary = (barn.rsplit("/", 1)[-1], self._managed_document(iam, barn))
-        return RoleInfo(role["Arn"], role["Arn"].split(":")[4], inline, managed, boundary)
+        trust = _doc(role["AssumeRolePolicyDocument"]) if role.get("AssumeRolePolicyDocument") else None
+        return RoleInfo(role["Arn"], role["Arn"].split(":")[4], inline, managed, boundary, trust)
 
     def _managed_document(self, iam: Any, policy_arn: str) -> Document:
         version = self.call(iam, "GetPolicy", kind="policy", name=policy_arn, PolicyArn=policy_arn)["Policy"][
@@ -329,6 +349,52 @@ class BotoReader:
             return self.client("organizations")
         return self.assumed_client(self._org_reader_role_arn, "organizations")
 
+    def cluster(self, name: str) -> ClusterInfo:
+        found = self.call(
+            self.client("eks"), "DescribeCluster", kind="EKS cluster", name=name, params={"name": name}
+        )
+        cluster = (found or {}).get("cluster") or {}
+        issuer = ((cluster.get("identity") or {}).get("oidc") or {}).get("issuer")
+        return ClusterInfo(name, str(cluster.get("arn") or ""), str(issuer) if issuer else None)
+
+    def pod_identity_associations(
+        self, cluster: str, namespace: str, service_account: str
+    ) -> tuple[PodIdentityAssociation, ...]:
+        eks = self.client("eks")
+        summaries = self.pages(
+            eks,
+            "ListPodIdentityAssociations",
+            "associations",
+            clusterName=cluster,
+            namespace=namespace,
+            serviceAccount=service_account,
+        )
+        out = []
+        for summary in summaries:
+            found = self.call(
+                eks,
+                "DescribePodIdentityAssociation",
+                kind="Pod Identity association",
+                name=summary["associationId"],
+                clusterName=cluster,
+                associationId=summary["associationId"],
+            )
+            a = (found or {}).get("association") or {}
+            out.append(
+                PodIdentityAssociation(
+                    association_id=str(a.get("associationId") or summary["associationId"]),
+                    cluster=cluster,
+                    namespace=str(a.get("namespace") or namespace),
+                    service_account=str(a.get("serviceAccount") or service_account),
+                    role_arn=str(a.get("roleArn") or ""),
+                    target_role_arn=a.get("targetRoleArn") or None,
+                    external_id=a.get("externalId") or None,
+                    disable_session_tags=bool(a.get("disableSessionTags")),
+                    policy=_doc(a["policy"]) if a.get("policy") else None,
+                )
+            )
+        return tuple(out)
+
     def organization(self, accounts: tuple[str, ...]) -> OrgInfo | None:
         org = self._organizations()
         described = self.call(org, "DescribeOrganization")
@@ -401,6 +467,7 @@ _PAGINATION = {
     "ListGrants": ("Marker", "NextMarker"),
     "ListAliases": ("Marker", "NextMarker"),
     "ListPoliciesForTarget": ("NextToken", "NextToken"),
+    "ListPodIdentityAssociations": ("nextToken", "nextToken"),
 }
 
 

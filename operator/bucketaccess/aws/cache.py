@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .errors import AwsUnavailable
-from .reader import AwsReader, BucketInfo, Document, KeyInfo, OrgInfo, RoleInfo
+from .reader import (
+    AwsReader,
+    BucketInfo,
+    ClusterInfo,
+    Document,
+    KeyInfo,
+    OrgInfo,
+    PodIdentityAssociation,
+    RoleInfo,
+)
 
 T = TypeVar("T")
 
@@ -135,6 +144,17 @@ class CachedReader:
     def vpc_endpoint_policy(self, endpoint_id: str, region: str) -> Document | None:
         return self._get(
             ("vpce", endpoint_id, region), lambda: self.inner.vpc_endpoint_policy(endpoint_id, region)
+        )
+
+    def cluster(self, name: str) -> ClusterInfo:
+        return self._get(("eks-cluster", name), lambda: self.inner.cluster(name))
+
+    def pod_identity_associations(
+        self, cluster: str, namespace: str, service_account: str
+    ) -> tuple[PodIdentityAssociation, ...]:
+        return self._get(
+            ("pod-identity", cluster, namespace, service_account),
+            lambda: self.inner.pod_identity_associations(cluster, namespace, service_account),
         )
 
     def organization(self, accounts: tuple[str, ...]) -> OrgInfo | None:

@@ -27,7 +27,15 @@ NOT_CONFIGURED = frozenset(
     }
 )
 NOT_FOUND = frozenset(
-    {"NoSuchBucket", "NoSuchEntity", "NotFoundException", "NoSuchKey", "404", "InvalidVpcEndpointId.NotFound"}
+    {
+        "NoSuchBucket",
+        "NoSuchEntity",
+        "NotFoundException",
+        "NoSuchKey",
+        "404",
+        "InvalidVpcEndpointId.NotFound",
+        "ResourceNotFoundException",  # EKS: no such cluster or association
+    }
 )
 ACCESS_DENIED = frozenset(
     {

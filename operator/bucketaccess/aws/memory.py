@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import AwsError, NotFound
-from .reader import BucketInfo, Document, KeyInfo, OrgInfo, RoleInfo
+from .reader import BucketInfo, ClusterInfo, Document, KeyInfo, OrgInfo, PodIdentityAssociation, RoleInfo
 
 _ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/(?:.*/)?([\w+=,.@-]+)$")
 _UNIQUE_ID = re.compile(r"^(AROA|AIDA)[A-Z0-9]{8,}$")
@@ -29,6 +29,7 @@ class MemoryRole:
     inline: dict[str, Document] = field(default_factory=dict)
     managed: dict[str, Document] = field(default_factory=dict)
     boundary: tuple[str, Document] | None = None
+    trust: Document | None = None
 
 
 @dataclass
@@ -108,17 +109,22 @@ class MemoryAws:
         self.endpoints: dict[str, Document | None] = {}
         self.account_pab: dict[str, dict[str, bool]] = {}
         self.org: OrgInfo | None = None
+        self.clusters: dict[str, ClusterInfo] = {}
+        self.associations: list[PodIdentityAssociation] = []
         self.writes: list[Write] = []
         self.reads = 0
         self._failures: dict[str, list[AwsError]] = {}
         self._grant_ids = 0
 
     # ------------------------------------------------------------------ building the world
-    def add_role(self, arn: str, *policies: Document, boundary: Document | None = None) -> MemoryRole:
+    def add_role(
+        self, arn: str, *policies: Document, boundary: Document | None = None, trust: Document | None = None
+    ) -> MemoryRole:
         role = MemoryRole(
             arn,
             inline={f"policy{i}": p for i, p in enumerate(policies)},
             boundary=("boundary", boundary) if boundary is not None else None,
+            trust=trust,
         )
         self.roles[arn] = role
         return role
@@ -203,6 +209,7 @@ class MemoryAws:
             inline=tuple(role.inline.items()),
             managed=tuple(role.managed.items()),
             boundary=role.boundary,
+            trust=role.trust,
         )
 
     def bucket(self, name: str) -> BucketInfo:
@@ -270,6 +277,26 @@ class MemoryAws:
 
     def organization(self, accounts: tuple[str, ...]) -> OrgInfo | None:
         return self.org
+
+    def cluster(self, name: str) -> ClusterInfo:
+        self.reads += 1
+        self._maybe_fail("eks:DescribeCluster")
+        if name not in self.clusters:
+            raise NotFound(
+                "EKS cluster", name, code="ResourceNotFoundException", operation="eks:DescribeCluster"
+            )
+        return self.clusters[name]
+
+    def pod_identity_associations(
+        self, cluster: str, namespace: str, service_account: str
+    ) -> tuple[PodIdentityAssociation, ...]:
+        self.reads += 1
+        self._maybe_fail("eks:ListPodIdentityAssociations")
+        return tuple(
+            a
+            for a in self.associations
+            if (a.cluster, a.namespace, a.service_account) == (cluster, namespace, service_account)
+        )
 
     # ------------------------------------------------------------------ AwsWriter
     def _bucket(self, name: str, operation: str) -> MemoryBucket:

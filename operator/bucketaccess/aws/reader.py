@@ -20,6 +20,7 @@ class RoleInfo:
     inline: tuple[tuple[str, Document], ...]
     managed: tuple[tuple[str, Document], ...]
     boundary: tuple[str, Document] | None
+    trust: Document | None = None  # the trust policy (AssumeRolePolicyDocument)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,28 @@ class KeyInfo:
     aliases: tuple[str, ...]
     policy: Document | None
     grants: tuple[dict[str, Any], ...] = field(default=())  # scenario form
+
+
+@dataclass(frozen=True)
+class PodIdentityAssociation:
+    """One EKS Pod Identity association (eks:DescribePodIdentityAssociation)."""
+
+    association_id: str
+    cluster: str
+    namespace: str
+    service_account: str
+    role_arn: str
+    target_role_arn: str | None = None
+    external_id: str | None = None
+    disable_session_tags: bool = False
+    policy: Document | None = None  # the inline session policy
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    name: str
+    arn: str
+    oidc_issuer: str | None
 
 
 @dataclass(frozen=True)
@@ -74,3 +97,9 @@ class AwsReader(Protocol):
     def vpc_endpoint_policy(self, endpoint_id: str, region: str) -> Document | None: ...
 
     def organization(self, accounts: tuple[str, ...]) -> OrgInfo | None: ...
+
+    def cluster(self, name: str) -> ClusterInfo: ...
+
+    def pod_identity_associations(
+        self, cluster: str, namespace: str, service_account: str
+    ) -> tuple[PodIdentityAssociation, ...]: ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..access.intent import UploadIntent
+from ..access.intent import SessionIntent, UploadIntent
 from .errors import AwsError, AwsUnavailable, NotFound
 from .reader import AwsReader, BucketInfo, KeyInfo
 
@@ -56,6 +56,75 @@ def _role_block(
     if role.boundary is not None:
         block["permissionsBoundary"] = {"name": role.boundary[0], "document": role.boundary[1]}
     return block, role.arn
+
+
+def _session_block(
+    reader: AwsReader, s: SessionIntent, unknown: dict[str, dict[str, str]]
+) -> dict[str, Any] | None:
+    """The scenario's ``session``: the trust policies of the roles on the way to the session (the
+    first role is the upload's own unless there is a target: the cache reads it once)."""
+
+    def unreadable(reason: str, message: str) -> None:
+        unknown.setdefault("RoleAssumable", {"reason": reason, "message": message})
+
+    try:
+        first = reader.role(s.role_arn)
+    except NotFound:
+        unreadable("RoleNotFound", f"role {s.role_arn} does not exist: the workload cannot obtain it")
+        return None
+    except AwsUnavailable:
+        raise
+    except AwsError as exc:
+        unreadable(exc.reason, f"the trust policy of {s.role_arn} could not be read: {exc.message}")
+        return None
+    if first.trust is None:
+        unreadable("AWSError", f"iam:GetRole returned no trust policy for {s.role_arn}")
+        return None
+    block: dict[str, Any] = {
+        "source": s.source,
+        "namespace": s.namespace,
+        "serviceAccount": s.service_account,
+        "roleArn": s.role_arn,
+        "trustPolicy": first.trust,
+    }
+    if s.source == "IRSA":
+        if not s.oidc_issuer:
+            unreadable(
+                "OIDCIssuerUnknown",
+                "the cluster's OIDC issuer is not known: start the operator with --cluster-name (it reads the "
+                "issuer with eks:DescribeCluster) or --oidc-issuer",
+            )
+            return None
+        block["oidcIssuer"] = s.oidc_issuer
+        return block
+    block["sessionTags"] = s.session_tags
+    if s.cluster_arn:
+        block["cluster"] = s.cluster_arn
+    if s.association_id:
+        block["associationId"] = s.association_id
+    if s.session_policy is not None:
+        block["policy"] = s.session_policy
+    if s.target_role_arn:
+        try:
+            target = reader.role(s.target_role_arn)
+        except NotFound:
+            unreadable("RoleNotFound", f"target role {s.target_role_arn} does not exist")
+            return None
+        except AwsUnavailable:
+            raise
+        except AwsError as exc:
+            unreadable(
+                exc.reason, f"the trust policy of {s.target_role_arn} could not be read: {exc.message}"
+            )
+            return None
+        if target.trust is None:
+            unreadable("AWSError", f"iam:GetRole returned no trust policy for {s.target_role_arn}")
+            return None
+        block["targetRole"] = {"arn": target.arn, "trustPolicy": target.trust}
+        if s.external_id:
+            block["targetRole"]["externalId"] = s.external_id
+        block["rolePolicies"] = [{"name": n, "document": d} for n, d in (*first.inline, *first.managed)]
+    return block
 
 
 def _bucket_block(info: BucketInfo, account_pab: dict[str, bool] | None) -> dict[str, Any]:
@@ -104,6 +173,7 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
     """Read everything one verification consults; raises AwsUnavailable only when AWS is down."""
     unknown: dict[str, dict[str, str]] = {}
     identity, principal = _role_block(reader, intent.role_arn, unknown)
+    session = _session_block(reader, intent.session, unknown) if intent.session else None
     role_account = principal.split(":")[4]
     region = "us-east-1"
     bucket_block: dict[str, Any] = {}
@@ -220,6 +290,8 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
             scenario["kms"] = {"keys": keys}
         if organization is not None:
             scenario["organization"] = organization
+        if session is not None:
+            scenario["session"] = session
         if unknown:
             scenario["unknown"] = unknown
         scenarios.append(scenario)

@@ -68,6 +68,12 @@ def positive_int(text: str) -> int:
     return value
 
 
+def issuer_url(text: str) -> str:
+    if not text.startswith("https://") or len(text) <= len("https://"):
+        raise ValueError(f"{text!r} is not an https:// OIDC issuer URL")
+    return text
+
+
 def boolean(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("true", "1", "yes"):

@@ -14,6 +14,7 @@ from .common import (
     choice,
     duration,
     flag_type,
+    issuer_url,
     port,
     positive_int,
     setting,
@@ -70,6 +71,8 @@ def command(args: argparse.Namespace) -> int:
             or "bucketaccess-system",
             record_name=setting(args.record_name, "RECORD_NAME", "bucketaccess-managed", verbatim)
             or "bucketaccess-managed",
+            cluster_name=setting(args.cluster_name, "CLUSTER_NAME", None, verbatim),
+            oidc_issuer=setting(args.oidc_issuer, "OIDC_ISSUER", None, issuer_url),
             leader_election=setting(args.leader_elect, "LEADER_ELECT", "false", boolean) or False,
             lease_name=setting(args.lease_name, "LEASE_NAME", None, verbatim),
             lease=LeaseTimings(
@@ -162,6 +165,17 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run.add_argument(
         "--record-name",
         help="name of that ConfigMap; give each shard its own [BUCKETACCESS_RECORD_NAME] (default bucketaccess-managed)",
+    )
+    run.add_argument(
+        "--cluster-name",
+        help="the EKS cluster the operator runs in: a ServiceAccount without the IRSA annotation is looked up "
+        "among its Pod Identity associations, and IRSA's OIDC issuer is read from it [BUCKETACCESS_CLUSTER_NAME]",
+    )
+    run.add_argument(
+        "--oidc-issuer",
+        type=flag_type(issuer_url),
+        help="the cluster's OIDC issuer URL for IRSA trust checks, instead of reading it from --cluster-name "
+        "[BUCKETACCESS_OIDC_ISSUER]",
     )
     run.add_argument(
         "--leader-elect",

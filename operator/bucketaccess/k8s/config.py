@@ -19,6 +19,8 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = ()  # watched namespaces (names or globs); empty: cluster-wide
     state_namespace: str = "bucketaccess-system"  # where the record of managed buckets and keys lives
     record_name: str = "bucketaccess-managed"  # its ConfigMap; one per shard
+    cluster_name: str | None = None  # the EKS cluster it runs in: Pod Identity associations, OIDC issuer
+    oidc_issuer: str | None = None  # IRSA's issuer URL, when eks:DescribeCluster is not to be called
     leader_election: bool = False  # only the holder of the Lease verifies and writes (replicas > 1)
     lease_name: str | None = None  # the Lease's name in state_namespace; default: record_name (one per shard)
     lease: LeaseTimings = field(default_factory=LeaseTimings)

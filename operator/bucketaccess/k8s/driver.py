@@ -179,7 +179,12 @@ def drive_pass(body: RawBody, rt: Runtime) -> float | None:
     subject = _subject(body, rt)
     interval = subject.spec.interval(rt.config.default_interval_s)
     rt.metrics.expect(uid, interval)
-    deps = Deps(reader=_reader(rt, uid, interval), resolve_service_account=service_account_resolver(rt.api))
+    deps = Deps(
+        reader=_reader(rt, uid, interval),
+        resolve_service_account=service_account_resolver(rt.api),
+        cluster_name=rt.config.cluster_name,
+        oidc_issuer=rt.config.oidc_issuer,
+    )
     managed = Managed.parse((body.get("status") or {}).get("managed"))
 
     def on_bucket(key: str | None) -> list[Peer]:

@@ -45,6 +45,7 @@ _LAYER_NOUN = {
     ConditionType.SCPAllows: "SCP",
     ConditionType.RCPAllows: "RCP",
     ConditionType.PermissionsBoundaryAllows: "PermissionsBoundary",
+    ConditionType.SessionPolicyAllows: "SessionPolicy",
     ConditionType.PublicAccessBlockAllows: "PublicAccessBlock",
     ConditionType.VPCEndpointPolicyAllows: "VPCEndpointPolicy",
 }

@@ -8,10 +8,12 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from ..access import Explanation
+from ..access.intent import SessionIntent
 from ..aws.cache import TTLCache
-from ..aws.reader import AwsReader
+from ..aws.reader import AwsReader, ClusterInfo, Document
 from ..aws.snapshot import Snapshot
 from ..aws.writer import AwsWriter
 from ..grants.admission import Admission
@@ -101,9 +103,62 @@ class Outcome:
     admission: Admission | None = None
     explanation: Explanation | None = None
     snapshot: Snapshot | None = None
+    identity: WorkloadIdentity | None = None  # where the credentials come from (status.identity)
     events: tuple[Event, ...] = ()
     managed: Managed | None = None  # what this object holds in AWS (status.managed)
     started: float = 0.0  # when its reads began (the cache's clock): a write after it makes it stale
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkloadIdentity:
+    source: str  # "RoleArn" | "IRSA" | "PodIdentity"
+    role_arn: str  # the role whose session uploads: the target role when there is one
+    namespace: str = ""
+    service_account: str = ""
+    first_role_arn: str | None = None  # the role the annotation or the association names
+    target_role_arn: str | None = None
+    association_id: str | None = None
+    external_id: str | None = None
+    session_tags: bool = False
+    session_policy: Document | None = None
+    cluster: ClusterInfo | None = None
+    oidc_issuer: str | None = None  # IRSA: the cluster's issuer, when known
+
+    def session_intent(self) -> SessionIntent | None:
+        if self.source == "RoleArn" or self.first_role_arn is None:
+            return None
+        return SessionIntent(
+            source=self.source,
+            namespace=self.namespace,
+            service_account=self.service_account,
+            role_arn=self.first_role_arn,
+            target_role_arn=self.target_role_arn,
+            external_id=self.external_id,
+            session_tags=self.session_tags,
+            session_policy=self.session_policy,
+            association_id=self.association_id,
+            cluster_arn=self.cluster.arn if self.cluster and self.cluster.arn else None,
+            oidc_issuer=self.oidc_issuer,
+        )
+
+    def as_status(self) -> dict[str, Any]:
+        """``status.identity``: where the credentials come from, as a person checks it."""
+        out: dict[str, Any] = {"source": self.source, "roleArn": self.first_role_arn or self.role_arn}
+        if self.source == "RoleArn":
+            return out
+        out["serviceAccount"] = f"{self.namespace}/{self.service_account}"
+        if self.source == "IRSA":
+            out["annotation"] = f"eks.amazonaws.com/role-arn: {self.first_role_arn}"
+        if self.association_id:
+            out["associationId"] = self.association_id
+        if self.target_role_arn:
+            out["targetRoleArn"] = self.target_role_arn
+        if self.source == "PodIdentity":
+            out["sessionTags"] = self.session_tags
+            out["sessionPolicy"] = self.session_policy is not None
+        if self.cluster is not None:
+            out["cluster"] = self.cluster.name
+        return out
 
 
 @dataclass(kw_only=True)
@@ -111,8 +166,11 @@ class Deps:
     """What a verification reads through."""
 
     reader: AwsReader
+    # the IRSA annotation's role, or RoleResolutionError (RoleAnnotationMissing when there is none)
     resolve_service_account: Callable[[str, str], str]
     now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    cluster_name: str | None = None  # the EKS cluster the operator runs in: Pod Identity associations
+    oidc_issuer: str | None = None  # IRSA's issuer, when not read from the cluster
 
 
 def lock_table() -> Callable[[str], threading.Lock]:

@@ -4,6 +4,7 @@ per layer. Reads only; the write half of a pass is :mod:`.repair`."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from ..access import CheckName, Explanation, Status, explain, load_scenario
 from ..access.checks import merge_explanations
@@ -16,12 +17,14 @@ from ..policy import InvalidInput
 from ..resources import BucketAccessSpec
 from ..vocabulary import ConditionStatus, ConditionType, Reason
 from .conditions import Condition, derive_ready
-from .types import Deps, Outcome, RoleResolutionError, Subject
+from .identity import resolve_identity
+from .types import Deps, Outcome, RoleResolutionError, Subject, WorkloadIdentity
 
 log = logging.getLogger(__name__)
 
-# The layer conditions the status carries, in the status's order (session policies are per
-# session and invisible to the operator, so SessionPolicyAllows is not among them).
+# The layer conditions the status carries, in the status's order. Session policies are per session
+# and invisible to the operator, so SessionPolicyAllows is among them only for a Pod Identity
+# association, whose policy the operator reads.
 LAYER_CONDITIONS = (
     CheckName.RoleAssumable,
     CheckName.IdentityPolicyAllows,
@@ -42,11 +45,14 @@ _STATUS = {
 }
 
 
-def _layers(subject: Subject) -> tuple[CheckName, ...]:
+def _layers(subject: Subject, identity: WorkloadIdentity | None = None) -> tuple[CheckName, ...]:
     with_endpoint = bool(
         subject.spec.vpc_endpoint_id or (subject.class_spec and subject.class_spec.vpc_endpoint_id)
     )
-    return tuple(n for n in LAYER_CONDITIONS if with_endpoint or n is not CheckName.VPCEndpointPolicyAllows)
+    layers = [n for n in LAYER_CONDITIONS if with_endpoint or n is not CheckName.VPCEndpointPolicyAllows]
+    if identity is not None and identity.source == "PodIdentity":
+        layers.insert(layers.index(CheckName.PermissionsBoundaryAllows) + 1, CheckName.SessionPolicyAllows)
+    return tuple(layers)
 
 
 def conditions_from(ex: Explanation, layers: tuple[CheckName, ...]) -> list[Condition]:
@@ -74,12 +80,6 @@ def admitted_condition(admission: Admission) -> Condition:
         reason=admission.reason,
         message=admission.message,
     )
-
-
-def resolve_role(subject: Subject, deps: Deps) -> str:
-    if subject.spec.role_arn:
-        return subject.spec.role_arn
-    return deps.resolve_service_account(subject.namespace, subject.spec.service_account or "")
 
 
 def request_of(
@@ -127,9 +127,8 @@ def _unverified(admission: Admission, layers: list[Condition], role_arn: str | N
 
 def verify(subject: Subject, deps: Deps, started: float = 0.0) -> Outcome:
     """``started``: when the reads began, on the cache's clock (see Outcome.started)."""
-    layers = _layers(subject)
     try:
-        role_arn = resolve_role(subject, deps)
+        identity = resolve_identity(subject.spec, subject.namespace, deps)
     except RoleResolutionError as exc:
         blocked = Condition(
             type=ConditionType.IdentityPolicyAllows,
@@ -138,8 +137,19 @@ def verify(subject: Subject, deps: Deps, started: float = 0.0) -> Outcome:
             message=exc.message,
         )
         return _unverified(_admit(subject, None), [blocked], None)
+    except AwsUnavailable as exc:  # the cluster's Pod Identity associations could not be read
+        layers = _layers(subject)
+        return _unverified(
+            _admit(subject, None),
+            _all(ConditionStatus.UNKNOWN, Reason.AWSUnavailable, exc.message, layers),
+            None,
+        )
+    role_arn = identity.role_arn
+    layers = _layers(subject, identity)
     class_vpce = subject.class_spec.vpc_endpoint_id if subject.class_spec else None
-    intent = UploadIntent.from_spec(subject.spec, role_arn, class_vpce)
+    intent = replace(
+        UploadIntent.from_spec(subject.spec, role_arn, class_vpce), session=identity.session_intent()
+    )
     try:
         snap = snapshot.take(deps.reader, intent)
         explanations = [explain(load_scenario(raw, deps.now())) for raw in snap.scenarios]
@@ -169,4 +179,5 @@ def verify(subject: Subject, deps: Deps, started: float = 0.0) -> Outcome:
         explanation=merged,
         snapshot=snap,
         started=started,
+        identity=identity,
     )
