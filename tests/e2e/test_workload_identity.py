@@ -10,8 +10,12 @@ the tests' own endpoint (tests/eks_endpoint.py) through AWS_ENDPOINT_URL_EKS.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,6 +104,50 @@ def by_sa(name: str, ns: str, bucket: str, sa: str, prefix: str) -> dict[str, An
     return bucket_access(name, ns, cls="workload-identity", bucket=bucket, service_account=sa, prefix=prefix)
 
 
+def check_cli(
+    cp: ControlPlane, world: OrgWorld, eks: EksEndpoint, sa: str, bucket: str, prefix: str, snapshot: Path
+) -> dict[str, Any]:
+    """`bucketaccess check --service-account` as a person runs it (no operator), and the offline
+    `explain` of the scenario it wrote: the two must agree."""
+    env = {**os.environ, **world.operator_env(), **eks.env(), "KUBECONFIG": str(cp.kubeconfig)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "bucketaccess",
+        "check",
+        "--service-account",
+        sa,
+        "--cluster-name",
+        TEST_CLUSTER,
+    ]
+    cmd += ["--bucket", bucket, "--prefix", prefix, "-o", "json", "--snapshot", str(snapshot)]
+    args = world.operator_args()
+    cmd += [*args[:2], *args[-2:]]  # the reader roles, as the operator has them
+    live = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert live.returncode in (0, 1), live.stderr
+    offline = subprocess.run(
+        [sys.executable, "-m", "bucketaccess", "explain", str(snapshot), "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+    )
+    assert offline.returncode == live.returncode and offline.stdout == live.stdout, offline.stderr
+    return dict(json.loads(live.stdout))
+
+
+def same_verdicts(obj: dict[str, Any], checked: dict[str, Any]) -> None:
+    """Every layer condition the operator wrote says what `check` says of that layer."""
+    conditions = {c["type"]: c for c in obj["status"]["conditions"]}
+    for name, found in checked["checks"].items():
+        if name in conditions:
+            mine = conditions[name]
+            status = "True" if found["status"] in ("True", "NotApplicable") else found["status"]
+            assert (mine["status"], mine["reason"]) == (status, found["reason"]), (name, mine, found)
+    assert obj["status"]["decision"] == checked["decision"]
+
+
 def verdict(kube: client.ApiClient, ns: str, name: str) -> dict[str, Any]:
     """The object once it has a Ready condition for its current generation."""
 
@@ -113,7 +161,12 @@ def verdict(kube: client.ApiClient, ns: str, name: str) -> dict[str, Any]:
 
 
 def test_pod_identity_abac_on_the_namespace_tag(
-    kube: client.ApiClient, operator: OperatorProcess, org_world: OrgWorld, eks: EksEndpoint
+    control_plane: ControlPlane,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    org_world: OrgWorld,
+    eks: EksEndpoint,
+    tmp_path: Path,
 ) -> None:
     role, bucket = unique("abac"), unique("abac")
     abac = doc(
@@ -151,6 +204,17 @@ def test_pod_identity_abac_on_the_namespace_tag(
     assert condition(other, "Ready")["status"] == "False" and denied is not None  # type: ignore[index]
     assert denied["status"] == "False"
     assert "`${aws:PrincipalTag/kubernetes-namespace}` = `billing`" in denied["message"], denied["message"]
+    for obj, prefix in ((own, "billing/"), (other, "payroll/")):
+        checked = check_cli(
+            control_plane,
+            org_world,
+            eks,
+            f"{NS}/abac-uploader",
+            bucket,
+            prefix,
+            tmp_path / f"{prefix[:-1]}.json",
+        )
+        same_verdicts(obj, checked)
 
 
 def test_pod_identity_target_role_in_another_account(
@@ -223,7 +287,12 @@ def test_pod_identity_session_policy_narrows_to_another_prefix(
 
 
 def test_irsa_sub_for_another_service_account_then_fixed_in_aws(
-    kube: client.ApiClient, operator: OperatorProcess, org_world: OrgWorld
+    control_plane: ControlPlane,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    org_world: OrgWorld,
+    eks: EksEndpoint,
+    tmp_path: Path,
 ) -> None:
     role, bucket = unique("irsa"), unique("irsa")
     put = doc({"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/*"})
@@ -240,6 +309,12 @@ def test_irsa_sub_for_another_service_account_then_fixed_in_aws(
     assert f"{HOST}:sub" in refused["message"]
     assert f"system:serviceaccount:{IRSA_NS}:uploader" in refused["message"]
     assert obj["status"]["identity"]["source"] == "IRSA"
+    same_verdicts(
+        obj,
+        check_cli(
+            control_plane, org_world, eks, f"{IRSA_NS}/uploader", bucket, "in/", tmp_path / "irsa.json"
+        ),
+    )
 
     # fixed in AWS, then "verify now": the next verdict reads the new trust policy
     org_world.client("iam").update_assume_role_policy(

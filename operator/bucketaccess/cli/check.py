@@ -8,27 +8,40 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..access import explain, load_scenario
 from ..access.intent import UploadIntent
 from ..access.render import to_json, to_text
 from ..aws import snapshot
 from ..aws.errors import AwsError
+from ..aws.reader import AwsReader
 from ..policy import InvalidInput
-from .common import InvalidSetting, setting, verbatim
+from .common import InvalidSetting, flag_type, issuer_url, setting, verbatim
 from .exit_codes import ExitCode, exit_code
 
+if TYPE_CHECKING:
+    from ..reconcile.types import WorkloadIdentity
 
-def _role_from_service_account(ref: str) -> str:
-    # The Kubernetes client is needed only here: imported on use, so `check --role` needs no kubeconfig.
-    from ..k8s.identity import resolve_once
-    from ..reconcile import RoleResolutionError
 
+def _service_account(ref: str) -> tuple[str, str]:
     namespace, _, name = ref.partition("/")
     if not namespace or not name:
         raise ValueError(f"--service-account: {ref!r} is not NAMESPACE/NAME")
+    return namespace, name
+
+
+def _session(ref: str, reader: AwsReader, cluster: str | None, issuer: str | None) -> WorkloadIdentity:
+    """The session the ServiceAccount's pods get, as the operator resolves it (IRSA, then Pod Identity)."""
+    # The Kubernetes client is needed only here: imported on use, so `check --role` needs no kubeconfig.
+    from ..k8s.identity import resolve_once
+    from ..reconcile import Deps, RoleResolutionError
+    from ..reconcile.identity import service_account_identity
+
+    namespace, name = _service_account(ref)
+    deps = Deps(reader=reader, resolve_service_account=resolve_once, cluster_name=cluster, oidc_issuer=issuer)
     try:
-        return resolve_once(namespace, name)
+        return service_account_identity(namespace, name, deps)
     except RoleResolutionError as exc:
         raise ValueError(f"--service-account: {exc.message}") from None
 
@@ -38,25 +51,37 @@ def command(args: argparse.Namespace) -> int:
         region = setting(args.region, "REGION", None, verbatim)
         org_reader = setting(args.org_reader_role_arn, "ORG_READER_ROLE_ARN", None, verbatim)
         account_reader = setting(args.account_reader_role_name, "ACCOUNT_READER_ROLE_NAME", None, verbatim)
-        role = args.role or _role_from_service_account(args.service_account)
+        cluster = setting(args.cluster_name, "CLUSTER_NAME", None, verbatim)
+        issuer = setting(args.oidc_issuer, "OIDC_ISSUER", None, issuer_url)
+        if args.service_account:
+            _service_account(args.service_account)
     except (InvalidSetting, ValueError) as exc:
         print(f"bucketaccess: error: {exc}", file=sys.stderr)
         return ExitCode.InvalidInput
+    from ..aws.boto import BotoReader  # boto3 loads only when a live check runs
+
+    reader = BotoReader(
+        region=region, org_reader_role_arn=org_reader, account_reader_role_name=account_reader
+    )
+    try:
+        identity = _session(args.service_account, reader, cluster, issuer) if args.service_account else None
+    except ValueError as exc:
+        print(f"bucketaccess: error: {exc}", file=sys.stderr)
+        return ExitCode.InvalidInput
+    except AwsError as exc:
+        print(f"bucketaccess: error: {exc.reason}: {exc.message}", file=sys.stderr)
+        return ExitCode.Unknown
     intent = UploadIntent(
-        role_arn=role,
+        role_arn=identity.role_arn if identity else args.role,
         bucket=args.bucket,
         prefix=args.prefix,
         acl=args.acl,
         sse="aws:kms" if args.kms_key else None,
         kms_key=args.kms_key,
         multipart=args.multipart,
+        session=identity.session_intent() if identity else None,
     )
-    from ..aws.boto import BotoReader  # boto3 loads only when a live check runs
-
     try:
-        reader = BotoReader(
-            region=region, org_reader_role_arn=org_reader, account_reader_role_name=account_reader
-        )
         raw = snapshot.take(reader, intent).scenarios[0]
         result = explain(load_scenario(raw, datetime.now(UTC)))
     except AwsError as exc:
@@ -78,7 +103,15 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     who.add_argument(
         "--service-account",
         metavar="NAMESPACE/NAME",
-        help="read the role from this ServiceAccount's IRSA annotation (needs a kubeconfig)",
+        help="the session this ServiceAccount's pods get: its IRSA annotation, else its EKS Pod Identity "
+        "association in --cluster-name (needs a kubeconfig); RoleAssumable checks the trust policy",
+    )
+    check.add_argument(
+        "--cluster-name",
+        help="the EKS cluster: its Pod Identity associations and OIDC issuer [BUCKETACCESS_CLUSTER_NAME]",
+    )
+    check.add_argument(
+        "--oidc-issuer", type=flag_type(issuer_url), help="IRSA's OIDC issuer URL [BUCKETACCESS_OIDC_ISSUER]"
     )
     check.add_argument("--bucket", required=True)
     check.add_argument("--prefix", default="", help="key prefix the workload uploads under")

@@ -21,7 +21,11 @@ from .types import Deps, RoleResolutionError, WorkloadIdentity
 def resolve_identity(spec: BucketAccessSpec, namespace: str, deps: Deps) -> WorkloadIdentity:
     if spec.role_arn:
         return WorkloadIdentity(source="RoleArn", role_arn=spec.role_arn)
-    name = spec.service_account or ""
+    return service_account_identity(namespace, spec.service_account or "", deps)
+
+
+def service_account_identity(namespace: str, name: str, deps: Deps) -> WorkloadIdentity:
+    """The session a pod of this ServiceAccount gets (IRSA first, then Pod Identity)."""
     try:
         annotated: str | None = deps.resolve_service_account(namespace, name)
     except RoleResolutionError as exc:
