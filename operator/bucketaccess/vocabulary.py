@@ -49,6 +49,7 @@ class Reason(StrEnum):
     # --- a layer lets the upload through, or plays no part (explain's checks)
     AllowedByStatement = "AllowedByStatement"
     NotEvaluated = "NotEvaluated"  # RoleAssumable when the role is named directly
+    IssuerNotConfirmed = "IssuerNotConfirmed"  # RoleAssumable: IRSA trust met for the issuer it names
     AllowedAtEveryLevel = "AllowedAtEveryLevel"
     GrantedByResourcePolicy = "GrantedByResourcePolicy"
     RootUser = "RootUser"

@@ -77,6 +77,7 @@ def test_status_follows_generation(kube: client.ApiClient, operator: OperatorPro
         "conditions",
         "decision",
         "roleArn",
+        "identity",
         "lastVerifiedTime",
         "managed",
     }

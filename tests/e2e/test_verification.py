@@ -23,6 +23,7 @@ from tests.manifests import access_class
 
 pytestmark = pytest.mark.e2e
 NS = "verify"
+IRSA_HOST = "oidc.eks.us-east-1.amazonaws.com/id/VERIFYCLUSTER"
 NS_NOORG = "verify-noorg"
 CLASS = "verify-all"
 PUT = {
@@ -350,6 +351,20 @@ def test_role_from_service_account_annotation(
                 {
                     "name": role,
                     "path": "/teams/",
+                    # IRSA's trust: this operator has no --cluster-name, so RoleAssumable takes the
+                    # issuer the trust policy names (IssuerNotConfirmed)
+                    "trust": doc(
+                        {
+                            "Effect": "Allow",
+                            "Principal": {
+                                "Federated": f"arn:aws:iam::{org_world.workloads}:oidc-provider/{IRSA_HOST}"
+                            },
+                            "Action": "sts:AssumeRoleWithWebIdentity",
+                            "Condition": {
+                                "StringEquals": {f"{IRSA_HOST}:sub": f"system:serviceaccount:{NS}:uploader"}
+                            },
+                        }
+                    ),
                     "managed": {unique("uploads"): doc(PUT)},
                     "boundary": doc({"Effect": "Allow", "Action": ["s3:*", "kms:*"], "Resource": "*"}),
                 }
@@ -366,6 +381,8 @@ def test_role_from_service_account_annotation(
     assert obj["status"]["roleArn"] == arn
     boundary = condition(obj, "PermissionsBoundaryAllows")
     assert boundary is not None and boundary["reason"] == "AllowedByStatement"
+    assert condition(obj, "RoleAssumable")["reason"] == "IssuerNotConfirmed"  # type: ignore[index]
+    assert obj["status"]["identity"]["source"] == "IRSA"
 
     create(kube, bucket_access("irsa-missing", bucket, {"serviceAccountName": "nobody"}))
     obj = wait_ready(kube, "irsa-missing", "False")

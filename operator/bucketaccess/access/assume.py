@@ -25,7 +25,7 @@ resource policy that must grant the caller (like a KMS key policy).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..policy import (
     Authorization,
@@ -177,8 +177,22 @@ def role_assumable(sc: Scenario) -> tuple[Check, tuple[RequestResult, ...]]:
                 granted += [r for r in decision.allowed_by if r.source.startswith("trust:")][:1]
             elif failure is None:
                 failure = _refusal(hop, action, decision)
+    unconfirmed = ""
+    if s.source is SessionSource.IRSA and not s.oidc_issuer_confirmed:
+        unconfirmed = (
+            f" (the cluster's OIDC issuer is not configured, so this is evaluated for the issuer the trust policy "
+            f"names, {s.oidc_issuer}; start the operator with --cluster-name or --oidc-issuer to confirm it)"
+        )
     if failure is not None:
-        return failure, tuple(results)
+        return replace(failure, message=failure.message + unconfirmed), tuple(results)
+    if unconfirmed:
+        return Check(
+            Status.TRUE,
+            Reason.IssuerNotConfirmed,
+            f"the trust policy of {s.role_arn} lets ServiceAccount {s.namespace}/{s.service_account} assume it"
+            + unconfirmed,
+            tuple(dict.fromkeys(granted)),
+        ), tuple(results)
     words = "; ".join(f"{_where(r)} statement {r.sid} allows it" for r in dict.fromkeys(granted))
     chain = " then ".join(f"{h.who} -> {h.role}" for h in hops(sc, s))
     return Check(

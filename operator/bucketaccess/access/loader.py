@@ -548,6 +548,7 @@ _SESSION_FIELDS = {
     "rolePolicies",
     "oidcIssuer",
     "oidcProvider",
+    "oidcIssuerConfirmed",
     "audience",
 }
 
@@ -617,7 +618,7 @@ def _session(raw: object, caller: Caller) -> Session | None:
             raise InvalidInput(f"{path}.oidcIssuer", "is required for IRSA (the cluster's OIDC issuer URL)")
         if not issuer.startswith("https://"):
             raise InvalidInput(f"{path}.oidcIssuer", f"{issuer!r} is not an https:// issuer URL")
-    elif issuer is not None or "oidcProvider" in obj:
+    elif issuer is not None or "oidcProvider" in obj or "oidcIssuerConfirmed" in obj:
         raise InvalidInput(f"{path}.oidcIssuer", "is only for IRSA")
     return Session(
         source=source,
@@ -632,6 +633,7 @@ def _session(raw: object, caller: Caller) -> Session | None:
         role_policies=_named_list(obj, "rolePolicies", path, PolicyKind.Identity),
         oidc_issuer=issuer,
         oidc_provider_exists=_bool(obj, "oidcProvider", path, default=True),
+        oidc_issuer_confirmed=_bool(obj, "oidcIssuerConfirmed", path, default=True),
         audience=_str_or(obj, "audience", path, "sts.amazonaws.com"),
     )
 

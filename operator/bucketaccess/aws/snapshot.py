@@ -89,6 +89,12 @@ def _session_block(
     }
     if s.source == "IRSA":
         if not s.oidc_issuer:
+            named = _trusted_issuer(first.trust)
+            if named is not None:
+                # not configured: evaluate for the issuer the trust policy names, and say so
+                block["oidcIssuer"] = named
+                block["oidcIssuerConfirmed"] = False
+                return block
             unreadable(
                 "OIDCIssuerUnknown",
                 "the cluster's OIDC issuer is not known: start the operator with --cluster-name (it reads the "
@@ -125,6 +131,20 @@ def _session_block(
             block["targetRole"]["externalId"] = s.external_id
         block["rolePolicies"] = [{"name": n, "document": d} for n, d in (*first.inline, *first.managed)]
     return block
+
+
+def _trusted_issuer(trust: dict[str, Any]) -> str | None:
+    """The OIDC issuer a trust policy's web-identity Allow names (the first, as an https URL)."""
+    statements = trust.get("Statement") or []
+    for st in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(st, dict) or st.get("Effect") != "Allow":
+            continue
+        principal = st.get("Principal")
+        federated = principal.get("Federated") if isinstance(principal, dict) else None
+        for arn in [federated] if isinstance(federated, str) else federated or []:
+            if isinstance(arn, str) and ":oidc-provider/" in arn:
+                return "https://" + arn.split(":oidc-provider/", 1)[1]
+    return None
 
 
 def _bucket_block(info: BucketInfo, account_pab: dict[str, bool] | None) -> dict[str, Any]:

@@ -116,8 +116,20 @@ def test_irsa_with_the_right_sub_is_ready() -> None:
     assert cond(out, "Ready")[:2] == ("True", "UploadAllowed")
 
 
-def test_irsa_without_a_known_issuer_is_unknown_and_says_which_flag() -> None:
+def test_irsa_without_a_configured_issuer_takes_the_one_the_trust_policy_names_and_says_so() -> None:
     out = verify(sa_subject(), deps(world(irsa_trust("uploader")), ROLE, cluster=None))
+    status, reason, message = cond(out, "RoleAssumable")
+    assert (
+        (status, reason) == ("True", "IssuerNotConfirmed") and "--oidc-issuer" in message and HOST in message
+    )
+    assert cond(out, "Ready")[:2] == ("True", "UploadAllowed")
+    wrong = verify(sa_subject(), deps(world(irsa_trust("other")), ROLE, cluster=None))
+    status, reason, message = cond(wrong, "RoleAssumable")
+    assert (status, reason) == ("False", "TrustConditionNotMet") and "not configured" in message
+
+
+def test_irsa_without_an_issuer_anywhere_is_unknown_and_says_which_flag() -> None:
+    out = verify(sa_subject(), deps(world(POD_TRUST), ROLE, cluster=None))
     status, reason, message = cond(out, "RoleAssumable")
     assert (status, reason) == ("Unknown", "OIDCIssuerUnknown") and "--oidc-issuer" in message
 
