@@ -375,11 +375,15 @@ def _org_reason(sc: Scenario, what: str) -> tuple[Reason, str]:
 
 
 def explain(sc: Scenario) -> Explanation:
-    ex = _explain(sc)
+    ex, failing = _explain(sc)
+    # only a failing check carries a fix: look for header fixes among those alone
     headed = [
         name
-        for name, check in ex.checks.items()
-        if check.status is Status.FALSE and check.fix is not None and check.fix.headers
+        for name, check in failing.items()
+        if check.status is Status.FALSE
+        and check.fix is not None
+        and check.fix.headers
+        and ex.checks[name] is check
     ]
     if not headed:
         return ex
@@ -470,7 +474,8 @@ def _evaluate(
     return results, findings, decisions, plan.probes
 
 
-def _explain(sc: Scenario) -> Explanation:
+def _explain(sc: Scenario) -> tuple[Explanation, dict[CheckName, Check]]:
+    """The explanation, and the checks the requests found failing (before ``unknown`` applies)."""
     assumed, hop_results = role_assumable(sc)
     results, findings, decisions, probes = _evaluate(sc)
     if hop_results:
@@ -488,4 +493,4 @@ def _explain(sc: Scenario) -> Explanation:
             checks[CheckName(name)] = Check(Status.Unknown, why.reason, why.message)
         if decision not in (Decision.ExplicitDeny, Decision.Rejected):
             decision = Decision.Unknown
-    return Explanation(decision, tuple(results), checks)
+    return Explanation(decision, tuple(results), checks), failing

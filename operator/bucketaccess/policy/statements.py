@@ -158,7 +158,7 @@ def analyze(policy: Policy, source: str, ctx: RequestContext) -> PolicyAnalysis:
         if scope is None:
             continue
         ref = StatementRef(source, stmt.label, stmt.effect)
-        failing = failing_clauses(stmt.conditions, ctx, variables=variables)
+        failing = failing_clauses(stmt.conditions, ctx, variables=variables) if stmt.conditions else ()
         if failing:
             misses.append(NearMiss(ref, stmt, failing))
         elif stmt.effect is Effect.Allow:
