@@ -169,7 +169,8 @@ def role_assumable(sc: Scenario) -> tuple[Check, tuple[RequestResult, ...]]:
             "token of the cluster, so the pod gets no credentials; create the provider "
             "(eksctl utils associate-iam-oidc-provider, or iam:CreateOpenIDConnectProvider)",
         ), tuple(results)
-    for hop in hops(sc, s):
+    chain = hops(sc, s)
+    for hop in chain:
         for action in hop.actions:
             decision = evaluate(_authorization(hop, action, sc))
             results.append(RequestResult(action, hop.role, decision.decision))
@@ -194,11 +195,11 @@ def role_assumable(sc: Scenario) -> tuple[Check, tuple[RequestResult, ...]]:
             tuple(dict.fromkeys(granted)),
         ), tuple(results)
     words = "; ".join(f"{_where(r)} statement {r.sid} allows it" for r in dict.fromkeys(granted))
-    chain = " then ".join(f"{h.who} -> {h.role}" for h in hops(sc, s))
+    path = " then ".join(f"{h.who} -> {h.role}" for h in chain)
     return Check(
         Status.TRUE,
         Reason.AllowedByStatement,
-        f"{s.source} can obtain the role: {chain} ({words})",
+        f"{s.source} can obtain the role: {path} ({words})",
         tuple(dict.fromkeys(granted)),
     ), tuple(results)
 

@@ -167,7 +167,10 @@ class LeaderElector:
         """Acquire and renew for ever; ``on_change(leading)`` runs in the event loop on each change."""
         leading = False
         while True:
-            await asyncio.to_thread(self.try_once)
+            try:
+                await asyncio.to_thread(self.try_once)
+            except Exception as exc:  # the API server unreachable, a timeout: try again next period
+                log.warning("lease %s/%s: %s", self.namespace, self.name, exc)
             now = self.holds()
             if now != leading:
                 leading = now

@@ -165,3 +165,33 @@ def test_unsafe_timings_are_named() -> None:
     assert TIMINGS.problem() is None
     bad = LeaseTimings(lease_duration_s=10, renew_deadline_s=10, retry_period_s=2)
     assert "renew deadline < lease duration" in (bad.problem() or "")
+
+
+def test_the_elector_keeps_trying_when_the_api_server_does_not_answer() -> None:
+    """A connection error is not an ApiException: the loop must survive it and lead once it can."""
+    import asyncio
+
+    store, clock = Leases(), Clock()
+    e = elector(store, clock, "a")
+    answers = [OSError("connection refused"), None]
+    real = store.read_namespaced_lease
+
+    def flaky(name: str, namespace: str) -> client.V1Lease:
+        if answers and answers.pop(0) is not None:
+            raise OSError("connection refused")
+        return real(name, namespace)
+
+    store.read_namespaced_lease = flaky  # type: ignore[method-assign]
+    changes: list[bool] = []
+    e.timings = LeaseTimings(lease_duration_s=0.3, renew_deadline_s=0.2, retry_period_s=0.01)
+
+    async def main() -> None:
+        task = asyncio.create_task(e.run(changes.append))
+        for _ in range(500):  # bounded: at most 5 s of 10 ms periods
+            if changes:
+                break
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    asyncio.run(main())
+    assert changes == [True] and store.lease is not None and store.lease.spec.holder_identity == "a"
