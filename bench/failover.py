@@ -33,10 +33,10 @@ sys.path.insert(0, str(ROOT / "operator"))  # development tooling (operator/deve
 
 from kubernetes import client  # noqa: E402
 from tests.e2e.kube import GROUP, VERSION, api_client, ensure_namespace, install_crds, wait_for  # noqa: E402
-from tests.e2e.operator_proc import OperatorProcess  # noqa: E402
+from tests.e2e.operator_proc import OperatorProcess, replica_args  # noqa: E402
 from tests.manifests import access_class, bucket_access  # noqa: E402
 
-from devenv.controlplane import ControlPlane, free_port  # noqa: E402
+from devenv.controlplane import ControlPlane  # noqa: E402
 from devenv.moto_server import MotoServer  # noqa: E402
 from devenv.org_world import OrgWorld, doc, unique  # noqa: E402
 
@@ -84,10 +84,8 @@ def main() -> int:
         arn = f"arn:aws:iam::{world.workloads}:role/{role}"
 
         def replica(name: str) -> OperatorProcess:
-            flags = ["--namespace", NS, "--state-namespace", NS, "--record-name", "failover"]
-            flags += ["--metrics-port", str(free_port()), "--leader-elect"]
-            flags += ["--lease-duration", args.lease_duration, "--renew-deadline", args.renew_deadline]
-            flags += ["--retry-period", args.retry_period, *world.operator_args(), "--default-interval", "1h"]
+            flags = replica_args(NS, "failover", args.lease_duration, args.renew_deadline, args.retry_period)
+            flags += [*world.operator_args(), "--default-interval", "1h"]
             proc = OperatorProcess(cp.kubeconfig, workdir / f"{name}.log", flags, env=world.operator_env())
             procs.append(proc.start())
             return proc

@@ -22,6 +22,16 @@ def record_name(log: Path) -> str:
     return "managed-" + re.sub(r"[^a-z0-9-]", "-", log.parent.name.lower())[:50].strip("-")
 
 
+def replica_args(namespace: str, record: str, lease: str, renew: str, retry: str) -> list[str]:
+    """One of several replicas behind one Lease: watching ``namespace``, keeping its record and
+    Lease there, with /metrics on a port of its own (writes are counted from it)."""
+    return [
+        *("--namespace", namespace, "--state-namespace", namespace, "--record-name", record),
+        *("--metrics-port", str(free_port()), "--leader-elect"),
+        *("--lease-duration", lease, "--renew-deadline", renew, "--retry-period", retry),
+    ]
+
+
 class OperatorProcess:
     def __init__(
         self, kubeconfig: Path, log: Path, args: list[str] | None = None, env: dict[str, str] | None = None

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from devenv.controlplane import ControlPlane, free_port
+from devenv.controlplane import ControlPlane
 from devenv.org_world import OrgWorld, doc, unique
 from tests.e2e.kube import GROUP, VERSION, create, ensure_namespace, get_ba, wait_for
 from tests.e2e.kube import wait_ready as kube_wait_ready
-from tests.e2e.operator_proc import OperatorProcess
+from tests.e2e.operator_proc import OperatorProcess, replica_args
 from tests.manifests import access_class, bucket_access
 
 pytestmark = pytest.mark.e2e
@@ -35,26 +35,9 @@ class Pair:
         self.procs: list[OperatorProcess] = []
 
     def start(self, name: str) -> OperatorProcess:
-        args = [
-            "--namespace",
-            NS,
-            "--metrics-port",
-            str(free_port()),
-            "--state-namespace",
-            NS,
-            "--record-name",
-            "leader-e2e",
-            "--leader-elect",
-            "--lease-duration",
-            f"{LEASE:g}s",
-            "--renew-deadline",
-            f"{RENEW:g}s",
-            "--retry-period",
-            f"{RETRY * 1000:g}ms",
-            *self.world.operator_args(),
-            "--default-interval",
-            "1h",  # nothing periodic during the test: every pass is one the test caused
-        ]
+        args = replica_args(NS, "leader-e2e", f"{LEASE:g}s", f"{RENEW:g}s", f"{RETRY * 1000:g}ms")
+        # nothing periodic during the test: every pass is one the test caused
+        args += [*self.world.operator_args(), "--default-interval", "1h"]
         proc = OperatorProcess(
             self.cp.kubeconfig, self.folder / f"{name}.log", args, env=self.world.operator_env()
         )

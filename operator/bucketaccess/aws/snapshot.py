@@ -12,7 +12,7 @@ from typing import Any
 
 from ..access.intent import SessionIntent, UploadIntent
 from .errors import AwsError, AwsUnavailable, NotFound
-from .reader import AwsReader, BucketInfo, KeyInfo
+from .reader import AwsReader, BucketInfo, KeyInfo, RoleInfo
 
 MANAGED_S3_ALIAS = "alias/aws/s3"
 
@@ -51,11 +51,39 @@ def _role_block(
         # IAM reads a role by its name alone; a spec ARN whose path (or case) differs names a
         # role that does not exist, and AWS would refuse it as a principal
         return {"exists": False}, arn
-    policies = [{"name": n, "document": d} for n, d in (*role.inline, *role.managed)]
-    block: dict[str, Any] = {"policies": policies}
+    block: dict[str, Any] = {"policies": _policies(role)}
     if role.boundary is not None:
         block["permissionsBoundary"] = {"name": role.boundary[0], "document": role.boundary[1]}
     return block, role.arn
+
+
+def _policies(role: RoleInfo) -> list[dict[str, Any]]:
+    return [{"name": n, "document": d} for n, d in (*role.inline, *role.managed)]
+
+
+def _trusting_role(
+    reader: AwsReader, arn: str, noun: str, unknown: dict[str, dict[str, str]]
+) -> RoleInfo | None:
+    """A role on the way to the session, with its trust policy; None (and why, in ``unknown``)
+    when it cannot be had."""
+
+    def unreadable(reason: str, message: str) -> None:
+        unknown.setdefault("RoleAssumable", {"reason": reason, "message": message})
+
+    try:
+        role = reader.role(arn)
+    except NotFound:
+        unreadable("RoleNotFound", f"{noun} {arn} does not exist: the workload cannot obtain it")
+        return None
+    except AwsUnavailable:
+        raise
+    except AwsError as exc:
+        unreadable(exc.reason, f"the trust policy of {arn} could not be read: {exc.message}")
+        return None
+    if role.trust is None:
+        unreadable("AWSError", f"iam:GetRole returned no trust policy for {arn}")
+        return None
+    return role
 
 
 def _session_block(
@@ -63,22 +91,8 @@ def _session_block(
 ) -> dict[str, Any] | None:
     """The scenario's ``session``: the trust policies of the roles on the way to the session (the
     first role is the upload's own unless there is a target: the cache reads it once)."""
-
-    def unreadable(reason: str, message: str) -> None:
-        unknown.setdefault("RoleAssumable", {"reason": reason, "message": message})
-
-    try:
-        first = reader.role(s.role_arn)
-    except NotFound:
-        unreadable("RoleNotFound", f"role {s.role_arn} does not exist: the workload cannot obtain it")
-        return None
-    except AwsUnavailable:
-        raise
-    except AwsError as exc:
-        unreadable(exc.reason, f"the trust policy of {s.role_arn} could not be read: {exc.message}")
-        return None
-    if first.trust is None:
-        unreadable("AWSError", f"iam:GetRole returned no trust policy for {s.role_arn}")
+    first = _trusting_role(reader, s.role_arn, "role", unknown)
+    if first is None or first.trust is None:
         return None
     block: dict[str, Any] = {
         "source": s.source,
@@ -95,10 +109,13 @@ def _session_block(
                 block["oidcIssuer"] = named
                 block["oidcIssuerConfirmed"] = False
                 return block
-            unreadable(
-                "OIDCIssuerUnknown",
-                "the cluster's OIDC issuer is not known: start the operator with --cluster-name (it reads the "
-                "issuer with eks:DescribeCluster) or --oidc-issuer",
+            unknown.setdefault(
+                "RoleAssumable",
+                {
+                    "reason": "OIDCIssuerUnknown",
+                    "message": "the cluster's OIDC issuer is not known: start the operator with --cluster-name "
+                    "(it reads the issuer with eks:DescribeCluster) or --oidc-issuer",
+                },
             )
             return None
         block["oidcIssuer"] = s.oidc_issuer
@@ -111,25 +128,13 @@ def _session_block(
     if s.session_policy is not None:
         block["policy"] = s.session_policy
     if s.target_role_arn:
-        try:
-            target = reader.role(s.target_role_arn)
-        except NotFound:
-            unreadable("RoleNotFound", f"target role {s.target_role_arn} does not exist")
-            return None
-        except AwsUnavailable:
-            raise
-        except AwsError as exc:
-            unreadable(
-                exc.reason, f"the trust policy of {s.target_role_arn} could not be read: {exc.message}"
-            )
-            return None
-        if target.trust is None:
-            unreadable("AWSError", f"iam:GetRole returned no trust policy for {s.target_role_arn}")
+        target = _trusting_role(reader, s.target_role_arn, "target role", unknown)
+        if target is None:
             return None
         block["targetRole"] = {"arn": target.arn, "trustPolicy": target.trust}
         if s.external_id:
             block["targetRole"]["externalId"] = s.external_id
-        block["rolePolicies"] = [{"name": n, "document": d} for n, d in (*first.inline, *first.managed)]
+        block["rolePolicies"] = _policies(first)
     return block
 
 

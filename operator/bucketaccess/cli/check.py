@@ -31,14 +31,16 @@ def _service_account(ref: str) -> tuple[str, str]:
     return namespace, name
 
 
-def _session(ref: str, reader: AwsReader, cluster: str | None, issuer: str | None) -> WorkloadIdentity:
+def _session(
+    ref: tuple[str, str], reader: AwsReader, cluster: str | None, issuer: str | None
+) -> WorkloadIdentity:
     """The session the ServiceAccount's pods get, as the operator resolves it (IRSA, then Pod Identity)."""
     # The Kubernetes client is needed only here: imported on use, so `check --role` needs no kubeconfig.
     from ..k8s.identity import resolve_once
     from ..reconcile import Deps, RoleResolutionError
     from ..reconcile.identity import service_account_identity
 
-    namespace, name = _service_account(ref)
+    namespace, name = ref
     deps = Deps(reader=reader, resolve_service_account=resolve_once, cluster_name=cluster, oidc_issuer=issuer)
     try:
         return service_account_identity(namespace, name, deps)
@@ -53,8 +55,7 @@ def command(args: argparse.Namespace) -> int:
         account_reader = setting(args.account_reader_role_name, "ACCOUNT_READER_ROLE_NAME", None, verbatim)
         cluster = setting(args.cluster_name, "CLUSTER_NAME", None, verbatim)
         issuer = setting(args.oidc_issuer, "OIDC_ISSUER", None, issuer_url)
-        if args.service_account:
-            _service_account(args.service_account)
+        sa = _service_account(args.service_account) if args.service_account else None
     except (InvalidSetting, ValueError) as exc:
         print(f"bucketaccess: error: {exc}", file=sys.stderr)
         return ExitCode.InvalidInput
@@ -64,7 +65,7 @@ def command(args: argparse.Namespace) -> int:
         region=region, org_reader_role_arn=org_reader, account_reader_role_name=account_reader
     )
     try:
-        identity = _session(args.service_account, reader, cluster, issuer) if args.service_account else None
+        identity = _session(sa, reader, cluster, issuer) if sa else None
     except ValueError as exc:
         print(f"bucketaccess: error: {exc}", file=sys.stderr)
         return ExitCode.InvalidInput
