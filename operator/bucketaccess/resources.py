@@ -156,10 +156,13 @@ class ClassSpec:
     acls: tuple[str, ...] = DEFAULT_ACLS  # canned ACLs a request may send
     kms_keys: tuple[str, ...] = ()  # key ARN globs a request may name; () = the bucket's default key only
     objects_per_namespace_per_bucket: int | None = None  # a namespace's fair share of a shared bucket
+    bucket_policy_bytes_per_namespace: int | None = None  # a cap below the namespace's fair byte share
+    max_prefix_length: int | None = None  # the longest prefix a request may ask for
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> ClassSpec:
         reconcile = raw.get("reconcile") or {}
+        limits = raw.get("limits") or {}
         prefixes = raw.get("prefixes")
         return cls(
             namespace_selector=dict(raw.get("namespaceSelector") or {}),
@@ -172,7 +175,9 @@ class ClassSpec:
             actions=tuple(raw["actions"]) if raw.get("actions") is not None else UPLOAD_ACTIONS,
             acls=tuple(raw["acls"]) if raw.get("acls") is not None else DEFAULT_ACLS,
             kms_keys=tuple(raw.get("kmsKeys") or ()),
-            objects_per_namespace_per_bucket=(raw.get("limits") or {}).get("objectsPerNamespacePerBucket"),
+            objects_per_namespace_per_bucket=limits.get("objectsPerNamespacePerBucket"),
+            bucket_policy_bytes_per_namespace=limits.get("bucketPolicyBytesPerNamespace"),
+            max_prefix_length=limits.get("maxPrefixLength"),
         )
 
     @property

@@ -125,6 +125,7 @@ class Reason(StrEnum):
     ACLNotAdmitted = "ACLNotAdmitted"
     KMSKeyNotAdmitted = "KMSKeyNotAdmitted"
     NamespaceShareExceeded = "NamespaceShareExceeded"
+    PolicyShareExceeded = "PolicyShareExceeded"
 
     # --- Reconciled: the operator's own writes
     GrantsInPlace = "GrantsInPlace"

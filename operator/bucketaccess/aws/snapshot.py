@@ -182,6 +182,12 @@ def _key_entry(key: KeyInfo) -> dict[str, Any]:
     return entry
 
 
+def default_key(encryption: dict[str, Any] | None, named: str | None) -> str | None:
+    """The bucket default's key as an ARN, when it can be told from the named key's ARN alone
+    (``named`` itself when it is the default)."""
+    return _default_key(encryption, named, named)
+
+
 def _default_key(encryption: dict[str, Any] | None, used_ref: str | None, used_arn: str | None) -> str | None:
     """The bucket default's key as an ARN, when it can be told without another read."""
     if not encryption or not str(encryption.get("algorithm", "")).startswith("aws:kms"):

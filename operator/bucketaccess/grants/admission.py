@@ -13,7 +13,7 @@ from ..access.services import PUBLIC_CANNED_ACLS, is_bucket_action
 from ..policy.wildcards import action_matches, arn_matches, glob_match
 from ..resources import BucketPolicyMode, ClassSpec, KMSKeyUsersMode
 from ..vocabulary import Reason
-from .plan import GRANTABLE_BUCKET_ACTIONS
+from .plan import GRANTABLE_BUCKET_ACTIONS, sets_acl
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +98,13 @@ def admit(
             return _refused(
                 Reason.PrefixNotAdmitted, f"BucketAccessClass {name} does not admit prefix {shown}"
             )
+    cap = class_spec.max_prefix_length
+    if cap is not None and len(prefix) > cap:
+        return _refused(
+            Reason.PrefixNotAdmitted,
+            f"prefix is {len(prefix)} characters long, over BucketAccessClass {name}'s limit of {cap} "
+            "(limits.maxPrefixLength)",
+        )
     if request.role_arn is None:
         return _refused(
             Reason.RoleNotAdmitted,
@@ -120,6 +127,13 @@ def admit(
         return _refused(
             Reason.ActionNotAdmitted,
             f"BucketAccessClass {name} does not admit action(s) {', '.join(outside)} (it admits {', '.join(class_spec.actions)})",
+        )
+    setting = sorted(a for a in request.actions if sets_acl(a))
+    if setting and not class_spec.acls:
+        return _refused(
+            Reason.ACLNotAdmitted,
+            f"{', '.join(setting)} set(s) an object's ACL, and BucketAccessClass {name} admits no canned ACL "
+            "to condition it on",
         )
     if request.acl is not None and request.acl not in class_spec.acls:
         return _refused(

@@ -1,27 +1,44 @@
 """What the operator wants in AWS, computed from every admitted BucketAccess at once (level-
-triggered): one managed bucket-policy statement per (bucket, prefix, action set), one managed
-key-policy statement per key, or one KMS grant per (key, role).
+triggered): packed managed bucket-policy statements, one managed key-policy statement per key, or
+one KMS grant per (key, role, bucket).
 
-A statement is ours when its Sid is ``BucketAccess`` + 8 hex digits (``BucketAccessKeyUsers`` +
-8 for key policies): stable across runs, derived from what the statement covers, never a name a
-person would pick by accident.
+Packing: one statement per distinct (action set, condition), with the prefixes of every role that
+holds exactly the same prefixes merged into its ``Resource`` (or its ``s3:prefix`` condition), and
+those roles merged into its ``Principal``. Roles are merged only where they hold the same prefixes,
+so a statement never grants a role a prefix it did not ask for.
+
+A statement is ours when its Sid is ``BucketAccess`` + 32 hex digits: a SHA-256 digest of the
+statement's own content (everything but the Sid, canonical JSON). A tenant controls part of that
+content (its prefix), so the digest is of an unambiguous encoding and 128 bits long: no tenant can
+make its statement's Sid equal to another's. A statement counts as holding a grant only when its
+Sid is the digest of its content, i.e. exactly what this planner would write. Key-policy
+statements (``BucketAccessKeyUsers`` + 32 hex) and grant names are digests of the key (and role,
+bucket) the same way. The 8-digit Sids of earlier versions are still recognised as ours, so that
+an upgrade replaces them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..access.services import is_bucket_action
 from ..resources import BucketPolicyMode, KMSKeyUsersMode
+from .merge import canonical
 
-BUCKET_SID = re.compile(r"^BucketAccess[0-9A-F]{8}[BR]?$")
-KEY_SID = re.compile(r"^BucketAccessKeyUsers[0-9A-F]{8}$")
+BUCKET_SID = re.compile(r"^BucketAccess(?:[0-9A-F]{32}|[0-9A-F]{8}[BR]?)$")
+KEY_SID = re.compile(r"^BucketAccessKeyUsers(?:[0-9A-F]{32}|[0-9A-F]{8})$")
 GRANT_NAME_PREFIX = "BucketAccess-"
-ACL_ACTION = "s3:PutObjectAcl"
+DIGEST_HEX = 32  # 128 bits: a collision cannot be searched for
+# Every S3 action that sets an object's ACL (the Service Authorization Reference's S3 action list).
+# Granted only under an s3:x-amz-acl condition naming the admitted canned ACLs, whatever asked
+# for it: a class glob such as s3:PutObject* admits both. (s3:PutBucketAcl manages the bucket and
+# is never granted at all.)
+ACL_ACTIONS = frozenset(a.lower() for a in ("s3:PutObjectAcl", "s3:PutObjectVersionAcl"))
 # The only bucket-level actions the operator ever grants: reading where objects are. Managing the
 # bucket (its policy, ACL, Block Public Access, ...) is never a tenant's to ask for.
 GRANTABLE_BUCKET_ACTIONS = frozenset(
@@ -52,9 +69,13 @@ class Claim:
     bucket_mode: BucketPolicyMode
     kms_mode: KMSKeyUsersMode
     kms_key_arn: str | None = None  # the customer-managed key its uploads use, when one does
-    acls: tuple[str, ...] = ()  # the canned ACLs a granted s3:PutObjectAcl is conditioned on
+    acls: tuple[str, ...] = ()  # the canned ACLs a granted ACL-setting action is conditioned on
     bucket_key: bool = False  # its bucket encrypts with an S3 Bucket Key (KMS context = the bucket ARN)
     region: str = "us-east-1"
+
+    @property
+    def namespace(self) -> str:
+        return self.owner.partition("/")[0]
 
 
 def actions_for(spec_actions: Iterable[str], acl: bool) -> frozenset[str]:
@@ -62,25 +83,28 @@ def actions_for(spec_actions: Iterable[str], acl: bool) -> frozenset[str]:
     return frozenset(base | {a for a in spec_actions if a.lower().startswith("s3:")})
 
 
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:8].upper()
+def sets_acl(action: str) -> bool:
+    return action.lower() in ACL_ACTIONS
 
 
-def bucket_sid(prefix: str, actions: Iterable[str]) -> str:
-    return "BucketAccess" + _digest(prefix, *sorted(actions))
+def _digest(*parts: object) -> str:
+    """A digest of an unambiguous encoding: no two different inputs share the same bytes."""
+    encoded = json.dumps(parts, separators=(",", ":"), sort_keys=True, ensure_ascii=True)
+    return hashlib.sha256(encoded.encode()).hexdigest()[:DIGEST_HEX].upper()
 
 
-def claim_sid(claim: Claim) -> str:
-    """The Sid of the statement that grants this claim its actions (s3:PutObjectAcl aside)."""
-    return bucket_sid(claim.prefix, [a for a in claim.actions if a.lower() != ACL_ACTION.lower()])
+def statement_sid(statement: dict[str, Any]) -> str:
+    """The Sid of a managed bucket-policy statement: the digest of the rest of it."""
+    body = {k: v for k, v in statement.items() if k != "Sid"}
+    return "BucketAccess" + _digest("bucket-statement", json.loads(canonical(body)))
 
 
 def key_sid(key_arn: str) -> str:
-    return "BucketAccessKeyUsers" + _digest(key_arn)
+    return "BucketAccessKeyUsers" + _digest("key-users", key_arn)
 
 
 def grant_name(key_arn: str, role_arn: str, bucket: str) -> str:
-    return GRANT_NAME_PREFIX + _digest(key_arn, role_arn, bucket)
+    return GRANT_NAME_PREFIX + _digest("grant", key_arn, role_arn, bucket)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,66 +120,163 @@ class WantedGrant:
         return {"EncryptionContextSubset": {"aws:s3:arn": f"arn:aws:s3:::{self.bucket}"}}
 
 
-def _principal(roles: list[str]) -> dict[str, Any]:
-    return {"AWS": roles[0] if len(roles) == 1 else roles}
+def _one_or_list(values: Iterable[str]) -> str | list[str]:
+    items = sorted(set(values))
+    return items[0] if len(items) == 1 else items
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """What one claim needs in one statement kind; claims with equal parts share a statement."""
+
+    kind: str  # "objects" | "acl" | "listing" | "reading"
+    actions: tuple[str, ...]
+    acls: tuple[str, ...] = ()
+    scope: str | None = None  # the prefix it is limited to; None: the whole bucket
+
+
+def _parts(c: Claim) -> list[_Part]:
+    objects = tuple(sorted(a for a in c.actions if not is_bucket_action(a) and not sets_acl(a)))
+    acl = tuple(sorted(a for a in c.actions if sets_acl(a)))
+    listing = tuple(sorted(a for a in c.actions if a.lower() in LISTS_BY_PREFIX))
+    reading = tuple(
+        sorted(
+            a
+            for a in c.actions
+            if is_bucket_action(a) and a.lower() in GRANTABLE_BUCKET_ACTIONS - LISTS_BY_PREFIX
+        )
+    )
+    out = []
+    if objects:
+        out.append(_Part("objects", objects, scope=c.prefix))
+    if acl and c.acls:
+        out.append(_Part("acl", acl, tuple(sorted(c.acls)), scope=c.prefix))
+    if listing:
+        out.append(_Part("listing", listing, scope=c.prefix or None))
+    if reading:
+        out.append(_Part("reading", reading))
+    return out
+
+
+def _statement(
+    bucket: str, part: _Part, roles: Sequence[str], scopes: Sequence[str | None]
+) -> dict[str, Any]:
+    if part.kind in ("objects", "acl"):
+        resource: str | list[str] = _one_or_list(f"arn:aws:s3:::{bucket}/{s or ''}*" for s in scopes)
+    else:
+        resource = f"arn:aws:s3:::{bucket}"
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"AWS": _one_or_list(roles)},
+        "Action": part.actions[0] if len(part.actions) == 1 else list(part.actions),
+        "Resource": resource,
+    }
+    if part.kind == "acl":
+        # the role cannot make an object public (or hand it to anyone) with it: only the canned
+        # ACLs admitted for the request, sent as the x-amz-acl header
+        statement["Condition"] = {"StringEquals": {"s3:x-amz-acl": _one_or_list(part.acls)}}
+    elif part.kind == "listing" and scopes != [None]:
+        # listing is authorized against the bucket ARN: limited to the prefixes by s3:prefix
+        statement["Condition"] = {"StringLike": {"s3:prefix": _one_or_list(f"{s}*" for s in scopes if s)}}
+    return {"Sid": statement_sid(statement), **statement}
 
 
 def bucket_statements(bucket: str, claims: Iterable[Claim]) -> list[dict[str, Any]]:
-    """The managed Allow statements the bucket policy should hold, sorted by Sid.
-
-    s3:PutObjectAcl is never granted on its own terms: it goes into a statement of its own whose
-    condition names exactly the canned ACLs admitted for the request, so that the role cannot make
-    an object public (or hand it to anyone) with it.
-    """
-    groups: dict[tuple[str, tuple[str, ...], tuple[str, ...]], set[str]] = {}
+    """The managed Allow statements the bucket policy should hold, packed, sorted by Sid."""
+    groups: dict[tuple[str, tuple[str, ...], tuple[str, ...]], dict[str | None, set[str]]] = {}
     for c in claims:
         if c.bucket != bucket or c.bucket_mode is not BucketPolicyMode.Manage:
             continue
-        plain = tuple(sorted(a for a in c.actions if a.lower() != ACL_ACTION.lower()))
-        if plain:
-            groups.setdefault((c.prefix, plain, ()), set()).add(c.role_arn)
-        if len(plain) < len(c.actions) and c.acls:
-            groups.setdefault((c.prefix, (ACL_ACTION,), tuple(sorted(c.acls))), set()).add(c.role_arn)
+        for part in _parts(c):
+            # a whole-bucket listing has no s3:prefix condition: a statement of its own
+            key = (
+                part.kind + ("" if part.scope is not None or part.kind != "listing" else "-all"),
+                part.actions,
+                part.acls,
+            )
+            groups.setdefault(key, {}).setdefault(part.scope, set()).add(c.role_arn)
     out = []
-    for (prefix, actions, acls), roles in groups.items():
-        sid = bucket_sid(prefix, [*actions, *(f"s3:x-amz-acl={a}" for a in acls)])
-        objects = [a for a in actions if not is_bucket_action(a)]
-        # a bucket action is authorized against the bucket ARN: statements of their own, listing
-        # limited to the prefix the object asks for (the other bucket reads have no s3:prefix)
-        listing = [a for a in actions if a.lower() in LISTS_BY_PREFIX]
-        reading = [
-            a
-            for a in actions
-            if is_bucket_action(a) and a.lower() in GRANTABLE_BUCKET_ACTIONS - LISTS_BY_PREFIX
-        ]
-        parts = (
-            (objects, sid, f"arn:aws:s3:::{bucket}/{prefix}*", None),
-            (
-                listing,
-                sid + "B",
-                f"arn:aws:s3:::{bucket}",
-                {"StringLike": {"s3:prefix": f"{prefix}*"}} if prefix else None,
-            ),
-            (reading, sid + "R", f"arn:aws:s3:::{bucket}", None),
-        )
-        for part, part_sid, resource, condition in parts:
-            if not part:
-                continue
-            statement: dict[str, Any] = {
-                "Sid": part_sid,
-                "Effect": "Allow",
-                "Principal": _principal(sorted(roles)),
-                "Action": part if len(part) > 1 else part[0],
-                "Resource": resource,
-            }
-            if acls:
-                statement["Condition"] = {
-                    "StringEquals": {"s3:x-amz-acl": acls[0] if len(acls) == 1 else list(acls)}
-                }
-            elif condition:
-                statement["Condition"] = condition
-            out.append(statement)
+    for (kind, actions, acls), by_scope in groups.items():
+        by_roles: dict[tuple[str, ...], list[str | None]] = {}
+        for scope, roles in by_scope.items():
+            by_roles.setdefault(tuple(sorted(roles)), []).append(scope)
+        part = _Part(kind.removesuffix("-all"), actions, acls)
+        for roles_, scopes in by_roles.items():
+            ordered = sorted(scopes, key=lambda s: (s is not None, s or ""))
+            out.append(_statement(bucket, part, roles_, ordered))
     return sorted(out, key=lambda s: s["Sid"])
+
+
+def policy_bytes(statements: Iterable[dict[str, Any]]) -> int:
+    """What these statements add to a policy's size, as the merge writes them (compact JSON)."""
+    return sum(len(json.dumps(s, separators=(",", ":")).encode()) + 1 for s in statements)
+
+
+def _sets(
+    statement: dict[str, Any],
+) -> tuple[frozenset[str], frozenset[str], frozenset[str], dict[str, frozenset[str]]]:
+    def many(v: Any) -> frozenset[str]:
+        return frozenset([v] if isinstance(v, str) else (v or []))
+
+    principal = statement.get("Principal")
+    aws = principal.get("AWS") if isinstance(principal, dict) else None
+    conditions = {
+        f"{op}/{key}": many(value)
+        for op, block in (statement.get("Condition") or {}).items()
+        if isinstance(block, dict)
+        for key, value in block.items()
+    }
+    return many(statement.get("Action")), many(aws), many(statement.get("Resource")), conditions
+
+
+def covers(statement: dict[str, Any], needed: dict[str, Any]) -> bool:
+    """Does ``statement`` grant everything ``needed`` grants, and under the same conditions?"""
+    if statement.get("Effect") != "Allow":
+        return False
+    actions, principals, resources, conditions = _sets(statement)
+    n_actions, n_principals, n_resources, n_conditions = _sets(needed)
+    return (
+        actions == n_actions
+        and n_principals <= principals
+        and n_resources <= resources
+        and conditions.keys() == n_conditions.keys()
+        and all(n_conditions[k] <= conditions[k] for k in conditions)
+    )
+
+
+def exactly_ours(statement: object) -> bool:
+    """A managed statement exactly as this planner writes it: its Sid is the digest of the rest."""
+    return isinstance(statement, dict) and statement.get("Sid") == statement_sid(statement)
+
+
+LEGACY_BUCKET_SID = re.compile(r"^BucketAccess[0-9A-F]{8}[BR]?$")
+
+
+def held(bucket: str, claim: Claim, live: Iterable[object]) -> bool:
+    """Is every statement this claim needs in place, in statements that are exactly ours (or were
+    written by an earlier version, until the next write replaces them)?"""
+    ours = [
+        s
+        for s in live
+        if exactly_ours(s) or (isinstance(s, dict) and LEGACY_BUCKET_SID.match(str(s.get("Sid", ""))))
+    ]
+    return all(
+        any(covers(s, needed) for s in ours)  # type: ignore[arg-type]
+        for needed in bucket_statements(bucket, [claim])
+    )
+
+
+def covering_sid(statements: Iterable[dict[str, Any]], bucket: str, claim: Claim) -> str | None:
+    """The Sid of the statement among ``statements`` that holds this claim's uploads (its first
+    part), or None when none does."""
+    if (
+        claim.bucket != bucket
+        or claim.bucket_mode is not BucketPolicyMode.Manage
+        or not (parts := _parts(claim))
+    ):
+        return None
+    needed = _statement(bucket, parts[0], [claim.role_arn], [parts[0].scope])
+    return next((str(s["Sid"]) for s in statements if covers(s, needed)), None)
 
 
 def key_statements(key_arn: str, claims: Iterable[Claim]) -> list[dict[str, Any]]:
@@ -169,7 +290,7 @@ def key_statements(key_arn: str, claims: Iterable[Claim]) -> list[dict[str, Any]
         {
             "Sid": key_sid(key_arn),
             "Effect": "Allow",
-            "Principal": _principal(roles),
+            "Principal": {"AWS": _one_or_list(roles)},
             "Action": list(KEY_USER_ACTIONS),
             "Resource": "*",
             "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},

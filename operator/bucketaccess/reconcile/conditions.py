@@ -72,6 +72,18 @@ def derive_ready(checks: Sequence[Condition]) -> Condition:
         first = next((c for c in layers if c.status is wanted), None)
         if first is None:
             continue
+        if (
+            admitted is not None
+            and admitted.status is ConditionStatus.FALSE
+            and first.reason is Reason.NotAdmitted
+        ):
+            # its layers were not evaluated: the operator reads nothing in AWS for it
+            return Condition(
+                type=ConditionType.Ready,
+                status=ConditionStatus.FALSE,
+                reason=admitted.reason,
+                message=f"not admitted: {admitted.message}; its layers in AWS were not evaluated",
+            )
         if admitted is not None and admitted.status is ConditionStatus.FALSE:
             return Condition(
                 type=ConditionType.Ready,

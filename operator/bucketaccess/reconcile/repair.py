@@ -16,7 +16,8 @@ from ..aws.errors import AwsError, NotFound
 from ..aws.reader import AwsReader
 from ..grants.admission import Admission, admit
 from ..grants.merge import WriteRefusal
-from ..grants.plan import Claim, actions_for, bucket_statements, key_grants, key_statements
+from ..grants.plan import Claim, actions_for, bucket_statements, covers, key_grants, key_statements
+from ..grants.shares import Contender, Refused, allot, available_bytes
 from ..resources import BucketPolicyMode, KMSKeyUsersMode, Managed
 from ..vocabulary import ConditionStatus, ConditionType, Reason
 from .conditions import Condition, derive_ready
@@ -27,19 +28,15 @@ from .write import UNREAD, Applied, Unread, apply_bucket_policy, apply_grants, a
 log = logging.getLogger(__name__)
 
 
-def _over_share(outcome: Outcome, me: Peer) -> Outcome:
-    """Admitted=False: the namespace already holds its class's share of this bucket."""
-    limit = me.class_spec.objects_per_namespace_per_bucket if me.class_spec else None
-    refused = Condition(
+def _over_share(outcome: Outcome, refused: Refused) -> Outcome:
+    """Admitted=False: the namespace already holds its share of this bucket (objects or bytes)."""
+    admitted = Condition(
         type=ConditionType.Admitted,
         status=ConditionStatus.FALSE,
-        reason=Reason.NamespaceShareExceeded,
-        message=(
-            f"namespace {me.namespace} already has {limit} admitted object(s) on bucket {me.spec.bucket}, "
-            "its class's limit (objectsPerNamespacePerBucket); the earliest keep their grants"
-        ),
+        reason=refused.reason,
+        message=refused.message,
     )
-    conditions = tuple(refused if c.type is ConditionType.Admitted else c for c in outcome.conditions)
+    conditions = tuple(admitted if c.type is ConditionType.Admitted else c for c in outcome.conditions)
     not_written = _reconciled(
         ConditionStatus.FALSE,
         Reason.NotAdmitted,
@@ -52,13 +49,16 @@ def _reconciled(status: ConditionStatus, reason: Reason, message: str) -> Condit
     return Condition(type=ConditionType.Reconciled, status=status, reason=reason, message=message)
 
 
-def _claim(peer: Peer, key_arn: str | None) -> Claim | None:
+def _claim(peer: Peer, key_arn: str | None, *, planned: bool = True) -> Claim | None:
     """The claim of an admitted request whose role exists; None for everything else.
 
     Each object's own last pass tells whether its role exists (AWS refuses a principal that does
-    not), so planning for a bucket costs no AWS call per peer.
+    not), so planning for a bucket costs no AWS call per peer. ``planned=False`` also gives the
+    claim of an object whose own pass has not confirmed it yet: such an object keeps its place in
+    the shares (first come, first served holds whatever order the passes run in), and nothing is
+    written for it until its pass confirms it.
     """
-    if not peer.verified or not peer.role_arn or peer.role_missing:
+    if (planned and not peer.verified) or not peer.role_arn or peer.role_missing:
         return None
     spec = peer.spec
     # The class is asked again (it may have changed since); whether the key the object names is
@@ -203,12 +203,18 @@ def _run_once(
     if own is None:
         return with_reconciled(_outcome_of_writes([], admission))
     on_bucket = peers(snap.key_arn)
-    if not _within_share(me, [*_others(me.owner, on_bucket, writes), me]):
+    # decided before anything is written for it (its finalizer included), and again under the lock
+    done: list[Applied] | Refused | None = _share_refusal(
+        own, [me, *_others(me.owner, on_bucket, writes)], deps.reader
+    )
+    if done is None:
+        if before_write is not None:
+            before_write(own)
+        done = _apply_all(own, me, on_bucket, deps.reader, writes)
+    if isinstance(done, Refused):
         writes.claims.pop(subject.uid, None)
-        return _over_share(outcome, me)
-    if before_write is not None:
-        before_write(own)
-    applied = _apply_all(own, me, on_bucket, deps.reader, writes)
+        return _over_share(outcome, done)
+    applied = done
     if any(a.wrote for a in applied):
         outcome = verify(subject, deps, started=writes.cache.clock())  # what AWS holds now, read fresh
     managed = Managed(bucket=own.bucket)
@@ -241,41 +247,57 @@ def _cached_key(reader: AwsReader, key_arn: str) -> tuple[str | Unread | None, l
     return (json.dumps(key.policy) if key.policy is not None else UNREAD), [dict(g) for g in key.grants]
 
 
-def _bucket_claims(bucket: str, peers: list[Peer], everyone: list[Peer] | None = None) -> list[Claim]:
-    """The claims of ``peers`` on ``bucket``; shares are counted among ``everyone`` on it (the
-    planning object included)."""
-    among = peers if everyone is None else everyone
-    return [
-        c
-        for p in peers
-        if p.spec.bucket == bucket and (c := _claim(p, p.managed_key)) and _within_share(p, among)
-    ]
+def _contenders(everyone: list[Peer], bucket: str) -> list[tuple[Contender, bool]]:
+    """Every object asking for a grant on ``bucket``, in rank order, with whether it may be
+    planned (its own pass confirmed it)."""
+    out = []
+    for p in sorted(everyone, key=lambda p: p.rank):
+        if p.spec.bucket != bucket or (c := _claim(p, p.managed_key, planned=False)) is None:
+            continue
+        limits = p.class_spec
+        contender = Contender(
+            claim=c,
+            held=p.holds,
+            object_limit=limits.objects_per_namespace_per_bucket if limits else None,
+            byte_limit=limits.bucket_policy_bytes_per_namespace if limits else None,
+        )
+        out.append((contender, p.verified))
+    return out
 
 
-def _within_share(me: Peer, peers: list[Peer]) -> bool:
-    """Is this object among the first N of its namespace on its bucket (its class's limit)?"""
-    limit = me.class_spec.objects_per_namespace_per_bucket if me.class_spec else None
-    if limit is None:
-        return True
-    earlier = [
-        p
-        for p in peers
-        if p.namespace == me.namespace
-        and p.spec.bucket == me.spec.bucket
-        and p.owner != me.owner
-        and p.rank < me.rank
-        and _claim(p, p.managed_key) is not None
-    ]
-    return len(earlier) < limit
+def _allotted(
+    bucket: str, everyone: list[Peer], available: int | None = None
+) -> tuple[list[Claim], dict[str, Refused]]:
+    """The claims to plan on ``bucket`` (confirmed, within their shares), and who is over a share.
+
+    Shares are counted over the whole admitted set, confirmed or not, so that a burst of objects
+    created at once never holds more than the share at any moment. ``available``: the policy's
+    bytes left beside foreign statements, or None to count objects only.
+    """
+    ranked = _contenders(everyone, bucket)
+    allotment = allot(bucket, [c for c, _ in ranked], available=available)
+    confirmed = {c.claim.owner for c, verified in ranked if verified}
+    return [c for c in allotment.kept if c.owner in confirmed], allotment.refused
 
 
-def _key_claims(key: str, peers: list[Peer], everyone: list[Peer] | None = None) -> list[Claim]:
-    among = peers if everyone is None else everyone
-    return [
-        c
-        for p in peers
-        if p.managed_key == key and (c := _claim(p, p.managed_key)) and _within_share(p, among)
-    ]
+def _key_allotted(key: str, everyone: list[Peer]) -> tuple[list[Claim], dict[str, Refused]]:
+    """The claims to plan on ``key``: each within its share of its own bucket."""
+    kept: list[Claim] = []
+    refused: dict[str, Refused] = {}
+    for bucket in sorted({p.spec.bucket for p in everyone if p.managed_key == key}):
+        claims, over = _allotted(bucket, everyone)
+        kept += [c for c in claims if c.kms_key_arn == key]
+        refused |= over
+    return kept, refused
+
+
+def _share_refusal(own: Claim, everyone: list[Peer], reader: AwsReader) -> Refused | None:
+    """Is this object over its namespace's share of its bucket, counted among ``everyone``?"""
+    available = None
+    if own.bucket_mode is BucketPolicyMode.Manage:
+        cached = _cached_bucket_policy(reader, own.bucket)
+        available = None if isinstance(cached, Unread) else available_bytes(cached)
+    return _allotted(own.bucket, everyone, available)[1].get(own.owner)
 
 
 def _others(owner: str, peers: list[Peer], writes: WriteDeps) -> list[Peer]:
@@ -289,7 +311,7 @@ def _others(owner: str, peers: list[Peer], writes: WriteDeps) -> list[Peer]:
 
 def _apply_all(
     own: Claim, me: Peer, peers: list[Peer], reader: AwsReader, writes: WriteDeps
-) -> list[Applied]:
+) -> list[Applied] | Refused:
     """Plan against the shared cache first: in the steady state nothing is read fresh or written.
 
     Who is released is decided inside each lock: a cleanup marks its object released before it
@@ -304,8 +326,11 @@ def _apply_all(
             if me.uid in writes.released:
                 return applied
             others = _others(me.owner, peers, writes)
-            claims = [own, *_bucket_claims(own.bucket, others, [me, *others])]
             cached = _cached_bucket_policy(reader, own.bucket)
+            available = None if isinstance(cached, Unread) else available_bytes(cached)
+            claims, refused = _allotted(own.bucket, [me, *others], available)
+            if own.owner in refused:
+                return refused[own.owner]
             done = apply_bucket_policy(own.bucket, claims, own, writes, cached)
             applied.append(done)
             if done.sid is not None and done.refusal is None and me.uid:
@@ -316,7 +341,9 @@ def _apply_all(
             if me.uid in writes.released:
                 return applied
             others = _others(me.owner, peers, writes)
-            claims = [own, *_key_claims(key, others, [me, *others])]
+            claims, refused = _key_allotted(key, [me, *others])
+            if own.owner in refused:
+                return refused[own.owner]
             policy, grants = _cached_key(reader, key)
             if own.kms_mode is KMSKeyUsersMode.KeyPolicy:
                 applied.append(apply_key_policy(key, claims, own, writes, policy))
@@ -353,12 +380,12 @@ def release(
     if bucket and managed.bucket_policy_sid:
         with writes.lock(f"bucket:{bucket}"), contextlib.suppress(NotFound):
             # a deleted bucket holds nothing of ours any more
-            applied.append(apply_bucket_policy(bucket, _bucket_claims(bucket, others), None, writes))
+            applied.append(apply_bucket_policy(bucket, _allotted(bucket, others)[0], None, writes))
     key = managed.kms_key_arn
     if key:
         with writes.lock(f"key:{key}"), contextlib.suppress(NotFound):
             # a deleted key holds nothing of ours any more
-            claims = _key_claims(key, others)
+            claims = _key_allotted(key, others)[0]
             if managed.key_policy_sid:
                 applied.append(apply_key_policy(key, claims, None, writes))
             if managed.grant_ids:
@@ -379,13 +406,13 @@ def sweep(
     try:
         if bucket is not None:
             with writes.lock(f"bucket:{bucket}"):
-                claims = _bucket_claims(bucket, others)
+                claims = _allotted(bucket, others)[0]
                 applied.append(apply_bucket_policy(bucket, claims, None, writes))
             # a refused or failed write may have left ours in place: keep it on the record
             return applied, bool(bucket_statements(bucket, claims)) or any(a.refusal for a in applied)
         if key is not None:
             with writes.lock(f"key:{key}"):
-                claims = _key_claims(key, others)
+                claims = _key_allotted(key, others)[0]
                 applied.append(apply_key_policy(key, claims, None, writes))
                 applied.append(apply_grants(key, claims, None, writes))
             wanted = bool(key_statements(key, claims) or key_grants(key, claims))
@@ -399,7 +426,11 @@ def owners(bucket: str, peers: list[Peer]) -> dict[str, list[Peer]]:
     """Sid -> the objects whose grant that managed bucket-policy statement holds (for Events)."""
     out: dict[str, list[Peer]] = {}
     by_owner = {p.owner: p for p in peers}
-    for c in _bucket_claims(bucket, peers):
-        for s in bucket_statements(bucket, [c]):
-            out.setdefault(str(s["Sid"]), []).append(by_owner[c.owner])
+    claims = _allotted(bucket, peers)[0]
+    statements = bucket_statements(bucket, claims)
+    for c in claims:
+        for needed in bucket_statements(bucket, [c]):
+            for s in statements:
+                if covers(s, needed):
+                    out.setdefault(str(s["Sid"]), []).append(by_owner[c.owner])
     return out

@@ -125,6 +125,41 @@ def _unverified(admission: Admission, layers: list[Condition], role_arn: str | N
     )
 
 
+def _refused_before_reading(subject: Subject, role_arn: str, deps: Deps) -> Admission | None:
+    """The class's refusal of this request, decided from the request alone; None if admitted.
+
+    Every rule is decided without AWS but one: a named KMS key the class does not list is still
+    admitted when it is the bucket's default key, which takes a read of the bucket (admitted by
+    then, so the read tells the tenant nothing it may not know). Block Public Access, the other
+    rule that needs AWS, only ever refuses what the snapshot of admitted resources shows.
+    """
+    admission = _admit(subject, role_arn)
+    if admission.admitted:
+        return None
+    if admission.reason is not Reason.KMSKeyNotAdmitted:
+        return admission
+    encryption = subject.spec.upload.encryption
+    named = encryption.kms_key_arn if encryption else None
+    try:
+        default = snapshot.default_key(deps.reader.bucket(subject.spec.bucket).encryption, named)
+    except AwsUnavailable:
+        raise
+    except AwsError:
+        return admission  # no bucket, or not readable: the named key is not known to be its default
+    again = _admit(subject, role_arn, default)
+    return None if again.admitted else again
+
+
+def _not_evaluated(admission: Admission, layers: tuple[CheckName, ...], role_arn: str) -> Outcome:
+    message = (
+        f"not evaluated: the request is not admitted ({admission.reason}), and the operator reads "
+        "nothing in AWS for a request its class does not admit"
+    )
+    return _unverified(
+        admission, _all(ConditionStatus.UNKNOWN, Reason.NotAdmitted, message, layers), role_arn
+    )
+
+
 def verify(subject: Subject, deps: Deps, started: float = 0.0) -> Outcome:
     """``started``: when the reads began, on the cache's clock (see Outcome.started)."""
     try:
@@ -146,6 +181,19 @@ def verify(subject: Subject, deps: Deps, started: float = 0.0) -> Outcome:
         )
     role_arn = identity.role_arn
     layers = _layers(subject, identity)
+    # Admission comes before any AWS read: the operator reads nothing for a request its class does
+    # not admit, so that a tenant cannot learn, through its own status, anything of AWS resources
+    # its class does not give it (another team's bucket policy, key, endpoint or role).
+    try:
+        refused = _refused_before_reading(subject, role_arn, deps)
+    except AwsUnavailable as exc:
+        return _unverified(
+            _admit(subject, role_arn),
+            _all(ConditionStatus.UNKNOWN, Reason.AWSUnavailable, exc.message, layers),
+            role_arn,
+        )
+    if refused is not None:
+        return _not_evaluated(refused, layers, role_arn)
     class_vpce = subject.class_spec.vpc_endpoint_id if subject.class_spec else None
     intent = replace(
         UploadIntent.from_spec(subject.spec, role_arn, class_vpce), session=identity.session_intent()

@@ -23,8 +23,9 @@ from ..grants.plan import (
     KEY_SID,
     Claim,
     bucket_statements,
-    claim_sid,
+    covering_sid,
     grant_name,
+    held,
     key_grants,
     key_sid,
     key_statements,
@@ -91,7 +92,7 @@ def _verified(after: str | None, foreign: Iterable[object], desired: list[dict[s
 
 
 def _holds(live: str | None, sid: str, role: str) -> bool:
-    """Does the live policy's statement ``sid`` grant ``role`` already?"""
+    """Does the live key policy's statement ``sid`` grant ``role`` already?"""
     for s in _statements(live):
         if isinstance(s, dict) and s.get("Sid") == sid:
             principal = s.get("Principal")
@@ -120,7 +121,9 @@ def _events(kind: str, target: str, m: Merge, edited: tuple[str, ...]) -> tuple[
     if m.principals_removed:
         message = f"{target}: {', '.join(m.principals_removed)} no longer granted"
         out.append(Event(type=EventType.Normal, reason=revoked, message=message))
-    elif m.removed:
+    elif m.removed and not moved:
+        # (a Sid is the digest of its statement: a statement that changed is written under a new
+        # Sid, and the old one going is part of that change, not a removal of access)
         message = f"{target}: managed statement(s) {', '.join(m.removed)} removed"
         out.append(Event(type=EventType.Normal, reason=revoked, message=message))
     if edited:
@@ -177,11 +180,12 @@ class _PolicyTarget:
     # the wanted statements of only those claims the live policy already grants (first come,
     # first served: when everything does not fit, these are kept and removals still written)
     held: Callable[[str | None], list[dict[str, object]]]
+    # the Sid of the statement among these that holds the owner's grant (None: it holds none)
+    sid_in: Callable[[list[dict[str, object]]], str | None]
 
 
-def _apply_policy(
-    t: _PolicyTarget, desired: list[dict[str, object]], sid: str | None, cached: str | Unread | None
-) -> Applied:
+def _apply_policy(t: _PolicyTarget, desired: list[dict[str, object]], cached: str | Unread | None) -> Applied:
+    sid = t.sid_in(desired)
     if _unchanged(cached, desired, t.owned, t.limit):
         t.written[t.name] = _ours(desired)
         return Applied(target=t.name, sid=sid)
@@ -202,8 +206,7 @@ def _apply_policy(
         fallback = merge(live, kept, t.owned, limit=t.limit, key_policy=t.delete is None)
         if fallback.refusal is None:
             crowded, m, desired = m, fallback, kept
-            if sid is not None and sid not in {str(s.get("Sid")) for s in kept}:
-                sid = None  # this object's grant is the one that does not fit
+            sid = t.sid_in(kept)  # None: this object's grant is the one that does not fit
     expected = t.written.get(t.name)
     held = _ours(
         [s for s in _statements(live) if isinstance(s, dict) and t.owned.match(str(s.get("Sid", "")))]
@@ -286,11 +289,15 @@ def apply_bucket_policy(
         invalidate=lambda: cache.invalidate("bucket", bucket),
         written=writes.written,
         held=lambda live: bucket_statements(
-            bucket, [c for c in claims if _holds(live, claim_sid(c), c.role_arn)]
+            bucket, [c for c in claims if held(bucket, c, _statements(live))]
+        ),
+        sid_in=lambda statements: (
+            covering_sid(statements, bucket, owner)
+            if owner is not None and owner.bucket_mode is BucketPolicyMode.Manage
+            else None
         ),
     )
-    sid = claim_sid(owner) if owner is not None and owner.bucket_mode is BucketPolicyMode.Manage else None
-    return _apply_policy(target, bucket_statements(bucket, claims), sid, cached)
+    return _apply_policy(target, bucket_statements(bucket, claims), cached)
 
 
 def apply_key_policy(
@@ -314,9 +321,15 @@ def apply_key_policy(
         held=lambda live: key_statements(
             key_arn, [c for c in claims if _holds(live, key_sid(key_arn), c.role_arn)]
         ),
+        sid_in=lambda statements: (
+            key_sid(key_arn)
+            if owner is not None
+            and owner.kms_mode is KMSKeyUsersMode.KeyPolicy
+            and _holds(json.dumps({"Statement": statements}), key_sid(key_arn), owner.role_arn)
+            else None
+        ),
     )
-    sid = key_sid(key_arn) if owner is not None and owner.kms_mode is KMSKeyUsersMode.KeyPolicy else None
-    return _apply_policy(target, key_statements(key_arn, claims), sid, cached)
+    return _apply_policy(target, key_statements(key_arn, claims), cached)
 
 
 def apply_grants(

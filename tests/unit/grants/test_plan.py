@@ -9,7 +9,6 @@ from bucketaccess.grants.plan import (
     KEY_SID,
     Claim,
     actions_for,
-    bucket_sid,
     bucket_statements,
     key_grants,
     key_statements,
@@ -110,23 +109,20 @@ def test_bucket_statements(claims: list[Claim], expected: list[dict[str, object]
     assert all(s["Effect"] == "Allow" and BUCKET_SID.match(s["Sid"]) for s in got)
 
 
-def test_prefixes_and_action_sets_get_their_own_statement_with_stable_sids() -> None:
-    got = bucket_statements(
-        "b",
-        [
-            claim(prefix="a/"),
-            claim(prefix="b/"),
-            claim(prefix="a/", actions=actions_for(["s3:GetObject"], acl=True), acls=("private",)),
-        ],
-    )
-    # a/ PutObject, b/ PutObject, a/ GetObject+PutObject, a/ PutObjectAcl on x-amz-acl=private
-    assert len(got) == 4 and len({s["Sid"] for s in got}) == 4
+def test_one_statement_per_action_set_and_condition_with_stable_sids() -> None:
+    claims = [
+        claim(prefix="a/"),
+        claim(prefix="b/"),
+        claim(prefix="a/", actions=actions_for(["s3:GetObject"], acl=True), acls=("private",)),
+    ]
+    got = bucket_statements("b", claims)
+    # PutObject on a/ and b/ (one role: one statement), GetObject+PutObject on a/, PutObjectAcl
+    # on a/ under x-amz-acl=private
+    assert len(got) == 3 and len({s["Sid"] for s in got}) == 3
     assert [s["Sid"] for s in got] == sorted(s["Sid"] for s in got)
-    assert (
-        bucket_sid("a/", ["s3:PutObject"])
-        == bucket_sid("a/", ["s3:PutObject"])
-        != bucket_sid("b/", ["s3:PutObject"])
-    )
+    assert bucket_statements("b", list(reversed(claims))) == got  # the same claims, the same Sids
+    put = next(s for s in got if s["Action"] == "s3:PutObject")
+    assert put["Resource"] == ["arn:aws:s3:::b/a/*", "arn:aws:s3:::b/b/*"]
 
 
 def test_extra_actions_join_the_statement() -> None:

@@ -287,33 +287,66 @@ def test_a_peer_not_admitted_by_its_class_is_left_out() -> None:
     assert principals(ours) == {ROLE}
 
 
-def test_not_admitted_is_verified_but_never_written() -> None:
-    w = world()
-    s = subject()
-    s = replace(s, namespace="other", namespace_labels={"team": "b"})
+@pytest.mark.parametrize(
+    ("change", "reason", "reads"),
+    [
+        pytest.param(
+            {"namespace": "other", "namespace_labels": {"team": "b"}},
+            "NamespaceNotAdmitted",
+            0,
+            id="namespace",
+        ),
+        pytest.param({"class_spec": None}, "ClassNotFound", 0, id="no-class"),
+        pytest.param({"bucket": "secrets"}, "BucketNotAdmitted", 0, id="another-teams-bucket"),
+        pytest.param(
+            {"role": "arn:aws:iam::999988887777:role/victim"}, "RoleNotAdmitted", 0, id="another-teams-role"
+        ),
+        # a named key the class does not list may still be the bucket's default: one read of the
+        # (admitted) bucket decides, and nothing of the key is read
+        pytest.param({"key": KEY}, "KMSKeyNotAdmitted", 1, id="another-teams-key"),
+    ],
+)
+def test_a_request_not_admitted_reads_nothing_in_aws_and_says_so(
+    change: dict[str, Any], reason: str, reads: int
+) -> None:
+    w = world(foreign=FOREIGN)
+    w.aws.add_bucket("secrets", {"Version": "2012-10-17", "Statement": FOREIGN})
+    spec: dict[str, Any] = {"className": "c", "bucket": change.get("bucket", BUCKET), "prefix": "in/"}
+    spec["role"] = {"arn": change.get("role", ROLE)}
+    if "key" in change:
+        spec["upload"] = {"encryption": {"algorithm": "aws:kms", "kmsKeyArn": change["key"]}}
+    s = replace(
+        subject(),
+        spec=BucketAccessSpec.parse(spec),
+        **{k: v for k, v in change.items() if k in ("namespace", "namespace_labels", "class_spec")},
+    )
     outcome = w.run(s)
-    assert w.aws.writes == []
-    assert cond(outcome, "Admitted") == ("False", "NamespaceNotAdmitted")
+    assert w.aws.writes == [] and w.aws.reads == reads
+    assert cond(outcome, "Admitted") == ("False", reason)
     assert cond(outcome, "Reconciled") == ("False", "NotAdmitted")
-    assert cond(outcome, "IdentityPolicyAllows") == ("False", "NoAllowStatement")
-    # the upload fails and nothing will be repaired: Ready says so first, then names the layer
-    assert cond(outcome, "Ready") == ("False", "NamespaceNotAdmitted")
-    assert "IdentityPolicyAllows is False" in outcome.ready.message
+    layers = [c for c in outcome.conditions if c.type not in ("Admitted", "Reconciled")]
+    assert layers and all((c.status, c.reason) == ("Unknown", "NotAdmitted") for c in layers)
+    assert cond(outcome, "Ready") == ("False", reason)
+    said = " ".join(c.message for c in (outcome.ready, *outcome.conditions))
+    assert "AuditorRead" not in said and "DenyInsecure" not in said and outcome.snapshot is None
 
 
-def test_not_admitted_but_the_upload_works_is_ready() -> None:
+def test_a_named_key_that_is_the_buckets_default_is_admitted_and_evaluated() -> None:
     w = world()
-    w.aws.roles[ROLE].inline = {
-        "put": {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}],
-        }
+    w.aws.buckets[BUCKET].encryption = {"algorithm": "aws:kms", "kmsKeyArn": KEY, "bucketKeyEnabled": False}
+    spec = {
+        "className": "c",
+        "bucket": BUCKET,
+        "prefix": "in/",
+        "role": {"arn": ROLE},
+        "upload": {"encryption": {"algorithm": "aws:kms", "kmsKeyArn": KEY}},
     }
-    s = subject()
-    s = replace(s, namespace="other", namespace_labels={"team": "b"})
-    outcome = w.run(s)
-    assert cond(outcome, "Admitted") == ("False", "NamespaceNotAdmitted")
-    assert cond(outcome, "Ready") == ("True", "UploadAllowed")
+    outcome = w.run(replace(subject(), spec=BucketAccessSpec.parse(spec)))
+    assert cond(outcome, "Admitted") == ("True", "AdmittedByClass")
+    assert outcome.snapshot is not None and outcome.snapshot.default_key_arn == KEY
+    assert all(
+        c.reason != "NotAdmitted" for c in outcome.conditions if c.type not in ("Admitted", "Reconciled")
+    )
 
 
 def test_a_policy_over_the_size_limit_is_refused_and_says_nothing_was_written() -> None:
@@ -888,3 +921,108 @@ def test_a_hand_edit_the_sweep_puts_back_is_named_for_the_objects_it_concerns() 
     assert [a.edited for a in applied] == [(sid,)]
     assert {p.role_arn for p in owners(BUCKET, [peer(), mine])[sid]} == {ROLE, PEER_ROLE}
     assert w.ours()[0]["Action"] == "s3:PutObject"
+
+
+def _burst_member(i: int, cls: ClassSpec, *, verified: bool) -> tuple[Subject, Peer]:
+    role = f"arn:aws:iam::{ACCOUNT}:role/burst-{i}"
+    s = replace(
+        subject(role, cls=cls, name=f"burst-{i}", prefix=f"b{i}/"),
+        uid=f"uid-{i}",
+        created="2026-01-01T00:00:00Z",
+    )
+    p = Peer(
+        namespace=s.namespace,
+        name=s.name,
+        spec=s.spec,
+        role_arn=role,
+        class_spec=cls,
+        namespace_labels=s.namespace_labels,
+        uid=s.uid,
+        created=s.created,
+        verified=verified,
+    )
+    return s, p
+
+
+@pytest.mark.parametrize("order", [[7, 6, 5, 4, 3, 2, 1, 0], [3, 0, 6, 1, 5, 2, 7, 4], list(range(8))])
+def test_a_burst_past_the_object_share_never_holds_more_than_the_share(order: list[int]) -> None:
+    """Eight objects created at once, limit 3, passes in any order while none is confirmed yet:
+    at no write do more than three hold grants, and the three first in rank keep theirs."""
+    w = world()
+    cls = capped(3)
+    members = [_burst_member(i, cls, verified=False) for i in range(8)]
+    for s, _ in members:
+        w.aws.add_role(str(s.spec.role_arn), NO_PUT)
+    most = 0
+    outcomes = {}
+    for i in order:
+        s, _ = members[i]
+        store = [p for j, (_, p) in enumerate(members) if j != i]  # the others, not yet confirmed
+        outcomes[i] = w.run(s, store)
+        most = max(most, len({r for st in w.ours() for r in principals(st)}))
+    assert most <= 3
+    held = {r for st in w.ours() for r in principals(st)}
+    assert held == {f"arn:aws:iam::{ACCOUNT}:role/burst-{i}" for i in range(3)}
+    assert {
+        i for i, o in outcomes.items() if cond(o, "Admitted") == ("False", "NamespaceShareExceeded")
+    } == set(range(3, 8))
+    assert w.finalized == 3  # no finalizer for an object over its share
+
+
+def test_a_namespace_past_its_byte_share_is_refused_and_another_namespace_still_gets_its_grant() -> None:
+    w = world()
+    cls = class_spec()
+    hog = []
+    for i in range(12):
+        role = f"arn:aws:iam::{ACCOUNT}:role/hog-{i}"
+        w.aws.add_role(role, NO_PUT)
+        s = replace(subject(role, name=f"hog-{i}", prefix=f"{i:02d}/" + "p" * 1000 + "/"), uid=f"h{i}")
+        hog.append(s)
+    other_role = f"arn:aws:iam::{ACCOUNT}:role/other"
+    w.aws.add_role(other_role, NO_PUT)
+    other = replace(subject(other_role, name="other", prefix="other/"), namespace="team-b", uid="o")
+    other_peer = Peer(
+        namespace="team-b",
+        name="other",
+        spec=other.spec,
+        role_arn=other_role,
+        class_spec=cls,
+        namespace_labels={"team": "a"},
+        uid="o",
+        verified=True,
+    )
+    assert cond(w.run(other), "Reconciled") == ("True", "GrantsInPlace")
+    confirmed: list[Peer] = [other_peer]
+    refused = []
+    for s in hog:
+        outcome = w.run(s, confirmed)
+        if cond(outcome, "Admitted") == ("False", "PolicyShareExceeded"):
+            refused.append(outcome)
+            continue
+        assert cond(outcome, "Reconciled") == ("True", "GrantsInPlace")
+        confirmed.append(
+            Peer(
+                namespace=s.namespace,
+                name=s.name,
+                spec=s.spec,
+                role_arn=s.spec.role_arn,
+                class_spec=cls,
+                namespace_labels=s.namespace_labels,
+                uid=s.uid,
+                verified=True,
+                holds=True,
+            )
+        )
+    assert refused, "twelve 1 KB prefixes fit in half a bucket policy"
+    size = len(json.dumps(w.policy(), separators=(",", ":")))
+    hogged = sum(
+        len(json.dumps(st, separators=(",", ":"))) for st in w.ours() if other_role not in principals(st)
+    )
+    assert size <= 20 * 1024 and hogged <= 20 * 1024 // 2
+    message = next(c for c in refused[0].conditions if c.type == "Admitted").message
+    assert "fair share" in message and "divided among 2 namespace(s)" in message
+    # the other namespace's next grant still fits
+    late_role = f"arn:aws:iam::{ACCOUNT}:role/other-late"
+    w.aws.add_role(late_role, NO_PUT)
+    late = replace(subject(late_role, name="late", prefix="late/"), namespace="team-b", uid="ol")
+    assert cond(w.run(late, confirmed), "Reconciled") == ("True", "GrantsInPlace")
