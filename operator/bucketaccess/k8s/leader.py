@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from kubernetes import client
@@ -181,19 +182,34 @@ class LeaderElector:
             await asyncio.sleep(self.timings.retry_period_s)
 
 
-class Fence:
-    """The check every write makes right before it is sent: the lease is held, or NotLeader."""
+class WriteTarget(StrEnum):
+    """Where a fenced write goes: the label of ``bucketaccess_fenced_writes_total``."""
 
-    def __init__(self, holds: Callable[[], bool], on_refused: Callable[[str], None] | None = None) -> None:
+    AWS = "aws"
+    KUBERNETES = "kubernetes"
+
+
+class Fence:
+    """The check every attempt of a write makes right before it is sent: the lease is held, or
+    NotLeader."""
+
+    def __init__(
+        self, holds: Callable[[], bool], on_refused: Callable[[WriteTarget], None] | None = None
+    ) -> None:
         self.holds = holds
         self.on_refused = on_refused
 
-    def check(self, target: str, what: str = "") -> None:
-        """``target``: "aws" or "kubernetes" (the metric's label); ``what``: the resource, for the log."""
+    def check(self, target: WriteTarget, what: str = "") -> None:
+        """``what``: the request (``s3:PutBucketPolicy``, ``PATCH https://...``), for the log."""
         if not self.holds():
             if self.on_refused is not None:
                 self.on_refused(target)
-            raise NotLeader(f"not writing to {what or target}: this replica does not hold the lease")
+            raise NotLeader(f"not sending {what or target}: this replica does not hold the lease")
+
+    def check_aws(self, action: str) -> None:
+        """The :data:`~bucketaccess.aws.attempts.WriteCheck` of the boto3 clients (and MemoryAws):
+        run before each HTTP attempt of an AWS write, botocore's retries and the writer's included."""
+        self.check(WriteTarget.AWS, action)
 
 
 ALWAYS = Fence(lambda: True)  # leader election off: one replica, which may always write
@@ -220,7 +236,7 @@ class FencedApiClient(client.ApiClient):
         # every typed API method of the client sends its request through call_api
         if method.upper() in self.READS:
             return super().call_api(method, url, *args, **kwargs)
-        self.fence.check("kubernetes")
+        self.fence.check(WriteTarget.KUBERNETES)
         out = super().call_api(method, url, *args, **kwargs)
         if self.on_write is not None and 200 <= int(getattr(out, "status", 0) or 0) < 300:
             self.on_write(method.upper())
@@ -245,23 +261,23 @@ class FencedWriter:
         return self.inner.grants(key_arn)
 
     def put_bucket_policy(self, bucket: str, text: str) -> None:
-        self.fence.check("aws", f"bucket {bucket}")
+        self.fence.check(WriteTarget.AWS, f"bucket {bucket}")
         self.inner.put_bucket_policy(bucket, text)
 
     def delete_bucket_policy(self, bucket: str) -> None:
-        self.fence.check("aws", f"bucket {bucket}")
+        self.fence.check(WriteTarget.AWS, f"bucket {bucket}")
         self.inner.delete_bucket_policy(bucket)
 
     def put_key_policy(self, key_arn: str, text: str) -> None:
-        self.fence.check("aws", f"key {key_arn}")
+        self.fence.check(WriteTarget.AWS, f"key {key_arn}")
         self.inner.put_key_policy(key_arn, text)
 
     def create_grant(
         self, key_arn: str, grantee: str, operations: list[str], name: str, constraints: dict[str, Any]
     ) -> str:
-        self.fence.check("aws", f"key {key_arn}")
+        self.fence.check(WriteTarget.AWS, f"key {key_arn}")
         return self.inner.create_grant(key_arn, grantee, operations, name, constraints)
 
     def revoke_grant(self, key_arn: str, grant_id: str) -> None:
-        self.fence.check("aws", f"key {key_arn}")
+        self.fence.check(WriteTarget.AWS, f"key {key_arn}")
         self.inner.revoke_grant(key_arn, grant_id)
