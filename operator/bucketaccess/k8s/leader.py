@@ -5,8 +5,10 @@ Why not ``kubernetes.leaderelection``: it tells a process that it leads through 
 flag, so a process paused past its lease (SIGSTOP, a frozen VM, a long stall) wakes up still
 believing it leads until its next renew fails, and may write in between. Here leading is a
 deadline on the monotonic clock, taken when the last successful renew was *sent*
-(:meth:`LeaderElector.holds`); every write checks it right before it is made (:class:`Fence`), so
-a process that wakes up after its lease ran out finds the deadline passed before it writes.
+(:meth:`LeaderElector.holds`); every HTTP attempt of a write checks it right before it is sent
+(:class:`Fence`): on the boto3 clients before each attempt, botocore's retries and the writer's
+included (:mod:`bucketaccess.aws.attempts`), and in :class:`FencedApiClient`. A process that wakes
+up after its lease ran out finds the deadline passed before it sends anything more.
 
 The timings follow client-go's: the holder renews every ``retry_period``, counts as leader for
 ``renew_deadline`` after a renew it sent, and a candidate takes over only after it has seen the
@@ -29,8 +31,6 @@ from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-
-from ..aws.writer import AwsWriter
 
 log = logging.getLogger(__name__)
 
@@ -241,43 +241,3 @@ class FencedApiClient(client.ApiClient):
         if self.on_write is not None and 200 <= int(getattr(out, "status", 0) or 0) < 300:
             self.on_write(method.upper())
         return out
-
-
-class FencedWriter:
-    """The AWS writer with the fence in front of every write; its reads (the fresh read a write
-    merges into) pass through."""
-
-    def __init__(self, inner: AwsWriter, fence: Fence) -> None:
-        self.inner = inner
-        self.fence = fence
-
-    def bucket_policy_text(self, bucket: str) -> str | None:
-        return self.inner.bucket_policy_text(bucket)
-
-    def key_policy_text(self, key_arn: str) -> str | None:
-        return self.inner.key_policy_text(key_arn)
-
-    def grants(self, key_arn: str) -> list[dict[str, Any]]:
-        return self.inner.grants(key_arn)
-
-    def put_bucket_policy(self, bucket: str, text: str) -> None:
-        self.fence.check(WriteTarget.AWS, f"bucket {bucket}")
-        self.inner.put_bucket_policy(bucket, text)
-
-    def delete_bucket_policy(self, bucket: str) -> None:
-        self.fence.check(WriteTarget.AWS, f"bucket {bucket}")
-        self.inner.delete_bucket_policy(bucket)
-
-    def put_key_policy(self, key_arn: str, text: str) -> None:
-        self.fence.check(WriteTarget.AWS, f"key {key_arn}")
-        self.inner.put_key_policy(key_arn, text)
-
-    def create_grant(
-        self, key_arn: str, grantee: str, operations: list[str], name: str, constraints: dict[str, Any]
-    ) -> str:
-        self.fence.check(WriteTarget.AWS, f"key {key_arn}")
-        return self.inner.create_grant(key_arn, grantee, operations, name, constraints)
-
-    def revoke_grant(self, key_arn: str, grant_id: str) -> None:
-        self.fence.check(WriteTarget.AWS, f"key {key_arn}")
-        self.inner.revoke_grant(key_arn, grant_id)

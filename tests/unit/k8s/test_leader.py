@@ -15,12 +15,12 @@ from kubernetes.client.exceptions import ApiException
 from bucketaccess.k8s.leader import (
     Fence,
     FencedApiClient,
-    FencedWriter,
     LeaderElector,
     LeaseTimings,
     NotLeader,
+    WriteTarget,
 )
-from bucketaccess.reconcile import WriteDeps, run_pass
+from bucketaccess.reconcile import run_pass
 from tests.unit.reconcile.test_pass import BUCKET, FOREIGN, World, subject, world
 
 TIMINGS = LeaseTimings(lease_duration_s=15, renew_deadline_s=10, retry_period_s=2)
@@ -122,24 +122,23 @@ def test_a_pass_that_loses_the_lease_before_its_write_writes_nothing() -> None:
     w: World = world(foreign=FOREIGN)
     before = w.aws.buckets[BUCKET].policy
     held = [True]
-    refused: list[str] = []
-    fence = Fence(lambda: held[0], on_refused=refused.append)
-    writes = WriteDeps(writer=FencedWriter(w.aws, fence), cache=w.cache)
+    refused: list[WriteTarget] = []
+    w.aws.check_write = Fence(lambda: held[0], on_refused=refused.append).check_aws
 
     def paused_until_the_lease_ran_out(own: Any) -> None:
         held[0] = False  # e.g. SIGSTOP between planning and writing
 
     with pytest.raises(NotLeader):
-        run_pass(subject(), lambda key: [], w.deps(), writes, paused_until_the_lease_ran_out)
+        run_pass(subject(), lambda key: [], w.deps(), w.writes(), paused_until_the_lease_ran_out)
     assert w.aws.buckets[BUCKET].policy == before
     assert json.loads(before or "{}")["Statement"] == FOREIGN
-    assert refused == ["aws"]
+    assert refused == [WriteTarget.AWS] and w.aws.writes == []
 
 
 def test_the_same_pass_with_the_lease_writes_its_grant() -> None:
     w = world(foreign=FOREIGN)
-    writes = WriteDeps(writer=FencedWriter(w.aws, Fence(lambda: True)), cache=w.cache)
-    run_pass(subject(), lambda key: [], w.deps(), writes, lambda own: None)
+    w.aws.check_write = Fence(lambda: True).check_aws
+    run_pass(subject(), lambda key: [], w.deps(), w.writes(), lambda own: None)
     assert len(w.ours()) == 1
 
 
