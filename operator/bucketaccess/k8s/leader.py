@@ -27,8 +27,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
+import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
@@ -215,12 +216,36 @@ class Fence:
 ALWAYS = Fence(lambda: True)  # leader election off: one replica, which may always write
 
 
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+# No retry inside urllib3 for a write: it re-sends any request whose connection failed and a PUT or
+# DELETE whose answer did not come, past a check made before the first attempt. A redirect is
+# handed back, not followed (following it would send the write again).
+ONE_ATTEMPT = urllib3.Retry(total=0, raise_on_redirect=False)
+
+
+class _FencedPool:
+    """The urllib3 pool under a FencedApiClient: every request the client sends passes through
+    :meth:`request` once, so a write, made one attempt, is checked right before that attempt."""
+
+    def __init__(self, inner: urllib3.PoolManager, fence: Fence) -> None:
+        self.inner = inner
+        self.fence = fence
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if method.upper() not in READS:
+            self.fence.check(WriteTarget.KUBERNETES, f"{method.upper()} {url}")
+            kwargs["retries"] = ONE_ATTEMPT
+        return self.inner.request(method, url, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # clear() and the rest: the pool's own
+        return getattr(self.inner, name)
+
+
 class FencedApiClient(client.ApiClient):
     """The API client of every write the operator makes to Kubernetes (status, finalizers, Events,
-    its record): each request that is not a read is fenced, and counted once it succeeded. The
-    elector's own Lease requests go through a client of their own."""
-
-    READS = frozenset({"GET", "HEAD", "OPTIONS"})
+    its record): each request that is not a read is sent in one attempt, fenced right before it,
+    and counted once it succeeded; reads keep urllib3's retries. The elector's own Lease requests
+    go through a client of their own."""
 
     def __init__(
         self,
@@ -231,13 +256,16 @@ class FencedApiClient(client.ApiClient):
         super().__init__(configuration)
         self.fence = fence
         self.on_write = on_write
+        # the REST layer only calls request() and clear() on its pool: a stand-in that is not a
+        # PoolManager serves it
+        self.rest_client.pool_manager = cast(
+            urllib3.PoolManager, _FencedPool(self.rest_client.pool_manager, fence)
+        )
 
     def call_api(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         # every typed API method of the client sends its request through call_api
-        if method.upper() in self.READS:
-            return super().call_api(method, url, *args, **kwargs)
-        self.fence.check(WriteTarget.KUBERNETES)
         out = super().call_api(method, url, *args, **kwargs)
-        if self.on_write is not None and 200 <= int(getattr(out, "status", 0) or 0) < 300:
+        written = method.upper() not in READS and 200 <= int(getattr(out, "status", 0) or 0) < 300
+        if self.on_write is not None and written:
             self.on_write(method.upper())
         return out
