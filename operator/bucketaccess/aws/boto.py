@@ -17,6 +17,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from .attempts import WriteCheck, check_each_write_attempt
 from .errors import (
     ACCESS_DENIED,
     CONNECTION,
@@ -90,6 +91,7 @@ class BotoReader:
         max_pool: int = 32,
         session: boto3.session.Session | None = None,
         on_client: Callable[[Any], None] | None = None,
+        check_write: WriteCheck | None = None,
     ) -> None:
         self._session = session or boto3.session.Session()
         self.region = region or self._session.region_name or "us-east-1"
@@ -107,12 +109,20 @@ class BotoReader:
         self._caller_lock = threading.Lock()
         self._assumed: dict[tuple[str, str], tuple[float, Any]] = {}
         self._on_client = on_client  # lets tests and metrics hook botocore events on every client
+        # the leader-election fence: runs before each HTTP attempt of a write, on every client
+        self._check_write = check_write
 
     # ------------------------------------------------------------------ plumbing
     def _client_of(self, service: str, **kwargs: Any) -> Any:
         # The stubs type clients per service name (a Literal); here the name is data.
         session: Any = self._session
         return session.client(service, **kwargs)
+
+    def _hooked(self, made: Any) -> None:
+        if self._check_write is not None:
+            check_each_write_attempt(made, self._check_write)
+        if self._on_client is not None:
+            self._on_client(made)
 
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.region)
@@ -122,8 +132,7 @@ class BotoReader:
                 found = self._client_of(service, region_name=key[1], config=self._config)
                 if service == "s3control" and os.environ.get("AWS_ENDPOINT_URL"):
                     found.meta.events.register("before-sign.s3-control.*", _drop_account_host_prefix)
-                if self._on_client is not None:
-                    self._on_client(found)
+                self._hooked(found)
                 self._clients[key] = found
             return found
 
@@ -138,7 +147,8 @@ class BotoReader:
         **kwargs: Any,
     ) -> Any:
         """Call one AWS operation; "not configured" comes back as None, everything else as AwsError.
-        ``params``: API parameters whose names clash with this method's own (EKS's ``name``)."""
+        ``params``: API parameters whose names clash with this method's own (EKS's ``name``).
+        What a write check raises (NotLeader) is none of botocore's errors: it passes as itself."""
         service = client.meta.service_model.service_name
         method = getattr(client, _snake(operation))
         action = iam_action(service, operation)
@@ -338,8 +348,7 @@ class BotoReader:
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
         )
-        if self._on_client is not None:
-            self._on_client(made)
+        self._hooked(made)
         with self._lock:
             self._assumed[key] = (time.monotonic(), made)
         return made

@@ -6,7 +6,8 @@ It refuses what AWS refuses where the operator's correctness depends on it: a bu
 policy naming a role that does not exist is ``MalformedPolicy`` (AWS resolves role principals
 when a policy is written), a grant for an unknown grantee is ``InvalidArnException``, a missing
 bucket, key or role is NotFound. Every write is recorded in ``writes``; ``fail`` makes the next
-calls of an operation raise a chosen error.
+calls of an operation raise a chosen error; ``check_write`` runs before each write, as it runs
+before each HTTP attempt of one in boto3 (:mod:`.attempts`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .attempts import WriteCheck
 from .errors import AwsError, NotFound
 from .reader import BucketInfo, ClusterInfo, Document, KeyInfo, OrgInfo, PodIdentityAssociation, RoleInfo
 
@@ -101,8 +103,9 @@ def _scenario_constraints(raw: dict[str, Any] | None) -> dict[str, Any]:
 class MemoryAws:
     """Both seams over one in-memory state. Not thread-safe: for single-threaded tests."""
 
-    def __init__(self, account: str = "111122223333") -> None:
+    def __init__(self, account: str = "111122223333", check_write: WriteCheck | None = None) -> None:
         self.account = account
+        self.check_write = check_write
         self.roles: dict[str, MemoryRole] = {}
         self.buckets: dict[str, MemoryBucket] = {}
         self.keys: dict[str, MemoryKey] = {}
@@ -299,6 +302,11 @@ class MemoryAws:
         )
 
     # ------------------------------------------------------------------ AwsWriter
+    def _attempt(self, operation: str) -> None:
+        """A write is about to reach "the wire" (where ``fail`` may still refuse it): check it."""
+        if self.check_write is not None:
+            self.check_write(operation)
+
     def _bucket(self, name: str, operation: str) -> MemoryBucket:
         self._maybe_fail(operation)
         b = self.buckets.get(name)
@@ -310,12 +318,14 @@ class MemoryAws:
         return self._bucket(bucket, "s3:GetBucketPolicy").policy
 
     def put_bucket_policy(self, bucket: str, text: str) -> None:
+        self._attempt("s3:PutBucketPolicy")
         b = self._bucket(bucket, "s3:PutBucketPolicy")
         self._check_principals(text, "s3:PutBucketPolicy", "MalformedPolicy")
         b.policy = text
         self.writes.append(Write(operation="s3:PutBucketPolicy", target=bucket, detail=text))
 
     def delete_bucket_policy(self, bucket: str) -> None:
+        self._attempt("s3:DeleteBucketPolicy")
         b = self._bucket(bucket, "s3:DeleteBucketPolicy")
         b.policy = None
         self.writes.append(Write(operation="s3:DeleteBucketPolicy", target=bucket))
@@ -325,6 +335,7 @@ class MemoryAws:
         return self._key(key_arn, "kms:GetKeyPolicy").policy
 
     def put_key_policy(self, key_arn: str, text: str) -> None:
+        self._attempt("kms:PutKeyPolicy")
         self._maybe_fail("kms:PutKeyPolicy")
         key = self._key(key_arn, "kms:PutKeyPolicy")
         self._check_principals(text, "kms:PutKeyPolicy", "MalformedPolicyDocumentException")
@@ -338,6 +349,7 @@ class MemoryAws:
     def create_grant(
         self, key_arn: str, grantee: str, operations: list[str], name: str, constraints: dict[str, Any]
     ) -> str:
+        self._attempt("kms:CreateGrant")
         self._maybe_fail("kms:CreateGrant")
         key = self._key(key_arn, "kms:CreateGrant")
         if not self._principal_exists(grantee):
@@ -362,6 +374,7 @@ class MemoryAws:
         return grant_id
 
     def revoke_grant(self, key_arn: str, grant_id: str) -> None:
+        self._attempt("kms:RevokeGrant")
         self._maybe_fail("kms:RevokeGrant")
         key = self._key(key_arn, "kms:RevokeGrant")
         key.grants = [g for g in key.grants if g["GrantId"] != grant_id]

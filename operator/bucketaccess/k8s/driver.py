@@ -42,7 +42,7 @@ def work(uid: str, rt: Runtime) -> float | None:
 
     Only the lease holder works. A standby drops the run: the replica that acquires the lease
     schedules every object afresh (:func:`on_leadership`). A run that loses the lease midway
-    stops at its next write (the fence raises NotLeader before anything is sent).
+    stops at its next write attempt, a retry included (the fence raises NotLeader before it is sent).
     """
     if not rt.leading():
         rt.metrics.standby_skips.inc()

@@ -5,8 +5,10 @@ Why not ``kubernetes.leaderelection``: it tells a process that it leads through 
 flag, so a process paused past its lease (SIGSTOP, a frozen VM, a long stall) wakes up still
 believing it leads until its next renew fails, and may write in between. Here leading is a
 deadline on the monotonic clock, taken when the last successful renew was *sent*
-(:meth:`LeaderElector.holds`); every write checks it right before it is made (:class:`Fence`), so
-a process that wakes up after its lease ran out finds the deadline passed before it writes.
+(:meth:`LeaderElector.holds`); every HTTP attempt of a write checks it right before it is sent
+(:class:`Fence`): on the boto3 clients before each attempt, botocore's retries and the writer's
+included (:mod:`bucketaccess.aws.attempts`), and in :class:`FencedApiClient`. A process that wakes
+up after its lease ran out finds the deadline passed before it sends anything more.
 
 The timings follow client-go's: the holder renews every ``retry_period``, counts as leader for
 ``renew_deadline`` after a renew it sent, and a candidate takes over only after it has seen the
@@ -24,12 +26,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
+from typing import Any, cast
 
+import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-
-from ..aws.writer import AwsWriter
 
 log = logging.getLogger(__name__)
 
@@ -181,30 +183,69 @@ class LeaderElector:
             await asyncio.sleep(self.timings.retry_period_s)
 
 
-class Fence:
-    """The check every write makes right before it is sent: the lease is held, or NotLeader."""
+class WriteTarget(StrEnum):
+    """Where a fenced write goes: the label of ``bucketaccess_fenced_writes_total``."""
 
-    def __init__(self, holds: Callable[[], bool], on_refused: Callable[[str], None] | None = None) -> None:
+    AWS = "aws"
+    KUBERNETES = "kubernetes"
+
+
+class Fence:
+    """The check every attempt of a write makes right before it is sent: the lease is held, or
+    NotLeader."""
+
+    def __init__(
+        self, holds: Callable[[], bool], on_refused: Callable[[WriteTarget], None] | None = None
+    ) -> None:
         self.holds = holds
         self.on_refused = on_refused
 
-    def check(self, target: str, what: str = "") -> None:
-        """``target``: "aws" or "kubernetes" (the metric's label); ``what``: the resource, for the log."""
+    def check(self, target: WriteTarget, what: str = "") -> None:
+        """``what``: the request (``s3:PutBucketPolicy``, ``PATCH https://...``), for the log."""
         if not self.holds():
             if self.on_refused is not None:
                 self.on_refused(target)
-            raise NotLeader(f"not writing to {what or target}: this replica does not hold the lease")
+            raise NotLeader(f"not sending {what or target}: this replica does not hold the lease")
+
+    def check_aws(self, action: str) -> None:
+        """The :data:`~bucketaccess.aws.attempts.WriteCheck` of the boto3 clients (and MemoryAws):
+        run before each HTTP attempt of an AWS write, botocore's retries and the writer's included."""
+        self.check(WriteTarget.AWS, action)
 
 
 ALWAYS = Fence(lambda: True)  # leader election off: one replica, which may always write
 
 
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+# No retry inside urllib3 for a write: it re-sends any request whose connection failed and a PUT or
+# DELETE whose answer did not come, past a check made before the first attempt. A redirect is
+# handed back, not followed (following it would send the write again).
+ONE_ATTEMPT = urllib3.Retry(total=0, raise_on_redirect=False)
+
+
+class _FencedPool:
+    """The urllib3 pool under a FencedApiClient: every request the client sends passes through
+    :meth:`request` once, so a write, made one attempt, is checked right before that attempt."""
+
+    def __init__(self, inner: urllib3.PoolManager, fence: Fence) -> None:
+        self.inner = inner
+        self.fence = fence
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if method.upper() not in READS:
+            self.fence.check(WriteTarget.KUBERNETES, f"{method.upper()} {url}")
+            kwargs["retries"] = ONE_ATTEMPT
+        return self.inner.request(method, url, *args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # clear() and the rest: the pool's own
+        return getattr(self.inner, name)
+
+
 class FencedApiClient(client.ApiClient):
     """The API client of every write the operator makes to Kubernetes (status, finalizers, Events,
-    its record): each request that is not a read is fenced, and counted once it succeeded. The
-    elector's own Lease requests go through a client of their own."""
-
-    READS = frozenset({"GET", "HEAD", "OPTIONS"})
+    its record): each request that is not a read is sent in one attempt, fenced right before it,
+    and counted once it succeeded; reads keep urllib3's retries. The elector's own Lease requests
+    go through a client of their own."""
 
     def __init__(
         self,
@@ -215,53 +256,16 @@ class FencedApiClient(client.ApiClient):
         super().__init__(configuration)
         self.fence = fence
         self.on_write = on_write
+        # the REST layer only calls request() and clear() on its pool: a stand-in that is not a
+        # PoolManager serves it
+        self.rest_client.pool_manager = cast(
+            urllib3.PoolManager, _FencedPool(self.rest_client.pool_manager, fence)
+        )
 
     def call_api(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         # every typed API method of the client sends its request through call_api
-        if method.upper() in self.READS:
-            return super().call_api(method, url, *args, **kwargs)
-        self.fence.check("kubernetes")
         out = super().call_api(method, url, *args, **kwargs)
-        if self.on_write is not None and 200 <= int(getattr(out, "status", 0) or 0) < 300:
+        written = method.upper() not in READS and 200 <= int(getattr(out, "status", 0) or 0) < 300
+        if self.on_write is not None and written:
             self.on_write(method.upper())
         return out
-
-
-class FencedWriter:
-    """The AWS writer with the fence in front of every write; its reads (the fresh read a write
-    merges into) pass through."""
-
-    def __init__(self, inner: AwsWriter, fence: Fence) -> None:
-        self.inner = inner
-        self.fence = fence
-
-    def bucket_policy_text(self, bucket: str) -> str | None:
-        return self.inner.bucket_policy_text(bucket)
-
-    def key_policy_text(self, key_arn: str) -> str | None:
-        return self.inner.key_policy_text(key_arn)
-
-    def grants(self, key_arn: str) -> list[dict[str, Any]]:
-        return self.inner.grants(key_arn)
-
-    def put_bucket_policy(self, bucket: str, text: str) -> None:
-        self.fence.check("aws", f"bucket {bucket}")
-        self.inner.put_bucket_policy(bucket, text)
-
-    def delete_bucket_policy(self, bucket: str) -> None:
-        self.fence.check("aws", f"bucket {bucket}")
-        self.inner.delete_bucket_policy(bucket)
-
-    def put_key_policy(self, key_arn: str, text: str) -> None:
-        self.fence.check("aws", f"key {key_arn}")
-        self.inner.put_key_policy(key_arn, text)
-
-    def create_grant(
-        self, key_arn: str, grantee: str, operations: list[str], name: str, constraints: dict[str, Any]
-    ) -> str:
-        self.fence.check("aws", f"key {key_arn}")
-        return self.inner.create_grant(key_arn, grantee, operations, name, constraints)
-
-    def revoke_grant(self, key_arn: str, grant_id: str) -> None:
-        self.fence.check("aws", f"key {key_arn}")
-        self.inner.revoke_grant(key_arn, grant_id)

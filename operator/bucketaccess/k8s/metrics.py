@@ -28,12 +28,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from ..aws.attempts import WRITE_OPERATIONS
 from ..aws.cache import CacheStats
 from .scheduler import SchedulerStats
-
-WRITE_OPERATIONS = frozenset(
-    {"PutBucketPolicy", "DeleteBucketPolicy", "PutKeyPolicy", "CreateGrant", "RevokeGrant", "RetireGrant"}
-)
 
 
 class _State(Collector):

@@ -21,7 +21,7 @@ from ..aws.writer import BotoWriter
 from ..reconcile import WriteDeps
 from .config import OperatorConfig
 from .kube import kube_config, list_objects
-from .leader import ALWAYS, Fence, FencedApiClient, FencedWriter, LeaderElector
+from .leader import ALWAYS, Fence, FencedApiClient, LeaderElector
 from .metrics import Metrics
 from .record import ManagedRecord
 from .scheduler import Scheduler
@@ -98,16 +98,6 @@ def build(cfg: OperatorConfig) -> Runtime:
     cache = TTLCache(cfg.cache_ttl_s)
     metrics = Metrics()
     metrics.state.cache = cache.stats
-    boto = BotoReader(
-        region=cfg.region,
-        org_reader_role_arn=cfg.org_reader_role_arn,
-        account_reader_role_name=cfg.account_reader_role_name,
-        max_pool=cfg.workers * 2,
-        on_client=metrics.hook,
-    )
-    # --cache-ttl 0 turns the shared cache off (every object reads for itself): the scale
-    # benchmark's baseline, never a production setting
-    reader: AwsReader = CachedReader(boto, cache) if cfg.cache_ttl_s > 0 else boto
     configuration = kube_config(pool=cfg.workers + 4)
     elector = None
     fence = ALWAYS
@@ -118,13 +108,25 @@ def build(cfg: OperatorConfig) -> Runtime:
         )
         fence = Fence(elector.holds, on_refused=lambda target: metrics.fenced.labels(target).inc())
         metrics.state.leading = elector.holds
+    boto = BotoReader(
+        region=cfg.region,
+        org_reader_role_arn=cfg.org_reader_role_arn,
+        account_reader_role_name=cfg.account_reader_role_name,
+        max_pool=cfg.workers * 2,
+        on_client=metrics.hook,
+        # on the clients themselves, not around the writer: botocore's retries are fenced too
+        check_write=fence.check_aws,
+    )
+    # --cache-ttl 0 turns the shared cache off (every object reads for itself): the scale
+    # benchmark's baseline, never a production setting
+    reader: AwsReader = CachedReader(boto, cache) if cfg.cache_ttl_s > 0 else boto
     api = FencedApiClient(configuration, fence, on_write=lambda verb: metrics.kube_writes.labels(verb).inc())
     return Runtime(
         config=cfg,
         cache=cache,
         metrics=metrics,
         reader=reader,
-        writes=WriteDeps(writer=FencedWriter(BotoWriter(boto), fence), cache=cache),
+        writes=WriteDeps(writer=BotoWriter(boto), cache=cache),
         api=api,
         record=ManagedRecord(api, cfg.state_namespace, cfg.record_name),
         elector=elector,

@@ -6,21 +6,23 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from bucketaccess.k8s.leader import (
     Fence,
     FencedApiClient,
-    FencedWriter,
     LeaderElector,
     LeaseTimings,
     NotLeader,
+    WriteTarget,
 )
-from bucketaccess.reconcile import WriteDeps, run_pass
+from bucketaccess.reconcile import run_pass
 from tests.unit.reconcile.test_pass import BUCKET, FOREIGN, World, subject, world
 
 TIMINGS = LeaseTimings(lease_duration_s=15, renew_deadline_s=10, retry_period_s=2)
@@ -122,24 +124,23 @@ def test_a_pass_that_loses_the_lease_before_its_write_writes_nothing() -> None:
     w: World = world(foreign=FOREIGN)
     before = w.aws.buckets[BUCKET].policy
     held = [True]
-    refused: list[str] = []
-    fence = Fence(lambda: held[0], on_refused=refused.append)
-    writes = WriteDeps(writer=FencedWriter(w.aws, fence), cache=w.cache)
+    refused: list[WriteTarget] = []
+    w.aws.check_write = Fence(lambda: held[0], on_refused=refused.append).check_aws
 
     def paused_until_the_lease_ran_out(own: Any) -> None:
         held[0] = False  # e.g. SIGSTOP between planning and writing
 
     with pytest.raises(NotLeader):
-        run_pass(subject(), lambda key: [], w.deps(), writes, paused_until_the_lease_ran_out)
+        run_pass(subject(), lambda key: [], w.deps(), w.writes(), paused_until_the_lease_ran_out)
     assert w.aws.buckets[BUCKET].policy == before
     assert json.loads(before or "{}")["Statement"] == FOREIGN
-    assert refused == ["aws"]
+    assert refused == [WriteTarget.AWS] and w.aws.writes == []
 
 
 def test_the_same_pass_with_the_lease_writes_its_grant() -> None:
     w = world(foreign=FOREIGN)
-    writes = WriteDeps(writer=FencedWriter(w.aws, Fence(lambda: True)), cache=w.cache)
-    run_pass(subject(), lambda key: [], w.deps(), writes, lambda own: None)
+    w.aws.check_write = Fence(lambda: True).check_aws
+    run_pass(subject(), lambda key: [], w.deps(), w.writes(), lambda own: None)
     assert len(w.ours()) == 1
 
 
@@ -159,6 +160,91 @@ def test_kubernetes_writes_are_fenced_and_reads_are_not() -> None:
         objs.get_namespaced_custom_object("g", "v1", "ns", "things", "x")
     assert not isinstance(info.value, NotLeader)  # the read was sent (and failed to connect)
     assert written == []
+
+
+class Server:
+    """The API server's end of a FencedApiClient's connections (urllib3's one send of a request,
+    stubbed): each attempt is recorded, the lease runs out while it is in flight, and it fails
+    with ``error``, which urllib3 would retry."""
+
+    def __init__(self, held: list[bool], error: Exception) -> None:
+        self.held = held
+        self.error = error
+        self.attempts: list[str] = []
+
+    def __call__(self, conn: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        self.attempts.append(method)
+        self.held[0] = False
+        raise self.error
+
+
+def fenced_client(
+    monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> tuple[FencedApiClient, Server, list[WriteTarget]]:
+    config = client.Configuration()
+    config.host = "http://127.0.0.1:9"  # never reached: the stub answers in its place
+    held = [True]
+    refused: list[WriteTarget] = []
+    server = Server(held, error)
+    # an instance, not a function, on the class: called without the pool
+    monkeypatch.setattr(urllib3.connectionpool.HTTPConnectionPool, "_make_request", server)
+    return FencedApiClient(config, Fence(lambda: held[0], on_refused=refused.append)), server, refused
+
+
+CONNECT_FAILED = urllib3.exceptions.NewConnectionError(None, "connection refused")
+NO_ANSWER = urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError())
+KUBE_WRITES: dict[str, tuple[str, Exception, Callable[[client.ApiClient], Any]]] = {
+    # urllib3 re-sends a request whose connection failed, whatever its method...
+    "status patch": (
+        "PATCH",
+        CONNECT_FAILED,
+        lambda api: client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
+            "g", "v1", "ns", "things", "x", {"status": {}}
+        ),
+    ),
+    "event": (
+        "POST",
+        CONNECT_FAILED,
+        lambda api: client.CoreV1Api(api).create_namespaced_event(
+            "ns", client.CoreV1Event(metadata={}, involved_object={})
+        ),
+    ),
+    # ... and a PUT or DELETE whose answer did not come
+    "record replace": (
+        "PUT",
+        NO_ANSWER,
+        lambda api: client.CoreV1Api(api).replace_namespaced_config_map(
+            "record", "ns", client.V1ConfigMap(metadata={"name": "record"})
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("write", list(KUBE_WRITES))
+def test_a_kubernetes_write_is_one_attempt_and_the_next_one_is_fenced(
+    write: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    method, error, send = KUBE_WRITES[write]
+    api, server, refused = fenced_client(monkeypatch, error)
+    # the attempt was sent while the lease was held; urllib3 does not send it again after the
+    # lease ran out, it hands the failure back
+    with pytest.raises(urllib3.exceptions.MaxRetryError):
+        send(api)
+    assert server.attempts == [method]
+    assert refused == []
+    # the caller's own retry (a conflict, the next pass) is a new attempt: fenced
+    with pytest.raises(NotLeader):
+        send(api)
+    assert server.attempts == [method]
+    assert refused == [WriteTarget.KUBERNETES]
+
+
+def test_a_kubernetes_read_keeps_urllib3s_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    api, server, refused = fenced_client(monkeypatch, CONNECT_FAILED)
+    with pytest.raises(urllib3.exceptions.MaxRetryError):
+        client.CustomObjectsApi(api).get_namespaced_custom_object("g", "v1", "ns", "things", "x")
+    assert server.attempts == ["GET"] * 4  # the first and urllib3's three retries, unfenced
+    assert refused == []
 
 
 def test_unsafe_timings_are_named() -> None:
