@@ -19,6 +19,7 @@ from kubernetes.client.rest import ApiException
 
 from devenv.controlplane import ControlPlane
 from devenv.org_world import OrgWorld, doc, unique
+from tests.collisions import colliding_prefixes
 from tests.e2e.kube import (
     GROUP,
     VERSION,
@@ -29,6 +30,7 @@ from tests.e2e.kube import (
     get_ba,
     token_for,
     wait_for,
+    wait_ready,
 )
 from tests.e2e.operator_proc import OperatorProcess
 from tests.manifests import access_class, bucket_access
@@ -178,14 +180,24 @@ def submit(
 
 
 def verified_twice(kube: client.ApiClient, name: str) -> dict[str, Any]:
-    """The object after two verdicts: the second pass would have written anything the first planned."""
+    """The object after two verdicts, the second for a generation it did not have at the first: the
+    second pass would have written anything the first planned. (A request its class does not admit
+    has no lastVerifiedTime, since nothing of it is verified in AWS: a spec change is the signal.)"""
     first = wait_for(
-        lambda: (get_ba(kube, NS, name).get("status") or {}).get("lastVerifiedTime"), 60, f"{name} verified"
+        lambda: o if condition(o := get_ba(kube, NS, name), "Admitted") else None, 60, f"{name} judged"
     )
+    client.CustomObjectsApi(kube).patch_namespaced_custom_object(
+        GROUP, VERSION, NS, "bucketaccesses", name, {"spec": {"verifyInterval": "30s"}}
+    )
+    generation = first["metadata"]["generation"] + 1
     return wait_for(
-        lambda: o if (o := get_ba(kube, NS, name))["status"].get("lastVerifiedTime") != first else None,
+        lambda: (
+            o
+            if (o := get_ba(kube, NS, name)).get("status", {}).get("observedGeneration") == generation
+            else None
+        ),
         60,
-        f"{name} verified again",
+        f"{name} judged again",
     )
 
 
@@ -383,3 +395,317 @@ def test_one_namespace_cannot_take_more_than_its_share_of_a_shared_bucket(
     )
     assert managed_principals(org_world, victim["bucket"]) == {victim["role"]}
     assert foreign_first_statement_kept(org_world, victim)
+
+
+# --- issue: the second attack on the class ------------------------------------------------------
+
+SECRETS = ("OtherTeamDenyUnlessEndpoint", "vpce-0a1b2c3d4e5f6a7b8", "other-team-upload")
+LAYERS = (
+    "RoleAssumable",
+    "IdentityPolicyAllows",
+    "KMSKeyUsable",
+    "BucketPolicyAllows",
+    "BucketACLAllows",
+    "SCPAllows",
+    "RCPAllows",
+    "PermissionsBoundaryAllows",
+    "PublicAccessBlockAllows",
+)
+
+
+def other_team(org_world: OrgWorld) -> dict[str, str]:
+    """Another team's bucket (not in the tenant's class), its KMS key, its role and their secrets."""
+    bucket, role, key_ref = unique("otherteam"), unique("othersvc"), unique("otherkey")
+    seeded = org_world.seed(
+        {
+            "roles": [{"name": role, "inline": {"other-team-upload": NO_PUT}}],
+            "keys": [{"ref": key_ref}],
+            "buckets": [{"name": bucket, "encryption": {"algorithm": "aws:kms", "key": key_ref}}],
+        }
+    )
+    deny = {
+        "Sid": SECRETS[0],
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+        "Condition": {"StringNotEquals": {"aws:SourceVpce": SECRETS[1]}},
+    }
+    org_world.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(doc(deny)))
+    return {
+        "bucket": bucket,
+        "role": f"arn:aws:iam::{org_world.workloads}:role/{role}",
+        "key": seeded.keys[key_ref],
+    }
+
+
+def events_of(kube: client.ApiClient, name: str) -> list[str]:
+    items = (
+        client.CoreV1Api(kube).list_namespaced_event(NS, field_selector=f"involvedObject.name={name}").items
+    )
+    return [f"{e.reason}: {e.message}" for e in items]
+
+
+def seen(obj: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    return [(c["type"], c["status"], c["reason"], c["message"]) for c in obj["status"]["conditions"]]
+
+
+@pytest.mark.parametrize("how", ["bucket-not-in-the-class", "class-does-not-exist"])
+def test_a_request_not_admitted_learns_nothing_of_another_teams_aws(
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    tenant: client.CustomObjectsApi,
+    org_world: OrgWorld,
+    how: str,
+) -> None:
+    other = other_team(org_world)
+    name, cls = unique("pry"), CLASS if how == "bucket-not-in-the-class" else "no-such-class"
+    submit(
+        tenant,
+        name,
+        other["bucket"],
+        other["role"],
+        cls=cls,
+        upload={"encryption": {"algorithm": "aws:kms", "kmsKeyArn": other["key"]}},
+    )
+    reason = "BucketNotAdmitted" if cls == CLASS else "ClassNotFound"
+    read = lambda: tenant.get_namespaced_custom_object(GROUP, VERSION, NS, "bucketaccesses", name)  # noqa: E731
+    obj = wait_for(lambda: o if condition(o := read(), "Admitted") else None, 60, "the verdict on admission")
+    admitted = (
+        f"BucketAccessClass {CLASS} does not admit bucket {other['bucket']}"
+        if cls == CLASS
+        else f"BucketAccessClass {cls} does not exist; nothing will be written to AWS"
+    )
+    not_evaluated = (
+        f"not evaluated: the request is not admitted ({reason}), and the operator reads nothing in AWS "
+        "for a request its class does not admit"
+    )
+    # byte for byte: everything the tenant can read is its own input and the rule that refused it
+    assert seen(obj) == [
+        ("Ready", "False", reason, f"not admitted: {admitted}; its layers in AWS were not evaluated"),
+        ("Admitted", "False", reason, admitted),
+        *((layer, "Unknown", "NotAdmitted", not_evaluated) for layer in LAYERS),
+        (
+            "Reconciled",
+            "False",
+            "NotAdmitted",
+            f"nothing is written for a request its class does not admit ({reason})",
+        ),
+    ]
+    text = json.dumps(obj) + "".join(events_of(kube, name))
+    assert not [s for s in SECRETS if s in text]
+
+
+def test_prefixes_whose_sids_once_collided_each_keep_their_own_grant(
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    tenant: client.CustomObjectsApi,
+    org_world: OrgWorld,
+    victim: dict[str, str],
+) -> None:
+    # another team, in another namespace, on the same shared bucket
+    create(
+        kube,
+        access_class(
+            "tenancy-other",
+            namespace_labels={"team": "other"},
+            buckets=("tenancy-*",),
+            roles=(f"arn:aws:iam::{org_world.workloads}:role/tenant-*",),
+            bucket_policy="Manage",
+        ),
+    )
+    theirs = unique("tenant")
+    org_world.seed({"roles": [{"name": theirs, "inline": {"read": NO_PUT}}]})
+    their_role = f"arn:aws:iam::{org_world.workloads}:role/{theirs}"
+    p1, p2 = colliding_prefixes()
+    create(
+        kube,
+        bucket_access(
+            "first", OTHER, cls="tenancy-other", bucket=victim["bucket"], prefix=p1, role=their_role
+        ),
+    )
+    wait_ready(kube, OTHER, "first", "True")
+    # the tenant's prefix, chosen so that the first planner gave its statement the same Sid
+    name = unique("collide")
+    submit(tenant, name, victim["bucket"], victim["role"], prefix=p2)
+    wait_ready(kube, NS, name, "True")
+    verified_twice(kube, name)
+    granted = {
+        (r.removeprefix(f"arn:aws:s3:::{victim['bucket']}/"), role)
+        for s in json.loads(bucket_policy(org_world, victim["bucket"]))["Statement"][1:]
+        for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+        for role in (
+            [s["Principal"]["AWS"]] if isinstance(s["Principal"]["AWS"], str) else s["Principal"]["AWS"]
+        )
+    }
+    assert granted == {(p1 + "*", their_role), (p2 + "*", victim["role"])}
+    assert condition(get_ba(kube, OTHER, "first"), "Ready")["status"] == "True"  # type: ignore[index]
+    assert foreign_first_statement_kept(org_world, victim)
+    # and a newline (or any control character) in a prefix never reaches the operator
+    with pytest.raises(ApiException) as info:
+        submit(tenant, unique("nl"), victim["bucket"], victim["role"], prefix="in/\ns3:GetObject")
+    assert (
+        info.value.status == 422
+        and "spec.prefix" in info.value.body
+        and "control characters" in info.value.body
+    )
+
+
+def test_one_namespace_cannot_starve_another_of_a_shared_bucket_policy(
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    tenant: client.CustomObjectsApi,
+    org_world: OrgWorld,
+    victim: dict[str, str],
+) -> None:
+    create(
+        kube,
+        access_class(
+            "tenancy-bytes",
+            namespace_labels={},
+            buckets=("tenancy-*",),
+            roles=(f"arn:aws:iam::{org_world.workloads}:role/tenant-*",),
+            bucket_policy="Manage",
+        ),
+    )
+    theirs = unique("tenant")
+    org_world.seed({"roles": [{"name": theirs, "inline": {"read": NO_PUT}}]})
+    their_role = f"arn:aws:iam::{org_world.workloads}:role/{theirs}"
+    create(
+        kube,
+        bucket_access(
+            "early", OTHER, cls="tenancy-bytes", bucket=victim["bucket"], prefix="x/", role=their_role
+        ),
+    )
+    wait_ready(kube, OTHER, "early", "True")
+    names = [unique("hog") for _ in range(20)]
+    for i, name in enumerate(names):  # twenty 1,000-character prefixes, each its own role's
+        submit(
+            tenant,
+            name,
+            victim["bucket"],
+            victim["role"],
+            cls="tenancy-bytes",
+            prefix=f"{i:02d}/" + "p" * 996 + "/",
+        )
+
+    def verdicts() -> dict[str, str] | None:
+        found = {n: condition(get_ba(kube, NS, n), "Admitted") for n in names}
+        return {n: c["reason"] for n, c in found.items() if c} if all(found.values()) else None
+
+    reasons = wait_for(verdicts, 120, "a verdict on each of the twenty")
+    refused = [n for n, r in reasons.items() if r == "PolicyShareExceeded"]
+    assert refused and set(reasons.values()) == {"AdmittedByClass", "PolicyShareExceeded"}
+    policy = bucket_policy(org_world, victim["bucket"])
+    assert len(policy.encode()) <= 20 * 1024
+    message = condition(get_ba(kube, NS, refused[0]), "Admitted")["message"]  # type: ignore[index]
+    assert "fair share" in message and "divided among 2 namespace(s)" in message
+    # the other team's next grant still fits
+    create(
+        kube,
+        bucket_access(
+            "late", OTHER, cls="tenancy-bytes", bucket=victim["bucket"], prefix="y/", role=their_role
+        ),
+    )
+    wait_ready(kube, OTHER, "late", "True")
+    assert their_role in managed_principals(org_world, victim["bucket"])
+    assert foreign_first_statement_kept(org_world, victim)
+
+
+def test_a_burst_past_the_object_share_never_holds_more_than_the_share(
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    tenant: client.CustomObjectsApi,
+    org_world: OrgWorld,
+    victim: dict[str, str],
+) -> None:
+    create(
+        kube,
+        access_class(
+            "tenancy-burst",
+            namespace_labels={"team": "tenancy"},
+            buckets=("tenancy-*",),
+            roles=(f"arn:aws:iam::{org_world.workloads}:role/tenant-*",),
+            bucket_policy="Manage",
+            limits={"objectsPerNamespacePerBucket": 3},
+        ),
+    )
+    names = [unique("burst") for _ in range(8)]
+    for i, name in enumerate(names):  # eight at once
+        submit(tenant, name, victim["bucket"], victim["role"], cls="tenancy-burst", prefix=f"burst{i}/")
+    most = 0
+
+    def settled() -> dict[str, str] | None:
+        nonlocal most
+        ours = [s for s in json.loads(bucket_policy(org_world, victim["bucket"]))["Statement"][1:]]
+        held = {
+            r for s in ours for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+        }
+        most = max(most, len(held))
+        found = {n: condition(get_ba(kube, NS, n), "Admitted") for n in names}
+        return {n: c["reason"] for n, c in found.items() if c} if all(found.values()) else None
+
+    reasons = wait_for(settled, 120, "a verdict on each of the eight")
+    kept = sorted(n for n, r in reasons.items() if r == "AdmittedByClass")
+    assert len(kept) == 3 and sorted(reasons.values()).count("NamespaceShareExceeded") == 5
+    for n in kept:
+        wait_ready(kube, NS, n, "True")
+    # every grant the operator wrote, as its Events tell: one per kept object, none for the rest
+    # (one pass may write a peer's grant with its own, so not every kept object has an Event)
+    granted = {n for n in names if any(e.startswith("GrantedBucketAccess") for e in events_of(kube, n))}
+    assert granted and granted <= set(kept)
+    ours = json.loads(bucket_policy(org_world, victim["bucket"]))["Statement"][1:]
+    held = {r for s in ours for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])}
+    prefixes = {n: get_ba(kube, NS, n)["spec"]["prefix"] for n in names}
+    assert held == {f"arn:aws:s3:::{victim['bucket']}/{prefixes[n]}*" for n in kept}
+    assert most <= 3
+    refused = [n for n in names if n not in kept]
+    assert all(
+        "s3access.dev/cleanup" not in (get_ba(kube, NS, n)["metadata"].get("finalizers") or [])
+        for n in refused
+    )
+
+
+@pytest.mark.parametrize(("acls", "outcome"), [(None, "conditioned"), ([], "refused")])
+def test_an_acl_setting_action_admitted_by_a_glob_is_granted_only_under_the_acl_condition(
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    tenant: client.CustomObjectsApi,
+    org_world: OrgWorld,
+    victim: dict[str, str],
+    acls: list[str] | None,
+    outcome: str,
+) -> None:
+    cls = unique("tenancy-aclglob")
+    extra = {} if acls is None else {"acls": acls}
+    create(
+        kube,
+        access_class(
+            cls,
+            namespace_labels={"team": "tenancy"},
+            buckets=("tenancy-*",),
+            roles=(f"arn:aws:iam::{org_world.workloads}:role/tenant-*",),
+            bucket_policy="Manage",
+            actions=["s3:PutObject*"],
+            **extra,
+        ),
+    )
+    name = unique("versionacl")
+    submit(tenant, name, victim["bucket"], victim["role"], cls=cls, actions=["s3:PutObjectVersionAcl"])
+    obj = (
+        verified_twice(kube, name)
+        if outcome == "conditioned"
+        else wait_for(
+            lambda: o if condition(o := get_ba(kube, NS, name), "Admitted") else None, 60, "the verdict"
+        )
+    )
+    if outcome == "refused":
+        assert (condition(obj, "Admitted") or {}).get("reason") == "ACLNotAdmitted"
+        assert bucket_policy(org_world, victim["bucket"]) == victim["policy"]
+        return
+    assert (condition(obj, "Reconciled") or {}).get("reason") == "GrantsInPlace"
+    ours = json.loads(bucket_policy(org_world, victim["bucket"]))["Statement"][1:]
+    setting = [s for s in ours if "s3:PutObjectVersionAcl" in json.dumps(s["Action"])]
+    assert len(setting) == 1
+    assert setting[0]["Condition"] == {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}
+    assert all("Condition" in s or s["Action"] == "s3:PutObject" for s in ours)
