@@ -3,21 +3,25 @@ delete BucketAccess objects in its own namespace and nothing else, on the real A
 the operator managing bucket policies and key policies. AWS state is compared byte for byte.
 
 Covered here: any object action, public ACLs, any KMS key, role ARN path tricks, policy language
-in the prefix, orphaned grants (a finalizer removed by the tenant, skip-cleanup), and the controls
-that must keep working. Fair shares of a shared policy are unit-tested in tests/unit/reconcile.
+in the prefix, orphaned grants (a finalizer removed by the tenant, skip-cleanup), a flood of
+"verify now" requests against the operator's AWS quotas, and the controls that must keep working.
+Fair shares of a shared policy are unit-tested in tests/unit/reconcile.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from devenv.controlplane import ControlPlane
+from devenv.controlplane import ControlPlane, free_port
 from devenv.org_world import OrgWorld, doc, unique
 from tests.collisions import colliding_prefixes
 from tests.e2e.kube import (
@@ -62,18 +66,22 @@ def operator(
             kms_key_users="KeyPolicy",
         ),
     )
-    log = tmp_path_factory.mktemp("tenancy-operator") / "operator.log"
-    args = [
-        "--namespace",
-        NS,
-        "--namespace",
-        OTHER,
-        "--state-namespace",
-        STATE,
-        "--record-name",
-        "bucketaccess-managed",
-        *org_world.operator_args(),
-    ]
+    extra = ("--record-name", "bucketaccess-managed")
+    yield from operator_over(control_plane, org_world, tmp_path_factory, (NS, OTHER), STATE, *extra)
+
+
+def operator_over(
+    control_plane: ControlPlane,
+    org_world: OrgWorld,
+    tmp_path_factory: pytest.TempPathFactory,
+    namespaces: tuple[str, ...],
+    state: str,
+    *extra: str,
+) -> Iterator[OperatorProcess]:
+    """The operator as its own process, watching ``namespaces`` and keeping its record in ``state``."""
+    args = [*(a for ns in namespaces for a in ("--namespace", ns)), "--state-namespace", state]
+    log = tmp_path_factory.mktemp(f"{state}-operator") / "operator.log"
+    args += [*org_world.operator_args(), *extra]
     with OperatorProcess(control_plane.kubeconfig, log, args, env=org_world.operator_env()) as proc:
         yield proc
 
@@ -83,11 +91,20 @@ def tenant(
     control_plane: ControlPlane, kube: client.ApiClient, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[client.CustomObjectsApi]:
     """The tenant's own token: bucketaccesses in its namespace, and nothing else."""
-    ensure_namespace(kube, NS, {"team": "tenancy"})
-    client.CoreV1Api(kube).create_namespaced_service_account(NS, {"metadata": {"name": "tenant"}})
+    yield from tenant_objects(
+        control_plane, kube, NS, tmp_path_factory.mktemp("tenant") / "tenant.kubeconfig"
+    )
+
+
+def tenant_objects(
+    control_plane: ControlPlane, kube: client.ApiClient, ns: str, path: Path
+) -> Iterator[client.CustomObjectsApi]:
+    """A client with a ServiceAccount token of ``ns`` that may use bucketaccesses there, and nothing else."""
+    ensure_namespace(kube, ns, {"team": "tenancy"})
+    client.CoreV1Api(kube).create_namespaced_service_account(ns, {"metadata": {"name": "tenant"}})
     rbac = client.RbacAuthorizationV1Api(kube)
     rbac.create_namespaced_role(
-        NS,
+        ns,
         {
             "metadata": {"name": "tenant"},
             "rules": [
@@ -100,15 +117,14 @@ def tenant(
         },
     )
     rbac.create_namespaced_role_binding(
-        NS,
+        ns,
         {
             "metadata": {"name": "tenant"},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "tenant"},
-            "subjects": [{"kind": "ServiceAccount", "name": "tenant", "namespace": NS}],
+            "subjects": [{"kind": "ServiceAccount", "name": "tenant", "namespace": ns}],
         },
     )
-    path = tmp_path_factory.mktemp("tenant") / "tenant.kubeconfig"
-    api = api_client(control_plane.kubeconfig_for_token(token_for(kube, NS, "tenant"), path))
+    api = api_client(control_plane.kubeconfig_for_token(token_for(kube, ns, "tenant"), path))
     yield client.CustomObjectsApi(api)
     api.close()
 
@@ -709,3 +725,166 @@ def test_an_acl_setting_action_admitted_by_a_glob_is_granted_only_under_the_acl_
     assert len(setting) == 1
     assert setting[0]["Condition"] == {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}
     assert all("Condition" in s or s["Action"] == "s3:PutObject" for s in ours)
+
+
+# ---------------------------------------------------------------- "verify now" against AWS quotas
+
+FLOOD, BYSTANDER_NS, FLOOD_STATE = "tenancy-flood", "tenancy-bystander", "tenancy-flood-state"
+WINDOW_S, RATE, BURST = 5.0, 1.0, 3  # the flood operator's verify-now limits
+FLOOD_OBJECTS, FLOOD_S = 6, 6.0  # by their windows alone, 6 objects would earn 1.2 passes a second
+BYSTANDER_DEADLINE_S = 10.0
+
+
+@pytest.fixture(scope="module")
+def quiet_operator(
+    control_plane: ControlPlane,
+    kube: client.ApiClient,
+    org_world: OrgWorld,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[OperatorProcess]:
+    """An operator of its own, with no periodic pass or sweep within the test (a 1 h interval) and
+    /metrics: every AWS call it makes during a flood is one the flood's verify-now passes bought."""
+    ensure_namespace(kube, FLOOD, {"team": "tenancy"})
+    ensure_namespace(kube, BYSTANDER_NS, {"team": "tenancy"})
+    ensure_namespace(kube, FLOOD_STATE)
+    extra = [
+        *("--default-interval", "1h", "--metrics-port", str(free_port())),
+        *("--verify-now-window", f"{WINDOW_S:g}s", "--verify-now-rate", f"{RATE:g}"),
+        *("--verify-now-burst", str(BURST)),
+    ]
+    yield from operator_over(
+        control_plane, org_world, tmp_path_factory, (FLOOD, BYSTANDER_NS), FLOOD_STATE, *extra
+    )
+
+
+@pytest.fixture(scope="module")
+def flooder(
+    control_plane: ControlPlane, kube: client.ApiClient, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[client.CustomObjectsApi]:
+    """A tenant of the flood namespace, with the same restricted token as the tenant above."""
+    yield from tenant_objects(
+        control_plane, kube, FLOOD, tmp_path_factory.mktemp("flooder") / "tenant.kubeconfig"
+    )
+
+
+def verify_now(objects: client.CustomObjectsApi, ns: str, name: str) -> float:
+    """Annotate s3access.dev/verify with a new value; returns the wall time it was asked."""
+    asked = time.time()
+    patch = {"metadata": {"annotations": {"s3access.dev/verify": f"{asked:.6f}"}}}
+    objects.patch_namespaced_custom_object(GROUP, VERSION, ns, "bucketaccesses", name, patch)
+    return asked
+
+
+def rfc3339(wall: float) -> str:
+    return dt.datetime.fromtimestamp(int(wall), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def last_verified(kube: client.ApiClient, ns: str, name: str) -> str:
+    return str((get_ba(kube, ns, name).get("status") or {}).get("lastVerifiedTime") or "")
+
+
+def verified_since(kube: client.ApiClient, ns: str, name: str, wall: float) -> bool:
+    """Its status carries a verdict from a pass that ended at or after ``wall`` (to the second)."""
+    return last_verified(kube, ns, name) >= rfc3339(wall)
+
+
+def idle(operator: OperatorProcess, at_least: dict[str, float] | None = None) -> dict[str, float]:
+    """The operator's metrics once they reach ``at_least`` (the watch events have arrived, the
+    passes have ended), no verify-now pass waits and none runs."""
+
+    def settled() -> dict[str, float] | None:
+        m = operator.metrics()
+        reached = all(m.get(name, 0.0) >= value for name, value in (at_least or {}).items())
+        quiet = m["bucketaccess_verify_now_pending"] == 0 and m["bucketaccess_passes_in_flight"] == 0
+        return m if reached and quiet else None
+
+    return wait_for(settled, 60, "every verify-now pass run")
+
+
+def aws_reads(m: dict[str, float]) -> float:
+    return m.get("bucketaccess_aws_calls_total", 0.0) - m.get("bucketaccess_aws_writes_total", 0.0)
+
+
+def test_a_verify_now_flood_spends_only_its_namespace_budget(
+    kube: client.ApiClient,
+    quiet_operator: OperatorProcess,
+    flooder: client.CustomObjectsApi,
+    victim: dict[str, str],
+) -> None:
+    admin = client.CustomObjectsApi(kube)
+    names = [unique("flood") for _ in range(FLOOD_OBJECTS)]
+    for i, name in enumerate(names):
+        body = bucket_access(
+            name, FLOOD, cls=CLASS, bucket=victim["bucket"], prefix=f"f{i}/", role=victim["role"]
+        )
+        flooder.create_namespaced_custom_object(GROUP, VERSION, FLOOD, "bucketaccesses", body)
+    bystander = unique("bystander")
+    create(
+        kube, bucket_access(bystander, BYSTANDER_NS, cls=CLASS, bucket=victim["bucket"], role=victim["role"])
+    )
+    for ns, name in [*((FLOOD, n) for n in names), (BYSTANDER_NS, bystander)]:
+        wait_for(lambda ns=ns, name=name: verified_since(kube, ns, name, 0), 60, f"{name} verified")
+
+    # what one fresh pass costs, alone
+    before = idle(quiet_operator)
+    verify_now(flooder, FLOOD, names[0])
+    passes = "bucketaccess_verify_duration_seconds_count"
+    after = idle(quiet_operator, {passes: before[passes] + 1})
+    per_pass = aws_reads(after) - aws_reads(before)
+    assert per_pass > 0
+
+    # the bystander's next verdict must carry a new stamp (stamps are to the second)
+    earlier = last_verified(kube, BYSTANDER_NS, bystander)
+    wait_for(lambda: rfc3339(time.time()) > earlier, 5, "a second after the bystander's last verdict")
+
+    # the flood: the namespace's objects annotated in a loop, as fast as the tenant's token goes
+    def bystander_verified() -> bool:
+        stamp = last_verified(kube, BYSTANDER_NS, bystander)
+        return asked is not None and stamp > earlier and stamp >= rfc3339(asked)
+
+    before, start = after, time.monotonic()
+    last: dict[str, float] = {}
+    sent = 0
+    asked: float | None = None
+    asked_at = seen_at = 0.0
+    while time.monotonic() - start < FLOOD_S:
+        for name in names:
+            last[name] = verify_now(flooder, FLOOD, name)
+        sent += len(names)
+        if asked is None and time.monotonic() - start > 1.0:  # verify now in another namespace
+            asked, asked_at = verify_now(admin, BYSTANDER_NS, bystander), time.monotonic()
+        elif asked is not None and not seen_at and bystander_verified():
+            seen_at = time.monotonic()  # while the flood goes on
+    if not seen_at:
+        wait_for(
+            bystander_verified,
+            BYSTANDER_DEADLINE_S - (time.monotonic() - asked_at),
+            "the other namespace's verify-now, within its deadline",
+        )
+        seen_at = time.monotonic()
+    requested = "bucketaccess_verify_now_requests_total"
+    after = idle(quiet_operator, {requested: before[requested] + sent + 1})
+    elapsed = time.monotonic() - start
+
+    def delta(name: str) -> float:
+        return after.get(name, 0.0) - before.get(name, 0.0)
+
+    requests = delta(requested)
+    fresh = requests - delta("bucketaccess_verify_now_coalesced_total")
+    allowed = BURST + RATE * elapsed + 1  # the namespace's budget, and the bystander's one pass
+    calls = aws_reads(after) - aws_reads(before)
+    print(
+        f"\nverify-now flood: {sent} requests in {FLOOD_S:g}s; {fresh:g} fresh passes "
+        f"({delta('bucketaccess_verify_duration_seconds_count'):g} passes in all) "
+        f"(allowed {allowed:.1f} in {elapsed:.1f}s); {calls:g} AWS reads, {per_pass:g} per pass alone, "
+        f"{requests * per_pass:g} if each request bought a pass; "
+        f"other namespace verified in {seen_at - asked_at:.1f}s"
+    )
+    assert requests == sent + 1
+    assert seen_at - asked_at <= BYSTANDER_DEADLINE_S
+    assert fresh <= allowed
+    assert delta("bucketaccess_verify_now_deferred_total") >= 1  # the budget, not only the windows, held it
+    assert calls <= allowed * per_pass
+    # nothing lost: each object's last request has a verdict from reads made after it
+    for name in names:
+        assert verified_since(kube, FLOOD, name, last[name]), name

@@ -68,6 +68,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_number(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{text!r} is not a positive number")
+    return value
+
+
 def issuer_url(text: str) -> str:
     if not text.startswith("https://") or len(text) <= len("https://"):
         raise ValueError(f"{text!r} is not an https:// OIDC issuer URL")

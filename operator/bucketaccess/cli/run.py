@@ -17,6 +17,7 @@ from .common import (
     issuer_url,
     port,
     positive_int,
+    positive_number,
     setting,
     verbatim,
 )
@@ -51,6 +52,7 @@ def _logging(level: str, form: str) -> None:
 def command(args: argparse.Namespace) -> int:
     from ..k8s.config import OperatorConfig
     from ..k8s.leader import LeaseTimings
+    from ..k8s.verify_now import VerifyNowLimits
 
     try:
         health_port = setting(args.health_port, "HEALTH_PORT", "8080", port)
@@ -80,10 +82,18 @@ def command(args: argparse.Namespace) -> int:
                 renew_deadline_s=setting(args.renew_deadline, "RENEW_DEADLINE", "10s", duration) or 10.0,
                 retry_period_s=setting(args.retry_period, "RETRY_PERIOD", "2s", duration) or 2.0,
             ),
+            verify_now=VerifyNowLimits(
+                window_s=setting(args.verify_now_window, "VERIFY_NOW_WINDOW", "5s", duration) or 0.0,
+                rate=setting(args.verify_now_rate, "VERIFY_NOW_RATE", "1", positive_number) or 1.0,
+                burst=setting(args.verify_now_burst, "VERIFY_NOW_BURST", "10", positive_int) or 10,
+            ),
         )
         unsafe = cfg.lease.problem()
         if cfg.leader_election and unsafe:
             raise InvalidSetting(f"--lease-duration, --renew-deadline, --retry-period: {unsafe}")
+        unusable = cfg.verify_now.problem()
+        if unusable:
+            raise InvalidSetting(f"--verify-now-window, --verify-now-rate, --verify-now-burst: {unusable}")
     except InvalidSetting as exc:
         print(f"bucketaccess: error: {exc}", file=sys.stderr)
         return ExitCode.InvalidInput
@@ -205,6 +215,24 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--retry-period",
         type=flag_type(duration),
         help="how often the holder renews and a standby tries [BUCKETACCESS_RETRY_PERIOD] (default 2s)",
+    )
+    run.add_argument(
+        "--verify-now-window",
+        type=flag_type(duration),
+        help="at most one fresh pass per object per window for the s3access.dev/verify annotation; requests "
+        "within it are folded into one pass at its end [BUCKETACCESS_VERIFY_NOW_WINDOW] (default 5s)",
+    )
+    run.add_argument(
+        "--verify-now-rate",
+        type=flag_type(positive_number),
+        help="fresh passes per second each namespace earns for s3access.dev/verify; beyond them passes wait "
+        "for their turn [BUCKETACCESS_VERIFY_NOW_RATE] (default 1)",
+    )
+    run.add_argument(
+        "--verify-now-burst",
+        type=flag_type(positive_int),
+        help="fresh passes a namespace may start at once for s3access.dev/verify "
+        "[BUCKETACCESS_VERIFY_NOW_BURST] (default 10)",
     )
     run.add_argument(
         "--log-format",

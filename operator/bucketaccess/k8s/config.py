@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .leader import LeaseTimings
+from .verify_now import VerifyNowLimits
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class OperatorConfig:
     leader_election: bool = False  # only the holder of the Lease verifies and writes (replicas > 1)
     lease_name: str | None = None  # the Lease's name in state_namespace; default: record_name (one per shard)
     lease: LeaseTimings = field(default_factory=LeaseTimings)
+    verify_now: VerifyNowLimits = field(default_factory=VerifyNowLimits)  # fresh passes on request
 
     @property
     def lease_object(self) -> str:

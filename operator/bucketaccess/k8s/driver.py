@@ -55,10 +55,20 @@ def work(uid: str, rt: Runtime) -> float | None:
             return None
         if body["metadata"].get("deletionTimestamp"):
             return run_cleanup(body, rt)
-        return drive_pass(body, rt)
+        return _until_verify_now(rt, uid, drive_pass(body, rt))
     except NotLeader as exc:
         log.warning("%s: stopped, %s", uid, exc)
         return None
+
+
+def _until_verify_now(rt: Runtime, uid: str, delay: float | None) -> float | None:
+    """The delay to the next run, no later than a "verify now" pass still waiting for its time
+    (the scheduler keeps one due time per object, and this pass may have come before it)."""
+    due = rt.verify_now.waiting(uid)
+    if due is None:
+        return delay
+    wait = max(0.0, due - rt.verify_now.clock())
+    return wait if delay is None else min(delay, wait)
 
 
 def on_leadership(rt: Runtime, leading: bool) -> None:
@@ -236,7 +246,9 @@ def _ready_since(body: RawBody | None) -> float | None:
 def _reader(rt: Runtime, uid: str, interval: float) -> AwsReader:
     """The reads a pass may share, by what caused it.
 
-    "Verify now" (the s3access.dev/verify annotation) takes only reads made after it was asked.
+    "Verify now" (the s3access.dev/verify annotation) takes only reads made after it was asked,
+    in the pass :mod:`.verify_now` allowed it (an earlier pass, periodic or caused by a change,
+    leaves it waiting).
 
     A periodic (or resumed) pass accepts reads up to its own interval old, so that each AWS
     resource is read about once per interval. A pass caused by a change takes reads made after
@@ -244,10 +256,11 @@ def _reader(rt: Runtime, uid: str, interval: float) -> AwsReader:
     verdict reflects the fix, and a bulk create of thousands of objects still reads each AWS
     resource about once after the last of them, not once per TTL while their passes catch up.
     """
+    # taken even without a cache: a verify-now pass left waiting would be rescheduled at once, forever
+    asked = rt.verify_now.take(uid)
     cached = rt.cached_reader
     if cached is None:
         return rt.reader  # --cache-ttl 0: no cache at all
-    asked = rt.forced.pop(uid, None)
     if asked is not None:
         rt.fresh.pop(uid, None)
         return cached.within(time.monotonic() - asked)  # only reads made after it was asked

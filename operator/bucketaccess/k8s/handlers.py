@@ -124,15 +124,16 @@ async def observed(event: kopf.RawEvent, memo: kopf.Memo, **kwargs: Any) -> None
         if FINALIZER in (meta.get("finalizers") or ()):
             rt.scheduler.soon(uid)
         return
-    # "Verify now": a new value of the annotation asks for a pass with reads made after it.
+    # "Verify now": a new value of the annotation asks for a pass with reads made after it, as soon
+    # as the object's window and its namespace's budget allow (anyone who may update the object
+    # may ask, and each such pass spends AWS quotas shared by the whole account).
     asked = (meta.get("annotations") or {}).get(VERIFY_NOW)
     if (
         before is not None
         and asked
         and asked != (before["metadata"].get("annotations") or {}).get(VERIFY_NOW)
     ):
-        rt.forced[uid] = time.monotonic()
-        rt.scheduler.soon(uid)
+        rt.scheduler.at(uid, rt.verify_now.ask(uid, meta["namespace"]))
         return
     # First sight (a new object, or every object after a restart) or a new generation (a spec
     # change): verify now. Our own status patches change neither, so they schedule nothing.
@@ -182,4 +183,6 @@ async def class_changed(event: kopf.RawEvent, name: str, memo: kopf.Memo, **kwar
 async def namespace_changed(event: kopf.RawEvent, name: str, memo: kopf.Memo, **kwargs: Any) -> None:
     """Namespace labels take part in admission (a class's namespaceSelector)."""
     _take_indexes(_rt(memo), kwargs)
+    if event["type"] == "DELETED":
+        _rt(memo).verify_now.forget_namespace(name)  # its budget and metric labels
     _verify_affected(_rt(memo), event, lambda b: b["metadata"].get("namespace") == name)

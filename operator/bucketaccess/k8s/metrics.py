@@ -12,6 +12,14 @@ bucketaccess_leader_acquisitions_total              times this replica acquired 
 bucketaccess_fenced_writes_total{target}            writes not made because the lease was not held
 bucketaccess_standby_skips_total                    passes not run because the lease was not held
 bucketaccess_cache_hits_total, _misses_total, _coalesced_total
+bucketaccess_verify_now_requests_total{namespace}   "verify now" requests (new values of s3access.dev/verify)
+bucketaccess_verify_now_coalesced_total{namespace}  requests folded into a fresh pass already waiting
+bucketaccess_verify_now_deferred_total{namespace}   fresh passes pushed back by the namespace's budget
+bucketaccess_verify_now_pending                     objects whose fresh pass waits for its time
+
+The namespace label is bounded: its values are namespaces that hold BucketAccess objects, which
+only cluster administrators create (a tenant acts in its own), and a namespace's series go when
+it is deleted. Fresh passes run = requests - coalesced.
 
 The per-object gauges are reported by the leader only: a standby verifies nothing, so it reports
 no object (and no staleness).
@@ -31,6 +39,7 @@ from prometheus_client.registry import Collector
 from ..aws.attempts import WRITE_OPERATIONS
 from ..aws.cache import CacheStats
 from .scheduler import SchedulerStats
+from .verify_now import VerifyNowStats
 
 
 class _State(Collector):
@@ -41,6 +50,7 @@ class _State(Collector):
         self.leading: Callable[[], bool] = lambda: True
         self.cache: CacheStats | None = None
         self.scheduler: SchedulerStats | None = None
+        self.verify_now: VerifyNowStats | None = None
         self.lock = threading.Lock()
 
     def collect(self) -> Iterator[Any]:
@@ -99,6 +109,26 @@ class _State(Collector):
                 yield CounterMetricFamily(
                     f"bucketaccess_cache_{name}", f"shared AWS read cache {name}", value=value
                 )
+        if self.verify_now is not None:
+            yield from _verify_now_metrics(self.verify_now)
+
+
+def _verify_now_metrics(stats: VerifyNowStats) -> Iterator[Any]:
+    for name, counts, meaning in (
+        ("requests", stats.requests, '"verify now" requests (new values of s3access.dev/verify)'),
+        ("coalesced", stats.coalesced, "verify-now requests folded into a fresh pass already waiting"),
+        ("deferred", stats.deferred, "verify-now fresh passes pushed back by the namespace's budget"),
+    ):
+        family = CounterMetricFamily(f"bucketaccess_verify_now_{name}", meaning, labels=["namespace"])
+        # a copy: the event loop may add a namespace while this runs on the HTTP server's thread
+        for namespace, n in sorted(dict(counts).items()):
+            family.add_metric([namespace], n)
+        yield family
+    yield GaugeMetricFamily(
+        "bucketaccess_verify_now_pending",
+        "objects whose verify-now fresh pass waits for its time",
+        value=stats.pending,
+    )
 
 
 class Metrics:

@@ -26,6 +26,7 @@ from .metrics import Metrics
 from .record import ManagedRecord
 from .scheduler import Scheduler
 from .store import ObjectStore
+from .verify_now import VerifyNowGate
 
 
 class Index(Protocol):
@@ -43,6 +44,8 @@ class Runtime:
     writes: WriteDeps
     api: client.ApiClient
     record: ManagedRecord
+    # when a "verify now" pass may run (the limits of config.verify_now); it takes only reads made after it
+    verify_now: VerifyNowGate = field(init=False)
     store: ObjectStore = field(default_factory=ObjectStore)
     scheduler: Scheduler | None = None
     scheduler_task: asyncio.Task[None] | None = None
@@ -51,12 +54,14 @@ class Runtime:
     tracked: set[str] = field(default_factory=set)  # uids scheduled at least once by this process
     # uid -> when a change calling for fresh reads was seen
     fresh: dict[str, float] = field(default_factory=dict)
-    # uid -> when "verify now" was asked: that pass takes only reads made after it
-    forced: dict[str, float] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)  # uids verified at least once by this process
     cleanup_attempts: dict[str, int] = field(default_factory=dict)
     elector: LeaderElector | None = None  # None: leader election off, this replica always leads
     elector_task: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        self.verify_now = VerifyNowGate(self.config.verify_now)
+        self.metrics.state.verify_now = self.verify_now.stats
 
     def leading(self) -> bool:
         return self.elector is None or self.elector.holds()
@@ -70,7 +75,7 @@ class Runtime:
         self.store.pop(uid)
         self.tracked.discard(uid)
         self.fresh.pop(uid, None)
-        self.forced.pop(uid, None)
+        self.verify_now.forget(uid)
         self.seen.discard(uid)
         self.cleanup_attempts.pop(uid, None)
         if self.scheduler is not None:

@@ -45,7 +45,7 @@ class Scheduler:
         self._heap: list[tuple[float, int, str]] = []
         self._due: dict[str, float] = {}  # the one valid heap entry per key
         self._running: set[str] = set()
-        self._rerun: set[str] = set()  # asked for while running: run again as soon as it ends
+        self._rerun: dict[str, float] = {}  # asked for while running: run again at this time, or when it ends
         self._seq = 0
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(self.workers)
@@ -56,14 +56,19 @@ class Scheduler:
 
     def soon(self, key: str) -> None:
         """Run ``key`` now, or right after its run in flight (which may have read stale data)."""
+        self.at(key, self.clock())
+
+    def at(self, key: str, when: float) -> None:
+        """Run ``key`` at ``when`` (on ``clock``) or before, if an earlier run is already due; when
+        it is running, run it again after it ends, and not before ``when``."""
         if key in self._running:
-            self._rerun.add(key)
+            self._rerun[key] = min(when, self._rerun.get(key, when))
         else:
-            self._at(key, self.clock(), earlier_only=True)
+            self._at(key, when, earlier_only=True)
 
     def forget(self, key: str) -> None:
         self._due.pop(key, None)
-        self._rerun.discard(key)
+        self._rerun.pop(key, None)
         self.stats.waiting = len(self._due)
 
     def _at(self, key: str, when: float, earlier_only: bool = False) -> None:
@@ -125,9 +130,9 @@ class Scheduler:
             self._running.discard(key)
             self.stats.in_flight = len(self._running)
             self._slots.release()
-        if key in self._rerun:
-            self._rerun.discard(key)
-            self._at(key, self.clock())
+        rerun = self._rerun.pop(key, None)
+        if rerun is not None:
+            self._at(key, rerun if delay is None else min(rerun, self.clock() + delay))
         elif delay is not None:
             self._at(key, self.clock() + delay)
 

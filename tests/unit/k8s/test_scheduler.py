@@ -105,6 +105,32 @@ def test_a_key_never_runs_twice_at_once_and_a_request_while_running_reruns_it() 
     asyncio.run(body())
 
 
+def test_at_sets_a_due_time_and_a_request_while_running_reruns_no_earlier_than_it() -> None:
+    async def body() -> None:
+        now = [0.0]
+        job = Recorder(delay=None)
+        job.gates["a"] = threading.Event()
+        s = Scheduler(job, workers=2, clock=lambda: now[0])
+        task = await started(s)
+        s.at("b", 5.0)
+        s.at("b", 7.0)
+        assert s._due["b"] == 5.0  # the earlier due time wins
+        s.soon("a")
+        await until(lambda: s.stats.in_flight == 1, "a to start")
+        s.at("a", 6.0)
+        s.at("a", 5.0)
+        job.gates["a"].set()
+        await until(lambda: s.stats.in_flight == 0 and "a" in s._due, "a to end")
+        assert s._due["a"] == 5.0 and job.runs == ["a"]  # a verify-now pass that must wait: not at once
+        now[0] = 5.0
+        s._wake.set()
+        await until(lambda: len(job.runs) == 3, "a and b at their time")
+        assert sorted(job.runs) == ["a", "a", "b"]
+        await stop(s, task)
+
+    asyncio.run(body())
+
+
 def test_concurrency_is_bounded_by_workers() -> None:
     async def body() -> None:
         job = Recorder(delay=None)
