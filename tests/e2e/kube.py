@@ -122,3 +122,23 @@ def token_for(kube: client.ApiClient, namespace: str, name: str) -> str:
         name, namespace, {"spec": {"expirationSeconds": 3600}}
     )
     return str(request.status.token)
+
+
+def judged_again(api: client.ApiClient, ns: str, name: str, timeout: float = 60) -> dict[str, Any]:
+    """The object after a verdict for a generation it did not have before: a pass has run since the
+    call, whatever its outcome. (A request its class does not admit keeps no lastVerifiedTime, since
+    nothing of it is verified in AWS, and an unchanged verdict writes nothing: a spec change is the
+    signal that cannot be missed.)"""
+    before = wait_for(
+        lambda: o if (o := get_ba(api, ns, name)).get("status") else None, timeout, f"{name} judged"
+    )
+    client.CustomObjectsApi(api).patch_namespaced_custom_object(
+        GROUP, VERSION, ns, "bucketaccesses", name, {"spec": {"verifyInterval": "31s"}}
+    )
+    generation = int(before["metadata"]["generation"]) + 1
+
+    def probe() -> dict[str, Any] | None:
+        obj = get_ba(api, ns, name)
+        return obj if (obj.get("status") or {}).get("observedGeneration") == generation else None
+
+    return wait_for(probe, timeout, f"{ns}/{name} judged at generation {generation}")

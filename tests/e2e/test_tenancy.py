@@ -32,6 +32,7 @@ from tests.e2e.kube import (
     create,
     ensure_namespace,
     get_ba,
+    judged_again,
     token_for,
     wait_for,
     wait_ready,
@@ -196,25 +197,9 @@ def submit(
 
 
 def verified_twice(kube: client.ApiClient, name: str) -> dict[str, Any]:
-    """The object after two verdicts, the second for a generation it did not have at the first: the
-    second pass would have written anything the first planned. (A request its class does not admit
-    has no lastVerifiedTime, since nothing of it is verified in AWS: a spec change is the signal.)"""
-    first = wait_for(
-        lambda: o if condition(o := get_ba(kube, NS, name), "Admitted") else None, 60, f"{name} judged"
-    )
-    client.CustomObjectsApi(kube).patch_namespaced_custom_object(
-        GROUP, VERSION, NS, "bucketaccesses", name, {"spec": {"verifyInterval": "30s"}}
-    )
-    generation = first["metadata"]["generation"] + 1
-    return wait_for(
-        lambda: (
-            o
-            if (o := get_ba(kube, NS, name)).get("status", {}).get("observedGeneration") == generation
-            else None
-        ),
-        60,
-        f"{name} judged again",
-    )
+    """The object after two verdicts: the second pass would have written anything the first planned."""
+    wait_for(lambda: o if condition(o := get_ba(kube, NS, name), "Admitted") else None, 60, f"{name} judged")
+    return judged_again(kube, NS, name)
 
 
 @pytest.mark.parametrize(
