@@ -1,0 +1,235 @@
+"""``bucketaccess impact``: which declared uploads a proposed change breaks, before it lands.
+
+Exit codes: 0 nothing that was Ready breaks; 1 something breaks (or, with ``--fail-on-unknown``, a
+value known only after apply touches a declared upload); 2 bad input (one line naming the flag or
+field); 3 a needed read failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..impact.changes import Change, ChangeSet, Kind, Unknown
+from ..impact.terraform import PlanError, read_plan
+from ..impact.verdicts import Effect, Report, Scenario, assess, dumps
+from ..policy import InvalidInput, PolicyKind, parse_policy
+from .common import fail
+from .exit_codes import ExitCode
+
+
+def _json(flag: str, path: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except OSError as exc:
+        fail(f"{flag}: {path}: {exc.strerror or exc}")
+    except ValueError as exc:
+        fail(f"{flag}: {path}: not JSON ({exc})")
+
+
+def _document(flag: str, path: str, kind: PolicyKind) -> dict[str, Any]:
+    doc = _json(flag, path)
+    try:
+        parse_policy(doc, path, kind)
+    except InvalidInput as exc:
+        fail(f"{flag}: {exc}")
+    return dict(doc)
+
+
+def _flags_bpa(flag: str, path: str) -> dict[str, bool]:
+    doc = _json(flag, path)
+    names = {"BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"}
+    if not isinstance(doc, dict) or set(doc) - names or not all(isinstance(v, bool) for v in doc.values()):
+        fail(f"{flag}: {path}: an object of booleans named {', '.join(sorted(names))}")
+    return {n: bool(doc.get(n, False)) for n in sorted(names)}
+
+
+# flag -> (kind, number of values, how the last value becomes a document: None = no document)
+_FLAGS: dict[str, tuple[Kind, int, PolicyKind | str | None]] = {
+    "--bucket-policy": (Kind.BucketPolicy, 2, PolicyKind.Resource),
+    "--delete-bucket-policy": (Kind.BucketPolicy, 1, None),
+    "--key-policy": (Kind.KeyPolicy, 2, PolicyKind.Resource),
+    "--role-policy": (Kind.RolePolicy, 3, PolicyKind.Identity),
+    "--delete-role-policy": (Kind.RolePolicy, 2, None),
+    "--managed-policy": (Kind.ManagedPolicy, 2, PolicyKind.Identity),
+    "--attach-policy": (Kind.Attach, 3, PolicyKind.Identity),
+    "--detach-policy": (Kind.Detach, 2, None),
+    "--trust-policy": (Kind.TrustPolicy, 2, PolicyKind.Trust),
+    "--boundary": (Kind.Boundary, 3, PolicyKind.Identity),
+    "--remove-boundary": (Kind.Boundary, 1, None),
+    "--scp": (Kind.SCP, 2, PolicyKind.Identity),
+    "--rcp": (Kind.RCP, 2, PolicyKind.Resource),
+    "--attach-scp": (Kind.AttachSCP, 3, PolicyKind.Identity),
+    "--detach-scp": (Kind.DetachSCP, 2, None),
+    "--attach-rcp": (Kind.AttachRCP, 3, PolicyKind.Resource),
+    "--detach-rcp": (Kind.DetachRCP, 2, None),
+    "--bucket-public-access-block": (Kind.BucketPublicAccessBlock, 2, "bpa"),
+    "--account-public-access-block": (Kind.AccountPublicAccessBlock, 2, "bpa"),
+}
+_METAVARS = {
+    "--bucket-policy": ("BUCKET", "FILE"),
+    "--delete-bucket-policy": ("BUCKET",),
+    "--key-policy": ("KEY_ARN", "FILE"),
+    "--role-policy": ("ROLE", "NAME", "FILE"),
+    "--delete-role-policy": ("ROLE", "NAME"),
+    "--managed-policy": ("POLICY", "FILE"),
+    "--attach-policy": ("ROLE", "POLICY", "FILE"),
+    "--detach-policy": ("ROLE", "POLICY"),
+    "--trust-policy": ("ROLE", "FILE"),
+    "--boundary": ("ROLE", "POLICY", "FILE"),
+    "--remove-boundary": ("ROLE",),
+    "--scp": ("NAME", "FILE"),
+    "--rcp": ("NAME", "FILE"),
+    "--attach-scp": ("ACCOUNT", "NAME", "FILE"),
+    "--detach-scp": ("ACCOUNT", "NAME"),
+    "--attach-rcp": ("ACCOUNT", "NAME", "FILE"),
+    "--detach-rcp": ("ACCOUNT", "NAME"),
+    "--bucket-public-access-block": ("BUCKET", "FILE"),
+    "--account-public-access-block": ("ACCOUNT", "FILE"),
+}
+_HELP = {
+    "--bucket-policy": "the bucket's whole new policy",
+    "--key-policy": "the key's whole new policy",
+    "--role-policy": "a role's inline policy, new or changed (ROLE: ARN or name)",
+    "--managed-policy": "a managed policy's new default version (POLICY: ARN or name)",
+    "--attach-policy": "a managed policy attached to a role",
+    "--trust-policy": "a role's new trust policy",
+    "--boundary": "a role's new permissions boundary",
+    "--scp": "an SCP's new content (by name)",
+    "--rcp": "an RCP's new content (by name)",
+    "--attach-scp": "an SCP attached to an account",
+    "--attach-rcp": "an RCP attached to an account",
+    "--bucket-public-access-block": "a bucket's Block Public Access flags (a JSON object of the four flags)",
+    "--account-public-access-block": "an account's Block Public Access flags",
+}
+
+
+def _change(flag: str, values: list[str]) -> Change:
+    kind, _, how = _FLAGS[flag]
+    target, *rest = values
+    name = rest[0] if len(rest) == 2 else ""
+    document: dict[str, Any] | None = None
+    if how == "bpa":
+        document = _flags_bpa(flag, rest[-1])
+    elif isinstance(how, PolicyKind):
+        document = _document(flag, rest[-1], how)
+    elif rest:
+        name = rest[0]  # a deletion or a detachment names the policy, and carries no document
+    if kind in (Kind.AttachSCP, Kind.AttachRCP, Kind.DetachSCP, Kind.DetachRCP) and not (
+        len(target) == 12 and target.isdigit()
+    ):
+        fail(f"{flag}: {target!r} is not a 12-digit account id (a snapshot knows accounts, not OUs)")
+    return Change(kind=kind, target=target, name=name, document=document, source=flag)
+
+
+def proposed(args: argparse.Namespace) -> ChangeSet:
+    changes: list[Change | Unknown] = []
+    ignored: tuple[str, ...] = ()
+    for flag in _FLAGS:
+        for values in getattr(args, _dest(flag)) or ():
+            changes.append(_change(flag, values))
+    if args.terraform_plan:
+        try:
+            plan = read_plan(_json("--terraform-plan", args.terraform_plan))
+        except PlanError as exc:
+            fail(f"--terraform-plan: {exc}")
+        changes += plan.changes
+        ignored = plan.ignored
+    if not changes and not ignored:
+        fail("no change proposed: give --terraform-plan or at least one change flag (see --help)")
+    return ChangeSet(tuple(changes), ignored)
+
+
+def _dest(flag: str) -> str:
+    return flag.removeprefix("--").replace("-", "_")
+
+
+def _snapshots(directory: str) -> dict[str, list[Scenario]]:
+    root = Path(directory)
+    if not root.is_dir():
+        fail(f"--snapshots: {directory}: not a directory")
+    out: dict[str, list[Scenario]] = {}
+    for path in sorted(root.rglob("*.json")):
+        doc = _json("--snapshots", str(path))
+        scenarios = doc if isinstance(doc, list) else [doc]
+        if not scenarios or not all(isinstance(s, dict) for s in scenarios):
+            fail(f"--snapshots: {path}: a scenario object, or a list of them")
+        out[str(path.relative_to(root).with_suffix(""))] = scenarios
+    if not out:
+        fail(f"--snapshots: {directory}: no *.json scenario files")
+    return out
+
+
+def _line(row_name: str, effect: Effect, before: str, after: str) -> str:
+    return f"{effect.upper():<9} {row_name}: {before} -> {after}"
+
+
+def to_text(report: Report) -> str:
+    lines = []
+    for row in report.rows:
+        if row.effect is Effect.Unchanged:
+            continue
+        before = f"Ready={row.before.ready} {row.before.reason}"
+        if row.after is None:
+            lines.append(
+                _line(row.name, row.effect, before, "not known before apply: " + "; ".join(row.unknown))
+            )
+            continue
+        after = f"Ready={row.after.ready} {row.after.reason}"
+        if row.after.layer:
+            after += (
+                f" ({row.after.layer}" + (f": {row.after.statement}" if row.after.statement else "") + ")"
+            )
+        lines.append(_line(row.name, row.effect, before, after))
+    lines += [f"CONFLICT  {c.message}" for c in report.conflicts]
+    if report.ignored:
+        lines.append("ignored (cannot change a verdict): " + ", ".join(report.ignored))
+    lines.append(report.summary)
+    return "\n".join(lines) + "\n"
+
+
+def command(args: argparse.Namespace) -> int:
+    changes = proposed(args)
+    if not args.snapshots:
+        fail("--snapshots: required for now (the live mode, from the cluster, is not built yet)")
+    objects = _snapshots(args.snapshots)
+    try:
+        report = assess(objects, changes, datetime.now(UTC))
+    except InvalidInput as exc:
+        fail(f"--snapshots: {exc}")
+    sys.stdout.write(dumps(report) if args.output == "json" else to_text(report))
+    if report.count(Effect.Breaks) or (args.fail_on_unknown and report.count(Effect.Unknown)):
+        return ExitCode.Denied
+    return ExitCode.Allowed
+
+
+def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    impact = sub.add_parser(
+        "impact",
+        help="which declared uploads a proposed AWS change (flags or a Terraform plan) would break",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    impact.add_argument(
+        "--snapshots",
+        metavar="DIR",
+        help="the declared uploads: scenario files (as `check --snapshot` writes them), one per object, named by path",
+    )
+    impact.add_argument("--terraform-plan", metavar="FILE", help="`terraform show -json PLANFILE` output")
+    for flag, (_, n, _how) in _FLAGS.items():
+        add_change: Callable[..., Any] = impact.add_argument
+        add_change(
+            flag, nargs=n, action="append", metavar=_METAVARS[flag], help=_HELP.get(flag, "repeatable")
+        )
+    impact.add_argument(
+        "--fail-on-unknown",
+        action="store_true",
+        help="exit 1 when a value known only after apply touches an upload",
+    )
+    impact.add_argument("--output", "-o", choices=("text", "json"), default="text")
+    impact.set_defaults(func=command)
