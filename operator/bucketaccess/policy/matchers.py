@@ -2,7 +2,9 @@
 
 Every literal goes into a set and every wildcard pattern into one alternation regex, so matching a
 statement costs a set lookup and at most one regex call, however many entries the element lists.
-Resource patterns that hold policy variables depend on the request and stay uncompiled.
+Resource patterns that hold policy variables depend on the request and stay uncompiled. Resource
+patterns follow the Resource rule of :mod:`.wildcards`: a ``*`` that ends an ARN segment matches
+beyond the colon.
 """
 
 from __future__ import annotations
@@ -12,19 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .variables import Unresolvable, has_variables, substitute
-from .wildcards import arn_matches
-
-
-def _glob_regex(pattern: str, star: str, one: str) -> str:
-    return "".join(star if ch == "*" else one if ch == "?" else re.escape(ch) for ch in pattern)
-
-
-def _arn_regex(pattern: str) -> str:
-    parts = pattern.split(":", 5)
-    if len(parts) != 6:
-        return _glob_regex(pattern, ".*", ".")
-    head = [_glob_regex(p, "[^:]*", "[^:]") for p in parts[:5]]
-    return ":".join([*head, _glob_regex(parts[5], ".*", ".")])
+from .wildcards import glob_regex, resource_matches, resource_regex, split_wildcards
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +37,7 @@ class Matcher:
             if lookup is None:
                 continue
             try:
-                if arn_matches(substitute(pattern, lookup), value):
+                if resource_matches(substitute(pattern, lookup), value):
                     return True
             except Unresolvable:
                 continue
@@ -58,7 +48,7 @@ def compile_actions(patterns: tuple[str, ...]) -> Matcher:
     lowered = [p.lower() for p in patterns]
     exact = frozenset(p for p in lowered if "*" not in p and "?" not in p)
     wild = [p for p in lowered if p not in exact]
-    regex = re.compile("|".join(_glob_regex(p, ".*", ".") for p in wild), re.DOTALL) if wild else None
+    regex = re.compile("|".join(glob_regex(split_wildcards(p)) for p in wild), re.DOTALL) if wild else None
     return Matcher("*" in lowered, exact, regex, (), True)
 
 
@@ -67,5 +57,9 @@ def compile_resources(patterns: tuple[str, ...], variables: bool) -> Matcher:
     static = [p for p in patterns if p not in dynamic]
     exact = frozenset(p for p in static if "*" not in p and "?" not in p)
     wild = [p for p in static if p not in exact]
-    regex = re.compile("|".join(f"(?:{_arn_regex(p)})" for p in wild), re.DOTALL) if wild else None
+    regex = (
+        re.compile("|".join(f"(?:{resource_regex(split_wildcards(p))})" for p in wild), re.DOTALL)
+        if wild
+        else None
+    )
     return Matcher("*" in static, exact, regex, dynamic, False)

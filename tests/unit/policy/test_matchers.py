@@ -121,7 +121,10 @@ def test_action_and_not_action_in_a_statement(element: dict[str, Any], action: s
 
 # --- Resources --------------------------------------------------------------------------------
 
-# The example of the IAM reference for ArnLike: a star stays in its segment.
+# A star that ends the region segment: under ArnLike it stays in its segment ("each of the six
+# colon-delimited components of the ARN is checked separately"); in a Resource it runs on ("If the
+# * wildcard is the last character of a resource ARN segment, it can expand to match beyond the
+# colon boundaries", IAM "Resource" > "Using wildcards in resource ARNs").
 DOC_PATTERN = f"arn:aws:someservice:*:{ACCOUNT}:finance/*"
 DOC_VALUE = f"arn:aws:someservice:us-east-2:{OTHER}:store/abc:{ACCOUNT}:finance/document.txt"
 
@@ -229,16 +232,61 @@ RESOURCES = [
         ["arn:aws:s3:::a/*", "arn:aws:s3:::b/*"], "arn:aws:s3:::c/x", False, id="resource-list-none-matches"
     ),
     pytest.param(
-        [DOC_PATTERN],
-        DOC_VALUE,
+        [DOC_PATTERN], DOC_VALUE, True, id="resource-segment-ending-star-expands-beyond-colons-per-doc"
+    ),
+    pytest.param(
+        ["arn:aws:dynamodb:*:table/prod-*"],
+        f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/prod-x",
         True,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="engine bug: a Resource star that ends a segment never crosses a colon; the IAM Resource "
-            "reference ('Using wildcards in resource ARNs') says 'If the * wildcard is the last character of "
-            "a resource ARN segment, it can expand to match beyond colon boundaries'",
-        ),
-        id="resource-segment-ending-star-expands-beyond-colons-per-doc",
+        id="resource-region-star-runs-over-account-segment",
+    ),
+    pytest.param(
+        ["arn:aws:dynamodb:*:table/prod-*"],
+        f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/dev-x",
+        False,
+        id="resource-region-star-running-on-still-needs-the-rest",
+    ),
+    pytest.param(
+        ["arn:aws:sns:us-*:*:topic"],
+        f"arn:aws:sns:us-east-1:{ACCOUNT}:topic",
+        True,
+        id="resource-region-prefix-star-ends-segment",
+    ),
+    pytest.param(
+        ["arn:aws:sns:us-*:*:topic"],
+        f"arn:aws:sns:eu-west-1:{ACCOUNT}:topic",
+        False,
+        id="resource-region-prefix-star-keeps-its-prefix",
+    ),
+    pytest.param(
+        [f"arn:aws:sns:*-1:{ACCOUNT}:topic"],
+        f"arn:aws:sns:us-east-1:{ACCOUNT}:topic",
+        True,
+        id="resource-mid-segment-star-within-segment",
+    ),
+    pytest.param(
+        [f"arn:aws:sns:*-1:{ACCOUNT}:topic"],
+        f"arn:aws:sns:a:b-1:{ACCOUNT}:topic",
+        False,
+        id="resource-mid-segment-star-does-not-cross-colon",
+    ),
+    pytest.param(
+        [f"arn:aws:sns:us-east-?:{ACCOUNT}:topic"],
+        f"arn:aws:sns:us-east-:{ACCOUNT}:topic",
+        False,
+        id="resource-question-in-head-is-one-char",
+    ),
+    pytest.param(
+        [f"arn:aws:sns:us-eas?:1:{ACCOUNT}:topic"],
+        f"arn:aws:sns:us-eas::1:{ACCOUNT}:topic",
+        False,
+        id="resource-question-in-head-never-a-colon",
+    ),
+    pytest.param(
+        ["arn:aws:sns:**:topic"],
+        f"arn:aws:sns:us-east-1:{ACCOUNT}:topic",
+        True,
+        id="resource-double-star-ending-segment-runs-on",
     ),
 ]
 
@@ -578,6 +626,14 @@ RESOURCE_VARIABLES = [
         None,
         False,
         id="resource-var-no-version-not-substituted",
+    ),
+    pytest.param(
+        "arn:aws:dynamodb:*:table/${aws:username}-*",
+        f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/alice-x",
+        {"aws:username": "alice"},
+        "2012-10-17",
+        True,
+        id="resource-var-segment-ending-star-runs-on",
     ),
     pytest.param(
         "arn:aws:s3:::bucket/price${$}",
