@@ -26,8 +26,8 @@ from bucketaccess.policy import (
 )
 from bucketaccess.policy.matchers import compile_actions, compile_resources
 from bucketaccess.policy.statements import not_principal_applies, principal_scope
-from bucketaccess.policy.variables import Unresolvable, substitute
-from bucketaccess.policy.wildcards import action_matches, arn_matches, glob_match
+from bucketaccess.policy.variables import Unresolvable, resolve, substitute, template
+from bucketaccess.policy.wildcards import Wildcard, action_matches, arn_matches, glob_match
 
 ACCOUNT = "111122223333"
 OTHER = "444455556666"
@@ -532,6 +532,11 @@ def test_substitute(value: str, expected: str) -> None:
     assert substitute(value, lambda k: VARS.get(k.lower())) == expected
 
 
+def test_resolve_keeps_the_policy_wildcards_and_makes_escapes_and_values_literal() -> None:
+    tokens = resolve(template("a*${*}${aws:username}?${?}${$}"), lambda k: VARS.get(k.lower()))
+    assert tokens == ("a", Wildcard.STAR, "*alice", Wildcard.ONE, "?$")
+
+
 @pytest.mark.parametrize(
     "value",
     [
@@ -657,11 +662,6 @@ RESOURCE_VARIABLES = [
         {},
         "2012-10-17",
         False,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="engine bug (known simplification in variables.py): ${*} should be a literal asterisk "
-            "but acts as a wildcard after substitution; IAM 'Variables and tags' > 'Special characters'",
-        ),
         id="resource-var-escaped-star-is-not-a-wildcard-per-doc",
     ),
     pytest.param(
@@ -670,12 +670,47 @@ RESOURCE_VARIABLES = [
         {},
         "2012-10-17",
         False,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="engine bug (known simplification in variables.py): ${?} should be a literal question "
-            "mark but acts as a one-character wildcard; IAM 'Variables and tags' > 'Special characters'",
-        ),
         id="resource-var-escaped-question-is-not-a-wildcard-per-doc",
+    ),
+    pytest.param(
+        "arn:aws:s3:::bucket/why${?}",
+        "arn:aws:s3:::bucket/why?",
+        {},
+        "2012-10-17",
+        True,
+        id="resource-var-escaped-question-matches-literal-question",
+    ),
+    pytest.param(
+        "arn:aws:s3:::bucket/${*}/*",
+        "arn:aws:s3:::bucket/*/x",
+        {},
+        "2012-10-17",
+        True,
+        id="resource-var-escaped-star-beside-a-wildcard-literal-part",
+    ),
+    pytest.param(
+        "arn:aws:s3:::bucket/${*}/*",
+        "arn:aws:s3:::bucket/a/x",
+        {},
+        "2012-10-17",
+        False,
+        id="resource-var-escaped-star-beside-a-wildcard-stays-literal",
+    ),
+    pytest.param(
+        "arn:aws:s3:::bucket/${aws:PrincipalTag/team}/x",
+        "arn:aws:s3:::bucket/blue/x",
+        {"aws:PrincipalTag/team": "*"},
+        "2012-10-17",
+        False,
+        id="resource-var-value-from-request-is-literal-not-a-wildcard",
+    ),
+    pytest.param(
+        "arn:aws:s3:::bucket/${aws:PrincipalTag/team}/x",
+        "arn:aws:s3:::bucket/*/x",
+        {"aws:PrincipalTag/team": "*"},
+        "2012-10-17",
+        True,
+        id="resource-var-value-from-request-matches-itself",
     ),
 ]
 
@@ -806,12 +841,70 @@ CONDITION_VARIABLES = [
         {"s3:prefix": "aXYZ"},
         "2012-10-17",
         False,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="engine bug (known simplification in variables.py): under StringLike ${*} should match "
-            "only a literal asterisk; IAM 'Variables and tags' > 'Special characters'",
-        ),
         id="cond-var-StringLike-escaped-star-is-not-a-wildcard-per-doc",
+    ),
+    pytest.param(
+        {"StringLike": {"s3:prefix": "a${*}"}},
+        {"s3:prefix": "a*"},
+        "2012-10-17",
+        True,
+        id="cond-var-StringLike-escaped-star-matches-literal-star",
+    ),
+    pytest.param(
+        {"StringLike": {"s3:prefix": "*${*}"}},
+        {"s3:prefix": "aXYZ*"},
+        "2012-10-17",
+        True,
+        id="cond-var-StringLike-wildcard-then-escaped-star-true",
+    ),
+    pytest.param(
+        {"StringLike": {"s3:prefix": "*${*}"}},
+        {"s3:prefix": "aXYZ"},
+        "2012-10-17",
+        False,
+        id="cond-var-StringLike-wildcard-then-escaped-star-needs-the-star",
+    ),
+    pytest.param(
+        {"StringLike": {"s3:prefix": "why${?}"}},
+        {"s3:prefix": "whyX"},
+        "2012-10-17",
+        False,
+        id="cond-var-StringLike-escaped-question-is-not-a-wildcard",
+    ),
+    pytest.param(
+        {"StringNotLike": {"s3:prefix": "a${*}"}},
+        {"s3:prefix": "aXYZ"},
+        "2012-10-17",
+        True,
+        id="cond-var-StringNotLike-escaped-star-literal-true",
+    ),
+    pytest.param(
+        {"StringLike": {"s3:prefix": "home/${aws:username}/*"}},
+        {"aws:username": "a*", "s3:prefix": "home/abc/x"},
+        "2012-10-17",
+        False,
+        id="cond-var-StringLike-value-from-request-is-literal",
+    ),
+    pytest.param(
+        {"ArnLike": {"aws:SourceArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:topic${{*}}"}},
+        {"aws:SourceArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:topicX"},
+        "2012-10-17",
+        False,
+        id="cond-var-ArnLike-escaped-star-is-not-a-wildcard",
+    ),
+    pytest.param(
+        {"ArnLike": {"aws:SourceArn": f"arn:aws:sns:*:{ACCOUNT}:${{aws:username}}-*"}},
+        {**ALICE, "aws:SourceArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:alice-topic"},
+        "2012-10-17",
+        True,
+        id="cond-var-ArnLike-variable-beside-wildcards-true",
+    ),
+    pytest.param(
+        {"ArnLike": {"aws:SourceArn": DOC_PATTERN.replace(ACCOUNT, "${aws:PrincipalAccount}")}},
+        {"aws:PrincipalAccount": ACCOUNT, "aws:SourceArn": DOC_VALUE},
+        "2012-10-17",
+        False,
+        id="cond-var-ArnLike-star-stays-in-its-component",
     ),
     pytest.param(
         {"StringNotEquals": {"aws:PrincipalTag/team": "${aws:ResourceTag/team}"}},
