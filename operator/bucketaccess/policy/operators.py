@@ -137,7 +137,8 @@ def _build() -> dict[str, Operator]:
         Operator("DateLessThanEquals", _dated(lambda a, e: a <= e), validate=_check_date),
         Operator("DateGreaterThan", _dated(lambda a, e: a > e), validate=_check_date),
         Operator("DateGreaterThanEquals", _dated(lambda a, e: a >= e), validate=_check_date),
-        Operator("Bool", lambda a, e: a.lower() == e.lower(), validate=_check_bool),
+        # IAM "Condition operators" > Boolean: "Policy variables - Supported".
+        Operator("Bool", lambda a, e: a.lower() == e.lower(), variables=True, validate=_check_bool),
         Operator("BinaryEquals", lambda a, e: a == e),
         Operator("IpAddress", _in_network, validate=_check_network),
         Operator("ArnEquals", _arn_like, variables=True, compare_tokens=_arn_like_tokens),

@@ -156,7 +156,7 @@ def _conditions(value: object, path: str, variables: bool) -> tuple[ConditionCla
             substituted = variables and op.variables and any(has_variables(v) for v in values)
             if op.validate is not None:
                 for v in values:
-                    problem = op.validate(v)
+                    problem = None if substituted and has_variables(v) else op.validate(v)
                     if problem:
                         raise InvalidInput(key_path, problem)
             templates = tuple(template(v) for v in values) if substituted else None
