@@ -906,18 +906,36 @@ CONDITION_VARIABLES = [
         False,
         id="cond-var-ArnLike-star-stays-in-its-component",
     ),
+    # IAM "Variables and tags" > "Policy variables with no value": "Inverted condition operators
+    # like StringNotEquals or StringNotLike do match against a null value". (The same page's note
+    # that a value "not present" makes "any attempt to match it" fail is the positive case above.)
     pytest.param(
         {"StringNotEquals": {"aws:PrincipalTag/team": "${aws:ResourceTag/team}"}},
         {"aws:PrincipalTag/team": "blue"},
         "2012-10-17",
+        True,
+        id="cond-var-StringNotEquals-missing-variable-matches-per-doc",
+    ),
+    pytest.param(
+        {"StringNotLike": {"s3:prefix": "home/${aws:username}/*"}},
+        {"s3:prefix": "home/alice/x"},
+        "2012-10-17",
+        True,
+        id="cond-var-StringNotLike-missing-variable-matches-per-doc",
+    ),
+    pytest.param(
+        {"StringNotEquals": {"s3:prefix": ["${aws:username}", "home/"]}},
+        {"s3:prefix": "home/"},
+        "2012-10-17",
         False,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="engine bug (probable): an unresolvable variable under a negated operator leaves no value, so "
-            "StringNotEquals holds and the statement applies; IAM 'Variables and tags' says a key that is "
-            "'not present' makes 'any attempt to match it' fail 'and causes the statement to be invalid'",
-        ),
-        id="cond-var-StringNotEquals-missing-variable-statement-invalid-per-doc",
+        id="cond-var-StringNotEquals-missing-variable-other-value-still-counts",
+    ),
+    pytest.param(
+        {"ArnNotLike": {"aws:SourceArn": f"arn:aws:sns:*:{ACCOUNT}:${{aws:username}}"}},
+        {"aws:SourceArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:alice"},
+        "2012-10-17",
+        True,
+        id="cond-var-ArnNotLike-missing-variable-matches",
     ),
 ]
 
@@ -927,3 +945,27 @@ def test_variables_in_conditions(
     condition: dict[str, Any], keys: dict[str, Any], version: str, expected: bool
 ) -> None:
     assert _condition_holds(condition, keys, version) is expected
+
+
+def test_doc_example_deny_when_the_principal_tag_is_not_set() -> None:
+    """IAM "Policy variables with no value": "Access is explicitly denied when aws:principaltag/Team
+    is not set", for this Deny with StringNotEquals; with the tag set to the object's, it does not apply."""
+    document = {
+        "Version": "2012-10-17",
+        "Statement": {
+            "Effect": "Deny",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::bucket/*",
+            "Condition": {"StringNotEquals": {"s3:ExistingObjectTag/Team": "${aws:PrincipalTag/Team}"}},
+        },
+    }
+    policy = parse_policy(document, "policy", PolicyKind.Identity)
+
+    def denies(keys: dict[str, Any]) -> bool:
+        ctx = RequestContext("s3:GetObject", "arn:aws:s3:::bucket/key", USER, normalize_keys(keys))
+        return bool(analyze(policy, "policy", ctx).denies)
+
+    assert denies({"s3:ExistingObjectTag/Team": "blue"}) is True
+    assert denies({}) is True
+    assert denies({"s3:ExistingObjectTag/Team": "blue", "aws:PrincipalTag/Team": "blue"}) is False
+    assert denies({"s3:ExistingObjectTag/Team": "blue", "aws:PrincipalTag/Team": "red"}) is True
