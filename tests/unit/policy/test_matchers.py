@@ -235,16 +235,28 @@ RESOURCES = [
         [DOC_PATTERN], DOC_VALUE, True, id="resource-segment-ending-star-expands-beyond-colons-per-doc"
     ),
     pytest.param(
-        ["arn:aws:dynamodb:*:table/prod-*"],
-        f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/prod-x",
+        ["arn:aws:s3:*:bucket/logs/10:*"],
+        "arn:aws:s3:::bucket/logs/10:00:00.csv",
         True,
-        id="resource-region-star-runs-over-account-segment",
+        id="resource-region-star-runs-over-the-account-segment",
+    ),
+    pytest.param(
+        ["arn:aws:s3:*:bucket/logs/10:*"],
+        "arn:aws:s3:::bucket/logs/11:00:00.csv",
+        False,
+        id="resource-region-star-running-on-still-needs-the-rest",
+    ),
+    pytest.param(
+        ["arn:aws:s3:*x:bucket/logs/10:*"],
+        "arn:aws:s3:::bucket/logs/10:00:00.csv",
+        False,
+        id="resource-star-before-more-of-its-segment-does-not-run-on",
     ),
     pytest.param(
         ["arn:aws:dynamodb:*:table/prod-*"],
-        f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/dev-x",
-        False,
-        id="resource-region-star-running-on-still-needs-the-rest",
+        f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/prod-x",
+        True,
+        id="resource-short-pattern-is-one-string",
     ),
     pytest.param(
         ["arn:aws:sns:us-*:*:topic"],
@@ -283,10 +295,16 @@ RESOURCES = [
         id="resource-question-in-head-never-a-colon",
     ),
     pytest.param(
-        ["arn:aws:sns:**:topic"],
-        f"arn:aws:sns:us-east-1:{ACCOUNT}:topic",
+        ["arn:aws:s3:**:bucket/logs/10:*"],
+        "arn:aws:s3:::bucket/logs/10:00:00.csv",
         True,
         id="resource-double-star-ending-segment-runs-on",
+    ),
+    pytest.param(
+        ["arn:aws:s3:*?:bucket/logs/10:*"],
+        "arn:aws:s3:::bucket/logs/10:00:00.csv",
+        False,
+        id="resource-star-before-a-question-does-not-run-on",
     ),
 ]
 
@@ -633,8 +651,8 @@ RESOURCE_VARIABLES = [
         id="resource-var-no-version-not-substituted",
     ),
     pytest.param(
-        "arn:aws:dynamodb:*:table/${aws:username}-*",
-        f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/alice-x",
+        "arn:aws:s3:*:bucket/${aws:username}:*",
+        "arn:aws:s3:::bucket/alice:x",
         {"aws:username": "alice"},
         "2012-10-17",
         True,
