@@ -125,15 +125,16 @@ def action_matches(pattern: str, action: str) -> bool:
     return pattern == "*" or glob_match(pattern, action, ignore_case=True)
 
 
+@lru_cache(maxsize=16384)
+def _arn_compiled(pattern: str, resource: bool) -> re.Pattern[str]:
+    return resource_pattern(split_wildcards(pattern)) if resource else arn_pattern(split_wildcards(pattern))
+
+
 def arn_matches(pattern: str, arn: str) -> bool:
     """Match an ARN against an ``ArnLike`` pattern, one colon-separated component at a time."""
-    if pattern == "*":
-        return True
-    return arn_pattern(split_wildcards(pattern)).fullmatch(arn) is not None
+    return pattern == "*" or _arn_compiled(pattern, False).fullmatch(arn) is not None
 
 
 def resource_matches(pattern: str, arn: str) -> bool:
     """Match an ARN against a ``Resource`` pattern (see the module docstring)."""
-    if pattern == "*":
-        return True
-    return resource_pattern(split_wildcards(pattern)).fullmatch(arn) is not None
+    return pattern == "*" or _arn_compiled(pattern, True).fullmatch(arn) is not None
