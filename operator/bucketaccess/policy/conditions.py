@@ -12,7 +12,8 @@ from __future__ import annotations
 from .context import RequestContext
 from .model import ConditionClause, SetQualifier
 from .operators import Operator, lookup
-from .variables import Unresolvable, has_variables, substitute
+from .variables import Unresolvable, resolve, text
+from .wildcards import Tokens
 
 
 def split_operator(written: str) -> tuple[SetQualifier, str, bool] | None:
@@ -33,19 +34,26 @@ def split_operator(written: str) -> tuple[SetQualifier, str, bool] | None:
     return qualifier, op.name, if_exists
 
 
-def _policy_values(op: Operator, clause: ConditionClause, ctx: RequestContext, variables: bool) -> list[str]:
-    if not (variables and op.variables):
-        return list(clause.values)
-    out = []
-    for value in clause.values:
-        if not has_variables(value):
-            out.append(value)
-            continue
+def _resolved(op: Operator, clause: ConditionClause, ctx: RequestContext) -> tuple[list[str], list[Tokens]]:
+    """The clause's values for this request: plain strings, and wildcard patterns (``compare_tokens``).
+
+    IAM "Variables and tags" > "Policy variables with no value": a value naming a key the request
+    lacks is "effectively null"; "there is no equal or like value", so it matches nothing, and a
+    negated operator ("StringNotEquals", "StringNotLike") does match against it.
+    """
+    assert clause.templates is not None
+    plain: list[str] = []
+    patterns: list[Tokens] = []
+    for pieces in clause.templates:
         try:
-            out.append(substitute(value, ctx.single))
+            tokens = resolve(pieces, ctx.single)
         except Unresolvable:
-            continue  # a value naming a key the request lacks matches nothing
-    return out
+            continue
+        if op.compare_tokens is not None:
+            patterns.append(tokens)
+        else:
+            plain.append(text(tokens))
+    return plain, patterns
 
 
 def clause_holds(clause: ConditionClause, ctx: RequestContext, *, variables: bool = True) -> bool:
@@ -61,10 +69,20 @@ def clause_holds(clause: ConditionClause, ctx: RequestContext, *, variables: boo
         if clause.qualifier is SetQualifier.ForAnyValue:
             return False
         return op.negated
-    expected = _policy_values(op, clause, ctx, variables)
+    if variables and clause.templates is not None:
+        plain, patterns = _resolved(op, clause, ctx)
+        compare_tokens = op.compare_tokens
 
-    def positive(value: str) -> bool:
-        return any(op.compare(value, e) for e in expected)
+        def positive(value: str) -> bool:
+            return any(op.compare(value, e) for e in plain) or (
+                compare_tokens is not None and any(compare_tokens(value, t) for t in patterns)
+            )
+
+    else:
+        expected = clause.values
+
+        def positive(value: str) -> bool:
+            return any(op.compare(value, e) for e in expected)
 
     if clause.qualifier is SetQualifier.ForAllValues:
         return all(positive(v) != op.negated for v in actual)

@@ -2,29 +2,18 @@
 
 Every literal goes into a set and every wildcard pattern into one alternation regex, so matching a
 statement costs a set lookup and at most one regex call, however many entries the element lists.
-Resource patterns that hold policy variables depend on the request and stay uncompiled.
+Resource patterns that hold policy variables depend on the request: they are split into templates
+once and resolved per request (:mod:`.variables`). Resource patterns follow the Resource rule of
+:mod:`.wildcards`: a ``*`` that ends an ARN segment matches beyond the colon.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from .variables import Unresolvable, has_variables, substitute
-from .wildcards import arn_matches
-
-
-def _glob_regex(pattern: str, star: str, one: str) -> str:
-    return "".join(star if ch == "*" else one if ch == "?" else re.escape(ch) for ch in pattern)
-
-
-def _arn_regex(pattern: str) -> str:
-    parts = pattern.split(":", 5)
-    if len(parts) != 6:
-        return _glob_regex(pattern, ".*", ".")
-    head = [_glob_regex(p, "[^:]*", "[^:]") for p in parts[:5]]
-    return ":".join([*head, _glob_regex(parts[5], ".*", ".")])
+from .variables import Lookup, Template, Unresolvable, has_variables, resolve, template
+from .wildcards import glob_regex, resource_pattern, resource_regex, split_wildcards
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +21,10 @@ class Matcher:
     anything: bool
     exact: frozenset[str]
     regex: re.Pattern[str] | None
-    dynamic: tuple[str, ...]  # resource patterns with policy variables, matched per request
+    dynamic: tuple[Template, ...]  # resource patterns with policy variables, resolved per request
     ignore_case: bool
 
-    def matches(self, value: str, lookup: Callable[[str], str | None] | None = None) -> bool:
+    def matches(self, value: str, lookup: Lookup | None = None) -> bool:
         if self.anything:
             return True
         probe = value.lower() if self.ignore_case else value
@@ -43,14 +32,15 @@ class Matcher:
             return True
         if self.regex is not None and self.regex.fullmatch(probe) is not None:
             return True
-        for pattern in self.dynamic:
-            if lookup is None:
-                continue
+        if lookup is None:
+            return False
+        for pieces in self.dynamic:
             try:
-                if arn_matches(substitute(pattern, lookup), value):
-                    return True
+                tokens = resolve(pieces, lookup)
             except Unresolvable:
-                continue
+                continue  # IAM "Policy variables with no value": the resource matches nothing
+            if resource_pattern(tokens).fullmatch(value) is not None:
+                return True
         return False
 
 
@@ -58,14 +48,19 @@ def compile_actions(patterns: tuple[str, ...]) -> Matcher:
     lowered = [p.lower() for p in patterns]
     exact = frozenset(p for p in lowered if "*" not in p and "?" not in p)
     wild = [p for p in lowered if p not in exact]
-    regex = re.compile("|".join(_glob_regex(p, ".*", ".") for p in wild), re.DOTALL) if wild else None
+    regex = re.compile("|".join(glob_regex(split_wildcards(p)) for p in wild), re.DOTALL) if wild else None
     return Matcher("*" in lowered, exact, regex, (), True)
 
 
 def compile_resources(patterns: tuple[str, ...], variables: bool) -> Matcher:
-    dynamic = tuple(p for p in patterns if variables and has_variables(p))
-    static = [p for p in patterns if p not in dynamic]
+    with_variables = [p for p in patterns if variables and has_variables(p)]
+    static = [p for p in patterns if p not in with_variables]
     exact = frozenset(p for p in static if "*" not in p and "?" not in p)
     wild = [p for p in static if p not in exact]
-    regex = re.compile("|".join(f"(?:{_arn_regex(p)})" for p in wild), re.DOTALL) if wild else None
+    regex = (
+        re.compile("|".join(f"(?:{resource_regex(split_wildcards(p))})" for p in wild), re.DOTALL)
+        if wild
+        else None
+    )
+    dynamic = tuple(template(p) for p in with_variables)
     return Matcher("*" in static, exact, regex, dynamic, False)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .matchers import Matcher
+from .variables import Template
 
 
 class Effect(StrEnum):
@@ -40,6 +41,9 @@ class ConditionClause:
     if_exists: bool
     key: str  # as written
     values: tuple[str, ...]
+    # The values split into templates, when the policy's Version and the operator admit policy
+    # variables and a value holds one; None otherwise (the values are compared as written).
+    templates: tuple[Template, ...] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from .wildcards import arn_matches, glob_match
+from .variables import text as plain_text
+from .wildcards import Tokens, arn_matches, arn_pattern, glob_match, glob_pattern
 
 Compare = Callable[[str, str], bool]
+CompareTokens = Callable[[str, Tokens], bool]
 Validate = Callable[[str], str | None]
 
 
@@ -27,6 +29,9 @@ class Operator:
     negated: bool = False
     variables: bool = False  # policy variables are substituted in its values
     validate: Validate | None = None  # None, or a message when a policy value is malformed
+    # Operators whose policy values are wildcard patterns: compare one request value with a policy
+    # value whose variables were resolved into wildcard tokens, where ${*} and ${?} are literal.
+    compare_tokens: CompareTokens | None = None
 
 
 def _number(text: str) -> Decimal | None:
@@ -87,6 +92,18 @@ def _arn_like(actual: str, expected: str) -> bool:
     return actual.count(":") >= 5 and expected.count(":") >= 5 and arn_matches(expected, actual)
 
 
+def _like_tokens(actual: str, expected: Tokens) -> bool:
+    return glob_pattern(expected).fullmatch(actual) is not None
+
+
+def _arn_like_tokens(actual: str, expected: Tokens) -> bool:
+    return (
+        actual.count(":") >= 5
+        and plain_text(expected).count(":") >= 5
+        and arn_pattern(expected).fullmatch(actual) is not None
+    )
+
+
 def _check_number(value: str) -> str | None:
     return None if _number(value) is not None else f"{value!r} is not a number"
 
@@ -109,7 +126,7 @@ def _build() -> dict[str, Operator]:
     positive: list[Operator] = [
         Operator("StringEquals", lambda a, e: a == e, variables=True),
         Operator("StringEqualsIgnoreCase", lambda a, e: a.lower() == e.lower(), variables=True),
-        Operator("StringLike", lambda a, e: glob_match(e, a), variables=True),
+        Operator("StringLike", lambda a, e: glob_match(e, a), variables=True, compare_tokens=_like_tokens),
         Operator("NumericEquals", _numeric(lambda a, e: a == e), validate=_check_number),
         Operator("NumericLessThan", _numeric(lambda a, e: a < e), validate=_check_number),
         Operator("NumericLessThanEquals", _numeric(lambda a, e: a <= e), validate=_check_number),
@@ -120,11 +137,12 @@ def _build() -> dict[str, Operator]:
         Operator("DateLessThanEquals", _dated(lambda a, e: a <= e), validate=_check_date),
         Operator("DateGreaterThan", _dated(lambda a, e: a > e), validate=_check_date),
         Operator("DateGreaterThanEquals", _dated(lambda a, e: a >= e), validate=_check_date),
-        Operator("Bool", lambda a, e: a.lower() == e.lower(), validate=_check_bool),
+        # IAM "Condition operators" > Boolean: "Policy variables - Supported".
+        Operator("Bool", lambda a, e: a.lower() == e.lower(), variables=True, validate=_check_bool),
         Operator("BinaryEquals", lambda a, e: a == e),
         Operator("IpAddress", _in_network, validate=_check_network),
-        Operator("ArnEquals", _arn_like, variables=True),
-        Operator("ArnLike", _arn_like, variables=True),
+        Operator("ArnEquals", _arn_like, variables=True, compare_tokens=_arn_like_tokens),
+        Operator("ArnLike", _arn_like, variables=True, compare_tokens=_arn_like_tokens),
     ]
     table = {op.name: op for op in positive}
     negations = {
@@ -138,8 +156,7 @@ def _build() -> dict[str, Operator]:
         "ArnNotLike": "ArnLike",
     }
     for name, twin in negations.items():
-        base = table[twin]
-        table[name] = Operator(name, base.compare, True, base.variables, base.validate)
+        table[name] = replace(table[twin], name=name, negated=True)
     # Null compares presence, not values; conditions.py treats it apart.
     table["Null"] = Operator("Null", lambda a, e: False, validate=_check_bool)
     return table

@@ -19,6 +19,7 @@ from .errors import InvalidInput
 from .matchers import compile_actions, compile_resources
 from .model import ConditionClause, Effect, Policy, Principals, Statement
 from .operators import lookup
+from .variables import has_variables, template
 
 VERSIONS = ("2012-10-17", "2008-10-17")
 _STATEMENT_KEYS = {
@@ -135,7 +136,7 @@ def _check_aws_principal(value: str, path: str) -> None:
     raise InvalidInput(path, f'{value!r} is not an account id, an ARN or "*"')
 
 
-def _conditions(value: object, path: str) -> tuple[ConditionClause, ...]:
+def _conditions(value: object, path: str, variables: bool) -> tuple[ConditionClause, ...]:
     if not isinstance(value, Mapping):
         raise InvalidInput(path, "must be an object of condition operators")
     clauses: list[ConditionClause] = []
@@ -152,12 +153,16 @@ def _conditions(value: object, path: str) -> tuple[ConditionClause, ...]:
         for key, raw in block.items():
             key_path = f"{op_path}.{key}"
             values = _condition_values(raw, key_path)
+            substituted = variables and op.variables and any(has_variables(v) for v in values)
             if op.validate is not None:
                 for v in values:
-                    problem = op.validate(v)
+                    problem = None if substituted and has_variables(v) else op.validate(v)
                     if problem:
                         raise InvalidInput(key_path, problem)
-            clauses.append(ConditionClause(str(written), base, qualifier, if_exists, str(key), values))
+            templates = tuple(template(v) for v in values) if substituted else None
+            clauses.append(
+                ConditionClause(str(written), base, qualifier, if_exists, str(key), values, templates)
+            )
     return tuple(clauses)
 
 
@@ -227,7 +232,9 @@ def _statement(raw: object, path: str, index: int, kind: PolicyKind, variables: 
         not_actions=not_actions,
         resources=resources,
         not_resources=not_resources,
-        conditions=_conditions(raw["Condition"], f"{path}.Condition") if "Condition" in raw else (),
+        conditions=_conditions(raw["Condition"], f"{path}.Condition", variables)
+        if "Condition" in raw
+        else (),
         action_matcher=compile_actions(actions or not_actions or ()),
         resource_matcher=compile_resources(resources or not_resources or (), variables),
     )

@@ -26,8 +26,8 @@ from bucketaccess.policy import (
 )
 from bucketaccess.policy.matchers import compile_actions, compile_resources
 from bucketaccess.policy.statements import not_principal_applies, principal_scope
-from bucketaccess.policy.variables import Unresolvable, substitute
-from bucketaccess.policy.wildcards import action_matches, arn_matches, glob_match
+from bucketaccess.policy.variables import Unresolvable, resolve, substitute, template
+from bucketaccess.policy.wildcards import Wildcard, action_matches, arn_matches, glob_match
 
 ACCOUNT = "111122223333"
 OTHER = "444455556666"
@@ -121,7 +121,10 @@ def test_action_and_not_action_in_a_statement(element: dict[str, Any], action: s
 
 # --- Resources --------------------------------------------------------------------------------
 
-# The example of the IAM reference for ArnLike: a star stays in its segment.
+# A star that ends the region segment: under ArnLike it stays in its segment ("each of the six
+# colon-delimited components of the ARN is checked separately"); in a Resource it runs on ("If the
+# * wildcard is the last character of a resource ARN segment, it can expand to match beyond the
+# colon boundaries", IAM "Resource" > "Using wildcards in resource ARNs").
 DOC_PATTERN = f"arn:aws:someservice:*:{ACCOUNT}:finance/*"
 DOC_VALUE = f"arn:aws:someservice:us-east-2:{OTHER}:store/abc:{ACCOUNT}:finance/document.txt"
 
@@ -229,16 +232,79 @@ RESOURCES = [
         ["arn:aws:s3:::a/*", "arn:aws:s3:::b/*"], "arn:aws:s3:::c/x", False, id="resource-list-none-matches"
     ),
     pytest.param(
-        [DOC_PATTERN],
-        DOC_VALUE,
+        [DOC_PATTERN], DOC_VALUE, True, id="resource-segment-ending-star-expands-beyond-colons-per-doc"
+    ),
+    pytest.param(
+        ["arn:aws:s3:*:bucket/logs/10:*"],
+        "arn:aws:s3:::bucket/logs/10:00:00.csv",
         True,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="engine bug: a Resource star that ends a segment never crosses a colon; the IAM Resource "
-            "reference ('Using wildcards in resource ARNs') says 'If the * wildcard is the last character of "
-            "a resource ARN segment, it can expand to match beyond colon boundaries'",
-        ),
-        id="resource-segment-ending-star-expands-beyond-colons-per-doc",
+        id="resource-region-star-runs-over-the-account-segment",
+    ),
+    pytest.param(
+        ["arn:aws:s3:*:bucket/logs/10:*"],
+        "arn:aws:s3:::bucket/logs/11:00:00.csv",
+        False,
+        id="resource-region-star-running-on-still-needs-the-rest",
+    ),
+    pytest.param(
+        ["arn:aws:s3:*x:bucket/logs/10:*"],
+        "arn:aws:s3:::bucket/logs/10:00:00.csv",
+        False,
+        id="resource-star-before-more-of-its-segment-does-not-run-on",
+    ),
+    pytest.param(
+        ["arn:aws:dynamodb:*:table/prod-*"],
+        f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/prod-x",
+        True,
+        id="resource-short-pattern-is-one-string",
+    ),
+    pytest.param(
+        ["arn:aws:sns:us-*:*:topic"],
+        f"arn:aws:sns:us-east-1:{ACCOUNT}:topic",
+        True,
+        id="resource-region-prefix-star-ends-segment",
+    ),
+    pytest.param(
+        ["arn:aws:sns:us-*:*:topic"],
+        f"arn:aws:sns:eu-west-1:{ACCOUNT}:topic",
+        False,
+        id="resource-region-prefix-star-keeps-its-prefix",
+    ),
+    pytest.param(
+        [f"arn:aws:sns:*-1:{ACCOUNT}:topic"],
+        f"arn:aws:sns:us-east-1:{ACCOUNT}:topic",
+        True,
+        id="resource-mid-segment-star-within-segment",
+    ),
+    pytest.param(
+        [f"arn:aws:sns:*-1:{ACCOUNT}:topic"],
+        f"arn:aws:sns:a:b-1:{ACCOUNT}:topic",
+        False,
+        id="resource-mid-segment-star-does-not-cross-colon",
+    ),
+    pytest.param(
+        [f"arn:aws:sns:us-east-?:{ACCOUNT}:topic"],
+        f"arn:aws:sns:us-east-:{ACCOUNT}:topic",
+        False,
+        id="resource-question-in-head-is-one-char",
+    ),
+    pytest.param(
+        [f"arn:aws:sns:us-eas?:1:{ACCOUNT}:topic"],
+        f"arn:aws:sns:us-eas::1:{ACCOUNT}:topic",
+        False,
+        id="resource-question-in-head-never-a-colon",
+    ),
+    pytest.param(
+        ["arn:aws:s3:**:bucket/logs/10:*"],
+        "arn:aws:s3:::bucket/logs/10:00:00.csv",
+        True,
+        id="resource-double-star-ending-segment-runs-on",
+    ),
+    pytest.param(
+        ["arn:aws:s3:*?:bucket/logs/10:*"],
+        "arn:aws:s3:::bucket/logs/10:00:00.csv",
+        False,
+        id="resource-star-before-a-question-does-not-run-on",
     ),
 ]
 
@@ -484,6 +550,11 @@ def test_substitute(value: str, expected: str) -> None:
     assert substitute(value, lambda k: VARS.get(k.lower())) == expected
 
 
+def test_resolve_keeps_the_policy_wildcards_and_makes_escapes_and_values_literal() -> None:
+    tokens = resolve(template("a*${*}${aws:username}?${?}${$}"), lambda k: VARS.get(k.lower()))
+    assert tokens == ("a", Wildcard.STAR, "*alice", Wildcard.ONE, "?$")
+
+
 @pytest.mark.parametrize(
     "value",
     [
@@ -580,6 +651,14 @@ RESOURCE_VARIABLES = [
         id="resource-var-no-version-not-substituted",
     ),
     pytest.param(
+        "arn:aws:s3:*:bucket/${aws:username}:*",
+        "arn:aws:s3:::bucket/alice:x",
+        {"aws:username": "alice"},
+        "2012-10-17",
+        True,
+        id="resource-var-segment-ending-star-runs-on",
+    ),
+    pytest.param(
         "arn:aws:s3:::bucket/price${$}",
         "arn:aws:s3:::bucket/price$",
         {},
@@ -601,11 +680,6 @@ RESOURCE_VARIABLES = [
         {},
         "2012-10-17",
         False,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="engine bug (known simplification in variables.py): ${*} should be a literal asterisk "
-            "but acts as a wildcard after substitution; IAM 'Variables and tags' > 'Special characters'",
-        ),
         id="resource-var-escaped-star-is-not-a-wildcard-per-doc",
     ),
     pytest.param(
@@ -614,12 +688,47 @@ RESOURCE_VARIABLES = [
         {},
         "2012-10-17",
         False,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="engine bug (known simplification in variables.py): ${?} should be a literal question "
-            "mark but acts as a one-character wildcard; IAM 'Variables and tags' > 'Special characters'",
-        ),
         id="resource-var-escaped-question-is-not-a-wildcard-per-doc",
+    ),
+    pytest.param(
+        "arn:aws:s3:::bucket/why${?}",
+        "arn:aws:s3:::bucket/why?",
+        {},
+        "2012-10-17",
+        True,
+        id="resource-var-escaped-question-matches-literal-question",
+    ),
+    pytest.param(
+        "arn:aws:s3:::bucket/${*}/*",
+        "arn:aws:s3:::bucket/*/x",
+        {},
+        "2012-10-17",
+        True,
+        id="resource-var-escaped-star-beside-a-wildcard-literal-part",
+    ),
+    pytest.param(
+        "arn:aws:s3:::bucket/${*}/*",
+        "arn:aws:s3:::bucket/a/x",
+        {},
+        "2012-10-17",
+        False,
+        id="resource-var-escaped-star-beside-a-wildcard-stays-literal",
+    ),
+    pytest.param(
+        "arn:aws:s3:::bucket/${aws:PrincipalTag/team}/x",
+        "arn:aws:s3:::bucket/blue/x",
+        {"aws:PrincipalTag/team": "*"},
+        "2012-10-17",
+        False,
+        id="resource-var-value-from-request-is-literal-not-a-wildcard",
+    ),
+    pytest.param(
+        "arn:aws:s3:::bucket/${aws:PrincipalTag/team}/x",
+        "arn:aws:s3:::bucket/*/x",
+        {"aws:PrincipalTag/team": "*"},
+        "2012-10-17",
+        True,
+        id="resource-var-value-from-request-matches-itself",
     ),
 ]
 
@@ -750,25 +859,101 @@ CONDITION_VARIABLES = [
         {"s3:prefix": "aXYZ"},
         "2012-10-17",
         False,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="engine bug (known simplification in variables.py): under StringLike ${*} should match "
-            "only a literal asterisk; IAM 'Variables and tags' > 'Special characters'",
-        ),
         id="cond-var-StringLike-escaped-star-is-not-a-wildcard-per-doc",
     ),
+    pytest.param(
+        {"StringLike": {"s3:prefix": "a${*}"}},
+        {"s3:prefix": "a*"},
+        "2012-10-17",
+        True,
+        id="cond-var-StringLike-escaped-star-matches-literal-star",
+    ),
+    pytest.param(
+        {"StringLike": {"s3:prefix": "*${*}"}},
+        {"s3:prefix": "aXYZ*"},
+        "2012-10-17",
+        True,
+        id="cond-var-StringLike-wildcard-then-escaped-star-true",
+    ),
+    pytest.param(
+        {"StringLike": {"s3:prefix": "*${*}"}},
+        {"s3:prefix": "aXYZ"},
+        "2012-10-17",
+        False,
+        id="cond-var-StringLike-wildcard-then-escaped-star-needs-the-star",
+    ),
+    pytest.param(
+        {"StringLike": {"s3:prefix": "why${?}"}},
+        {"s3:prefix": "whyX"},
+        "2012-10-17",
+        False,
+        id="cond-var-StringLike-escaped-question-is-not-a-wildcard",
+    ),
+    pytest.param(
+        {"StringNotLike": {"s3:prefix": "a${*}"}},
+        {"s3:prefix": "aXYZ"},
+        "2012-10-17",
+        True,
+        id="cond-var-StringNotLike-escaped-star-literal-true",
+    ),
+    pytest.param(
+        {"StringLike": {"s3:prefix": "home/${aws:username}/*"}},
+        {"aws:username": "a*", "s3:prefix": "home/abc/x"},
+        "2012-10-17",
+        False,
+        id="cond-var-StringLike-value-from-request-is-literal",
+    ),
+    pytest.param(
+        {"ArnLike": {"aws:SourceArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:topic${{*}}"}},
+        {"aws:SourceArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:topicX"},
+        "2012-10-17",
+        False,
+        id="cond-var-ArnLike-escaped-star-is-not-a-wildcard",
+    ),
+    pytest.param(
+        {"ArnLike": {"aws:SourceArn": f"arn:aws:sns:*:{ACCOUNT}:${{aws:username}}-*"}},
+        {**ALICE, "aws:SourceArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:alice-topic"},
+        "2012-10-17",
+        True,
+        id="cond-var-ArnLike-variable-beside-wildcards-true",
+    ),
+    pytest.param(
+        {"ArnLike": {"aws:SourceArn": DOC_PATTERN.replace(ACCOUNT, "${aws:PrincipalAccount}")}},
+        {"aws:PrincipalAccount": ACCOUNT, "aws:SourceArn": DOC_VALUE},
+        "2012-10-17",
+        False,
+        id="cond-var-ArnLike-star-stays-in-its-component",
+    ),
+    # IAM "Variables and tags" > "Policy variables with no value": "Inverted condition operators
+    # like StringNotEquals or StringNotLike do match against a null value". (The same page's note
+    # that a value "not present" makes "any attempt to match it" fail is the positive case above.)
     pytest.param(
         {"StringNotEquals": {"aws:PrincipalTag/team": "${aws:ResourceTag/team}"}},
         {"aws:PrincipalTag/team": "blue"},
         "2012-10-17",
+        True,
+        id="cond-var-StringNotEquals-missing-variable-matches-per-doc",
+    ),
+    pytest.param(
+        {"StringNotLike": {"s3:prefix": "home/${aws:username}/*"}},
+        {"s3:prefix": "home/alice/x"},
+        "2012-10-17",
+        True,
+        id="cond-var-StringNotLike-missing-variable-matches-per-doc",
+    ),
+    pytest.param(
+        {"StringNotEquals": {"s3:prefix": ["${aws:username}", "home/"]}},
+        {"s3:prefix": "home/"},
+        "2012-10-17",
         False,
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="engine bug (probable): an unresolvable variable under a negated operator leaves no value, so "
-            "StringNotEquals holds and the statement applies; IAM 'Variables and tags' says a key that is "
-            "'not present' makes 'any attempt to match it' fail 'and causes the statement to be invalid'",
-        ),
-        id="cond-var-StringNotEquals-missing-variable-statement-invalid-per-doc",
+        id="cond-var-StringNotEquals-missing-variable-other-value-still-counts",
+    ),
+    pytest.param(
+        {"ArnNotLike": {"aws:SourceArn": f"arn:aws:sns:*:{ACCOUNT}:${{aws:username}}"}},
+        {"aws:SourceArn": f"arn:aws:sns:us-east-1:{ACCOUNT}:alice"},
+        "2012-10-17",
+        True,
+        id="cond-var-ArnNotLike-missing-variable-matches",
     ),
 ]
 
@@ -778,3 +963,27 @@ def test_variables_in_conditions(
     condition: dict[str, Any], keys: dict[str, Any], version: str, expected: bool
 ) -> None:
     assert _condition_holds(condition, keys, version) is expected
+
+
+def test_doc_example_deny_when_the_principal_tag_is_not_set() -> None:
+    """IAM "Policy variables with no value": "Access is explicitly denied when aws:principaltag/Team
+    is not set", for this Deny with StringNotEquals; with the tag set to the object's, it does not apply."""
+    document = {
+        "Version": "2012-10-17",
+        "Statement": {
+            "Effect": "Deny",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::bucket/*",
+            "Condition": {"StringNotEquals": {"s3:ExistingObjectTag/Team": "${aws:PrincipalTag/Team}"}},
+        },
+    }
+    policy = parse_policy(document, "policy", PolicyKind.Identity)
+
+    def denies(keys: dict[str, Any]) -> bool:
+        ctx = RequestContext("s3:GetObject", "arn:aws:s3:::bucket/key", USER, normalize_keys(keys))
+        return bool(analyze(policy, "policy", ctx).denies)
+
+    assert denies({"s3:ExistingObjectTag/Team": "blue"}) is True
+    assert denies({}) is True
+    assert denies({"s3:ExistingObjectTag/Team": "blue", "aws:PrincipalTag/Team": "blue"}) is False
+    assert denies({"s3:ExistingObjectTag/Team": "blue", "aws:PrincipalTag/Team": "red"}) is True

@@ -318,16 +318,33 @@ def test_bool(policy_value: Any, request_value: Any, expected: bool) -> None:
     assert holds(*one("Bool", TLS, policy_value, request_value)) is expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InvalidInput,
-    reason="engine bug: Bool takes no policy variables (validated as literal true/false); the IAM "
-    "condition-operator reference says 'You can use a policy variable with the Boolean condition operator'",
-)
-def test_bool_accepts_a_policy_variable() -> None:
-    condition = {"Bool": {"aws:MultiFactorAuthPresent": "${aws:PrincipalTag/mfa-required}"}}
-    keys = {"aws:MultiFactorAuthPresent": "true", "aws:PrincipalTag/mfa-required": "true"}
-    assert holds(condition, keys) is True
+# IAM "Condition operators" > Boolean condition operators: "Policy variables - Supported".
+MFA = "aws:MultiFactorAuthPresent"
+MFA_TAG = "aws:PrincipalTag/mfa-required"
+
+BOOL_VARIABLES = [
+    pytest.param({MFA: "true", MFA_TAG: "true"}, True, id="Bool-variable-true-vs-true-matches"),
+    pytest.param({MFA: "false", MFA_TAG: "true"}, False, id="Bool-variable-false-vs-true-no-match"),
+    pytest.param({MFA: "TRUE", MFA_TAG: "true"}, True, id="Bool-variable-case-insensitive-matches"),
+    pytest.param({MFA: "true", MFA_TAG: "yes"}, False, id="Bool-variable-non-boolean-value-no-match"),
+    pytest.param({MFA: "true"}, False, id="Bool-variable-without-its-key-no-match"),
+    pytest.param({MFA_TAG: "true"}, False, id="Bool-variable-absent-condition-key-false"),
+]
+
+
+@pytest.mark.parametrize(("keys", "expected"), BOOL_VARIABLES)
+def test_bool_accepts_a_policy_variable(keys: dict[str, Any], expected: bool) -> None:
+    assert holds({"Bool": {MFA: "${aws:PrincipalTag/mfa-required}"}}, keys) is expected
+
+
+def test_bool_variable_default_applies() -> None:
+    assert holds({"Bool": {MFA: "${aws:PrincipalTag/mfa-required, 'true'}"}}, {MFA: "true"}) is True
+
+
+def test_bool_variable_is_a_malformed_value_before_2012_10_17() -> None:
+    # Before Version 2012-10-17 "${...}" is literal text (IAM "Variables and tags"), not true or false.
+    with pytest.raises(InvalidInput, match="is not true or false"):
+        holds({"Bool": {MFA: "${aws:PrincipalTag/mfa-required}"}}, {MFA: "true"}, version="2008-10-17")
 
 
 BLOB = "kms:EncryptionContext:blob"

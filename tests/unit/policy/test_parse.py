@@ -371,6 +371,29 @@ INVALID = [
         "is not true or false",
         id="Condition-Bool-yes",
     ),
+    # IAM "Condition operators": Numeric, Date and IP address take no policy variables ("Not
+    # supported"), so a ${...} there is a malformed value; Bool takes them.
+    pytest.param(
+        doc({**ALLOW, "Condition": {"NumericLessThan": {"s3:max-keys": "${aws:PrincipalTag/max}"}}}),
+        IDENTITY,
+        f"{S0}.Condition.NumericLessThan.s3:max-keys",
+        "is not a number",
+        id="Condition-Numeric-policy-variable-not-supported",
+    ),
+    pytest.param(
+        doc({**ALLOW, "Condition": {"DateLessThan": {"aws:CurrentTime": "${aws:PrincipalTag/until}"}}}),
+        IDENTITY,
+        f"{S0}.Condition.DateLessThan.aws:CurrentTime",
+        "is not a date",
+        id="Condition-Date-policy-variable-not-supported",
+    ),
+    pytest.param(
+        doc({**ALLOW, "Condition": {"IpAddress": {"aws:SourceIp": "${aws:PrincipalTag/cidr}"}}}),
+        IDENTITY,
+        f"{S0}.Condition.IpAddress.aws:SourceIp",
+        "is not an IP address",
+        id="Condition-IpAddress-policy-variable-not-supported",
+    ),
     pytest.param(
         doc({**ALLOW, "Condition": {"Null": {"aws:TokenIssueTime": "absent"}}}),
         IDENTITY,
