@@ -1,5 +1,5 @@
 """An AWS account (or several) in memory, behind the same two seams as boto3: it implements
-:class:`~.reader.AwsReader` and :class:`~.writer.AwsWriter`, so a pass runs against it in
+:class:`~.ports.AwsReader` and :class:`~.ports.AwsWriter`, so a pass runs against it in
 microseconds with no process and no network.
 
 It refuses what AWS refuses where the operator's correctness depends on it: a bucket or key
@@ -19,7 +19,7 @@ from typing import Any
 
 from .attempts import WriteCheck
 from .errors import AwsError, NotFound
-from .reader import BucketInfo, ClusterInfo, Document, KeyInfo, OrgInfo, PodIdentityAssociation, RoleInfo
+from .ports import BucketInfo, ClusterInfo, Document, KeyInfo, OrgInfo, PodIdentityAssociation, RoleInfo
 
 _ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/(?:.*/)?([\w+=,.@-]+)$")
 _UNIQUE_ID = re.compile(r"^(AROA|AIDA)[A-Z0-9]{8,}$")
