@@ -31,7 +31,7 @@ from .errors import (
     NotFound,
     OperatorAccessDenied,
 )
-from .reader import (
+from .ports import (
     BucketInfo,
     ClusterInfo,
     Document,
@@ -237,7 +237,14 @@ class BotoReader:
             barn = role["PermissionsBoundary"]["PermissionsBoundaryArn"]
             boundary = (barn.rsplit("/", 1)[-1], self._managed_document(iam, barn))
         trust = _doc(role["AssumeRolePolicyDocument"]) if role.get("AssumeRolePolicyDocument") else None
-        return RoleInfo(role["Arn"], role["Arn"].split(":")[4], inline, managed, boundary, trust)
+        return RoleInfo(
+            arn=role["Arn"],
+            account=role["Arn"].split(":")[4],
+            inline=inline,
+            managed=managed,
+            boundary=boundary,
+            trust=trust,
+        )
 
     def _managed_document(self, iam: Any, policy_arn: str) -> Document:
         version = self.call(iam, "GetPolicy", kind="policy", name=policy_arn, PolicyArn=policy_arn)["Policy"][
@@ -282,15 +289,15 @@ class BotoReader:
         # The operator runs with credentials of the account that owns the buckets it manages.
         account = self.caller_account()
         return BucketInfo(
-            name,
-            account,
-            region,
-            _doc(policy_raw["Policy"]) if policy_raw else None,
-            ownership,
-            acl,
-            owner_id,
-            pab,
-            encryption,
+            name=name,
+            account=account,
+            region=region,
+            policy=_doc(policy_raw["Policy"]) if policy_raw else None,
+            ownership=ownership,
+            acl=acl,
+            owner_canonical_id=owner_id,
+            public_access_block=pab,
+            encryption=encryption,
         )
 
     def key(self, key_ref: str, region: str) -> KeyInfo:
@@ -305,14 +312,14 @@ class BotoReader:
             a["AliasName"] for a in self.pages(kms, "ListAliases", "Aliases", KeyId=meta["KeyId"])
         )
         return KeyInfo(
-            arn,
-            meta["AWSAccountId"],
-            arn.split(":")[3],
-            meta.get("KeyManager", "CUSTOMER"),
-            meta.get("KeyState", "Enabled"),
-            aliases,
-            _doc(policy_raw["Policy"]) if policy_raw else None,
-            grants,
+            arn=arn,
+            account=meta["AWSAccountId"],
+            region=arn.split(":")[3],
+            manager=meta.get("KeyManager", "CUSTOMER"),
+            state=meta.get("KeyState", "Enabled"),
+            aliases=aliases,
+            policy=_doc(policy_raw["Policy"]) if policy_raw else None,
+            grants=grants,
         )
 
     def account_public_access_block(self, account: str) -> dict[str, bool] | None:
@@ -364,7 +371,9 @@ class BotoReader:
         )
         cluster = (found or {}).get("cluster") or {}
         issuer = ((cluster.get("identity") or {}).get("oidc") or {}).get("issuer")
-        return ClusterInfo(name, str(cluster.get("arn") or ""), str(issuer) if issuer else None)
+        return ClusterInfo(
+            name=name, arn=str(cluster.get("arn") or ""), oidc_issuer=str(issuer) if issuer else None
+        )
 
     def pod_identity_associations(
         self, cluster: str, namespace: str, service_account: str
@@ -426,10 +435,10 @@ class BotoReader:
             if targets is None:
                 continue  # not a member
             chains[account] = OrgChains(
-                tuple(self._level(org, t, "SERVICE_CONTROL_POLICY", documents) for t in targets),
-                tuple(self._level(org, t, "RESOURCE_CONTROL_POLICY", documents) for t in targets),
+                scps=tuple(self._level(org, t, "SERVICE_CONTROL_POLICY", documents) for t in targets),
+                rcps=tuple(self._level(org, t, "RESOURCE_CONTROL_POLICY", documents) for t in targets),
             )
-        return OrgInfo(info["Id"], info["MasterAccountId"], chains)
+        return OrgInfo(id=info["Id"], management_account=info["MasterAccountId"], chains=chains)
 
     def _targets(self, org: Any, account: str) -> list[str] | None:
         """Root first, then each OU, then the account; None when the account is not a member."""

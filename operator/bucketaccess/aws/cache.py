@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .errors import AwsUnavailable
-from .reader import (
+from .ports import (
     AwsReader,
     BucketInfo,
     ClusterInfo,

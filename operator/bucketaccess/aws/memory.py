@@ -1,25 +1,28 @@
 """An AWS account (or several) in memory, behind the same two seams as boto3: it implements
-:class:`~.reader.AwsReader` and :class:`~.writer.AwsWriter`, so a pass runs against it in
+:class:`~.ports.AwsReader` and :class:`~.ports.AwsWriter`, so a pass runs against it in
 microseconds with no process and no network.
 
 It refuses what AWS refuses where the operator's correctness depends on it: a bucket or key
-policy naming a role that does not exist is ``MalformedPolicy`` (AWS resolves role principals
-when a policy is written), a grant for an unknown grantee is ``InvalidArnException``, a missing
+policy naming a role that does not exist is ``MalformedPolicy`` or
+``MalformedPolicyDocumentException`` (AWS resolves role principals when a policy is written), a grant for an unknown grantee is ``InvalidArnException``, a missing
 bucket, key or role is NotFound. Every write is recorded in ``writes``; ``fail`` makes the next
 calls of an operation raise a chosen error; ``check_write`` runs before each write, as it runs
 before each HTTP attempt of one in boto3 (:mod:`.attempts`).
+
+``tests/aws/test_seam_contract.py`` holds it and boto3 to the contracts of :mod:`.ports`. Where
+moto, which that test runs boto3 against, answers otherwise than AWS, this follows AWS.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .attempts import WriteCheck
-from .errors import AwsError, NotFound
-from .reader import BucketInfo, ClusterInfo, Document, KeyInfo, OrgInfo, PodIdentityAssociation, RoleInfo
+from .errors import AwsError, NotFound, OperatorAccessDenied
+from .ports import BucketInfo, ClusterInfo, Document, KeyInfo, OrgInfo, PodIdentityAssociation, RoleInfo
 
 _ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/(?:.*/)?([\w+=,.@-]+)$")
 _UNIQUE_ID = re.compile(r"^(AROA|AIDA)[A-Z0-9]{8,}$")
@@ -34,17 +37,29 @@ class MemoryRole:
     trust: Document | None = None
 
 
+def _all_blocked() -> dict[str, bool]:
+    return dict.fromkeys(
+        ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+    )
+
+
+def _sse_s3() -> dict[str, Any]:
+    return {"algorithm": "AES256", "bucketKeyEnabled": False}
+
+
 @dataclass
 class MemoryBucket:
+    """The defaults are what S3 has given a new bucket since April 2023; None is "not configured"."""
+
     name: str
     account: str
     region: str = "us-east-1"
     policy: str | None = None
-    ownership: str = "BucketOwnerEnforced"
+    ownership: str | None = "BucketOwnerEnforced"  # None: no ownership controls at all
     acl: dict[str, Any] | None = None
     owner_canonical_id: str | None = None
-    public_access_block: dict[str, bool] | None = None
-    encryption: dict[str, Any] | None = None
+    public_access_block: dict[str, bool] | None = field(default_factory=_all_blocked)
+    encryption: dict[str, Any] | None = field(default_factory=_sse_s3)
 
 
 @dataclass
@@ -77,6 +92,7 @@ def key_policy_of_account(account: str) -> str:
     return json.dumps(
         {
             "Version": "2012-10-17",
+            "Id": "key-default-1",
             "Statement": [
                 {
                     "Sid": "Enable IAM User Permissions",
@@ -112,6 +128,7 @@ class MemoryAws:
         self.endpoints: dict[str, Document | None] = {}
         self.account_pab: dict[str, dict[str, bool]] = {}
         self.org: OrgInfo | None = None
+        self.org_reader_role_arn: str | None = None  # a role in the management account, as BotoReader's
         self.clusters: dict[str, ClusterInfo] = {}
         self.associations: list[PodIdentityAssociation] = []
         self.writes: list[Write] = []
@@ -226,7 +243,7 @@ class MemoryAws:
             account=b.account,
             region=b.region,
             policy=json.loads(b.policy) if b.policy else None,
-            ownership=b.ownership,
+            ownership=b.ownership or "ObjectWriter",  # S3's rule for a bucket without controls
             acl=b.acl,
             owner_canonical_id=b.owner_canonical_id,
             public_access_block=b.public_access_block,
@@ -234,8 +251,10 @@ class MemoryAws:
         )
 
     def _key(self, ref: str, operation: str) -> MemoryKey:
+        """KMS takes a key ARN, a key id, an alias or an alias ARN."""
+        name = ref.split(":")[-1]
         key = self.keys.get(ref) or next(
-            (k for k in self.keys.values() if ref.split(":")[-1] in k.aliases), None
+            (k for k in self.keys.values() if name in k.aliases or k.arn.endswith(f":key/{name}")), None
         )
         if key is None:
             raise NotFound("key", ref, code="NotFoundException", operation=operation)
@@ -279,7 +298,16 @@ class MemoryAws:
         return self.endpoints[endpoint_id]
 
     def organization(self, accounts: tuple[str, ...]) -> OrgInfo | None:
-        return self.org
+        if self.org is None:
+            return None
+        if self.org.management_account != self.account and self.org_reader_role_arn is None:
+            raise OperatorAccessDenied(
+                "organizations:ListPoliciesForTarget",
+                "the operator runs in a member account; SCPs and RCPs are readable only from the management account",
+            )
+        # SCPs and RCPs do not bind the management account; accounts outside are not members
+        wanted = set(accounts) - {self.org.management_account}
+        return replace(self.org, chains={a: c for a, c in self.org.chains.items() if a in wanted})
 
     def cluster(self, name: str) -> ClusterInfo:
         self.reads += 1
@@ -295,6 +323,13 @@ class MemoryAws:
     ) -> tuple[PodIdentityAssociation, ...]:
         self.reads += 1
         self._maybe_fail("eks:ListPodIdentityAssociations")
+        if cluster not in self.clusters:
+            raise AwsError(
+                f"eks:ListPodIdentityAssociations: no cluster found for name: {cluster}",
+                code="ResourceNotFoundException",
+                status=404,
+                operation="eks:ListPodIdentityAssociations",
+            )
         return tuple(
             a
             for a in self.associations

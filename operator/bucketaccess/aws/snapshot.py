@@ -12,7 +12,7 @@ from typing import Any
 
 from ..access.intent import SessionIntent, UploadIntent
 from .errors import AwsError, AwsUnavailable, NotFound
-from .reader import AwsReader, BucketInfo, KeyInfo, RoleInfo
+from .ports import AwsReader, BucketInfo, KeyInfo, RoleInfo
 
 MANAGED_S3_ALIAS = "alias/aws/s3"
 

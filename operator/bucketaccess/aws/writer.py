@@ -1,4 +1,4 @@
-"""The write side of AWS: only what reconciliation may change, never more.
+"""The boto3 implementation of :class:`~.ports.AwsWriter`: only what reconciliation may change.
 
 Bucket policies (put / delete), key policies (put, never with BypassPolicyLockoutSafetyCheck) and
 KMS grants (create / revoke). Reads here are fresh, never from the cache: a write is always
@@ -10,32 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from .boto import BotoReader
 from .errors import AwsError, AwsUnavailable
 
 RETRY_DELAYS_S = (0.5, 1.0, 2.0, 4.0)
-
-
-class AwsWriter(Protocol):
-    def bucket_policy_text(self, bucket: str) -> str | None: ...
-
-    def put_bucket_policy(self, bucket: str, text: str) -> None: ...
-
-    def delete_bucket_policy(self, bucket: str) -> None: ...
-
-    def key_policy_text(self, key_arn: str) -> str | None: ...
-
-    def put_key_policy(self, key_arn: str, text: str) -> None: ...
-
-    def grants(self, key_arn: str) -> list[dict[str, Any]]: ...
-
-    def create_grant(
-        self, key_arn: str, grantee: str, operations: list[str], name: str, constraints: dict[str, Any]
-    ) -> str: ...
-
-    def revoke_grant(self, key_arn: str, grant_id: str) -> None: ...
 
 
 class BotoWriter:

@@ -15,7 +15,7 @@ from ..access.intent import UploadIntent
 from ..access.render import to_json, to_text
 from ..aws import snapshot
 from ..aws.errors import AwsError
-from ..aws.reader import AwsReader
+from ..aws.ports import AwsReader
 from ..policy import InvalidInput
 from .common import InvalidSetting, flag_type, issuer_url, setting, verbatim
 from .exit_codes import ExitCode, exit_code

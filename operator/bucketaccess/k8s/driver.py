@@ -15,7 +15,7 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from ..aws.errors import AwsError, AwsUnavailable
-from ..aws.reader import AwsReader
+from ..aws.ports import AwsReader
 from ..grants.plan import Claim
 from ..reconcile import Deps, Outcome, Peer, Subject, owners, release, run_pass, sweep
 from ..resources import BucketAccessSpec, BucketPolicyMode, ClassSpec, KMSKeyUsersMode, Managed, RawBody

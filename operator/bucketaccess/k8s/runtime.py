@@ -16,7 +16,7 @@ from kubernetes import client
 
 from ..aws.boto import BotoReader
 from ..aws.cache import CachedReader, TTLCache
-from ..aws.reader import AwsReader
+from ..aws.ports import AwsReader
 from ..aws.writer import BotoWriter
 from ..reconcile import WriteDeps
 from .config import OperatorConfig

@@ -12,7 +12,7 @@ says so.
 from __future__ import annotations
 
 from ..aws.errors import AwsError, AwsUnavailable
-from ..aws.reader import ClusterInfo
+from ..aws.ports import ClusterInfo
 from ..resources import BucketAccessSpec
 from ..vocabulary import Reason
 from .types import Deps, RoleResolutionError, WorkloadIdentity

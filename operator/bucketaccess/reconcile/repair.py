@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..aws.errors import AwsError, NotFound
-from ..aws.reader import AwsReader
+from ..aws.ports import AwsReader
 from ..grants.admission import Admission, admit
 from ..grants.merge import WriteRefusal
 from ..grants.plan import Claim, actions_for, bucket_statements, covers, key_grants, key_statements

@@ -13,9 +13,8 @@ from typing import Any
 from ..access import Explanation
 from ..access.intent import SessionIntent
 from ..aws.cache import TTLCache
-from ..aws.reader import AwsReader, ClusterInfo, Document
+from ..aws.ports import AwsReader, AwsWriter, ClusterInfo, Document
 from ..aws.snapshot import Snapshot
-from ..aws.writer import AwsWriter
 from ..grants.admission import Admission
 from ..resources import BucketAccessSpec, ClassSpec, Managed
 from ..vocabulary import Reason

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bucketaccess.aws.memory import MemoryAws
-from bucketaccess.aws.reader import ClusterInfo, PodIdentityAssociation
+from bucketaccess.aws.ports import ClusterInfo, PodIdentityAssociation
 from bucketaccess.reconcile import Deps, Outcome, RoleResolutionError, Subject, verify
 from bucketaccess.resources import BucketAccessSpec
 from bucketaccess.vocabulary import Reason
@@ -20,7 +20,7 @@ V = "2012-10-17"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/uploader"
 ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/UNIT"
 HOST = ISSUER.removeprefix("https://")
-CLUSTER = ClusterInfo("prod", f"arn:aws:eks:us-east-1:{ACCOUNT}:cluster/prod", ISSUER)
+CLUSTER = ClusterInfo(name="prod", arn=f"arn:aws:eks:us-east-1:{ACCOUNT}:cluster/prod", oidc_issuer=ISSUER)
 PUT = {"Version": V, "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]}
 ABAC = {
     "Version": V,
@@ -94,6 +94,18 @@ def world(trust: dict[str, Any], *policies: dict[str, Any]) -> MemoryAws:
     return aws
 
 
+def association(role_arn: str, **fields: Any) -> PodIdentityAssociation:
+    """The one association of team-a/uploader in cluster prod."""
+    return PodIdentityAssociation(
+        association_id="a-1",
+        cluster="prod",
+        namespace="team-a",
+        service_account="uploader",
+        role_arn=role_arn,
+        **fields,
+    )
+
+
 def cond(outcome: Outcome, type_: str) -> tuple[str, str, str]:
     found = next(c for c in (outcome.ready, *outcome.conditions) if c.type == type_)
     return str(found.status), str(found.reason), found.message
@@ -141,16 +153,14 @@ def test_the_issuer_flag_stands_in_for_the_cluster() -> None:
 
 def test_with_an_annotation_and_an_association_the_sdk_takes_irsa() -> None:
     aws = world(irsa_trust("uploader"))
-    aws.associations.append(
-        PodIdentityAssociation("a-1", "prod", "team-a", "uploader", f"arn:aws:iam::{ACCOUNT}:role/other")
-    )
+    aws.associations.append(association(f"arn:aws:iam::{ACCOUNT}:role/other"))
     out = verify(sa_subject(), deps(aws, ROLE))
     assert out.identity is not None and out.identity.source == "IRSA" and out.role_arn == ROLE
 
 
 def test_pod_identity_abac_on_the_namespace_tag() -> None:
     aws = world(POD_TRUST, ABAC)
-    aws.associations.append(PodIdentityAssociation("a-1", "prod", "team-a", "uploader", ROLE))
+    aws.associations.append(association(ROLE))
     out = verify(sa_subject("team-a/"), deps(aws, None))
     assert cond(out, "RoleAssumable")[:2] == ("True", "AllowedByStatement")
     assert cond(out, "Ready")[:2] == ("True", "UploadAllowed")
@@ -177,11 +187,7 @@ def test_pod_identity_session_policy_is_a_condition_of_its_own() -> None:
             {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{BUCKET}/other/*"}
         ],
     }
-    aws.associations.append(
-        PodIdentityAssociation(
-            "a-1", "prod", "team-a", "uploader", ROLE, disable_session_tags=True, policy=narrow
-        )
-    )
+    aws.associations.append(association(ROLE, disable_session_tags=True, policy=narrow))
     out = verify(sa_subject(), deps(aws, None))
     status, reason, message = cond(out, "SessionPolicyAllows")
     assert (status, reason) == ("False", "NoAllowStatement") and "a-1" in message
