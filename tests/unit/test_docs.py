@@ -1,26 +1,72 @@
-"""docs/operations.md stays true to the code: every flag of `bucketaccess run` and every metric the
-operator exports is documented there."""
+"""The docs stay true to the code: docs/operations.md's flags table has one row for each setting of
+`bucketaccess run`, with its variable and default, and no other flag; every metric the operator
+exports is documented there."""
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import re
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bucketaccess.cli import build_parser
 from bucketaccess.k8s import metrics
+from bucketaccess.k8s.settings import SETTINGS, Setting
 
 OPERATIONS = (Path(__file__).resolve().parents[2] / "docs/operations.md").read_text()
 
 
-def test_every_run_flag_is_documented() -> None:
+FLAGS_HEADER = "| flag | environment | default | meaning |"
+NOT_A_VARIABLE = "—"
+
+
+def flags_table() -> dict[str, tuple[str, str]]:
+    """docs/operations.md's one flags table: flag -> (environment cell, default cell), one row a flag."""
+    lines = OPERATIONS.splitlines()
+    assert lines.count(FLAGS_HEADER) == 1, "docs/operations.md must have exactly one flags table"
+    rows: dict[str, tuple[str, str]] = {}
+    for line in itertools.takewhile(lambda x: x.startswith("|"), lines[lines.index(FLAGS_HEADER) + 2 :]):
+        flag_cell, env, default, _ = (c.strip() for c in line.strip("|").split("|", 3))
+        flags = re.findall(r"`(--[a-z0-9-]+)`", flag_cell)
+        assert len(flags) == 1, f"one flag per row of the flags table: {line}"
+        assert flags[0] not in rows, f"{flags[0]} has two rows in the flags table"
+        rows[flags[0]] = (env, default)
+    return rows
+
+
+def run_flags() -> set[str]:
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     run = sub.choices["run"]
-    flags = {o for a in run._actions for o in a.option_strings if o.startswith("--") and o != "--help"}
+    return {o for a in run._actions for o in a.option_strings if o.startswith("--") and o != "--help"}
+
+
+@pytest.mark.parametrize("declared", SETTINGS, ids=lambda s: s.flag)
+def test_every_setting_has_its_row_with_its_variable_and_default(declared: Setting[Any]) -> None:
+    rows = flags_table()
+    assert declared.flag in rows, f"{declared.flag} is missing from the flags table of docs/operations.md"
+    env, default = rows[declared.flag]
+    assert env == f"`{declared.env}`", f"{declared.flag}: the table says {env}, the code {declared.env}"
+    if declared.default is not None:
+        assert default.startswith(f"`{declared.default}`"), (
+            f"{declared.flag}: the default is {declared.default}"
+        )
+    else:
+        assert not default.startswith("`"), f"{declared.flag} has no default, the table gives {default}"
+
+
+def test_every_flag_in_the_table_exists_and_every_flag_is_there() -> None:
+    rows = flags_table()
+    flags = run_flags()
     assert flags, "no flags found: the parser changed shape"
-    missing = sorted(f for f in flags if f"`{f}`" not in OPERATIONS)
-    assert not missing, f"flags of `bucketaccess run` missing from docs/operations.md: {missing}"
+    unknown, missing = sorted(set(rows) - flags), sorted(flags - set(rows))
+    assert not unknown, f"the flags table names flags `bucketaccess run` does not have: {unknown}"
+    assert not missing, f"flags of `bucketaccess run` missing from the flags table: {missing}"
+    declared = {s.flag for s in SETTINGS}
+    assert all(env == NOT_A_VARIABLE for flag, (env, _) in rows.items() if flag not in declared)
 
 
 def test_every_metric_is_documented() -> None:
