@@ -16,7 +16,10 @@ from bucketaccess.cli import build_parser
 from bucketaccess.k8s import metrics
 from bucketaccess.k8s.settings import SETTINGS, Setting
 
-OPERATIONS = (Path(__file__).resolve().parents[2] / "docs/operations.md").read_text()
+ROOT = Path(__file__).resolve().parents[2]
+OPERATIONS = (ROOT / "docs/operations.md").read_text()
+DESIGN = (ROOT / "docs/design.md").read_text()
+CHANGES = ("a layer", "a reason", "an AWS read", "an AWS write", "a flag", "a metric", "a CRD field")
 
 
 FLAGS_HEADER = "| flag | environment | default | meaning |"
@@ -74,3 +77,32 @@ def test_every_metric_is_documented() -> None:
     assert len(names) >= 10
     missing = sorted(n for n in names if f"`{n}`" not in OPERATIONS)
     assert not missing, f"metrics missing from docs/operations.md: {missing}"
+
+
+def where_to_change_what() -> dict[str, list[str]]:
+    """docs/design.md's "Where to change what": change -> the paths its row names."""
+    section = DESIGN.split("\n## Where to change what\n", 1)[1].split("\n## ", 1)[0]
+    rows = [
+        line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| change")
+    ]
+    table = {}
+    for row in rows:
+        change, files = (c.strip() for c in row.strip("|").split("|", 1))
+        table[change] = [p for p in re.findall(r"`([^`\s]+)`", files) if "/" in p and not p.startswith("-")]
+    return table
+
+
+def test_where_to_change_what_covers_the_common_changes() -> None:
+    table = where_to_change_what()
+    for change in CHANGES:
+        row = next((paths for name, paths in table.items() if name.startswith(change)), None)
+        assert row, f"docs/design.md: no row (or no path) for {change!r} in 'Where to change what'"
+
+
+def test_where_to_change_what_names_only_paths_that_exist() -> None:
+    named = {p for paths in where_to_change_what().values() for p in paths}
+    assert len(named) >= 20, "the table changed shape: too few paths found"
+    gone = sorted(
+        p for p in named if not (ROOT / p).exists() or (p.endswith("/") and not (ROOT / p).is_dir())
+    )
+    assert not gone, f"docs/design.md's 'Where to change what' names paths that do not exist: {gone}"
