@@ -7,12 +7,14 @@ parsing trusts the shapes; it still never raises on a value the schema allows.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NotRequired, TypedDict
 
 from .durations import parse_duration
+from .vocabulary import ConditionStatus, ConditionType, Reason
 
 GROUP = "s3access.dev"
 VERSION = "v1alpha1"
@@ -224,3 +226,72 @@ class Managed:
 
     def __bool__(self) -> bool:
         return bool(self.raw())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObservedStatus:
+    """``status`` as the object's own last pass wrote it, parsed once: the facts that other passes,
+    the sweep and the cleanup plan with. Nothing else reads them back from conditions.
+
+    The CRD keys ``conditions`` by type (a list-map), so each type appears at most once.
+    """
+
+    current: bool = False  # observedGeneration is the object's generation: it speaks of this spec
+    last_verified: str | None = None  # lastVerifiedTime: the last verdict from fresh AWS data
+    admitted: bool = False  # Admitted is True
+    role_missing: bool = False  # IdentityPolicyAllows: RoleNotFound (the role does not exist)
+    # IdentityPolicyAllows is not Unknown, or Unknown only because AWS did not answer for a while
+    role_read: bool = True
+    role_arn: str | None = None  # status.roleArn: the role a ServiceAccount-based object resolved to
+    managed: Managed = field(default_factory=Managed)
+    ready_since: float | None = None  # Ready's lastTransitionTime, in epoch seconds
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any] | None, generation: int | None) -> ObservedStatus:
+        """``raw`` is the object's ``status``; ``generation`` its ``metadata.generation``."""
+        raw = raw or {}
+        found = {c.get("type"): c for c in raw.get("conditions") or ()}
+        admitted = found.get(ConditionType.Admitted) or {}
+        identity = found.get(ConditionType.IdentityPolicyAllows) or {}
+        return cls(
+            current=raw.get("observedGeneration") == generation,
+            last_verified=raw.get("lastVerifiedTime") or None,
+            admitted=admitted.get("status") == ConditionStatus.TRUE,
+            role_missing=identity.get("reason") == Reason.RoleNotFound,
+            role_read=identity.get("status") != ConditionStatus.UNKNOWN
+            or identity.get("reason") == Reason.AWSUnavailable,
+            role_arn=raw.get("roleArn") or None,
+            managed=Managed.parse(raw.get("managed")),
+            ready_since=_epoch((found.get(ConditionType.Ready) or {}).get("lastTransitionTime")),
+        )
+
+    @property
+    def verified(self) -> bool:
+        """Its own last pass admitted it for its current spec, and read its role (or AWS was down).
+        AWS not answering for a while says nothing new about the role: the object stays planned (its
+        grant must not flap with throttling); a role the operator cannot read at all is not."""
+        return self.current and self.admitted and not self.role_missing and self.role_read
+
+    @property
+    def resumed(self) -> bool:
+        """Verified before (by an earlier process) for its current spec."""
+        return bool(self.last_verified) and self.current
+
+    @property
+    def holds(self) -> bool:
+        """A bucket-policy grant of its own is in place."""
+        return bool(self.managed.bucket_policy_sid)
+
+    @property
+    def uses_bucket_key(self) -> bool:
+        """Its bucket uses an S3 Bucket Key: its own pass made a KMS grant for it."""
+        return bool(self.managed.grant_ids)
+
+
+def _epoch(stamp: object) -> float | None:
+    if not stamp:
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

@@ -10,7 +10,7 @@ from kubernetes import client
 
 from bucketaccess.aws.cache import TTLCache
 from bucketaccess.aws.memory import MemoryAws
-from bucketaccess.k8s import driver
+from bucketaccess.k8s import subjects
 from bucketaccess.k8s.config import OperatorConfig
 from bucketaccess.k8s.kube import list_objects
 from bucketaccess.k8s.metrics import Metrics
@@ -75,8 +75,8 @@ def test_a_listed_object_gone_before_the_watch_is_dropped_from_peers(
         GROUP, VERSION, NS_A, "bucketaccesses", ghost["metadata"]["name"]
     )
     confirmed_by_watch = objects[2]["metadata"]["uid"]
-    rt.tracked.add(confirmed_by_watch)
-    peers = driver.peers(rt, "store-bucket", None)
+    rt.tracking.watch(confirmed_by_watch)
+    peers = subjects.peers(rt, "store-bucket", None)
     assert {p.name for p in peers} == {"obj-0001", "obj-0002"}
     assert rt.store.get(ghost["metadata"]["uid"]) is None
     assert rt.store.get(objects[1]["metadata"]["uid"]) is not None

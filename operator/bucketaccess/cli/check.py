@@ -16,8 +16,9 @@ from ..access.render import to_json, to_text
 from ..aws import snapshot
 from ..aws.errors import AwsError
 from ..aws.ports import AwsReader
+from ..k8s.settings import ACCOUNT_READER_ROLE_NAME, CLUSTER_NAME, OIDC_ISSUER, ORG_READER_ROLE_ARN, REGION
 from ..policy import InvalidInput
-from .common import InvalidSetting, flag_type, issuer_url, setting, verbatim
+from .common import InvalidSetting, add_setting, resolve
 from .exit_codes import ExitCode, exit_code
 
 if TYPE_CHECKING:
@@ -50,11 +51,11 @@ def _session(
 
 def command(args: argparse.Namespace) -> int:
     try:
-        region = setting(args.region, "REGION", None, verbatim)
-        org_reader = setting(args.org_reader_role_arn, "ORG_READER_ROLE_ARN", None, verbatim)
-        account_reader = setting(args.account_reader_role_name, "ACCOUNT_READER_ROLE_NAME", None, verbatim)
-        cluster = setting(args.cluster_name, "CLUSTER_NAME", None, verbatim)
-        issuer = setting(args.oidc_issuer, "OIDC_ISSUER", None, issuer_url)
+        region = resolve(REGION, args.region)
+        org_reader = resolve(ORG_READER_ROLE_ARN, args.org_reader_role_arn)
+        account_reader = resolve(ACCOUNT_READER_ROLE_NAME, args.account_reader_role_name)
+        cluster = resolve(CLUSTER_NAME, args.cluster_name)
+        issuer = resolve(OIDC_ISSUER, args.oidc_issuer)
         sa = _service_account(args.service_account) if args.service_account else None
     except (InvalidSetting, ValueError) as exc:
         print(f"bucketaccess: error: {exc}", file=sys.stderr)
@@ -107,13 +108,8 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="the session this ServiceAccount's pods get: its IRSA annotation, else its EKS Pod Identity "
         "association in --cluster-name (needs a kubeconfig); RoleAssumable checks the trust policy",
     )
-    check.add_argument(
-        "--cluster-name",
-        help="the EKS cluster: its Pod Identity associations and OIDC issuer [BUCKETACCESS_CLUSTER_NAME]",
-    )
-    check.add_argument(
-        "--oidc-issuer", type=flag_type(issuer_url), help="IRSA's OIDC issuer URL [BUCKETACCESS_OIDC_ISSUER]"
-    )
+    add_setting(check, CLUSTER_NAME, about="the EKS cluster: its Pod Identity associations and OIDC issuer")
+    add_setting(check, OIDC_ISSUER, about="IRSA's OIDC issuer URL")
     check.add_argument("--bucket", required=True)
     check.add_argument("--prefix", default="", help="key prefix the workload uploads under")
     check.add_argument(
@@ -121,9 +117,8 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     check.add_argument("--acl", help="the canned ACL the upload sends (x-amz-acl)")
     check.add_argument("--multipart", action="store_true", help="large uploads (kms:Decrypt is needed too)")
-    check.add_argument("--region", help="[BUCKETACCESS_REGION] (default: the SDK's)")
-    check.add_argument("--org-reader-role-arn", help="[BUCKETACCESS_ORG_READER_ROLE_ARN]")
-    check.add_argument("--account-reader-role-name", help="[BUCKETACCESS_ACCOUNT_READER_ROLE_NAME]")
+    for declared in (REGION, ORG_READER_ROLE_ARN, ACCOUNT_READER_ROLE_NAME):
+        add_setting(check, declared)
     check.add_argument("--output", "-o", choices=("text", "json"), default="text")
     check.add_argument(
         "--snapshot",

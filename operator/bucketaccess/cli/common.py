@@ -1,5 +1,8 @@
 """What the subcommands share: the one-line error contract and settings that come from a flag or,
-failing that, from a ``BUCKETACCESS_*`` environment variable read only when the command runs."""
+failing that, from a ``BUCKETACCESS_*`` environment variable read only when the command runs.
+
+The settings themselves (flag, variable, parser, default, help) are declared once, in
+:mod:`bucketaccess.k8s.settings`; the value parsers are re-exported here for the commands."""
 
 from __future__ import annotations
 
@@ -7,12 +10,40 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
-from ..durations import parse_duration
+from ..k8s.settings import (
+    ENV_PREFIX,
+    Choice,
+    Setting,
+    boolean,
+    choice,
+    duration,
+    issuer_url,
+    port,
+    positive_int,
+    positive_number,
+    verbatim,
+)
 from .exit_codes import ExitCode
 
-ENV_PREFIX = "BUCKETACCESS_"
+__all__ = [
+    "InvalidSetting",
+    "Parser",
+    "add_setting",
+    "boolean",
+    "choice",
+    "duration",
+    "fail",
+    "flag_type",
+    "issuer_url",
+    "port",
+    "positive_int",
+    "positive_number",
+    "resolve",
+    "setting",
+    "verbatim",
+]
 T = TypeVar("T")
 
 
@@ -45,58 +76,21 @@ def setting(flag: T | None, name: str, default: str | None, parse: Callable[[str
         raise InvalidSetting(f"{source}: {exc}") from None
 
 
-def verbatim(value: str) -> str:
-    """A setting taken as it is written (a name, an ARN, a region)."""
-    return value
+def resolve(declared: Setting[T], flag: T | None) -> T | None:
+    """A declared setting's value: the flag's if given, else its variable's, else its default."""
+    return declared.given(setting(flag, declared.name, declared.default, declared.parse))
 
 
-def duration(text: str) -> float:
-    return parse_duration(text)
-
-
-def port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise ValueError(f"{text!r} is not a port number (0-65535)")
-    return value
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError(f"{text!r} is not a positive number")
-    return value
-
-
-def positive_number(text: str) -> float:
-    value = float(text)
-    if not 0 < value < float("inf"):
-        raise ValueError(f"{text!r} is not a positive number")
-    return value
-
-
-def issuer_url(text: str) -> str:
-    if not text.startswith("https://") or len(text) <= len("https://"):
-        raise ValueError(f"{text!r} is not an https:// OIDC issuer URL")
-    return text
-
-
-def boolean(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("true", "1", "yes"):
-        return True
-    if lowered in ("false", "0", "no"):
-        return False
-    raise ValueError(f"{text!r} is not true or false")
-
-
-def choice(*allowed: str) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        if text not in allowed:
-            raise ValueError(f"{text!r} is not one of {', '.join(allowed)}")
-        return text
-
-    return parse
+def add_setting(parser: argparse.ArgumentParser, declared: Setting[Any], about: str | None = None) -> None:
+    """The flag of a declared setting (``about``: the help's first part, if this command's differs)."""
+    kwargs: dict[str, Any] = {"help": declared.help(about)}
+    if isinstance(declared.parse, Choice):
+        kwargs["choices"] = declared.parse.allowed  # argparse names the choices in its usage and errors
+    else:
+        kwargs["type"] = flag_type(declared.parse)
+    if declared.switch:
+        kwargs.update(nargs="?", const="true")
+    parser.add_argument(declared.flag, **kwargs)
 
 
 def flag_type(parse: Callable[[str], T]) -> Callable[[str], T]:

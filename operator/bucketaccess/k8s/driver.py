@@ -9,20 +9,17 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Mapping
-from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
 from ..aws.errors import AwsError, AwsUnavailable
 from ..aws.ports import AwsReader
 from ..grants.plan import Claim
-from ..reconcile import Deps, Outcome, Peer, Subject, owners, release, run_pass, sweep
-from ..resources import BucketAccessSpec, BucketPolicyMode, ClassSpec, KMSKeyUsersMode, Managed, RawBody
+from ..reconcile import Deps, Outcome, Peer, owners, release, run_pass, sweep
+from ..resources import BucketPolicyMode, KMSKeyUsersMode, RawBody
 from ..vocabulary import ConditionType, Reason
-from . import events, finalizers, status
+from . import events, finalizers, status, subjects
 from .identity import service_account_resolver
-from .kube import get_object
 from .leader import NotLeader
 from .runtime import Runtime
 
@@ -87,49 +84,6 @@ def on_leadership(rt: Runtime, leading: bool) -> None:
     rt.scheduler.soon(SWEEP)
 
 
-def _class(rt: Runtime, name: str) -> ClassSpec | None:
-    raw = rt.class_spec_raw(name)
-    return ClassSpec.parse(raw) if raw is not None else None
-
-
-def _subject(body: RawBody, rt: Runtime | None) -> Subject:
-    meta = body["metadata"]
-    spec = BucketAccessSpec.parse(body.get("spec") or {})
-    return Subject(
-        namespace=meta["namespace"],
-        name=meta["name"],
-        spec=spec,
-        class_spec=_class(rt, spec.class_name) if rt else None,
-        namespace_labels=rt.namespace_labels(meta["namespace"]) if rt else None,
-        uid=meta.get("uid", ""),
-        created=str(meta.get("creationTimestamp") or ""),
-        holds=bool(Managed.parse((body.get("status") or {}).get("managed")).bucket_policy_sid),
-    )
-
-
-def _confirmed(rt: Runtime, body: RawBody) -> RawBody | None:
-    """The object as the API server has it now, or None (and out of the store) if it is gone.
-
-    For objects the start-up listing found but no watch event has confirmed yet: one deleted
-    between the listing and the watch would otherwise stay in the store, and its principal in
-    the managed statements, until the next restart.
-    """
-    meta = body["metadata"]
-    live = get_object(rt.api, meta["namespace"], meta["name"])
-    if live is None or live.get("metadata", {}).get("uid") != meta["uid"]:
-        rt.store.pop(meta["uid"])
-        return None
-    rt.store.put(live)
-    return live
-
-
-def _role_missing(st: Mapping[str, Any]) -> bool:
-    return any(
-        c.get("type") == ConditionType.IdentityPolicyAllows and c.get("reason") == Reason.RoleNotFound
-        for c in st.get("conditions") or ()
-    )
-
-
 def _transient(outcome: Outcome) -> bool:
     return any(
         c.type is ConditionType.IdentityPolicyAllows and c.reason is Reason.ServiceAccountNotReadable
@@ -137,56 +91,11 @@ def _transient(outcome: Outcome) -> bool:
     )
 
 
-def _verified(body: RawBody) -> bool:
-    """Its own last pass admitted it for its current spec, and read its role (or AWS was down)."""
-    st = body.get("status") or {}
-    if st.get("observedGeneration") != body["metadata"].get("generation"):
-        return False
-    found = {c.get("type"): c for c in st.get("conditions") or ()}
-    admitted = found.get(ConditionType.Admitted) or {}
-    identity = found.get(ConditionType.IdentityPolicyAllows) or {}
-    if admitted.get("status") != "True" or identity.get("reason") == Reason.RoleNotFound:
-        return False
-    # AWS not answering for a while says nothing new about the role: keep planning the object (its
-    # grant must not flap with throttling); a role the operator cannot read at all is not planned
-    return identity.get("status") != "Unknown" or identity.get("reason") == Reason.AWSUnavailable
-
-
-def peers(rt: Runtime, bucket: str | None, key: str | None) -> list[Peer]:
-    out = []
-    for found in rt.store.on_bucket_or_key(bucket, key):
-        body = found if found["metadata"]["uid"] in rt.tracked else _confirmed(rt, found)
-        if body is None or body["metadata"].get("deletionTimestamp"):
-            continue
-        subject = _subject(body, rt)
-        st = body.get("status") or {}
-        managed = Managed.parse(st.get("managed"))
-        out.append(
-            Peer(
-                namespace=subject.namespace,
-                name=subject.name,
-                spec=subject.spec,
-                role_arn=subject.spec.role_arn or st.get("roleArn"),
-                class_spec=subject.class_spec,
-                namespace_labels=subject.namespace_labels,
-                managed_key=managed.kms_key_arn,
-                # a peer holds a grant only if its own pass found its bucket uses a Bucket Key
-                bucket_key=bool(managed.grant_ids),
-                verified=_verified(body),
-                holds=subject.holds,
-                role_missing=_role_missing(st),
-                uid=body["metadata"].get("uid", ""),
-                created=subject.created,
-            )
-        )
-    return out
-
-
 def drive_pass(body: RawBody, rt: Runtime) -> float | None:
     """Verify one BucketAccess, reconcile its grants, write its status; returns the next delay."""
     meta = body["metadata"]
     uid = meta.get("uid", "")
-    subject = _subject(body, rt)
+    subject = subjects.subject(body, rt)
     interval = subject.spec.interval(rt.config.default_interval_s)
     rt.metrics.expect(uid, interval)
     deps = Deps(
@@ -195,10 +104,10 @@ def drive_pass(body: RawBody, rt: Runtime) -> float | None:
         cluster_name=rt.config.cluster_name,
         oidc_issuer=rt.config.oidc_issuer,
     )
-    managed = Managed.parse((body.get("status") or {}).get("managed"))
+    managed = subjects.observed_status(body).managed
 
     def on_bucket(key: str | None) -> list[Peer]:
-        return peers(rt, subject.spec.bucket, key or managed.kms_key_arn)
+        return subjects.peers(rt, subject.spec.bucket, key or managed.kms_key_arn)
 
     def before_write(own: Claim) -> None:
         rt.store.put(finalizers.ensure(rt.api, body))
@@ -219,28 +128,15 @@ def drive_pass(body: RawBody, rt: Runtime) -> float | None:
         return None  # being deleted: nothing was written, and the deletion event takes over
     except status.StatusForbidden:
         return min(REFUSED_RETRY_S, interval)  # an RBAC fix shows within a minute
-    rt.metrics.set_ready(uid, outcome.ready.status, outcome.ready.reason, _ready_since(rt.store.get(uid)))
+    written = rt.store.get(uid)
+    since = subjects.observed_status(written).ready_since if written is not None else None
+    rt.metrics.set_ready(uid, outcome.ready.status, outcome.ready.reason, since)
     rt.metrics.passed(uid, interval)
     log.info("verified %s: Ready=%s %s", subject.owner, outcome.ready.status, outcome.ready.reason)
-    if uid not in rt.seen:
+    if rt.tracking.first_verified(uid):
         # objects created (or resumed) together would otherwise stay in step for ever
-        rt.seen.add(uid)
         return interval + phase(uid, interval)
     return interval * random.uniform(0.95, 1.05)
-
-
-def _ready_since(body: RawBody | None) -> float | None:
-    """When the object's Ready condition last changed (epoch seconds), as its status says."""
-    st: Mapping[str, Any] = (body.get("status") or {}) if body is not None else {}
-    for c in st.get("conditions") or ():
-        if c.get("type") == ConditionType.Ready and c.get("lastTransitionTime"):
-            try:
-                return dt.datetime.fromisoformat(
-                    str(c["lastTransitionTime"]).replace("Z", "+00:00")
-                ).timestamp()
-            except ValueError:
-                return None
-    return None
 
 
 def _reader(rt: Runtime, uid: str, interval: float) -> AwsReader:
@@ -261,11 +157,10 @@ def _reader(rt: Runtime, uid: str, interval: float) -> AwsReader:
     cached = rt.cached_reader
     if cached is None:
         return rt.reader  # --cache-ttl 0: no cache at all
+    seen = rt.tracking.take_change(uid)
     if asked is not None:
-        rt.fresh.pop(uid, None)
         return cached.within(time.monotonic() - asked)  # only reads made after it was asked
     ttl = rt.config.cache_ttl_s
-    seen = rt.fresh.pop(uid, None)
     if seen is not None:
         return cached.within(max(ttl, time.monotonic() - seen))
     return cached.within(max(ttl, interval))
@@ -277,17 +172,16 @@ def run_cleanup(body: RawBody, rt: Runtime) -> float | None:
     uid = meta.get("uid", "")
     if finalizers.FINALIZER not in (meta.get("finalizers") or ()):
         return None
-    managed = Managed.parse((body.get("status") or {}).get("managed"))
-    subject = _subject(body, None)
+    managed = subjects.observed_status(body).managed
+    subject = subjects.subject(body, None)
     if (meta.get("annotations") or {}).get(SKIP_CLEANUP) == "true":
         log.warning("%s: %s=true, leaving its AWS grants in place", subject.owner, SKIP_CLEANUP)
     elif managed:
-        on_bucket = peers(rt, managed.bucket or subject.spec.bucket, managed.kms_key_arn)
+        on_bucket = subjects.peers(rt, managed.bucket or subject.spec.bucket, managed.kms_key_arn)
         try:
             applied = release(subject, managed, on_bucket, rt.writes, uid)
         except AwsUnavailable as exc:
-            attempt = rt.cleanup_attempts.get(uid, 0)
-            rt.cleanup_attempts[uid] = attempt + 1
+            attempt = rt.tracking.cleanup_failed(uid)
             delay = min(CLEANUP_RETRY_S * 2.0**attempt, CLEANUP_RETRY_MAX_S)
             log.warning(
                 "cleanup of %s: AWS is unavailable (%s); retrying in %.0fs", subject.owner, exc.message, delay
@@ -302,7 +196,7 @@ def run_cleanup(body: RawBody, rt: Runtime) -> float | None:
             if a.refusal:
                 events.post(rt.api, body, "Warning", a.refusal, f"cleanup of {a.message}")
                 return REFUSED_RETRY_S
-    rt.cleanup_attempts.pop(uid, None)
+    rt.tracking.cleanup_done(uid)
     rt.metrics.set_ready(uid, None)
     rt.store.put(finalizers.release(rt.api, body))
     return None
@@ -323,7 +217,7 @@ def run_sweep(rt: Runtime) -> float:
 
 def _swept(rt: Runtime, *, bucket: str | None = None, key: str | None = None) -> bool:
     try:
-        on_it = peers(rt, bucket, key)
+        on_it = subjects.peers(rt, bucket, key)
         applied, holds = sweep(bucket=bucket, key=key, peers=on_it, writes=rt.writes)
     except (AwsError, ApiException) as exc:
         log.warning("sweep of %s failed (%s); trying again soon", bucket or key, getattr(exc, "message", exc))

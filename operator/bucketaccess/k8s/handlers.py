@@ -24,6 +24,7 @@ from . import driver, runtime
 from .config import OperatorConfig
 from .finalizers import FINALIZER
 from .scheduler import Scheduler
+from .subjects import observed_status
 
 VERIFY_NOW = "s3access.dev/verify"  # set to a new value (e.g. the time) to verify with fresh reads
 log = logging.getLogger(__name__)
@@ -137,12 +138,11 @@ async def observed(event: kopf.RawEvent, memo: kopf.Memo, **kwargs: Any) -> None
         return
     # First sight (a new object, or every object after a restart) or a new generation (a spec
     # change): verify now. Our own status patches change neither, so they schedule nothing.
-    first = uid not in rt.tracked
-    rt.tracked.add(uid)
+    first = rt.tracking.watch(uid)
     changed = before is not None and before["metadata"].get("generation") != meta.get("generation")
     if first or changed:
-        if changed or not _resumed(raw):
-            rt.fresh[uid] = time.monotonic()
+        if changed or not observed_status(raw).resumed:
+            rt.tracking.changed(uid, time.monotonic())
         rt.scheduler.soon(uid)
 
 
@@ -152,14 +152,6 @@ def _take_indexes(rt: runtime.Runtime, kwargs: Mapping[str, Any]) -> None:
         rt.classes, rt.namespaces = kwargs["class_index"], kwargs["namespace_index"]
 
 
-def _resumed(raw: Mapping[str, Any]) -> bool:
-    """Verified before (by an earlier process) for its current spec."""
-    st = raw.get("status") or {}
-    return bool(st.get("lastVerifiedTime")) and st.get("observedGeneration") == raw["metadata"].get(
-        "generation"
-    )
-
-
 def _verify_affected(
     rt: runtime.Runtime, event: kopf.RawEvent, affected: Callable[[Mapping[str, Any]], bool]
 ) -> None:
@@ -167,8 +159,8 @@ def _verify_affected(
         return  # the initial listing: every BucketAccess is verified on first sight anyway
     for uid in rt.store.uids():
         body = rt.store.get(uid)
-        if uid in rt.tracked and body is not None and affected(body):
-            rt.fresh[uid] = time.monotonic()
+        if rt.tracking.watched(uid) and body is not None and affected(body):
+            rt.tracking.changed(uid, time.monotonic())
             rt.scheduler.soon(uid)
 
 

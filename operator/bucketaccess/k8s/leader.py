@@ -33,6 +33,8 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from .settings import LEASE_DURATION, RENEW_DEADLINE, RETRY_PERIOD, configured
+
 log = logging.getLogger(__name__)
 
 
@@ -42,9 +44,9 @@ class NotLeader(Exception):
 
 @dataclass(frozen=True)
 class LeaseTimings:
-    lease_duration_s: float = 15.0
-    renew_deadline_s: float = 10.0
-    retry_period_s: float = 2.0
+    lease_duration_s: float = configured(LEASE_DURATION)
+    renew_deadline_s: float = configured(RENEW_DEADLINE)
+    retry_period_s: float = configured(RETRY_PERIOD)
 
     def problem(self) -> str | None:
         """What makes these timings unsafe, or None."""

@@ -2,7 +2,8 @@
 kept in Kopf's ``memo`` as one typed object (``memo.runtime``).
 
 Written from the event loop (watch events) and read from the scheduler's worker threads; each
-field is either set once here, or a container whose single operations are atomic under the GIL.
+field is either set once here, or an object that takes its own lock (tracking, the "verify now"
+gate, the store's writers), or a container whose single operations are atomic under the GIL.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .metrics import Metrics
 from .record import ManagedRecord
 from .scheduler import Scheduler
 from .store import ObjectStore
+from .tracking import Tracking
 from .verify_now import VerifyNowGate
 
 
@@ -51,11 +53,7 @@ class Runtime:
     scheduler_task: asyncio.Task[None] | None = None
     classes: Index | None = None  # Kopf's index of BucketAccessClass specs, once it is filled
     namespaces: Index | None = None  # Kopf's index of namespace labels
-    tracked: set[str] = field(default_factory=set)  # uids scheduled at least once by this process
-    # uid -> when a change calling for fresh reads was seen
-    fresh: dict[str, float] = field(default_factory=dict)
-    seen: set[str] = field(default_factory=set)  # uids verified at least once by this process
-    cleanup_attempts: dict[str, int] = field(default_factory=dict)
+    tracking: Tracking = field(default_factory=Tracking)  # what this process remembers per uid
     elector: LeaderElector | None = None  # None: leader election off, this replica always leads
     elector_task: asyncio.Task[None] | None = None
 
@@ -73,11 +71,8 @@ class Runtime:
     def forget(self, uid: str) -> None:
         """The object is gone: drop everything this process kept about it."""
         self.store.pop(uid)
-        self.tracked.discard(uid)
-        self.fresh.pop(uid, None)
+        self.tracking.forget(uid)
         self.verify_now.forget(uid)
-        self.seen.discard(uid)
-        self.cleanup_attempts.pop(uid, None)
         if self.scheduler is not None:
             self.scheduler.forget(uid)
         self.metrics.set_ready(uid, None)

@@ -27,12 +27,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .settings import VERIFY_NOW_BURST, VERIFY_NOW_RATE, VERIFY_NOW_WINDOW, configured
+
 
 @dataclass(frozen=True)
 class VerifyNowLimits:
-    window_s: float = 5.0  # at most one fresh pass per object per window
-    rate: float = 1.0  # fresh passes per second a namespace earns
-    burst: int = 10  # fresh passes a namespace may start at once
+    window_s: float = configured(VERIFY_NOW_WINDOW)  # at most one fresh pass per object per window
+    rate: float = configured(VERIFY_NOW_RATE)  # fresh passes per second a namespace earns
+    burst: int = configured(VERIFY_NOW_BURST)  # fresh passes a namespace may start at once
 
     def problem(self) -> str | None:
         """What makes these limits unusable, or None."""
