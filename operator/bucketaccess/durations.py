@@ -11,6 +11,8 @@ _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 def parse_duration(text: str) -> float:
     """Seconds; ValueError naming the text when it is not a duration."""
     text = text.strip()
+    if text == "0":
+        return 0.0  # as Go's time.ParseDuration: a bare 0 needs no unit (`--cache-ttl 0` turns the cache off)
     pos, total = 0, 0.0
     for m in _PART.finditer(text):
         if m.start() != pos:
