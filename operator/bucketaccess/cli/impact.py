@@ -15,11 +15,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from ..aws.errors import AwsError
 from ..impact.changes import Change, ChangeSet, Kind, Unknown
 from ..impact.terraform import PlanError, read_plan
 from ..impact.verdicts import Effect, Report, Scenario, assess, dumps
+from ..k8s.settings import ACCOUNT_READER_ROLE_NAME, CLUSTER_NAME, OIDC_ISSUER, ORG_READER_ROLE_ARN, REGION
 from ..policy import InvalidInput, PolicyKind, parse_policy
-from .common import fail
+from ..resources import ClassSpec
+from .common import InvalidSetting, add_setting, fail, resolve
 from .exit_codes import ExitCode
 
 
@@ -127,7 +132,7 @@ def _change(flag: str, values: list[str]) -> Change:
     return Change(kind=kind, target=target, name=name, document=document, source=flag)
 
 
-def proposed(args: argparse.Namespace) -> ChangeSet:
+def proposed(args: argparse.Namespace, allow_none: bool = False) -> ChangeSet:
     changes: list[Change | Unknown] = []
     ignored: tuple[str, ...] = ()
     for flag in _FLAGS:
@@ -140,8 +145,8 @@ def proposed(args: argparse.Namespace) -> ChangeSet:
             fail(f"--terraform-plan: {exc}")
         changes += plan.changes
         ignored = plan.ignored
-    if not changes and not ignored:
-        fail("no change proposed: give --terraform-plan or at least one change flag (see --help)")
+    if not changes and not ignored and not allow_none:
+        fail("no change proposed: give --terraform-plan, --class or at least one change flag (see --help)")
     return ChangeSet(tuple(changes), ignored)
 
 
@@ -193,15 +198,107 @@ def to_text(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def command(args: argparse.Namespace) -> int:
-    changes = proposed(args)
-    if not args.snapshots:
-        fail("--snapshots: required for now (the live mode, from the cluster, is not built yet)")
-    objects = _snapshots(args.snapshots)
+def _classes(paths: list[str]) -> dict[str, ClassSpec]:
+    """``--class FILE``: BucketAccessClass manifests (YAML or JSON), as the platform team would apply them."""
+    out: dict[str, ClassSpec] = {}
+    for path in paths:
+        try:
+            docs = [d for d in yaml.safe_load_all(Path(path).read_text()) if d is not None]
+        except (OSError, yaml.YAMLError) as exc:
+            fail(f"--class: {path}: {exc}")
+        for doc in docs:
+            if not isinstance(doc, dict) or doc.get("kind") != "BucketAccessClass":
+                fail(f"--class: {path}: kind: not a BucketAccessClass manifest")
+            name = (doc.get("metadata") or {}).get("name")
+            if not isinstance(name, str) or not name or not isinstance(doc.get("spec"), dict):
+                fail(f"--class: {path}: metadata.name and spec are required")
+            out[name] = ClassSpec.parse(doc["spec"])
+    return out
+
+
+def _cluster(args: argparse.Namespace, changes: ChangeSet, classes: dict[str, ClassSpec]) -> Report:
+    """The declared uploads of the cluster (current kubeconfig), verified as the operator verifies."""
+    # Kubernetes and boto3 load only here: `impact --snapshots` needs neither.
+    from ..aws.boto import BotoReader
+    from ..aws.cache import CachedReader, TTLCache
+    from ..k8s.declared import ClusterUnreachable, from_kubeconfig
+    from ..k8s.identity import service_account_resolver
+    from ..reconcile import Deps
+    from .impact_cluster import ReadFailed, Subjectish, class_rows, evaluate
+
     try:
-        report = assess(objects, changes, datetime.now(UTC))
-    except InvalidInput as exc:
-        fail(f"--snapshots: {exc}")
+        region = resolve(REGION, args.region)
+        org_reader = resolve(ORG_READER_ROLE_ARN, args.org_reader_role_arn)
+        account_reader = resolve(ACCOUNT_READER_ROLE_NAME, args.account_reader_role_name)
+        cluster = resolve(CLUSTER_NAME, args.cluster_name)
+        issuer = resolve(OIDC_ISSUER, args.oidc_issuer)
+    except InvalidSetting as exc:
+        fail(str(exc))
+    try:
+        api, decls = from_kubeconfig(args.namespace, args.all_namespaces, args.selector, {})
+    except ClusterUnreachable as exc:
+        raise ReadFailed(str(exc)) from None
+    reader = CachedReader(
+        BotoReader(region=region, org_reader_role_arn=org_reader, account_reader_role_name=account_reader),
+        TTLCache(3600),
+    )
+    deps = Deps(
+        reader=reader,
+        resolve_service_account=service_account_resolver(api),
+        cluster_name=cluster,
+        oidc_issuer=issuer,
+    )
+    objects = [
+        (
+            Subjectish(
+                name=d.name,
+                bucket=d.subject.spec.bucket,
+                role_arn=d.subject.spec.role_arn or d.status.role_arn,
+                named_key=d.subject.spec.upload.encryption.kms_key_arn
+                if d.subject.spec.upload.encryption
+                else None,
+                managed_key=d.status.managed.kms_key_arn,
+            ),
+            d.subject,
+        )
+        for d in decls
+    ]
+    try:
+        rows = class_rows(objects, classes, deps) if classes else []
+        changed = {r.name for r in rows}
+        rest = [(o, s) for o, s in objects if o.name not in changed]
+        scenarios, _, untouched = (
+            evaluate(rest, changes.changes, deps) if changes.changes else ({}, {}, len(rest))
+        )
+    except AwsError as exc:
+        raise ReadFailed(f"{exc.operation or 'a read'}: {exc.code or exc.reason}: {exc.message}") from None
+    return assess(scenarios, changes, datetime.now(UTC), also=rows, not_evaluated=untouched)
+
+
+def command(args: argparse.Namespace) -> int:
+    classes = _classes(args.classes or [])
+    changes = proposed(args, allow_none=bool(classes))
+    if args.snapshots:
+        if classes:
+            fail("--class: needs the cluster (a snapshot holds no object's spec); leave out --snapshots")
+        objects = _snapshots(args.snapshots)
+        try:
+            report = assess(objects, changes, datetime.now(UTC))
+        except InvalidInput as exc:
+            fail(f"--snapshots: {exc}")
+    else:
+        from .impact_cluster import ReadFailed
+
+        try:
+            report = _cluster(args, changes, classes)
+        except ReadFailed as exc:
+            print(f"bucketaccess: error: a needed read failed: {exc}", file=sys.stderr)
+            return ExitCode.Unknown
+        except InvalidInput as exc:
+            print(
+                f"bucketaccess: error: AWS returned data the engine cannot evaluate: {exc}", file=sys.stderr
+            )
+            return ExitCode.Unknown
     sys.stdout.write(dumps(report) if args.output == "json" else to_text(report))
     if report.count(Effect.Breaks) or (args.fail_on_unknown and report.count(Effect.Unknown)):
         return ExitCode.Denied
@@ -218,8 +315,21 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     impact.add_argument(
         "--snapshots",
         metavar="DIR",
-        help="the declared uploads: scenario files (as `check --snapshot` writes them), one per object, named by path",
+        help="offline: the declared uploads as scenario files (as `check --snapshot` writes them), one per "
+        "object, named by path; without it, the cluster's BucketAccess objects (current kubeconfig) and AWS",
     )
+    impact.add_argument("--namespace", "-n", help="the objects of this namespace (default: the context's)")
+    impact.add_argument("--all-namespaces", "-A", action="store_true", help="the objects of every namespace")
+    impact.add_argument("--selector", "-l", help="only objects with these labels (a label selector)")
+    impact.add_argument(
+        "--class",
+        dest="classes",
+        action="append",
+        metavar="FILE",
+        help="a BucketAccessClass manifest as it would be applied: which objects lose admission",
+    )
+    for declared in (CLUSTER_NAME, OIDC_ISSUER, REGION, ORG_READER_ROLE_ARN, ACCOUNT_READER_ROLE_NAME):
+        add_setting(impact, declared)
     impact.add_argument("--terraform-plan", metavar="FILE", help="`terraform show -json PLANFILE` output")
     for flag, (_, n, _how) in _FLAGS.items():
         add_change: Callable[..., Any] = impact.add_argument

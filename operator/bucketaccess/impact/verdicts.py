@@ -18,9 +18,11 @@ from typing import Any
 from ..access import CheckName, explain, load_scenario
 from ..access.checks import merge_explanations
 from ..grants.plan import BUCKET_SID, KEY_SID
+from ..policy import StatementRef
 from ..reconcile.conditions import derive_ready
+from ..reconcile.types import Outcome
 from ..reconcile.verify import LAYER_CONDITIONS, conditions_from
-from ..vocabulary import ConditionStatus
+from ..vocabulary import ConditionStatus, ConditionType
 from .changes import Change, ChangeSet, Kind, rewrite
 
 Scenario = dict[str, Any]
@@ -170,10 +172,46 @@ def verdict(scenarios: Sequence[Mapping[str, Any]], now: dt.datetime) -> Verdict
     )
 
 
-def assess(objects: Mapping[str, Sequence[Scenario]], proposed: ChangeSet, now: dt.datetime) -> Report:
-    """Each object's verdict now and with the changes applied; only touched objects are evaluated."""
-    rows: list[Row] = []
-    unaffected = 0
+def verdict_of(outcome: Outcome) -> Verdict:
+    """An operator pass's Ready as a verdict (the layer that decides: the first one in Ready's state,
+    or Admitted when the class refuses)."""
+    ready = outcome.ready
+    if ready.status is ConditionStatus.TRUE:
+        return Verdict(ready=ready.status, reason=str(ready.reason), message=ready.message)
+    admitted = next((c for c in outcome.conditions if c.type is ConditionType.Admitted), None)
+    if admitted is not None and admitted.status is ConditionStatus.FALSE and admitted.reason == ready.reason:
+        return Verdict(
+            ready=ready.status, reason=str(ready.reason), layer=str(admitted.type), message=ready.message
+        )
+    deciding = next(
+        (c for c in outcome.conditions if c.status is ready.status and c.type is not ConditionType.Admitted),
+        None,
+    )
+    refs: tuple[StatementRef, ...] = ()
+    if deciding is not None and outcome.explanation is not None and deciding.type in CheckName.__members__:
+        refs = outcome.explanation.checks[CheckName(deciding.type)].statements
+    return Verdict(
+        ready=ready.status,
+        reason=str(ready.reason),
+        layer=str(deciding.type) if deciding else None,
+        statement=f"{refs[0].source} {refs[0].sid} ({refs[0].effect})" if refs else None,
+        message=ready.message,
+    )
+
+
+def assess(
+    objects: Mapping[str, Sequence[Scenario]],
+    proposed: ChangeSet,
+    now: dt.datetime,
+    *,
+    also: Sequence[Row] = (),
+    not_evaluated: int = 0,
+) -> Report:
+    """Each object's verdict now and with the changes applied; only touched objects are evaluated.
+    ``also``: rows decided elsewhere (a class change), for objects not in ``objects``;
+    ``not_evaluated``: objects with no scenario (not admitted now), which no AWS change can break."""
+    rows: list[Row] = list(also)
+    unaffected = not_evaluated
     for name, scenarios in sorted(objects.items()):
         rewritten = [rewrite(s, proposed.changes) for s in scenarios]
         touched = tuple(dict.fromkeys(t for r in rewritten for t in r.touched))
@@ -185,7 +223,7 @@ def assess(objects: Mapping[str, Sequence[Scenario]], proposed: ChangeSet, now: 
         after = None if unknown else verdict([r.scenario for r in rewritten], now)
         rows.append(Row(name=name, before=before, after=after, touched=touched, unknown=unknown))
     return Report(
-        rows=tuple(rows),
+        rows=tuple(sorted(rows, key=lambda r: r.name)),
         conflicts=tuple(conflicts(objects, proposed.changes)),
         ignored=proposed.ignored,
         evaluated=len(rows),

@@ -24,6 +24,15 @@ def kube_config(pool: int = 4) -> client.Configuration:
     return configuration
 
 
+def current_namespace() -> str:
+    """The namespace of the kubeconfig's current context, as kubectl takes it (``default``)."""
+    try:
+        _, context = config.list_kube_config_contexts()  # type: ignore[no-untyped-call]
+    except config.ConfigException:
+        return "default"
+    return str(((context or {}).get("context") or {}).get("namespace") or "default")
+
+
 def kube_api(pool: int = 4) -> client.ApiClient:
     return client.ApiClient(kube_config(pool))
 
