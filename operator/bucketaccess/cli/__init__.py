@@ -1,4 +1,4 @@
-"""``bucketaccess run | explain | check | impact``: one module per subcommand, with the exit codes they
+"""``bucketaccess run | explain | check | impact | why``: one module per subcommand, with the exit codes they
 share in :mod:`.exit_codes`. Each command reads its environment defaults only when it runs.
 
 Exit codes (explain, check): 0 Allowed; 1 ImplicitDeny, ExplicitDeny or Rejected; 2 invalid input
@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import check, explain, impact, run
+from . import check, explain, impact, run, why
 from .common import Parser
 from .exit_codes import ExitCode, exit_code
 
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add(sub)
     check.add(sub)
     impact.add(sub)
+    why.add(sub)
     run.add(sub)
     return parser
 

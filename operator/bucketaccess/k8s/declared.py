@@ -118,3 +118,16 @@ def from_kubeconfig(
         return api, declared(api, scope, selector, class_override)
     except (ApiException, ConfigException, OSError) as exc:
         raise ClusterUnreachable(f"the cluster's BucketAccess objects could not be listed: {exc}") from None
+
+
+def read_one(namespace: str | None, name: str) -> RawBody | None:
+    """One BucketAccess through the current kubeconfig (``None``: it does not exist)."""
+    from kubernetes.client.exceptions import ApiException
+    from kubernetes.config import ConfigException
+
+    from .kube import current_namespace, get_object, kube_api
+
+    try:
+        return get_object(kube_api(), namespace or current_namespace(), name)
+    except (ApiException, ConfigException, OSError) as exc:
+        raise ClusterUnreachable(f"BucketAccess {name} could not be read: {exc}") from None
