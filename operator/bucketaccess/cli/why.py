@@ -49,7 +49,8 @@ def command(args: argparse.Namespace) -> int:
         print(f"bucketaccess: error: {exc}", file=sys.stderr)
         return ExitCode.Unknown
     if obj is None:
-        fail(f"NAME: BucketAccess {args.name} not found in namespace {args.namespace or "(the context's)"}")
+        where = args.namespace or "of the current context"
+        fail(f"NAME: BucketAccess {args.name} not found in the namespace {where}")
     sys.stdout.write(to_text(obj))
     ready = next(
         (c for c in (obj.get("status") or {}).get("conditions") or () if c.get("type") == "Ready"), {}
