@@ -58,6 +58,7 @@ bench: envtest ## benchmarks; each prints JSON and writes bench/results/
 	$(PY) bench/fuzz.py --examples 20000
 	$(PY) bench/scale.py --n 1000 5000
 	$(PY) bench/failover.py --rounds 5
+	$(PY) bench/impact.py --n 5000
 
 .PHONY: demo
 demo: envtest ## local control plane + moto + operator + samples, print their status (ONCE=1: print and exit)
