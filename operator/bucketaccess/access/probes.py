@@ -54,8 +54,6 @@ class Probe:
 @dataclass(frozen=True, slots=True)
 class UploadPlan:
     probes: tuple[Probe, ...]  # a probe with a refusal is decided before any policy is read
-    kms_key_ref: str | None  # what the upload names as its key, before resolution
-    kms_key: KmsKey | None
 
 
 def _named(prefix: str, docs: tuple[NamedDocument, ...]) -> tuple[NamedPolicy, ...]:
@@ -256,7 +254,7 @@ def plan_upload(sc: Scenario, kms: bool = True) -> UploadPlan:
     if not sc.identity.exists or not sc.bucket.exists:
         # Nothing else can be said about a request whose role or bucket does not exist.
         refusal = UploadRefusal.RoleNotFound if not sc.identity.exists else UploadRefusal.BucketNotFound
-        return UploadPlan((Probe(Service.S3, req.action, resource, None, refusal=refusal),), None, None)
+        return UploadPlan((Probe(Service.S3, req.action, resource, None, refusal=refusal),))
     probes: list[Probe] = [_s3_probe(sc, req.action)]
     if acl_headers(req.headers) and req.action.lower() == "s3:putobject":
         probes.append(_s3_probe(sc, "s3:PutObjectAcl"))
@@ -266,7 +264,6 @@ def plan_upload(sc: Scenario, kms: bool = True) -> UploadPlan:
     key_ref, bad_header = _requested_key(sc) if req.action.lower() == "s3:putobject" else (None, None)
     if bad_header is not None:
         probes.append(bad_header)
-    key = None
     if key_ref is not None:
         key = resolve_key(sc, key_ref)
         if key is None:
@@ -287,4 +284,4 @@ def plan_upload(sc: Scenario, kms: bool = True) -> UploadPlan:
                 probes.append(Probe(Service.KMS, "kms:GenerateDataKey", key.arn, None, key, refused_key))
             elif kms:
                 probes += _kms_probes(sc, key)
-    return UploadPlan(tuple(probes), key_ref, key)
+    return UploadPlan(tuple(probes))
