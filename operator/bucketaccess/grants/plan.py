@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..access.services import is_bucket_action
+from ..policy import Arn
 from ..resources import BucketPolicyMode, KMSKeyUsersMode
 from .merge import canonical
 
@@ -285,7 +286,7 @@ def key_statements(key_arn: str, claims: Iterable[Claim]) -> list[dict[str, Any]
     if not mine:
         return []
     roles = sorted({c.role_arn for c in mine})
-    region = key_arn.split(":")[3]
+    region = Arn.parse(key_arn).region
     return [
         {
             "Sid": key_sid(key_arn),
