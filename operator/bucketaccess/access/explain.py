@@ -33,7 +33,8 @@ from .remedies import (
     where,
 )
 from .scenario import Ownership, Scenario
-from .services import Service, UploadRefusal, acl_permission
+from .services.common import Service, UploadRefusal
+from .services.s3 import acl_permission
 
 _REFUSALS: dict[UploadRefusal, tuple[CheckName, Status, Decision]] = {
     UploadRefusal.ACLNotSupported: (CheckName.BucketACLAllows, Status.FALSE, Decision.Rejected),

@@ -15,24 +15,23 @@ from ..policy import (
     StatementRef,
 )
 from .scenario import KeyManager, KmsKey, NamedDocument, OrgChains, Ownership, Scenario
-from .services import (
+from .services.common import Service, UploadRefusal, base_keys, with_time
+from .services.kms import (
     MANAGED_S3_ALIAS,
     NOT_FORWARDED,
-    PUBLIC_CANNED_ACLS,
-    Service,
-    UploadRefusal,
-    acl_allows,
-    acl_headers,
-    base_keys,
     grant_allows,
-    is_public_statement,
     key_refusal,
     managed_key_policy,
-    owner_root_needs_acl,
     resolve_key,
+)
+from .services.s3 import (
+    PUBLIC_CANNED_ACLS,
+    acl_allows,
+    acl_headers,
+    is_public_statement,
+    owner_root_needs_acl,
     s3_cover,
     s3_resource,
-    with_time,
 )
 
 

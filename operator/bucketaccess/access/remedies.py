@@ -31,16 +31,9 @@ from ..policy.wildcards import glob_match
 from .checks import Fix, FixPolicy, StatementFix
 from .probes import Probe
 from .scenario import KeyManager, Ownership, Scenario
-from .services import (
-    MANAGED_S3_ALIAS,
-    Service,
-    UploadRefusal,
-    acl_allows,
-    acl_headers,
-    acl_permission,
-    is_bucket_action,
-    s3_resource,
-)
+from .services.common import Service, UploadRefusal
+from .services.kms import MANAGED_S3_ALIAS
+from .services.s3 import acl_allows, acl_headers, acl_permission, is_bucket_action, s3_resource
 
 _LEVEL_NAMES = ("root", "OU", "OU", "OU", "OU", "OU")
 _ENCRYPTION_VALUES = ("aws:kms", "aws:kms:dsse", "AES256")
