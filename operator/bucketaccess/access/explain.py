@@ -21,7 +21,7 @@ from .checks import (
     Status,
     merge_findings,
 )
-from .probes import Probe, plan_upload
+from .probes import plan_upload
 from .remedies import (
     acl_remedy,
     cause_remedy,
@@ -33,7 +33,7 @@ from .remedies import (
     where,
 )
 from .scenario import Ownership, Scenario
-from .services.common import Service, UploadRefusal
+from .services.common import Probe, Service, UploadRefusal
 from .services.s3 import acl_permission
 
 _REFUSALS: dict[UploadRefusal, tuple[CheckName, Status, Decision]] = {
@@ -455,11 +455,11 @@ _S3_ONLY = frozenset(
 def _evaluate(
     sc: Scenario, service: Service | None = None
 ) -> tuple[list[RequestResult], list[Finding], list[tuple[Probe, RequestDecision]], tuple[Probe, ...]]:
-    plan = plan_upload(sc, kms=service is not Service.S3)
+    probes = plan_upload(sc, kms=service is not Service.S3)
     results: list[RequestResult] = []
     findings: list[Finding] = []
     decisions: list[tuple[Probe, RequestDecision]] = []
-    for probe in plan.probes:
+    for probe in probes:
         if service is not None and probe.service is not service:
             continue
         if probe.refusal is not None:
@@ -472,7 +472,7 @@ def _evaluate(
         decisions.append((probe, verdict))
         findings += _findings(probe, verdict, sc)
         results.append(RequestResult(probe.action, probe.resource, verdict.decision))
-    return results, findings, decisions, plan.probes
+    return results, findings, decisions, probes
 
 
 def _explain(sc: Scenario) -> tuple[Explanation, dict[CheckName, Check]]:

@@ -29,9 +29,8 @@ from ..policy.statements import not_principal_applies
 from ..policy.variables import Unresolvable, has_variables, substitute
 from ..policy.wildcards import glob_match
 from .checks import Fix, FixPolicy, StatementFix
-from .probes import Probe
 from .scenario import KeyManager, Ownership, Scenario
-from .services.common import Service, UploadRefusal
+from .services.common import Probe, Service, UploadRefusal
 from .services.kms import MANAGED_S3_ALIAS
 from .services.s3 import acl_allows, acl_headers, acl_permission, is_bucket_action, s3_resource
 

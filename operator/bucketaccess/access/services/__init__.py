@@ -1,11 +1,39 @@
 """The service rules: what each AWS service adds to the generic evaluation in :mod:`...policy`, one
-module per service (s3.py, kms.py), and what they share (common.py).
+module per service (s3.py, kms.py), each registered in :data:`RULES`, as iam-simulate keeps one
+authorizer per service in its ``serviceEngines``; and what they share (common.py).
 
 Other packages import from here only what they need of S3 (which actions are bucket actions, the
 public canned ACLs); within :mod:`..access`, each module imports from the service's own module.
 """
 
-from .common import Service, UploadRefusal
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..scenario import Scenario
+from . import kms, s3
+from .common import Probe, Service, UploadRefusal
 from .s3 import PUBLIC_CANNED_ACLS, is_bucket_action
 
-__all__ = ["PUBLIC_CANNED_ACLS", "Service", "UploadRefusal", "is_bucket_action"]
+
+class ServiceRules(Protocol):
+    """What one service adds. The service's module is its implementation: mypy checks the modules
+    in :data:`RULES` against this Protocol."""
+
+    def probes(self, sc: Scenario) -> list[Probe]:
+        """The service's requests of the upload, in the order AWS meets them, refusals included."""
+        ...
+
+
+# In the order AWS meets them: S3 first, then the KMS calls S3 makes for it.
+RULES: dict[Service, ServiceRules] = {Service.S3: s3, Service.KMS: kms}
+
+__all__ = [
+    "PUBLIC_CANNED_ACLS",
+    "RULES",
+    "Probe",
+    "Service",
+    "ServiceRules",
+    "UploadRefusal",
+    "is_bucket_action",
+]

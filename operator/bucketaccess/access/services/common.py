@@ -1,13 +1,16 @@
 """What the rules of every service share: the services, the refusals that are not AccessDenied,
-and the condition keys every request of an upload carries."""
+one request of an upload (a probe), and what every request carries: the condition keys, the
+caller's own policies and the organization's."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from ...policy import PrincipalKind
+from ...policy import Authorization, Caller, NamedPolicy, PrincipalKind, StatementRef
 from ...policy.operators import parse_instant
-from ..scenario import Scenario
+from ..scenario import KmsKey, NamedDocument, OrgChains, Scenario
 
 
 class Service(StrEnum):
@@ -29,6 +32,21 @@ class UploadRefusal(StrEnum):
     RoleNotFound = "RoleNotFound"
     BucketNotFound = "BucketNotFound"
     KeyPolicyNotInScenario = "KeyPolicyNotInScenario"
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One authorization request of the upload."""
+
+    service: Service
+    action: str
+    resource: str
+    authorization: Authorization | None  # None when a refusal decides before any policy
+    key: KmsKey | None = None
+    refusal: UploadRefusal | None = None
+    detail: str = ""
+    ignored_public_acl: tuple[StatementRef, ...] = ()
+    cover: str = ""  # what a fix for this request should name as Resource (BUCKET/PREFIX*, the key...)
 
 
 def base_keys(sc: Scenario, resource_account: str) -> dict[str, tuple[str, ...]]:
@@ -66,3 +84,33 @@ def with_time(
         if instant is not None:
             merged["aws:epochtime"] = (str(int(instant.timestamp())),)
     return merged
+
+
+def _named(prefix: str, docs: tuple[NamedDocument, ...]) -> tuple[NamedPolicy, ...]:
+    return tuple(NamedPolicy(f"{prefix}:{d.name}", d.policy) for d in docs)
+
+
+def caller_side(sc: Scenario) -> dict[str, Any]:
+    """The caller's identity policies, permissions boundary and session policies: the same for
+    every request of one upload, S3 or KMS."""
+    boundary = sc.identity.boundary
+    return {
+        "identity": _named("identity", sc.identity.policies),
+        "boundary": NamedPolicy(f"boundary:{boundary.name}", boundary.policy) if boundary else None,
+        "session": _named("session", sc.identity.session_policies),
+    }
+
+
+def chains(org: OrgChains | None, kind: str) -> tuple[tuple[NamedPolicy, ...], ...] | None:
+    if org is None:
+        return None
+    levels = org.scps if kind == "scp" else org.rcps
+    if not levels:
+        return None
+    return tuple(_named(f"{kind}[{i}]", level) for i, level in enumerate(levels))
+
+
+def applies_org(sc: Scenario, account: str, caller: Caller) -> OrgChains | None:
+    if sc.organization is None or caller.service_linked:
+        return None
+    return sc.organization.chains(account, sc.identity.account)

@@ -1,16 +1,63 @@
-"""KMS's rules: which key an upload's reference names, the policy of the AWS managed key, KMS
-grants as allows, and the states of a key S3 refuses before any policy is read."""
+"""KMS's rules: which key encrypts an upload and which key its reference names, the policy of the
+AWS managed key, KMS grants as allows, the states of a key S3 refuses before any policy is read,
+and the KMS requests S3 makes for an upload (:func:`probes`), decided by the key policy.
+"""
 
 from __future__ import annotations
 
-from ...policy import Caller, ExternalAllow, PolicyKind, Scope, StatementRef, parse_policy
+from ...policy import (
+    Authorization,
+    Caller,
+    ExternalAllow,
+    NamedPolicy,
+    PolicyKind,
+    RequestContext,
+    ResourceSide,
+    Scope,
+    StatementRef,
+    parse_policy,
+)
 from ...policy.model import Effect, Policy
 from ..scenario import KeyManager, KeyState, KmsKey, Scenario
-from .common import UploadRefusal
+from .common import (
+    Probe,
+    Service,
+    UploadRefusal,
+    applies_org,
+    base_keys,
+    caller_side,
+    chains,
+    with_time,
+)
 
 MANAGED_S3_ALIAS = "alias/aws/s3"
 # Condition keys a request made by S3 on the caller's behalf (forward access session) does not carry.
 NOT_FORWARDED = ("aws:sourceip", "aws:sourcevpce", "aws:sourcevpc", "aws:vpcsourceip")
+SSE_HEADER = "x-amz-server-side-encryption"
+KEY_ID_HEADER = "x-amz-server-side-encryption-aws-kms-key-id"
+
+
+def key_id_without_sse_kms(headers: dict[str, str]) -> str | None:
+    """The key an upload names without asking for SSE-KMS: S3 refuses such an upload (400
+    InvalidArgument) before any key is used."""
+    sse = headers.get(SSE_HEADER)
+    key_id = headers.get(KEY_ID_HEADER)
+    return key_id if key_id is not None and (sse is None or not sse.startswith("aws:kms")) else None
+
+
+def requested_key(sc: Scenario) -> str | None:
+    """The key the upload encrypts with: MANAGED_S3_ALIAS, a key reference, or None for no KMS
+    (also for a key named without SSE-KMS, an upload S3 refuses first)."""
+    headers = sc.request.headers
+    if key_id_without_sse_kms(headers) is not None:
+        return None
+    sse = headers.get(SSE_HEADER)
+    if sse is not None:
+        return (headers.get(KEY_ID_HEADER) or MANAGED_S3_ALIAS) if sse.startswith("aws:kms") else None
+    enc = sc.bucket.encryption
+    if enc is not None and enc.algorithm.startswith("aws:kms"):
+        return enc.kms_key_arn or MANAGED_S3_ALIAS
+    return None
 
 
 def managed_key_policy(account: str, region: str) -> Policy:
@@ -104,3 +151,72 @@ def key_refusal(sc: Scenario, key: KmsKey) -> UploadRefusal | None:
     if key.region != sc.region:
         return UploadRefusal.KMSKeyWrongRegion
     return None
+
+
+def probes(sc: Scenario) -> list[Probe]:
+    """The KMS requests S3 makes for an upload encrypted with a KMS key, or the refusal that comes
+    before them: a key the scenario does not describe, or one S3 cannot use."""
+    ref = requested_key(sc) if sc.request.action.lower() == "s3:putobject" else None
+    if ref is None:
+        return []
+    key = resolve_key(sc, ref)
+    if key is None:
+        return [
+            Probe(Service.KMS, "kms:GenerateDataKey", ref, None, None, UploadRefusal.KMSKeyNotInScenario, ref)
+        ]
+    refused = key_refusal(sc, key)
+    if refused is not None:
+        return [Probe(Service.KMS, "kms:GenerateDataKey", key.arn, None, key, refused)]
+    return _key_probes(sc, key)
+
+
+def _key_probes(sc: Scenario, key: KmsKey) -> list[Probe]:
+    """GenerateDataKey (and Decrypt for a multipart upload), S3 calling on the caller's behalf: the
+    key policy must allow, KMS grants allow too, and the S3-only condition keys are not sent."""
+    req = sc.request
+    object_arn = f"arn:aws:s3:::{sc.bucket.name}/{req.key}"
+    enc = sc.bucket.encryption
+    bucket_key = enc is not None and enc.bucket_key_enabled
+    context_arn = f"arn:aws:s3:::{sc.bucket.name}" if bucket_key else object_arn
+    encryption_context = {"aws:s3:arn": context_arn}
+    policy = key.policy
+    if policy is None and key.manager is KeyManager.AWS:
+        policy = managed_key_policy(key.account, key.region)
+    operations = ["GenerateDataKey"] + (["Decrypt"] if req.multipart else [])
+    probes = []
+    for op in operations:
+        action = f"kms:{op}"
+        if policy is None:
+            probes.append(
+                Probe(Service.KMS, action, key.arn, None, key, UploadRefusal.KeyPolicyNotInScenario)
+            )
+            continue
+        keys = base_keys(sc, key.account)
+        keys |= {
+            "kms:viaservice": (f"s3.{sc.region}.amazonaws.com",),
+            "kms:calleraccount": (req.caller.account,),
+            "kms:encryptioncontext:aws:s3:arn": (context_arn,),
+            "kms:encryptioncontextkeys": ("aws:s3:arn",),
+            "aws:viaawsservice": ("true",),
+            "aws:calledvia": ("s3.amazonaws.com",),
+        }
+        overrides = {
+            k: v for k, v in req.context.items() if k not in NOT_FORWARDED and not k.startswith("s3:")
+        }
+        keys = with_time(keys, overrides)
+        ctx = RequestContext(action, key.arn, req.caller, keys)
+        rcp_chains = None if key.manager is KeyManager.AWS else applies_org(sc, key.account, req.caller)
+        auth = Authorization(
+            ctx=ctx,
+            **caller_side(sc),
+            resource=ResourceSide(
+                owner_account=key.account,
+                policy=NamedPolicy("key-policy", policy),
+                mandatory=True,
+                extra_allows=tuple(grant_allows(key, req.caller, op, encryption_context)),
+            ),
+            scps=chains(applies_org(sc, req.caller.account, req.caller), "scp"),
+            rcps=chains(rcp_chains, "rcp"),
+        )
+        probes.append(Probe(Service.KMS, action, key.arn, auth, key, cover=key.arn))
+    return probes

@@ -1,12 +1,33 @@
 """S3's rules, apart from the generic evaluation in :mod:`...policy`: which ARN an action is
-authorized against, ACL grants as resource-side allows, and Block Public Access's test of "public".
+authorized against, ACL grants as resource-side allows, Block Public Access's test of "public", and
+the S3 requests of an upload (:func:`probes`), with the refusals S3 makes before any policy.
 """
 
 from __future__ import annotations
 
-from ...policy import ExternalAllow, PrincipalKind, Scope, StatementRef
+from ...policy import (
+    Authorization,
+    ExternalAllow,
+    NamedPolicy,
+    PrincipalKind,
+    RequestContext,
+    ResourceSide,
+    Scope,
+    StatementRef,
+)
 from ...policy.model import Effect, Statement
 from ..scenario import Ownership, Scenario
+from .common import (
+    Probe,
+    Service,
+    UploadRefusal,
+    applies_org,
+    base_keys,
+    caller_side,
+    chains,
+    with_time,
+)
+from .kms import key_id_without_sse_kms
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
@@ -52,6 +73,8 @@ BUCKET_ACTIONS = frozenset(
         "s3:DeleteBucketMetadataTableConfiguration",
     )
 )  # fmt: skip
+# Listing actions, authorized against the bucket: they carry s3:prefix, what they list.
+LISTS_BY_PREFIX = ("s3:listbucket", "s3:listbucketversions")
 # Actions whose only resource is "*" (the account): no bucket or object decides them.
 ACCOUNT_ACTIONS = frozenset(
     a.lower()
@@ -171,3 +194,111 @@ def acl_allows(sc: Scenario, action: str) -> tuple[list[ExternalAllow], list[Sta
 
 def acl_headers(headers: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k == "x-amz-acl" or k.startswith("x-amz-grant-")}
+
+
+def probes(sc: Scenario) -> list[Probe]:
+    """The S3 requests of the upload, in the order S3 meets them: the request itself; for an upload
+    with an ACL header, s3:PutObjectAcl as well and S3's refusal of that ACL, if any; and S3's
+    refusal of an upload that names a key without asking for SSE-KMS."""
+    req = sc.request
+    out = [_s3_probe(sc, req.action)]
+    upload = req.action.lower() == "s3:putobject"
+    if acl_headers(req.headers) and upload:
+        out.append(_s3_probe(sc, "s3:PutObjectAcl"))
+        refused = _acl_refusal(sc, req.action, s3_resource(sc.bucket.name, req.key, req.action))
+        if refused is not None:
+            out.append(refused)
+    key_id = key_id_without_sse_kms(req.headers) if upload else None
+    if key_id is not None:
+        resource = f"arn:aws:s3:::{sc.bucket.name}/{req.key}"
+        out.append(
+            Probe(
+                Service.S3,
+                req.action,
+                resource,
+                None,
+                refusal=UploadRefusal.KeyIdWithoutKMSHeader,
+                detail=key_id,
+            )
+        )
+    return out
+
+
+def _s3_probe(sc: Scenario, action: str) -> Probe:
+    req = sc.request
+    bucket = sc.bucket
+    resource = s3_resource(bucket.name, req.key, action)
+    keys = base_keys(sc, bucket.account)
+    for name, value in req.headers.items():
+        if name.startswith("x-amz-"):
+            keys[f"s3:{name}"] = (value,)
+    if req.vpc_endpoint is not None:
+        keys["aws:sourcevpce"] = (req.vpc_endpoint.id,)
+    if req.prefix and action.lower() in LISTS_BY_PREFIX:
+        keys["s3:prefix"] = (req.prefix,)  # the workload lists what it asks for, its prefix
+    keys = with_time(keys, req.context)
+    ctx = RequestContext(action, resource, req.caller, keys)
+    voided: frozenset[int] = frozenset()
+    restricted = bucket.public_access_block.restrict_public_buckets and req.caller.account != bucket.account
+    if bucket.policy is not None and restricted:
+        voided = frozenset(s.index for s in bucket.policy.statements if is_public_statement(s))
+    acl_grants, ignored = acl_allows(sc, action)
+    endpoint = None
+    if req.vpc_endpoint is not None and req.vpc_endpoint.policy is not None:
+        endpoint = NamedPolicy(f"vpce:{req.vpc_endpoint.id}", req.vpc_endpoint.policy)
+    auth = Authorization(
+        ctx=ctx,
+        **caller_side(sc),
+        resource=ResourceSide(
+            owner_account=bucket.account,
+            policy=NamedPolicy("bucket-policy", bucket.policy) if bucket.policy else None,
+            extra_allows=tuple(acl_grants),
+            voided=voided,
+            owner_root_needs_grant=owner_root_needs_acl(sc, action),
+        ),
+        scps=chains(applies_org(sc, req.caller.account, req.caller), "scp"),
+        rcps=chains(applies_org(sc, bucket.account, req.caller), "rcp"),
+        endpoint=endpoint,
+    )
+    return Probe(
+        Service.S3, action, resource, auth, ignored_public_acl=tuple(ignored), cover=_cover(sc, action)
+    )
+
+
+def _cover(sc: Scenario, action: str) -> str:
+    return s3_cover(sc.bucket.name, sc.request.key, sc.request.prefix, action)
+
+
+def _acl_refusal(sc: Scenario, action: str, resource: str) -> Probe | None:
+    """S3's refusal of the ACL headers an upload sends: any ACL but bucket-owner-full-control when
+    the bucket's ACLs are disabled, a public one when Block Public Access blocks public ACLs."""
+    sent = acl_headers(sc.request.headers)
+    if not sent:
+        return None
+    if sc.bucket.ownership is Ownership.BucketOwnerEnforced:
+        refusal = UploadRefusal.ACLNotSupported
+        refused = {
+            k: v for k, v in sent.items() if not (k == "x-amz-acl" and v == "bucket-owner-full-control")
+        }
+    elif sc.bucket.public_access_block.block_public_acls:
+        refusal = UploadRefusal.PublicACLBlocked
+        refused = {
+            k: v
+            for k, v in sent.items()
+            if (k == "x-amz-acl" and v in PUBLIC_CANNED_ACLS)
+            or (k != "x-amz-acl" and ("AllUsers" in v or "AuthenticatedUsers" in v))
+        }
+    else:
+        return None
+    if not refused:
+        return None
+    name, value = next(iter(refused.items()))
+    return Probe(
+        Service.S3,
+        action,
+        resource,
+        None,
+        refusal=refusal,
+        detail=f"{name}: {value}",
+        cover=_cover(sc, action),
+    )
