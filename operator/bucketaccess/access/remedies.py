@@ -30,6 +30,7 @@ from ..policy.variables import Unresolvable, has_variables, substitute
 from ..policy.wildcards import glob_match
 from .checks import Fix, FixPolicy, StatementFix
 from .scenario import KeyManager, Ownership, Scenario
+from .services import kms
 from .services.common import Probe, Service, UploadRefusal
 from .services.kms import MANAGED_S3_ALIAS
 from .services.s3 import acl_allows, acl_headers, acl_permission, is_bucket_action, s3_resource
@@ -203,14 +204,7 @@ def grant_statement(principal: str, action: str, resource: str, condition: objec
 
 
 def key_user_statement(role: str, region: str) -> dict[str, Any]:
-    return {
-        "Sid": "AllowUseThroughS3",
-        "Effect": "Allow",
-        "Principal": {"AWS": role},
-        "Action": ["kms:GenerateDataKey*", "kms:Decrypt", "kms:DescribeKey"],
-        "Resource": "*",
-        "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
-    }
+    return kms.key_user_statement("AllowUseThroughS3", role, region)
 
 
 def _condition_block(clauses: tuple[ConditionClause, ...]) -> dict[str, dict[str, object]]:

@@ -5,6 +5,9 @@ and the KMS requests S3 makes for an upload (:func:`probes`), decided by the key
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from ...policy import (
     Authorization,
     Caller,
@@ -33,6 +36,8 @@ from .common import (
 MANAGED_S3_ALIAS = "alias/aws/s3"
 # Condition keys a request made by S3 on the caller's behalf (forward access session) does not carry.
 NOT_FORWARDED = ("aws:sourceip", "aws:sourcevpce", "aws:sourcevpc", "aws:vpcsourceip")
+# What a key user needs for S3 to encrypt and decrypt with the key on its behalf.
+KEY_USER_ACTIONS = ("kms:GenerateDataKey*", "kms:Decrypt", "kms:DescribeKey")
 SSE_HEADER = "x-amz-server-side-encryption"
 KEY_ID_HEADER = "x-amz-server-side-encryption-aws-kms-key-id"
 
@@ -97,6 +102,21 @@ def managed_key_policy(account: str, region: str) -> Policy:
         "(aws/s3 default key policy)",
         PolicyKind.Resource,
     )
+
+
+def key_user_statement(
+    sid: str, principal: str | list[str], region: str, actions: Sequence[str] = KEY_USER_ACTIONS
+) -> dict[str, Any]:
+    """The key-policy statement that makes ``principal`` a key user only through S3 in ``region``
+    (``kms:ViaService``): the one the operator manages and the one a fix suggests."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": principal},
+        "Action": list(actions),
+        "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+    }
 
 
 def resolve_key(sc: Scenario, ref: str) -> KmsKey | None:
