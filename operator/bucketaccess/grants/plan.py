@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..access.services import is_bucket_action, kms
+from ..access.services import LISTS_BY_PREFIX, is_bucket_action, kms
 from ..policy import Arn
 from ..resources import BucketPolicyMode, KMSKeyUsersMode
 from .merge import canonical
@@ -51,9 +51,6 @@ GRANTABLE_BUCKET_ACTIONS = frozenset(
         "s3:GetBucketLocation",
     )
 )
-LISTS_BY_PREFIX = frozenset(
-    a.lower() for a in ("s3:ListBucket", "s3:ListBucketVersions")
-)  # they carry s3:prefix
 # The managed key-user statement lists them in the reverse order, as it always has.
 KEY_USER_ACTIONS = tuple(reversed(kms.KEY_USER_ACTIONS))
 GRANT_OPERATIONS = ("Decrypt", "DescribeKey", "GenerateDataKey")

@@ -2,8 +2,8 @@
 module per service (s3.py, kms.py), each registered in :data:`RULES`, as iam-simulate keeps one
 authorizer per service in its ``serviceEngines``; and what they share (common.py).
 
-Other packages import from here only what they need of S3 (which actions are bucket actions, the
-public canned ACLs); within :mod:`..access`, each module imports from the service's own module.
+Other packages import from here only what they need of S3 (which actions are bucket actions and
+which list by prefix, the public canned ACLs) and the key-user statement (:mod:`.kms`); within :mod:`..access`, each module imports from the service's own module.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Protocol
 from ..scenario import Scenario
 from . import kms, s3
 from .common import Probe, Service, UploadRefusal
-from .s3 import PUBLIC_CANNED_ACLS, is_bucket_action
+from .s3 import LISTS_BY_PREFIX, PUBLIC_CANNED_ACLS, is_bucket_action
 
 
 class ServiceRules(Protocol):
@@ -29,6 +29,7 @@ class ServiceRules(Protocol):
 RULES: dict[Service, ServiceRules] = {Service.S3: s3, Service.KMS: kms}
 
 __all__ = [
+    "LISTS_BY_PREFIX",
     "PUBLIC_CANNED_ACLS",
     "RULES",
     "Probe",

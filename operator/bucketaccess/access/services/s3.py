@@ -74,7 +74,7 @@ BUCKET_ACTIONS = frozenset(
     )
 )  # fmt: skip
 # Listing actions, authorized against the bucket: they carry s3:prefix, what they list.
-LISTS_BY_PREFIX = ("s3:listbucket", "s3:listbucketversions")
+LISTS_BY_PREFIX = frozenset(("s3:listbucket", "s3:listbucketversions"))
 # Actions whose only resource is "*" (the account): no bucket or object decides them.
 ACCOUNT_ACTIONS = frozenset(
     a.lower()
