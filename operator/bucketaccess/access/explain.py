@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from ..policy import CauseKind, Decision, Layer, PrincipalKind, RequestDecision, StatementRef, evaluate, worst
+from ..policy import Decision, Layer, PrincipalKind, RequestDecision, StatementRef, evaluate, worst
 from ..vocabulary import Reason
 from .assume import role_assumable
 from .checks import (
     CHECKS,
+    Blame,
     Check,
     CheckName,
     Explanation,
@@ -22,18 +23,10 @@ from .checks import (
     merge_findings,
 )
 from .probes import plan_upload
-from .remedies import (
-    acl_remedy,
-    cause_remedy,
-    condition_remedy,
-    public_acl_ignored_remedy,
-    refusal_message,
-    resource_near_misses,
-    what,
-    where,
-)
+from .remedies import blame_remedy, refusal_message, what, where
 from .scenario import Ownership, Scenario
-from .services.common import Probe, Service, UploadRefusal
+from .services import RULES
+from .services.common import Probe, Service, UploadRefusal, cause_reason
 from .services.s3 import acl_permission
 
 _REFUSALS: dict[UploadRefusal, tuple[CheckName, Status, Decision]] = {
@@ -60,105 +53,18 @@ _LAYER_CHECK = {
 
 
 def _findings(probe: Probe, decision: RequestDecision, sc: Scenario) -> list[Finding]:
-    out: list[Finding] = []
-    for cause in decision.causes:
-        reason = Reason.ExplicitDeny if cause.kind is CauseKind.ExplicitDeny else Reason.NoAllowStatement
-        if cause.layer in _LAYER_CHECK:
-            message, fix = cause_remedy(cause, probe, decision, sc)
-            out.append(
-                Finding(_LAYER_CHECK[cause.layer], Status.FALSE, reason, message, cause.statements, fix)
-            )
-        elif probe.service is Service.KMS:
-            message, fix = cause_remedy(cause, probe, decision, sc)
-            kms_reason = (
-                reason
-                if cause.kind is CauseKind.ExplicitDeny
-                else (Reason.NotAKeyUser if cause.layer is Layer.Resource else Reason.NoIAMPermission)
-            )
-            check = (
-                CheckName.IdentityPolicyAllows
-                if cause.kind is CauseKind.ExplicitDeny and cause.layer is Layer.Identity
-                else CheckName.KMSKeyUsable
-            )
-            out.append(Finding(check, Status.FALSE, kms_reason, message, cause.statements, fix))
-        elif cause.kind is CauseKind.Voided:
-            message, fix = cause_remedy(cause, probe, decision, sc)
-            out.append(
-                Finding(
-                    CheckName.PublicAccessBlockAllows,
-                    Status.FALSE,
-                    Reason.PublicPolicyRestricted,
-                    message,
-                    cause.statements,
-                    fix,
-                )
-            )
-        elif cause.layer is Layer.Identity:
-            message, fix = cause_remedy(cause, probe, decision, sc)
-            out.append(
-                Finding(CheckName.IdentityPolicyAllows, Status.FALSE, reason, message, cause.statements, fix)
-            )
-        elif cause.kind is CauseKind.NoAllow and (misses := resource_near_misses(decision, probe)):
-            # The bucket policy does grant the caller, on a condition this request does not meet:
-            # that statement is what refuses, and meeting its condition is the fix.
-            message, fix = condition_remedy(misses, probe, sc)
-            refs = tuple(dict.fromkeys(m.ref for m in misses))
-            out.append(
-                Finding(
-                    CheckName.BucketPolicyAllows,
-                    Status.FALSE,
-                    Reason.AllowConditionNotMet,
-                    message,
-                    refs,
-                    fix,
-                )
-            )
-        elif (
-            cause.kind is CauseKind.NoAllow
-            and sc.bucket.ownership is not Ownership.BucketOwnerEnforced
-            and acl_permission(probe.action) is not None
-        ):
-            # With ACLs enabled, the bucket ACL is the classic way to let another account write
-            # (the article's cause 4), and what the owner's root user is authorized by, so the
-            # missing grant is reported there, naming both fixes.
-            message, fix = acl_remedy(probe, decision, sc)
-            acl_reason = Reason.NoWriteGrant if acl_permission(probe.action) == "WRITE" else Reason.NoACLGrant
-            out.append(Finding(CheckName.BucketACLAllows, Status.FALSE, acl_reason, message, (), fix))
-        else:
-            message, fix = cause_remedy(cause, probe, decision, sc)
-            resource_reason = (
-                reason if cause.kind is CauseKind.ExplicitDeny else Reason.CrossAccountNotGranted
-            )
-            out.append(
-                Finding(
-                    CheckName.BucketPolicyAllows,
-                    Status.FALSE,
-                    resource_reason,
-                    message,
-                    cause.statements,
-                    fix,
-                )
-            )
-    if probe.ignored_public_acl and _lacks_resource_grant(decision, sc):
-        message, fix = public_acl_ignored_remedy(sc, probe)
-        out.append(
-            Finding(
-                CheckName.PublicAccessBlockAllows,
-                Status.FALSE,
-                Reason.PublicACLIgnored,
-                message,
-                probe.ignored_public_acl,
-                fix,
-            )
-        )
-    return out
+    """Each cause of a refused request on the check that reports it: a generic layer's (SCP, RCP,
+    boundary, session, endpoint) on that layer's, any other where the request's service says."""
+    generic = [c for c in decision.causes if c.layer in _LAYER_CHECK]
+    blames = [Blame(_LAYER_CHECK[c.layer], cause_reason(c), c.statements, c) for c in generic]
+    rest = [c for c in decision.causes if c.layer not in _LAYER_CHECK]
+    blames += RULES[probe.service].findings(rest, probe, decision, sc)
+    return [_finding(b, probe, decision, sc) for b in blames]
 
 
-def _lacks_resource_grant(decision: RequestDecision, sc: Scenario) -> bool:
-    """Would the grant Block Public Access voids have been the one that was missing?"""
-    same = sc.request.caller.account == sc.bucket.account
-    layers = (Layer.Identity, Layer.Resource) if same else (Layer.Resource,)
-    return any(c.layer in layers and c.kind is CauseKind.NoAllow for c in decision.causes)
+def _finding(blame: Blame, probe: Probe, decision: RequestDecision, sc: Scenario) -> Finding:
+    message, fix = blame_remedy(blame, probe, decision, sc)
+    return Finding(blame.check, Status.FALSE, blame.reason, message, blame.statements, fix)
 
 
 def _allowing(

@@ -3,13 +3,20 @@ module per service (s3.py, kms.py), each registered in :data:`RULES`, as iam-sim
 authorizer per service in its ``serviceEngines``; and what they share (common.py).
 
 Other packages import from here only what they need of S3 (which actions are bucket actions and
-which list by prefix, the public canned ACLs) and the key-user statement (:mod:`.kms`); within :mod:`..access`, each module imports from the service's own module.
+which list by prefix, the public canned ACLs) and the key-user statement (:mod:`.kms`); within
+:mod:`..access`, each module imports from the service's own module.
+
+The rules know no words: a finding is data (:class:`..checks.Blame`), worded afterwards by
+:mod:`..remedies`, which imports the rules (an import-linter contract keeps it one way).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
+from ...policy import Cause, RequestDecision
+from ..checks import Blame
 from ..scenario import Scenario
 from . import kms, s3
 from .common import Probe, Service, UploadRefusal
@@ -22,6 +29,13 @@ class ServiceRules(Protocol):
 
     def probes(self, sc: Scenario) -> list[Probe]:
         """The service's requests of the upload, in the order AWS meets them, refusals included."""
+        ...
+
+    def findings(
+        self, causes: Sequence[Cause], probe: Probe, decision: RequestDecision, sc: Scenario
+    ) -> list[Blame]:
+        """Which checks one of its refused requests fails, for the ``causes`` no generic layer's
+        check (SCP, RCP, boundary, session, endpoint) takes, plus any the service adds."""
         ...
 
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from ...policy import Authorization, Caller, NamedPolicy, PrincipalKind, StatementRef
+from ...policy import Authorization, Caller, Cause, CauseKind, NamedPolicy, PrincipalKind, StatementRef
 from ...policy.operators import parse_instant
+from ...vocabulary import Reason
 from ..scenario import KmsKey, NamedDocument, OrgChains, Scenario
 
 
@@ -47,6 +48,11 @@ class Probe:
     detail: str = ""
     ignored_public_acl: tuple[StatementRef, ...] = ()
     cover: str = ""  # what a fix for this request should name as Resource (BUCKET/PREFIX*, the key...)
+
+
+def cause_reason(cause: Cause) -> Reason:
+    """The reason a cause gives on any layer's check, unless the service says better."""
+    return Reason.ExplicitDeny if cause.kind is CauseKind.ExplicitDeny else Reason.NoAllowStatement
 
 
 def base_keys(sc: Scenario, resource_account: str) -> dict[str, tuple[str, ...]]:

@@ -1,6 +1,7 @@
 """KMS's rules: which key encrypts an upload and which key its reference names, the policy of the
 AWS managed key, KMS grants as allows, the states of a key S3 refuses before any policy is read,
-and the KMS requests S3 makes for an upload (:func:`probes`), decided by the key policy.
+the KMS requests S3 makes for an upload (:func:`probes`), decided by the key policy, and where
+their refusals are reported (:func:`findings`).
 """
 
 from __future__ import annotations
@@ -11,16 +12,22 @@ from typing import Any
 from ...policy import (
     Authorization,
     Caller,
+    Cause,
+    CauseKind,
     ExternalAllow,
+    Layer,
     NamedPolicy,
     PolicyKind,
     RequestContext,
+    RequestDecision,
     ResourceSide,
     Scope,
     StatementRef,
     parse_policy,
 )
 from ...policy.model import Effect, Policy
+from ...vocabulary import Reason
+from ..checks import Blame, CheckName
 from ..scenario import KeyManager, KeyState, KmsKey, Scenario
 from .common import (
     Probe,
@@ -240,3 +247,19 @@ def _key_probes(sc: Scenario, key: KmsKey) -> list[Probe]:
         )
         probes.append(Probe(Service.KMS, action, key.arn, auth, key, cover=key.arn))
     return probes
+
+
+def findings(causes: Sequence[Cause], probe: Probe, decision: RequestDecision, sc: Scenario) -> list[Blame]:
+    """Where a KMS request's refusal is reported, for the causes no generic layer's check takes: on
+    KMSKeyUsable (NotAKeyUser when the key policy lets the caller in nowhere, NoIAMPermission when
+    its identity side does not allow, ExplicitDeny), except an identity-policy Deny of the KMS call,
+    which IdentityPolicyAllows reports."""
+    return [_blame(cause) for cause in causes]
+
+
+def _blame(cause: Cause) -> Blame:
+    if cause.kind is CauseKind.ExplicitDeny:
+        check = CheckName.IdentityPolicyAllows if cause.layer is Layer.Identity else CheckName.KMSKeyUsable
+        return Blame(check, Reason.ExplicitDeny, cause.statements, cause)
+    reason = Reason.NotAKeyUser if cause.layer is Layer.Resource else Reason.NoIAMPermission
+    return Blame(CheckName.KMSKeyUsable, reason, cause.statements, cause)

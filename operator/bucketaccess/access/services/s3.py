@@ -1,21 +1,31 @@
 """S3's rules, apart from the generic evaluation in :mod:`...policy`: which ARN an action is
 authorized against, ACL grants as resource-side allows, Block Public Access's test of "public", and
-the S3 requests of an upload (:func:`probes`), with the refusals S3 makes before any policy.
+the S3 requests of an upload (:func:`probes`), with the refusals S3 makes before any policy, and
+where their refusals are reported (:func:`findings`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ...policy import (
     Authorization,
+    Cause,
+    CauseKind,
     ExternalAllow,
+    Layer,
     NamedPolicy,
+    NearMiss,
     PrincipalKind,
     RequestContext,
+    RequestDecision,
     ResourceSide,
     Scope,
     StatementRef,
 )
 from ...policy.model import Effect, Statement
+from ...vocabulary import Reason
+from ..checks import Blame, CheckName
 from ..scenario import Ownership, Scenario
 from .common import (
     Probe,
@@ -24,6 +34,7 @@ from .common import (
     applies_org,
     base_keys,
     caller_side,
+    cause_reason,
     chains,
     with_time,
 )
@@ -302,3 +313,61 @@ def _acl_refusal(sc: Scenario, action: str, resource: str) -> Probe | None:
         detail=f"{name}: {value}",
         cover=_cover(sc, action),
     )
+
+
+def findings(causes: Sequence[Cause], probe: Probe, decision: RequestDecision, sc: Scenario) -> list[Blame]:
+    """Where an S3 request's refusal is reported, for the causes no generic layer's check takes,
+    and a public ACL grant Block Public Access ignored where that grant was the one missing."""
+    out = [_blame(cause, probe, decision, sc) for cause in causes]
+    if probe.ignored_public_acl and _lacks_resource_grant(decision, sc):
+        out.append(
+            Blame(CheckName.PublicAccessBlockAllows, Reason.PublicACLIgnored, probe.ignored_public_acl)
+        )
+    return out
+
+
+def _blame(cause: Cause, probe: Probe, decision: RequestDecision, sc: Scenario) -> Blame:
+    if cause.kind is CauseKind.Voided:
+        return Blame(
+            CheckName.PublicAccessBlockAllows, Reason.PublicPolicyRestricted, cause.statements, cause
+        )
+    if cause.layer is Layer.Identity:
+        return Blame(CheckName.IdentityPolicyAllows, cause_reason(cause), cause.statements, cause)
+    if cause.kind is CauseKind.NoAllow and (misses := resource_near_misses(decision, probe)):
+        # The bucket policy does grant the caller, on a condition this request does not meet:
+        # that statement is what refuses, and meeting its condition is the fix.
+        refs = tuple(dict.fromkeys(m.ref for m in misses))
+        return Blame(CheckName.BucketPolicyAllows, Reason.AllowConditionNotMet, refs, cause)
+    permission = acl_permission(probe.action)
+    if (
+        cause.kind is CauseKind.NoAllow
+        and sc.bucket.ownership is not Ownership.BucketOwnerEnforced
+        and permission is not None
+    ):
+        # With ACLs enabled, the bucket ACL is the classic way to let another account write
+        # (the article's cause 4), and what the owner's root user is authorized by, so the
+        # missing grant is reported there, naming both fixes.
+        reason = Reason.NoWriteGrant if permission == "WRITE" else Reason.NoACLGrant
+        return Blame(CheckName.BucketACLAllows, reason, (), cause)
+    reason = cause_reason(cause) if cause.kind is CauseKind.ExplicitDeny else Reason.CrossAccountNotGranted
+    return Blame(CheckName.BucketPolicyAllows, reason, cause.statements, cause)
+
+
+def resource_near_misses(decision: RequestDecision, probe: Probe) -> list[NearMiss]:
+    """Bucket-policy Allows that name the caller, action and resource but whose condition fails
+    (not those Block Public Access voids anyway)."""
+    side = probe.authorization.resource if probe.authorization else None
+    voided = side.voided if side else frozenset()
+    return [
+        m
+        for a in decision.analyses.get(Layer.Resource, ())
+        for m in a.near_misses
+        if m.ref.effect == "Allow" and m.statement.index not in voided
+    ]
+
+
+def _lacks_resource_grant(decision: RequestDecision, sc: Scenario) -> bool:
+    """Would the grant Block Public Access voids have been the one that was missing?"""
+    same = sc.request.caller.account == sc.bucket.account
+    layers = (Layer.Identity, Layer.Resource) if same else (Layer.Resource,)
+    return any(c.layer in layers and c.kind is CauseKind.NoAllow for c in decision.causes)
