@@ -12,20 +12,23 @@ The rules know no words: a finding is data (:class:`..checks.Blame`), worded aft
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from ...policy import Cause, RequestDecision
-from ..checks import Blame
+from ..checks import Blame, CheckName
 from ..scenario import Scenario
 from . import kms, s3
-from .common import Probe, Service, UploadRefusal
+from .common import DefaultCheck, Outcome, Probe, Service, UploadRefusal
 from .s3 import LISTS_BY_PREFIX, PUBLIC_CANNED_ACLS, is_bucket_action
 
 
 class ServiceRules(Protocol):
     """What one service adds. The service's module is its implementation: mypy checks the modules
     in :data:`RULES` against this Protocol."""
+
+    # The verdict of each check the service owns, when no request failed it.
+    DEFAULT_CHECKS: Mapping[CheckName, DefaultCheck]
 
     def probes(self, sc: Scenario) -> list[Probe]:
         """The service's requests of the upload, in the order AWS meets them, refusals included."""
@@ -46,6 +49,8 @@ __all__ = [
     "LISTS_BY_PREFIX",
     "PUBLIC_CANNED_ACLS",
     "RULES",
+    "DefaultCheck",
+    "Outcome",
     "Probe",
     "Service",
     "ServiceRules",

@@ -1,16 +1,29 @@
 """What the rules of every service share: the services, the refusals that are not AccessDenied,
-one request of an upload (a probe), and what every request carries: the condition keys, the
-caller's own policies and the organization's."""
+one request of an upload (a probe), what every request carries (the condition keys, the caller's
+own policies and the organization's), and what the requests came to (:class:`Outcome`), which the
+verdict of each check no request failed reads."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from ...policy import Authorization, Caller, Cause, CauseKind, NamedPolicy, PrincipalKind, StatementRef
+from ...policy import (
+    Authorization,
+    Caller,
+    Cause,
+    CauseKind,
+    Layer,
+    NamedPolicy,
+    PrincipalKind,
+    RequestDecision,
+    StatementRef,
+)
 from ...policy.operators import parse_instant
 from ...vocabulary import Reason
+from ..checks import Check
 from ..scenario import KmsKey, NamedDocument, OrgChains, Scenario
 
 
@@ -48,6 +61,47 @@ class Probe:
     detail: str = ""
     ignored_public_acl: tuple[StatementRef, ...] = ()
     cover: str = ""  # what a fix for this request should name as Resource (BUCKET/PREFIX*, the key...)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an upload's requests came to: what the verdict of a check no request failed reads."""
+
+    sc: Scenario
+    probes: tuple[Probe, ...]  # every request planned, refused ones included
+    decisions: tuple[tuple[Probe, RequestDecision], ...]  # those evaluated, with their decision
+    noun: str  # "upload", or "s3:ListBucket request": only an upload is called an upload
+    who: str  # the caller's role (or user) ARN
+
+    @property
+    def upload(self) -> bool:
+        return self.noun == "upload"
+
+    def allowing(self, layer: Layer, service: Service) -> tuple[StatementRef, ...]:
+        """Allow statements of one layer that matched, whatever else decided the request."""
+        refs = [
+            h.ref
+            for p, d in self.decisions
+            if p.service is service
+            for a in d.analyses.get(layer, ())
+            for h in a.allows
+        ]
+        return tuple(dict.fromkeys(refs))
+
+    def granted(self, prefixes: tuple[str, ...], service: Service | None = None) -> tuple[StatementRef, ...]:
+        """The statements whose sources start with ``prefixes`` that allowed a request."""
+        refs = [
+            r
+            for p, d in self.decisions
+            if service is None or p.service is service
+            for r in d.allowed_by
+            if r.source.startswith(prefixes)
+        ]
+        return tuple(dict.fromkeys(refs))
+
+
+# The verdict of one check that no request failed: True or NotApplicable, with why.
+DefaultCheck = Callable[[Outcome], Check]
 
 
 def cause_reason(cause: Cause) -> Reason:

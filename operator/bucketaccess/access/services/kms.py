@@ -1,12 +1,16 @@
-"""KMS's rules: which key encrypts an upload and which key its reference names, the policy of the
-AWS managed key, KMS grants as allows, the states of a key S3 refuses before any policy is read,
-the KMS requests S3 makes for an upload (:func:`probes`), decided by the key policy, and where
-their refusals are reported (:func:`findings`).
+"""KMS's rules, the whole KMS layer of an upload in one place:
+
+- which key encrypts an upload and which key its reference names, the policy of the AWS managed
+  key, KMS grants as allows, and the states of a key S3 refuses before any policy is read;
+- the KMS requests S3 makes for an upload (:func:`probes`), which the key policy must allow;
+- which check each of their refusals fails, and why (:func:`findings`);
+- the verdict of KMSKeyUsable when no request fails it (:data:`DEFAULT_CHECKS`);
+- the key-user statement, both the one the operator manages and the one a fix suggests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...policy import (
@@ -27,9 +31,11 @@ from ...policy import (
 )
 from ...policy.model import Effect, Policy
 from ...vocabulary import Reason
-from ..checks import Blame, CheckName
+from ..checks import Blame, Check, CheckName, Status
 from ..scenario import KeyManager, KeyState, KmsKey, Scenario
 from .common import (
+    DefaultCheck,
+    Outcome,
     Probe,
     Service,
     UploadRefusal,
@@ -263,3 +269,21 @@ def _blame(cause: Cause) -> Blame:
         return Blame(check, Reason.ExplicitDeny, cause.statements, cause)
     reason = Reason.NotAKeyUser if cause.layer is Layer.Resource else Reason.NoIAMPermission
     return Blame(CheckName.KMSKeyUsable, reason, cause.statements, cause)
+
+
+def _key_usable(o: Outcome) -> Check:
+    key_probes = [p for p in o.probes if p.service is Service.KMS]
+    if not key_probes:
+        enc = o.sc.bucket.encryption
+        text = (
+            "the upload is not SSE-KMS encrypted" + (f" (bucket default {enc.algorithm})" if enc else "")
+            if o.upload
+            else f"the {o.noun} involves no KMS key"
+        )
+        return Check(Status.NotApplicable, Reason.NoKMSEncryption, text)
+    refs = o.granted(("key-policy", "kms-grant", "identity:"), Service.KMS)
+    key = key_probes[0].resource
+    return Check(Status.TRUE, Reason.KeyUsable, f"{o.who} may use KMS key {key} through S3", refs)
+
+
+DEFAULT_CHECKS: Mapping[CheckName, DefaultCheck] = {CheckName.KMSKeyUsable: _key_usable}

@@ -1,12 +1,16 @@
-"""S3's rules, apart from the generic evaluation in :mod:`...policy`: which ARN an action is
-authorized against, ACL grants as resource-side allows, Block Public Access's test of "public", and
-the S3 requests of an upload (:func:`probes`), with the refusals S3 makes before any policy, and
-where their refusals are reported (:func:`findings`).
+"""S3's rules, apart from the generic evaluation in :mod:`...policy`:
+
+- which ARN an action is authorized against, ACL grants as resource-side allows, and Block Public
+  Access's test of "public";
+- the S3 requests of an upload (:func:`probes`), with the refusals S3 makes before any policy;
+- which check each of their refusals fails, and why (:func:`findings`);
+- the verdicts of the checks S3 owns (the bucket policy, the bucket ACL, Block Public Access) when
+  no request fails them (:data:`DEFAULT_CHECKS`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ...policy import (
     Authorization,
@@ -25,9 +29,11 @@ from ...policy import (
 )
 from ...policy.model import Effect, Statement
 from ...vocabulary import Reason
-from ..checks import Blame, CheckName
+from ..checks import Blame, Check, CheckName, Status
 from ..scenario import Ownership, Scenario
 from .common import (
+    DefaultCheck,
+    Outcome,
     Probe,
     Service,
     UploadRefusal,
@@ -371,3 +377,79 @@ def _lacks_resource_grant(decision: RequestDecision, sc: Scenario) -> bool:
     same = sc.request.caller.account == sc.bucket.account
     layers = (Layer.Identity, Layer.Resource) if same else (Layer.Resource,)
     return any(c.layer in layers and c.kind is CauseKind.NoAllow for c in decision.causes)
+
+
+# Verdicts that say the same whatever the scenario: made once (a Check is immutable).
+_ACLS_DISABLED = Check(
+    Status.NotApplicable,
+    Reason.ACLsDisabled,
+    "the bucket's ACLs are disabled (object ownership BucketOwnerEnforced)",
+)
+_NO_PUBLIC_ACCESS_BLOCK = Check(
+    Status.NotApplicable,
+    Reason.NoPublicAccessBlock,
+    "Block Public Access is off for the bucket and its account",
+)
+
+
+def _bucket_policy(o: Outcome) -> Check:
+    sc, noun = o.sc, o.noun
+    bp = o.allowing(Layer.Resource, Service.S3)
+    if bp:
+        return Check(
+            Status.TRUE,
+            Reason.AllowedByStatement,
+            f"bucket policy statement {bp[0].sid} allows {o.who}, and nothing there denies the {noun}",
+            bp,
+        )
+    if sc.bucket.policy is not None:
+        return Check(
+            Status.TRUE, Reason.NoDenyingStatement, f"the bucket policy denies nothing this {noun} does"
+        )
+    return Check(
+        Status.TRUE,
+        Reason.NoBucketPolicy,
+        "the bucket has no policy, and the caller is in the bucket's account"
+        if sc.request.caller.account == sc.bucket.account
+        else f"the bucket has no policy, so nothing there denies the {noun}",
+    )
+
+
+def _bucket_acl(o: Outcome) -> Check:
+    sc = o.sc
+    if sc.bucket.ownership is Ownership.BucketOwnerEnforced:
+        return _ACLS_DISABLED
+    acl = o.granted(("bucket-acl",), Service.S3)
+    if not acl:
+        return Check(
+            Status.TRUE, Reason.NotRequired, f"ACLs are enabled, and the {o.noun} does not rely on them"
+        )
+    permission = acl_permission(sc.request.action)
+    return Check(
+        Status.TRUE,
+        Reason.WriteGranted if permission == "WRITE" else Reason.GrantedByACL,
+        "the default bucket ACL grants the owner FULL_CONTROL"
+        if acl[0].sid == "default"
+        else f"the bucket ACL's {acl[0].sid} grants {permission} to the caller's account",
+        acl,
+    )
+
+
+def _public_access_block(o: Outcome) -> Check:
+    pab = o.sc.bucket.public_access_block
+    if not any(
+        (pab.block_public_acls, pab.ignore_public_acls, pab.block_public_policy, pab.restrict_public_buckets)
+    ):
+        return _NO_PUBLIC_ACCESS_BLOCK
+    return Check(
+        Status.TRUE,
+        Reason.NotTriggered,
+        f"Block Public Access is on, and the {o.noun} relies on no public ACL or policy",
+    )
+
+
+DEFAULT_CHECKS: Mapping[CheckName, DefaultCheck] = {
+    CheckName.BucketPolicyAllows: _bucket_policy,
+    CheckName.BucketACLAllows: _bucket_acl,
+    CheckName.PublicAccessBlockAllows: _public_access_block,
+}
