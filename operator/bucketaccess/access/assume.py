@@ -28,6 +28,7 @@ import json
 from dataclasses import dataclass, replace
 
 from ..policy import (
+    Arn,
     Authorization,
     Caller,
     CauseKind,
@@ -63,10 +64,6 @@ class Hop:
     identity: tuple[NamedPolicy, ...] = ()  # the caller's own policies (a role session hop only)
 
 
-def _account(arn: str) -> str:
-    return arn.split(":")[4]
-
-
 def issuer_host(issuer: str) -> str:
     """The issuer as IAM writes it in provider ARNs and condition keys: no scheme, no trailing slash."""
     return issuer.removeprefix("https://").rstrip("/")
@@ -80,7 +77,7 @@ def _request_tags(tags: dict[str, str]) -> dict[str, tuple[str, ...]]:
 
 
 def hops(sc: Scenario, s: Session) -> list[Hop]:
-    role_account = _account(s.role_arn)
+    role_account = Arn.parse(s.role_arn).account
     trust = NamedPolicy(f"trust:{s.role_arn}", s.trust_policy)
     if s.source is SessionSource.IRSA:
         assert s.oidc_issuer is not None  # the loader requires it for IRSA
@@ -98,7 +95,7 @@ def hops(sc: Scenario, s: Session) -> list[Hop]:
     base: dict[str, tuple[str, ...]] = {"aws:sourceaccount": (role_account,)}
     if s.cluster_arn:
         base["aws:sourcearn"] = (s.cluster_arn,)
-        base["aws:sourceaccount"] = (_account(s.cluster_arn),)
+        base["aws:sourceaccount"] = (Arn.parse(s.cluster_arn).account,)
     service = Caller(POD_IDENTITY_SERVICE, role_account, PrincipalKind.Service)
     out = [
         Hop(
@@ -134,13 +131,13 @@ def _authorization(hop: Hop, action: str, sc: Scenario) -> Authorization:
         "aws:principaltype": (str(hop.caller.kind),),
         "aws:requestedregion": (sc.region,),
         "aws:securetransport": ("true",),
-        "aws:resourceaccount": (_account(hop.role),),
+        "aws:resourceaccount": (Arn.parse(hop.role).account,),
         **hop.keys,
     }
     if hop.caller.kind is PrincipalKind.AssumedRole:
         keys["aws:principalaccount"] = (hop.caller.account,)
     ctx = RequestContext(action, hop.role, hop.caller, keys)
-    side = ResourceSide(_account(hop.role), hop.trust, mandatory=True)
+    side = ResourceSide(Arn.parse(hop.role).account, hop.trust, mandatory=True)
     return Authorization(ctx, identity=hop.identity, resource=side)
 
 
@@ -160,7 +157,7 @@ def role_assumable(sc: Scenario) -> tuple[Check, tuple[RequestResult, ...]]:
     failure: Check | None = None
     if s.source is SessionSource.IRSA and not s.oidc_provider_exists:
         assert s.oidc_issuer is not None
-        account = _account(s.role_arn)
+        account = Arn.parse(s.role_arn).account
         results.append(RequestResult(WEB, s.role_arn, Decision.ImplicitDeny))
         return Check(
             Status.FALSE,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ..policy import Decision, StatementRef, worst
+from ..policy import Cause, Decision, StatementRef, worst
 from ..vocabulary import Reason
 
 
@@ -152,6 +152,17 @@ class Finding:
     message: str
     statements: tuple[StatementRef, ...] = ()
     fix: Fix | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Blame:
+    """Which check a refused request fails, and why: a finding before it is put in words, which
+    :func:`.remedies.blame_remedy` does afterwards (the words quote the rules, not the reverse)."""
+
+    check: CheckName
+    reason: Reason
+    statements: tuple[StatementRef, ...]
+    cause: Cause | None = None  # None: no one cause (a public ACL grant Block Public Access ignores)
 
 
 @dataclass(frozen=True, slots=True)

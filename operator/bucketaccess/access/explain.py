@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from ..policy import CauseKind, Decision, Layer, PrincipalKind, RequestDecision, StatementRef, evaluate, worst
+from ..policy import Decision, Layer, PrincipalKind, RequestDecision, evaluate, worst
 from ..vocabulary import Reason
 from .assume import role_assumable
 from .checks import (
     CHECKS,
+    Blame,
     Check,
     CheckName,
     Explanation,
@@ -21,19 +22,11 @@ from .checks import (
     Status,
     merge_findings,
 )
-from .probes import Probe, plan_upload
-from .remedies import (
-    acl_remedy,
-    cause_remedy,
-    condition_remedy,
-    public_acl_ignored_remedy,
-    refusal_message,
-    resource_near_misses,
-    what,
-    where,
-)
-from .scenario import Ownership, Scenario
-from .services import Service, UploadRefusal, acl_permission
+from .probes import plan_upload
+from .remedies import blame_remedy, refusal_message, what, where, who
+from .scenario import Scenario
+from .services import RULES
+from .services.common import DefaultCheck, Outcome, Probe, Service, UploadRefusal, cause_reason
 
 _REFUSALS: dict[UploadRefusal, tuple[CheckName, Status, Decision]] = {
     UploadRefusal.ACLNotSupported: (CheckName.BucketACLAllows, Status.FALSE, Decision.Rejected),
@@ -59,307 +52,126 @@ _LAYER_CHECK = {
 
 
 def _findings(probe: Probe, decision: RequestDecision, sc: Scenario) -> list[Finding]:
-    out: list[Finding] = []
-    for cause in decision.causes:
-        reason = Reason.ExplicitDeny if cause.kind is CauseKind.ExplicitDeny else Reason.NoAllowStatement
-        if cause.layer in _LAYER_CHECK:
-            message, fix = cause_remedy(cause, probe, decision, sc)
-            out.append(
-                Finding(_LAYER_CHECK[cause.layer], Status.FALSE, reason, message, cause.statements, fix)
-            )
-        elif probe.service is Service.KMS:
-            message, fix = cause_remedy(cause, probe, decision, sc)
-            kms_reason = (
-                reason
-                if cause.kind is CauseKind.ExplicitDeny
-                else (Reason.NotAKeyUser if cause.layer is Layer.Resource else Reason.NoIAMPermission)
-            )
-            check = (
-                CheckName.IdentityPolicyAllows
-                if cause.kind is CauseKind.ExplicitDeny and cause.layer is Layer.Identity
-                else CheckName.KMSKeyUsable
-            )
-            out.append(Finding(check, Status.FALSE, kms_reason, message, cause.statements, fix))
-        elif cause.kind is CauseKind.Voided:
-            message, fix = cause_remedy(cause, probe, decision, sc)
-            out.append(
-                Finding(
-                    CheckName.PublicAccessBlockAllows,
-                    Status.FALSE,
-                    Reason.PublicPolicyRestricted,
-                    message,
-                    cause.statements,
-                    fix,
-                )
-            )
-        elif cause.layer is Layer.Identity:
-            message, fix = cause_remedy(cause, probe, decision, sc)
-            out.append(
-                Finding(CheckName.IdentityPolicyAllows, Status.FALSE, reason, message, cause.statements, fix)
-            )
-        elif cause.kind is CauseKind.NoAllow and (misses := resource_near_misses(decision, probe)):
-            # The bucket policy does grant the caller, on a condition this request does not meet:
-            # that statement is what refuses, and meeting its condition is the fix.
-            message, fix = condition_remedy(misses, probe, sc)
-            refs = tuple(dict.fromkeys(m.ref for m in misses))
-            out.append(
-                Finding(
-                    CheckName.BucketPolicyAllows,
-                    Status.FALSE,
-                    Reason.AllowConditionNotMet,
-                    message,
-                    refs,
-                    fix,
-                )
-            )
-        elif (
-            cause.kind is CauseKind.NoAllow
-            and sc.bucket.ownership is not Ownership.BucketOwnerEnforced
-            and acl_permission(probe.action) is not None
-        ):
-            # With ACLs enabled, the bucket ACL is the classic way to let another account write
-            # (the article's cause 4), and what the owner's root user is authorized by, so the
-            # missing grant is reported there, naming both fixes.
-            message, fix = acl_remedy(probe, decision, sc)
-            acl_reason = Reason.NoWriteGrant if acl_permission(probe.action) == "WRITE" else Reason.NoACLGrant
-            out.append(Finding(CheckName.BucketACLAllows, Status.FALSE, acl_reason, message, (), fix))
-        else:
-            message, fix = cause_remedy(cause, probe, decision, sc)
-            resource_reason = (
-                reason if cause.kind is CauseKind.ExplicitDeny else Reason.CrossAccountNotGranted
-            )
-            out.append(
-                Finding(
-                    CheckName.BucketPolicyAllows,
-                    Status.FALSE,
-                    resource_reason,
-                    message,
-                    cause.statements,
-                    fix,
-                )
-            )
-    if probe.ignored_public_acl and _lacks_resource_grant(decision, sc):
-        message, fix = public_acl_ignored_remedy(sc, probe)
-        out.append(
-            Finding(
-                CheckName.PublicAccessBlockAllows,
-                Status.FALSE,
-                Reason.PublicACLIgnored,
-                message,
-                probe.ignored_public_acl,
-                fix,
-            )
-        )
-    return out
+    """Each cause of a refused request on the check that reports it: a generic layer's (SCP, RCP,
+    boundary, session, endpoint) on that layer's, any other where the request's service says."""
+    generic = [c for c in decision.causes if c.layer in _LAYER_CHECK]
+    blames = [Blame(_LAYER_CHECK[c.layer], cause_reason(c), c.statements, c) for c in generic]
+    rest = [c for c in decision.causes if c.layer not in _LAYER_CHECK]
+    blames += RULES[probe.service].findings(rest, probe, decision, sc)
+    return [_finding(b, probe, decision, sc) for b in blames]
 
 
-def _lacks_resource_grant(decision: RequestDecision, sc: Scenario) -> bool:
-    """Would the grant Block Public Access voids have been the one that was missing?"""
-    same = sc.request.caller.account == sc.bucket.account
-    layers = (Layer.Identity, Layer.Resource) if same else (Layer.Resource,)
-    return any(c.layer in layers and c.kind is CauseKind.NoAllow for c in decision.causes)
-
-
-def _allowing(
-    decisions: list[tuple[Probe, RequestDecision]], layer: Layer, service: Service
-) -> tuple[StatementRef, ...]:
-    """Allow statements of one layer that matched, whatever else decided the request."""
-    refs = [
-        h.ref
-        for p, d in decisions
-        if p.service is service
-        for a in d.analyses.get(layer, ())
-        for h in a.allows
-    ]
-    return tuple(dict.fromkeys(refs))
-
-
-def _granted(
-    decisions: list[tuple[Probe, RequestDecision]], prefixes: tuple[str, ...], service: Service | None = None
-) -> tuple[StatementRef, ...]:
-    refs = [
-        r
-        for p, d in decisions
-        if service is None or p.service is service
-        for r in d.allowed_by
-        if r.source.startswith(prefixes)
-    ]
-    return tuple(dict.fromkeys(refs))
+def _finding(blame: Blame, probe: Probe, decision: RequestDecision, sc: Scenario) -> Finding:
+    message, fix = blame_remedy(blame, probe, decision, sc)
+    return Finding(blame.check, Status.FALSE, blame.reason, message, blame.statements, fix)
 
 
 # Verdicts that say the same whatever the scenario: made once (a Check is immutable).
-_ACLS_DISABLED = Check(
-    Status.NotApplicable,
-    Reason.ACLsDisabled,
-    "the bucket's ACLs are disabled (object ownership BucketOwnerEnforced)",
-)
 _NO_SESSION_POLICY = Check(
     Status.NotApplicable, Reason.NoSessionPolicy, "the session was not given a session policy"
 )
-_NO_PUBLIC_ACCESS_BLOCK = Check(
-    Status.NotApplicable,
-    Reason.NoPublicAccessBlock,
-    "Block Public Access is off for the bucket and its account",
-)
 
 
-def _defaults(
-    sc: Scenario, plan_probes: tuple[Probe, ...], decisions: list[tuple[Probe, RequestDecision]]
-) -> dict[CheckName, Check]:
-    """The result of each check that no request found failing: True or NotApplicable, with why."""
-    caller = sc.request.caller
-    who = caller.role_arn or caller.arn
-    out: dict[CheckName, Check] = {}
-    t, na = Status.TRUE, Status.NotApplicable
-    noun = what(sc)  # "upload", or "s3:ListBucket request": only an upload is called an upload
-    upload = noun == "upload"
-
-    ident = _allowing(decisions, Layer.Identity, Service.S3)
+def _identity_policy(o: Outcome) -> Check:
+    caller = o.sc.request.caller
     if caller.kind is PrincipalKind.Account:
-        out[CheckName.IdentityPolicyAllows] = Check(
-            t, Reason.RootUser, f"{caller.arn} is the account's root user, which needs no identity policy"
+        return Check(
+            Status.TRUE,
+            Reason.RootUser,
+            f"{caller.arn} is the account's root user, which needs no identity policy",
         )
-    elif ident:
-        out[CheckName.IdentityPolicyAllows] = Check(
-            t,
+    ident = o.allowing(Layer.Identity, Service.S3)
+    if ident:
+        return Check(
+            Status.TRUE,
             Reason.AllowedByStatement,
-            f"{where(ident[0].source)} statement {ident[0].sid} allows {who} "
-            + ("to upload" if upload else sc.request.action),
+            f"{where(ident[0].source)} statement {ident[0].sid} allows {o.who} "
+            + ("to upload" if o.upload else o.sc.request.action),
             ident,
         )
-    else:
-        out[CheckName.IdentityPolicyAllows] = Check(
-            t,
-            Reason.GrantedByResourcePolicy,
-            f"no identity policy of {who} allows the {noun}, but a resource-side grant in the same account suffices",
-        )
+    return Check(
+        Status.TRUE,
+        Reason.GrantedByResourcePolicy,
+        f"no identity policy of {o.who} allows the {o.noun}, but a resource-side grant in the same account suffices",
+    )
 
-    kms_probes = [p for p in plan_probes if p.service is Service.KMS]
-    if not kms_probes:
-        enc = sc.bucket.encryption
-        text = (
-            "the upload is not SSE-KMS encrypted" + (f" (bucket default {enc.algorithm})" if enc else "")
-            if upload
-            else f"the {noun} involves no KMS key"
-        )
-        out[CheckName.KMSKeyUsable] = Check(na, Reason.NoKMSEncryption, text)
-    else:
-        refs = _granted(decisions, ("key-policy", "kms-grant", "identity:"), Service.KMS)
-        key = kms_probes[0].resource
-        out[CheckName.KMSKeyUsable] = Check(
-            t, Reason.KeyUsable, f"{who} may use KMS key {key} through S3", refs
-        )
 
-    bp = _allowing(decisions, Layer.Resource, Service.S3)
-    if bp:
-        out[CheckName.BucketPolicyAllows] = Check(
-            t,
-            Reason.AllowedByStatement,
-            f"bucket policy statement {bp[0].sid} allows {who}, and nothing there denies the {noun}",
-            bp,
-        )
-    elif sc.bucket.policy is not None:
-        out[CheckName.BucketPolicyAllows] = Check(
-            t, Reason.NoDenyingStatement, f"the bucket policy denies nothing this {noun} does"
-        )
-    else:
-        out[CheckName.BucketPolicyAllows] = Check(
-            t,
-            Reason.NoBucketPolicy,
-            "the bucket has no policy, and the caller is in the bucket's account"
-            if caller.account == sc.bucket.account
-            else f"the bucket has no policy, so nothing there denies the {noun}",
-        )
+def _organization_policies(layer: Layer, kind: str) -> DefaultCheck:
+    """The verdict of SCPAllows or RCPAllows: every level allowed, or none applies, and why."""
 
-    if sc.bucket.ownership is Ownership.BucketOwnerEnforced:
-        out[CheckName.BucketACLAllows] = _ACLS_DISABLED
-    else:
-        acl = _granted(decisions, ("bucket-acl",), Service.S3)
-        if acl:
-            out[CheckName.BucketACLAllows] = Check(
-                t,
-                Reason.WriteGranted if acl_permission(sc.request.action) == "WRITE" else Reason.GrantedByACL,
-                "the default bucket ACL grants the owner FULL_CONTROL"
-                if acl[0].sid == "default"
-                else f"the bucket ACL's {acl[0].sid} grants {acl_permission(sc.request.action)} to the caller's account",
-                acl,
-            )
-        else:
-            out[CheckName.BucketACLAllows] = Check(
-                t, Reason.NotRequired, f"ACLs are enabled, and the {noun} does not rely on them"
-            )
-
-    for check, layer, kind in (
-        (CheckName.SCPAllows, Layer.SCP, "SCPs"),
-        (CheckName.RCPAllows, Layer.RCP, "RCPs"),
-    ):
-        applied = [d for _, d in decisions if d.analyses.get(layer)]
-        if applied:
-            out[check] = Check(
-                t,
+    def verdict(o: Outcome) -> Check:
+        if any(d.analyses.get(layer) for _, d in o.decisions):
+            return Check(
+                Status.TRUE,
                 Reason.AllowedAtEveryLevel,
                 f"every level of {kind} allows the upload's requests"
-                if upload
-                else f"every level of {kind} allows the {noun}",
+                if o.upload
+                else f"every level of {kind} allows the {o.noun}",
             )
-        else:
-            out[check] = Check(na, *_org_reason(sc, kind))
+        return Check(Status.NotApplicable, *_org_reason(o.sc, kind))
 
-    if sc.identity.boundary is None or caller.kind is PrincipalKind.Account:
-        out[CheckName.PermissionsBoundaryAllows] = Check(
-            na, Reason.NoPermissionsBoundary, f"{who} has no permissions boundary"
-        )
-    else:
-        # what the boundary allowed, also when a Deny elsewhere decided (no grant is then recorded)
-        b = _granted(decisions, ("boundary:",))
-        if not b and any(d.decision is Decision.ExplicitDeny for _, d in decisions):
-            b = tuple(dict.fromkeys(r for s in Service for r in _allowing(decisions, Layer.Boundary, s)))
-        reason = Reason.AllowedByStatement if b else Reason.NotLimiting
-        msg = (
-            f"{where(b[0].source)} allows the {noun}"
-            if b
-            else "a grant to the session itself is not limited by the boundary"
-        )
-        out[CheckName.PermissionsBoundaryAllows] = Check(t, reason, msg, b)
+    return verdict
 
-    if not sc.identity.session_policies:
-        out[CheckName.SessionPolicyAllows] = _NO_SESSION_POLICY
-    else:
-        s = _granted(decisions, ("session:",))
-        out[CheckName.SessionPolicyAllows] = Check(
-            t,
-            Reason.AllowedByStatement if s else Reason.NotLimiting,
-            f"the session policies allow the {noun}",
-            s,
-        )
 
-    pab = sc.bucket.public_access_block
-    if not any(
-        (pab.block_public_acls, pab.ignore_public_acls, pab.block_public_policy, pab.restrict_public_buckets)
-    ):
-        out[CheckName.PublicAccessBlockAllows] = _NO_PUBLIC_ACCESS_BLOCK
-    else:
-        out[CheckName.PublicAccessBlockAllows] = Check(
-            t,
-            Reason.NotTriggered,
-            f"Block Public Access is on, and the {noun} relies on no public ACL or policy",
+def _permissions_boundary(o: Outcome) -> Check:
+    if o.sc.identity.boundary is None or o.sc.request.caller.kind is PrincipalKind.Account:
+        return Check(
+            Status.NotApplicable, Reason.NoPermissionsBoundary, f"{o.who} has no permissions boundary"
         )
+    # what the boundary allowed, also when a Deny elsewhere decided (no grant is then recorded)
+    b = o.granted(("boundary:",))
+    if not b and any(d.decision is Decision.ExplicitDeny for _, d in o.decisions):
+        b = tuple(dict.fromkeys(r for s in Service for r in o.allowing(Layer.Boundary, s)))
+    reason = Reason.AllowedByStatement if b else Reason.NotLimiting
+    msg = (
+        f"{where(b[0].source)} allows the {o.noun}"
+        if b
+        else "a grant to the session itself is not limited by the boundary"
+    )
+    return Check(Status.TRUE, reason, msg, b)
 
-    ep = sc.request.vpc_endpoint
+
+def _session_policies(o: Outcome) -> Check:
+    if not o.sc.identity.session_policies:
+        return _NO_SESSION_POLICY
+    s = o.granted(("session:",))
+    return Check(
+        Status.TRUE,
+        Reason.AllowedByStatement if s else Reason.NotLimiting,
+        f"the session policies allow the {o.noun}",
+        s,
+    )
+
+
+def _endpoint_policy(o: Outcome) -> Check:
+    ep = o.sc.request.vpc_endpoint
     if ep is None:
-        out[CheckName.VPCEndpointPolicyAllows] = Check(
-            na, Reason.NoVPCEndpoint, f"the {noun} does not go through a VPC endpoint"
+        return Check(
+            Status.NotApplicable, Reason.NoVPCEndpoint, f"the {o.noun} does not go through a VPC endpoint"
         )
-    elif ep.policy is None:
-        out[CheckName.VPCEndpointPolicyAllows] = Check(
-            t, Reason.DefaultEndpointPolicy, f"VPC endpoint {ep.id} has the default full-access policy"
+    if ep.policy is None:
+        return Check(
+            Status.TRUE,
+            Reason.DefaultEndpointPolicy,
+            f"VPC endpoint {ep.id} has the default full-access policy",
         )
-    else:
-        e = _granted(decisions, ("vpce:",))
-        out[CheckName.VPCEndpointPolicyAllows] = Check(
-            t, Reason.AllowedByStatement, f"the policy of VPC endpoint {ep.id} allows the {noun}", e
-        )
-    return out
+    e = o.granted(("vpce:",))
+    return Check(
+        Status.TRUE, Reason.AllowedByStatement, f"the policy of VPC endpoint {ep.id} allows the {o.noun}", e
+    )
+
+
+# The verdict of each check no request failed: the core's for the identity layer and the generic
+# layers, each service's for the checks it owns (RULES); RoleAssumable is role_assumable's.
+_DEFAULT_CHECKS: dict[CheckName, DefaultCheck] = {
+    CheckName.IdentityPolicyAllows: _identity_policy,
+    CheckName.SCPAllows: _organization_policies(Layer.SCP, "SCPs"),
+    CheckName.RCPAllows: _organization_policies(Layer.RCP, "RCPs"),
+    CheckName.PermissionsBoundaryAllows: _permissions_boundary,
+    CheckName.SessionPolicyAllows: _session_policies,
+    CheckName.VPCEndpointPolicyAllows: _endpoint_policy,
+    **{name: verdict for rules in RULES.values() for name, verdict in rules.DEFAULT_CHECKS.items()},
+}
 
 
 def _org_reason(sc: Scenario, what: str) -> tuple[Reason, str]:
@@ -454,11 +266,11 @@ _S3_ONLY = frozenset(
 def _evaluate(
     sc: Scenario, service: Service | None = None
 ) -> tuple[list[RequestResult], list[Finding], list[tuple[Probe, RequestDecision]], tuple[Probe, ...]]:
-    plan = plan_upload(sc, kms=service is not Service.S3)
+    probes = plan_upload(sc, kms=service is not Service.S3)
     results: list[RequestResult] = []
     findings: list[Finding] = []
     decisions: list[tuple[Probe, RequestDecision]] = []
-    for probe in plan.probes:
+    for probe in probes:
         if service is not None and probe.service is not service:
             continue
         if probe.refusal is not None:
@@ -471,7 +283,7 @@ def _evaluate(
         decisions.append((probe, verdict))
         findings += _findings(probe, verdict, sc)
         results.append(RequestResult(probe.action, probe.resource, verdict.decision))
-    return results, findings, decisions, plan.probes
+    return results, findings, decisions, probes
 
 
 def _explain(sc: Scenario) -> tuple[Explanation, dict[CheckName, Check]]:
@@ -480,7 +292,8 @@ def _explain(sc: Scenario) -> tuple[Explanation, dict[CheckName, Check]]:
     results, findings, decisions, probes = _evaluate(sc)
     if hop_results:
         results = [*hop_results, *results]
-    defaults = _defaults(sc, probes, decisions)
+    outcome = Outcome(sc, probes, tuple(decisions), what(sc), who(sc))
+    defaults = {name: verdict(outcome) for name, verdict in _DEFAULT_CHECKS.items()}
     defaults[CheckName.RoleAssumable] = assumed
     failing = merge_findings(findings)
     checks = {name: failing.get(name) or defaults[name] for name in CHECKS}

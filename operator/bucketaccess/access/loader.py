@@ -40,7 +40,7 @@ from .scenario import (
     UnknownLayer,
     VpcEndpoint,
 )
-from .services import ACCOUNT_ACTIONS
+from .services.s3 import ACCOUNT_ACTIONS
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_KEY = "probe-object"

@@ -28,17 +28,18 @@ from ..policy import (
 from ..policy.statements import not_principal_applies
 from ..policy.variables import Unresolvable, has_variables, substitute
 from ..policy.wildcards import glob_match
-from .checks import Fix, FixPolicy, StatementFix
-from .probes import Probe
+from ..vocabulary import Reason
+from .checks import Blame, Fix, FixPolicy, StatementFix
 from .scenario import KeyManager, Ownership, Scenario
-from .services import (
-    MANAGED_S3_ALIAS,
-    Service,
-    UploadRefusal,
+from .services import kms
+from .services.common import Probe, Service, UploadRefusal
+from .services.kms import MANAGED_S3_ALIAS
+from .services.s3 import (
     acl_allows,
     acl_headers,
     acl_permission,
     is_bucket_action,
+    resource_near_misses,
     s3_resource,
 )
 
@@ -211,14 +212,7 @@ def grant_statement(principal: str, action: str, resource: str, condition: objec
 
 
 def key_user_statement(role: str, region: str) -> dict[str, Any]:
-    return {
-        "Sid": "AllowUseThroughS3",
-        "Effect": "Allow",
-        "Principal": {"AWS": role},
-        "Action": ["kms:GenerateDataKey*", "kms:Decrypt", "kms:DescribeKey"],
-        "Resource": "*",
-        "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
-    }
+    return kms.key_user_statement("AllowUseThroughS3", role, region)
 
 
 def _condition_block(clauses: tuple[ConditionClause, ...]) -> dict[str, dict[str, object]]:
@@ -341,14 +335,6 @@ def _unsupported_note(decision: RequestDecision, layer: Layer) -> str:
         f" ({where(refs[0].source)} statement {refs[0].sid} is an Allow with NotPrincipal, which AWS supports only "
         "with Deny, so it grants nothing)"
     )
-
-
-def resource_near_misses(decision: RequestDecision, probe: Probe) -> list[NearMiss]:
-    """Bucket-policy Allows that name the caller, action and resource but whose condition fails
-    (not those Block Public Access voids anyway)."""
-    side = probe.authorization.resource if probe.authorization else None
-    voided = side.voided if side else frozenset()
-    return [m for m in _near(decision, Layer.Resource) if m.statement.index not in voided]
 
 
 def condition_remedy(misses: list[NearMiss], probe: Probe, sc: Scenario) -> Remedy:
@@ -581,3 +567,16 @@ def cause_remedy(cause: Cause, probe: Probe, decision: RequestDecision, sc: Scen
     if cause.kind is CauseKind.Voided:
         return voided_remedy(cause, probe, sc)
     return no_allow_remedy(cause, probe, decision, sc)
+
+
+def blame_remedy(blame: Blame, probe: Probe, decision: RequestDecision, sc: Scenario) -> Remedy:
+    """A finding in words, with its fix: the cause's own, unless the reason asks for others (a
+    condition to meet, an ACL grant to add, a public ACL grant Block Public Access ignores)."""
+    if blame.reason is Reason.AllowConditionNotMet:
+        return condition_remedy(resource_near_misses(decision, probe), probe, sc)
+    if blame.reason in (Reason.NoWriteGrant, Reason.NoACLGrant):
+        return acl_remedy(probe, decision, sc)
+    if blame.reason is Reason.PublicACLIgnored:
+        return public_acl_ignored_remedy(sc, probe)
+    assert blame.cause is not None
+    return cause_remedy(blame.cause, probe, decision, sc)

@@ -17,6 +17,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
+from ..policy import Arn
 from .attempts import WriteCheck, check_each_write_attempt
 from .errors import (
     ACCESS_DENIED,
@@ -211,7 +212,7 @@ class BotoReader:
             return self._caller_account
 
     def role(self, arn: str) -> RoleInfo:
-        account = arn.split(":")[4]
+        account = Arn.parse(arn).account
         iam = self.client("iam")
         if account != self.caller_account():
             # IAM is per account: a role elsewhere is readable only through a role in its account.
@@ -239,7 +240,7 @@ class BotoReader:
         trust = _doc(role["AssumeRolePolicyDocument"]) if role.get("AssumeRolePolicyDocument") else None
         return RoleInfo(
             arn=role["Arn"],
-            account=role["Arn"].split(":")[4],
+            account=Arn.parse(role["Arn"]).account,
             inline=inline,
             managed=managed,
             boundary=boundary,
@@ -302,7 +303,7 @@ class BotoReader:
 
     def key(self, key_ref: str, region: str) -> KeyInfo:
         if key_ref.startswith("arn:"):
-            region = key_ref.split(":")[3]
+            region = Arn.parse(key_ref).region
         kms = self.client("kms", region)
         meta = self.call(kms, "DescribeKey", kind="key", name=key_ref, KeyId=key_ref)["KeyMetadata"]
         arn = meta["Arn"]
@@ -314,7 +315,7 @@ class BotoReader:
         return KeyInfo(
             arn=arn,
             account=meta["AWSAccountId"],
-            region=arn.split(":")[3],
+            region=Arn.parse(arn).region,
             manager=meta.get("KeyManager", "CUSTOMER"),
             state=meta.get("KeyState", "Enabled"),
             aliases=aliases,

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..policy import Arn
 from .attempts import WriteCheck
 from .errors import AwsError, NotFound, OperatorAccessDenied
 from .ports import BucketInfo, ClusterInfo, Document, KeyInfo, OrgInfo, PodIdentityAssociation, RoleInfo
@@ -73,11 +74,11 @@ class MemoryKey:
 
     @property
     def account(self) -> str:
-        return self.arn.split(":")[4]
+        return Arn.parse(self.arn).account
 
     @property
     def region(self) -> str:
-        return self.arn.split(":")[3]
+        return Arn.parse(self.arn).region
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,7 +156,7 @@ class MemoryAws:
         return bucket
 
     def add_key(self, arn: str, policy: Document | None = None, **fields: Any) -> MemoryKey:
-        text = json.dumps(policy) if policy is not None else key_policy_of_account(arn.split(":")[4])
+        text = json.dumps(policy) if policy is not None else key_policy_of_account(Arn.parse(arn).account)
         key = MemoryKey(arn, text, **fields)
         self.keys[arn] = key
         return key
@@ -225,7 +226,7 @@ class MemoryAws:
             raise NotFound("role", arn, code="NoSuchEntity", operation="iam:GetRole")
         return RoleInfo(
             arn=role.arn,
-            account=role.arn.split(":")[4],
+            account=Arn.parse(role.arn).account,
             inline=tuple(role.inline.items()),
             managed=tuple(role.managed.items()),
             boundary=role.boundary,

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ..policy import Arn
 from .boto import BotoReader
 from .errors import AwsError, AwsUnavailable
 
@@ -46,7 +47,7 @@ class BotoWriter:
 
     def _key(self, operation: str, key_arn: str, **params: Any) -> Any:
         """One KMS call on ``key_arn`` in its region, retried on conflicts; a missing key becomes NotFound."""
-        kms = self.reader.client("kms", key_arn.split(":")[3])
+        kms = self.reader.client("kms", Arn.parse(key_arn).region)
         return self._retrying(
             lambda: self.reader.call(kms, operation, kind="key", name=key_arn, KeyId=key_arn, **params)
         )
@@ -70,7 +71,7 @@ class BotoWriter:
         self._key("PutKeyPolicy", key_arn, PolicyName="default", Policy=text)
 
     def grants(self, key_arn: str) -> list[dict[str, Any]]:
-        kms = self.reader.client("kms", key_arn.split(":")[3])
+        kms = self.reader.client("kms", Arn.parse(key_arn).region)
         return list(
             self._retrying(
                 lambda: list(

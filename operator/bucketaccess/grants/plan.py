@@ -26,7 +26,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..access.services import is_bucket_action
+from ..access.services import LISTS_BY_PREFIX, is_bucket_action, kms
+from ..policy import Arn
 from ..resources import BucketPolicyMode, KMSKeyUsersMode
 from .merge import canonical
 
@@ -50,10 +51,8 @@ GRANTABLE_BUCKET_ACTIONS = frozenset(
         "s3:GetBucketLocation",
     )
 )
-LISTS_BY_PREFIX = frozenset(
-    a.lower() for a in ("s3:ListBucket", "s3:ListBucketVersions")
-)  # they carry s3:prefix
-KEY_USER_ACTIONS = ("kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey*")
+# The managed key-user statement lists them in the reverse order, as it always has.
+KEY_USER_ACTIONS = tuple(reversed(kms.KEY_USER_ACTIONS))
 GRANT_OPERATIONS = ("Decrypt", "DescribeKey", "GenerateDataKey")
 
 
@@ -285,17 +284,8 @@ def key_statements(key_arn: str, claims: Iterable[Claim]) -> list[dict[str, Any]
     if not mine:
         return []
     roles = sorted({c.role_arn for c in mine})
-    region = key_arn.split(":")[3]
-    return [
-        {
-            "Sid": key_sid(key_arn),
-            "Effect": "Allow",
-            "Principal": {"AWS": _one_or_list(roles)},
-            "Action": list(KEY_USER_ACTIONS),
-            "Resource": "*",
-            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
-        }
-    ]
+    region = Arn.parse(key_arn).region
+    return [kms.key_user_statement(key_sid(key_arn), _one_or_list(roles), region, KEY_USER_ACTIONS)]
 
 
 def key_grants(key_arn: str, claims: Iterable[Claim]) -> dict[str, WantedGrant]:

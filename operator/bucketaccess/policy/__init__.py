@@ -3,6 +3,7 @@
 Pure: no boto3, kopf, kubernetes, clock or network. Everything here is a function of its input.
 """
 
+from .arn import Arn
 from .context import Caller, PrincipalKind, RequestContext, normalize_keys
 from .decision import (
     Authorization,
@@ -23,6 +24,7 @@ from .parse import PolicyKind, parse_policy
 from .statements import Hit, NearMiss, PolicyAnalysis, Scope, StatementRef, analyze
 
 __all__ = [
+    "Arn",
     "Authorization",
     "Caller",
     "Cause",

@@ -18,6 +18,7 @@ from ..grants.admission import Admission, admit
 from ..grants.merge import WriteRefusal
 from ..grants.plan import Claim, actions_for, bucket_statements, covers, key_grants, key_statements
 from ..grants.shares import Contender, Refused, allot, available_bytes
+from ..policy import Arn
 from ..resources import BucketPolicyMode, KMSKeyUsersMode, Managed
 from ..vocabulary import ConditionStatus, ConditionType, Reason
 from .conditions import Condition, derive_ready
@@ -241,7 +242,7 @@ def _cached_bucket_policy(reader: AwsReader, bucket: str) -> str | Unread | None
 
 def _cached_key(reader: AwsReader, key_arn: str) -> tuple[str | Unread | None, list[dict[str, Any]] | Unread]:
     try:
-        key = reader.key(key_arn, key_arn.split(":")[3])
+        key = reader.key(key_arn, Arn.parse(key_arn).region)
     except AwsError:
         return UNREAD, UNREAD
     return (json.dumps(key.policy) if key.policy is not None else UNREAD), [dict(g) for g in key.grants]

@@ -1,0 +1,176 @@
+"""What the rules of every service share: the services, the refusals that are not AccessDenied,
+one request of an upload (a probe), what every request carries (the condition keys, the caller's
+own policies and the organization's), and what the requests came to (:class:`Outcome`), which the
+verdict of each check no request failed reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from ...policy import (
+    Authorization,
+    Caller,
+    Cause,
+    CauseKind,
+    Layer,
+    NamedPolicy,
+    PrincipalKind,
+    RequestDecision,
+    StatementRef,
+)
+from ...policy.operators import parse_instant
+from ...vocabulary import Reason
+from ..checks import Check
+from ..scenario import KmsKey, NamedDocument, OrgChains, Scenario
+
+
+class Service(StrEnum):
+    S3 = "s3"
+    KMS = "kms"
+
+
+class UploadRefusal(StrEnum):
+    """Why AWS refuses an upload with something other than a policy decision."""
+
+    ACLNotSupported = "ACLNotSupported"
+    PublicACLBlocked = "PublicACLBlocked"
+    KeyIdWithoutKMSHeader = "KeyIdWithoutKMSHeader"
+    KMSKeyDisabled = "KMSKeyDisabled"
+    KMSKeyPendingDeletion = "KMSKeyPendingDeletion"
+    KMSKeyWrongRegion = "KMSKeyWrongRegion"
+    KMSKeyNotInScenario = "KMSKeyNotInScenario"
+    KMSKeyNotFound = "KMSKeyNotFound"
+    RoleNotFound = "RoleNotFound"
+    BucketNotFound = "BucketNotFound"
+    KeyPolicyNotInScenario = "KeyPolicyNotInScenario"
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One authorization request of the upload."""
+
+    service: Service
+    action: str
+    resource: str
+    authorization: Authorization | None  # None when a refusal decides before any policy
+    key: KmsKey | None = None
+    refusal: UploadRefusal | None = None
+    detail: str = ""
+    ignored_public_acl: tuple[StatementRef, ...] = ()
+    cover: str = ""  # what a fix for this request should name as Resource (BUCKET/PREFIX*, the key...)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an upload's requests came to: what the verdict of a check no request failed reads."""
+
+    sc: Scenario
+    probes: tuple[Probe, ...]  # every request planned, refused ones included
+    decisions: tuple[tuple[Probe, RequestDecision], ...]  # those evaluated, with their decision
+    noun: str  # "upload", or "s3:ListBucket request": only an upload is called an upload
+    who: str  # the caller's role (or user) ARN
+
+    @property
+    def upload(self) -> bool:
+        return self.noun == "upload"
+
+    def allowing(self, layer: Layer, service: Service) -> tuple[StatementRef, ...]:
+        """Allow statements of one layer that matched, whatever else decided the request."""
+        refs = [
+            h.ref
+            for p, d in self.decisions
+            if p.service is service
+            for a in d.analyses.get(layer, ())
+            for h in a.allows
+        ]
+        return tuple(dict.fromkeys(refs))
+
+    def granted(self, prefixes: tuple[str, ...], service: Service | None = None) -> tuple[StatementRef, ...]:
+        """The statements whose sources start with ``prefixes`` that allowed a request."""
+        refs = [
+            r
+            for p, d in self.decisions
+            if service is None or p.service is service
+            for r in d.allowed_by
+            if r.source.startswith(prefixes)
+        ]
+        return tuple(dict.fromkeys(refs))
+
+
+# The verdict of one check that no request failed: True or NotApplicable, with why.
+DefaultCheck = Callable[[Outcome], Check]
+
+
+def cause_reason(cause: Cause) -> Reason:
+    """The reason a cause gives on any layer's check, unless the service says better."""
+    return Reason.ExplicitDeny if cause.kind is CauseKind.ExplicitDeny else Reason.NoAllowStatement
+
+
+def base_keys(sc: Scenario, resource_account: str) -> dict[str, tuple[str, ...]]:
+    caller = sc.request.caller
+    keys: dict[str, tuple[str, ...]] = {
+        "aws:principalarn": (caller.role_arn or caller.arn,),
+        "aws:principalaccount": (caller.account,),
+        "aws:principaltype": (str(caller.kind),),
+        "aws:requestedregion": (sc.region,),
+        "aws:securetransport": ("true",),
+        "aws:resourceaccount": (resource_account,),
+    }
+    if caller.kind is PrincipalKind.User:
+        keys["aws:username"] = (caller.arn.rsplit("/", 1)[-1],)
+    if sc.session is not None:
+        # the session's tags (EKS Pod Identity's six) are principal tags of every request it signs
+        for tag, value in sc.session.tags.items():
+            keys[f"aws:principaltag/{tag.lower()}"] = (value,)
+    org = sc.organization
+    if org is not None:
+        if org.member(caller.account, sc.identity.account):
+            keys["aws:principalorgid"] = (org.id,)
+        if org.member(resource_account, sc.identity.account):
+            keys["aws:resourceorgid"] = (org.id,)
+    return keys
+
+
+def with_time(
+    keys: dict[str, tuple[str, ...]], overrides: dict[str, tuple[str, ...]]
+) -> dict[str, tuple[str, ...]]:
+    merged = {**keys, **overrides}
+    current = merged.get("aws:currenttime")
+    if current and "aws:epochtime" not in merged:
+        instant = parse_instant(current[0])
+        if instant is not None:
+            merged["aws:epochtime"] = (str(int(instant.timestamp())),)
+    return merged
+
+
+def _named(prefix: str, docs: tuple[NamedDocument, ...]) -> tuple[NamedPolicy, ...]:
+    return tuple(NamedPolicy(f"{prefix}:{d.name}", d.policy) for d in docs)
+
+
+def caller_side(sc: Scenario) -> dict[str, Any]:
+    """The caller's identity policies, permissions boundary and session policies: the same for
+    every request of one upload, S3 or KMS."""
+    boundary = sc.identity.boundary
+    return {
+        "identity": _named("identity", sc.identity.policies),
+        "boundary": NamedPolicy(f"boundary:{boundary.name}", boundary.policy) if boundary else None,
+        "session": _named("session", sc.identity.session_policies),
+    }
+
+
+def chains(org: OrgChains | None, kind: str) -> tuple[tuple[NamedPolicy, ...], ...] | None:
+    if org is None:
+        return None
+    levels = org.scps if kind == "scp" else org.rcps
+    if not levels:
+        return None
+    return tuple(_named(f"{kind}[{i}]", level) for i, level in enumerate(levels))
+
+
+def applies_org(sc: Scenario, account: str, caller: Caller) -> OrgChains | None:
+    if sc.organization is None or caller.service_linked:
+        return None
+    return sc.organization.chains(account, sc.identity.account)
