@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
+import urllib3
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config import ConfigException
 
 from ..reconcile import Subject
 from ..resources import (
@@ -19,6 +22,7 @@ from ..resources import (
     ObservedStatus,
     RawBody,
 )
+from .kube import current_namespace, kube_api
 from .subjects import observed_status
 
 
@@ -103,31 +107,28 @@ class ClusterUnreachable(Exception):
     """The objects could not be listed: no kubeconfig, the API server down, or forbidden."""
 
 
+# what the client raises for each of those: an HTTP error answer, no usable kubeconfig, and (urllib3's
+# own, not an OSError) a connection that could not be made after its retries
+_UNREACHABLE = (ApiException, ConfigException, OSError, urllib3.exceptions.HTTPError)
+
+
 def from_kubeconfig(
     namespace: str | None, all_namespaces: bool, selector: str | None, class_override: dict[str, ClassSpec]
 ) -> tuple[client.ApiClient, list[Declared]]:
     """The current kubeconfig's client and its declared uploads (kubectl's namespace rules)."""
-    from kubernetes.client.exceptions import ApiException
-    from kubernetes.config import ConfigException
-
-    from .kube import current_namespace, kube_api
-
     try:
         api = kube_api()
         scope = None if all_namespaces else (namespace or current_namespace())
         return api, declared(api, scope, selector, class_override)
-    except (ApiException, ConfigException, OSError) as exc:
+    except _UNREACHABLE as exc:
         raise ClusterUnreachable(f"the cluster's BucketAccess objects could not be listed: {exc}") from None
 
 
 def read_one(namespace: str | None, name: str) -> RawBody | None:
     """One BucketAccess through the current kubeconfig (``None``: it does not exist)."""
-    from kubernetes.client.exceptions import ApiException
-    from kubernetes.config import ConfigException
-
-    from .kube import current_namespace, get_object, kube_api
+    from .kube import get_object
 
     try:
         return get_object(kube_api(), namespace or current_namespace(), name)
-    except (ApiException, ConfigException, OSError) as exc:
+    except _UNREACHABLE as exc:
         raise ClusterUnreachable(f"BucketAccess {name} could not be read: {exc}") from None
