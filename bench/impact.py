@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "operator"))  # development tooling (operator/devenv)
 
 from kubernetes import client  # noqa: E402
+from kubernetes.config import kube_config  # noqa: E402
 from tests.e2e.kube import GROUP, VERSION, api_client, ensure_namespace, install_crds  # noqa: E402
 
 from bench.scale import BUCKETS, NAMESPACES, objects, seed  # noqa: E402
@@ -56,6 +57,8 @@ def run(argv: list[str]) -> dict[str, Any]:
     with contextlib.redirect_stdout(out):
         code = cli(argv)
     wall = time.monotonic() - start
+    if not out.getvalue().strip():
+        raise SystemExit(f"impact exited {code} with no report")
     report = json.loads(out.getvalue())
     return {
         "exit_code": code,
@@ -107,6 +110,8 @@ def main() -> int:
             )
         os.environ.update(world.operator_env())
         os.environ["KUBECONFIG"] = str(cp.kubeconfig)
+        # the client reads KUBECONFIG when it is imported, which was before the control plane started
+        kube_config.KUBE_CONFIG_DEFAULT_LOCATION = str(cp.kubeconfig)
         flags = world.operator_args()
         reader = [flags[0], flags[1], "--org-reader-role-arn", flags[-1]]
         workdir = Path(tempfile.mkdtemp(prefix="bucketaccess-impact-"))

@@ -20,7 +20,7 @@ import yaml
 from ..aws.errors import AwsError
 from ..impact.changes import Change, ChangeSet, Kind, Unknown
 from ..impact.terraform import PlanError, read_plan
-from ..impact.verdicts import Effect, Report, Scenario, assess, dumps
+from ..impact.verdicts import Effect, Report, Scenario, assess, dumps, verdict_of
 from ..k8s.settings import ACCOUNT_READER_ROLE_NAME, CLUSTER_NAME, OIDC_ISSUER, ORG_READER_ROLE_ARN, REGION
 from ..policy import InvalidInput, PolicyKind, parse_policy
 from ..resources import ClassSpec
@@ -267,12 +267,13 @@ def _cluster(args: argparse.Namespace, changes: ChangeSet, classes: dict[str, Cl
         rows = class_rows(objects, classes, deps) if classes else []
         changed = {r.name for r in rows}
         rest = [(o, s) for o, s in objects if o.name not in changed]
-        scenarios, _, untouched = (
+        scenarios, outcomes, untouched = (
             evaluate(rest, changes.changes, deps) if changes.changes else ({}, {}, len(rest))
         )
     except AwsError as exc:
         raise ReadFailed(f"{exc.operation or 'a read'}: {exc.code or exc.reason}: {exc.message}") from None
-    return assess(scenarios, changes, datetime.now(UTC), also=rows, not_evaluated=untouched)
+    before = {name: verdict_of(outcome) for name, outcome in outcomes.items()}  # explained once, by verify
+    return assess(scenarios, changes, datetime.now(UTC), also=rows, not_evaluated=untouched, before=before)
 
 
 def command(args: argparse.Namespace) -> int:

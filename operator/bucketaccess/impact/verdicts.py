@@ -206,10 +206,12 @@ def assess(
     *,
     also: Sequence[Row] = (),
     not_evaluated: int = 0,
+    before: Mapping[str, Verdict] | None = None,
 ) -> Report:
     """Each object's verdict now and with the changes applied; only touched objects are evaluated.
     ``also``: rows decided elsewhere (a class change), for objects not in ``objects``;
-    ``not_evaluated``: objects with no scenario (not admitted now), which no AWS change can break."""
+    ``not_evaluated``: objects with no scenario (not admitted now), which no AWS change can break;
+    ``before``: verdicts already made from these very scenarios (the operator's pass), not made again."""
     rows: list[Row] = list(also)
     unaffected = not_evaluated
     for name, scenarios in sorted(objects.items()):
@@ -219,9 +221,9 @@ def assess(
         if not touched and not unknown:
             unaffected += 1
             continue
-        before = verdict(scenarios, now)
+        was = before[name] if before is not None and name in before else verdict(scenarios, now)
         after = None if unknown else verdict([r.scenario for r in rewritten], now)
-        rows.append(Row(name=name, before=before, after=after, touched=touched, unknown=unknown))
+        rows.append(Row(name=name, before=was, after=after, touched=touched, unknown=unknown))
     return Report(
         rows=tuple(sorted(rows, key=lambda r: r.name)),
         conflicts=tuple(conflicts(objects, proposed.changes)),
