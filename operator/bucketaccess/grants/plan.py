@@ -95,7 +95,7 @@ def _digest(*parts: object) -> str:
 def statement_sid(statement: dict[str, Any]) -> str:
     """The Sid of a managed bucket-policy statement: the digest of the rest of it."""
     body = {k: v for k, v in statement.items() if k != "Sid"}
-    return "BucketAccess" + _digest("bucket-statement", json.loads(canonical(body)))
+    return "BucketAccess" + _digest("bucket-statement", canonical(body))  # canonical JSON: unambiguous
 
 
 def key_sid(key_arn: str) -> str:

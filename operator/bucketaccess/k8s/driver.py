@@ -222,7 +222,9 @@ def _swept(rt: Runtime, *, bucket: str | None = None, key: str | None = None) ->
     except (AwsError, ApiException) as exc:
         log.warning("sweep of %s failed (%s); trying again soon", bucket or key, getattr(exc, "message", exc))
         return False
-    held_by = owners(bucket, on_it) if bucket is not None else {}
+    # who holds which statement is worked out only when there is an edit to tell them of
+    edited = bucket is not None and any(a.edited for a in applied)
+    held_by = owners(bucket, on_it) if edited and bucket is not None else {}
     for a in applied:
         if a.wrote:
             log.info("sweep of %s: removed what no live, admitted object wants", a.target)
