@@ -199,3 +199,137 @@ def test_a_change_with_no_effect_a_bad_flag_and_an_unreachable_cluster(
         control_plane, org_world, "--delete-bucket-policy", world["shared"], kubeconfig=nowhere
     )
     assert code == 3 and "a needed read failed" in err
+
+
+@pytest.fixture(scope="module")
+def kinds_world(kube: client.ApiClient, operator: OperatorProcess, org_world: OrgWorld) -> dict[str, Any]:
+    """Three more objects: one on a bucket encrypted with a customer key, one whose role holds its
+    s3:PutObject through a managed policy, one plain; all Ready."""
+    keyed, managed_bucket, plain_bucket = (
+        unique("impact-keyed"),
+        unique("impact-managed"),
+        unique("impact-plain"),
+    )
+    roles = {n: unique("impact-kind") for n in ("keyed", "managed", "plain")}
+    put_and_kms = doc({"Effect": "Allow", "Action": ["s3:PutObject", "kms:GenerateDataKey"], "Resource": "*"})
+    policy_name = unique("impact-put")
+    w = org_world.workloads
+    seeded = org_world.seed(
+        {
+            "roles": [
+                {"name": roles["keyed"], "inline": {"put": put_and_kms}},
+                {"name": roles["managed"], "managed": {policy_name: PUT}},
+                {"name": roles["plain"], "inline": {"put": PUT}},
+            ],
+            "keys": [
+                {
+                    "ref": "impact-key",
+                    "policy": doc(
+                        {
+                            "Sid": "Root",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": f"arn:aws:iam::{w}:root"},
+                            "Action": "kms:*",
+                            "Resource": "*",
+                        }
+                    ),
+                }
+            ],
+            "buckets": [
+                {"name": keyed, "encryption": {"algorithm": "aws:kms", "key": "impact-key"}},
+                {"name": managed_bucket},
+                {"name": plain_bucket},
+            ],
+        }
+    )
+    arn = {n: f"arn:aws:iam::{w}:role/{r}" for n, r in roles.items()}
+    names = {n: unique(f"kind-{n}") for n in roles}
+    buckets = {"keyed": keyed, "managed": managed_bucket, "plain": plain_bucket}
+    for n in roles:
+        create(kube, bucket_access(names[n], NS, cls=CLASS, bucket=buckets[n], prefix="in/", role=arn[n]))
+    for n in names.values():
+        wait_ready(kube, NS, n, "True")
+    return {
+        "names": names,
+        "arn": arn,
+        "key": seeded.keys["impact-key"],
+        "policy": policy_name,
+        "buckets": buckets,
+    }
+
+
+GET_ONLY = doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+DENY_PUT_SCP = doc(
+    {"Effect": "Allow", "Action": "*", "Resource": "*"},
+    {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*"},
+)
+ALL_BLOCKED = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "breaks"),
+    [
+        pytest.param("key-policy", {"keyed"}, id="key-policy-without-the-root-grant"),
+        pytest.param("managed-policy", {"managed"}, id="managed-policy-version-without-put"),
+        pytest.param("detach", {"managed"}, id="managed-policy-detached"),
+        pytest.param("boundary", {"plain"}, id="boundary-without-put"),
+        pytest.param("bucket-bpa", set(), id="bucket-block-public-access-no-effect"),
+        pytest.param(
+            "scp", {"keyed", "managed", "plain"}, id="root-scp-denies-put-for-every-object-of-the-account"
+        ),
+    ],
+)
+def test_each_kind_of_change_breaks_exactly_the_objects_it_reaches(
+    control_plane: ControlPlane,
+    org_world: OrgWorld,
+    kinds_world: dict[str, Any],
+    tmp_path: Path,
+    kind: str,
+    breaks: set[str],
+) -> None:
+    names, arn = kinds_world["names"], kinds_world["arn"]
+    file = tmp_path / "doc.json"
+    if kind == "key-policy":
+        file.write_text(
+            json.dumps(
+                doc(
+                    {
+                        "Sid": "Describe",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{org_world.workloads}:root"},
+                        "Action": "kms:DescribeKey",
+                        "Resource": "*",
+                    }
+                )
+            )
+        )
+        args = ["--key-policy", kinds_world["key"], str(file)]
+    elif kind == "managed-policy":
+        file.write_text(json.dumps(GET_ONLY))
+        args = [
+            "--managed-policy",
+            f"arn:aws:iam::{org_world.workloads}:policy/{kinds_world['policy']}",
+            str(file),
+        ]
+    elif kind == "detach":
+        args = ["--detach-policy", arn["managed"], kinds_world["policy"]]
+    elif kind == "boundary":
+        file.write_text(json.dumps(GET_ONLY))
+        args = ["--boundary", arn["plain"], "read-only", str(file)]
+    elif kind == "bucket-bpa":
+        file.write_text(json.dumps(ALL_BLOCKED))
+        args = ["--bucket-public-access-block", kinds_world["buckets"]["plain"], str(file)]
+    else:
+        file.write_text(json.dumps(DENY_PUT_SCP))
+        args = ["--scp", "FullAWSAccess", str(file)]
+    code, report, err = impact(control_plane, org_world, *args)
+    assert report is not None, err
+    mine = {n: effect for n, effect in effects(report).items() if n in names.values()}
+    expected = {names[n] for n in breaks}
+    assert {n for n, e in mine.items() if e == "breaks"} == expected
+    assert code == (1 if breaks else 0)
