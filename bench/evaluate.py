@@ -6,7 +6,9 @@ Prints one JSON document (and writes it to bench/results/evaluate.json):
   SCP levels), both for an already-loaded scenario and for load + explain from raw JSON;
 - the same identity + resource-policy requests timed through principalmapper (if installed), the
   speed ratio, and every decision on which the two differ over the scenario corpus, each with
-  the AWS documentation rule the corpus case pins.
+  the AWS documentation rule the corpus case pins;
+- @cloud-copilot/iam-simulate (pinned, installed from npm into .cache/bench-peer, run by node) on the
+  same inputs, seed and large: its rate, its decisions, and ours over its (goal: 10x on both).
 
 Usage: python bench/evaluate.py [--seconds 3]
 """
@@ -16,7 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -443,6 +448,108 @@ def compare_with_pmapper(seconds: float) -> dict[str, Any]:
     }
 
 
+PEER = "@cloud-copilot/iam-simulate"
+PEER_VERSION = "0.1.173"  # pinned: the figures compare with this release
+PEER_DIR = ROOT / ".cache" / "bench-peer"
+
+
+def _peer_installed() -> Path:
+    """iam-simulate from npm, in a folder of its own (never the project's dependencies)."""
+    installed = PEER_DIR / "node_modules" / "@cloud-copilot" / "iam-simulate" / "package.json"
+    if not installed.exists() or json.loads(installed.read_text()).get("version") != PEER_VERSION:
+        PEER_DIR.mkdir(parents=True, exist_ok=True)
+        (PEER_DIR / "package.json").write_text('{"private": true}\n')
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", f"{PEER}@{PEER_VERSION}"],
+            cwd=PEER_DIR,
+            check=True,
+            capture_output=True,
+        )
+    runner = PEER_DIR / "iam_simulate_rate.mjs"  # beside its node_modules, where ESM resolves it
+    shutil.copyfile(ROOT / "bench" / "peer" / "iam_simulate_rate.mjs", runner)
+    return runner
+
+
+def peer_simulations(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every request one of our explains evaluates, as iam-simulate simulations: the same identity
+    policies, SCP levels and resource policy (the bucket's, or the key's), and the request context
+    our engine fills in for it that the policies read."""
+    result = explain(load_scenario(raw, NOW))
+    request = raw["request"]
+    obj = f"arn:aws:s3:::{request['bucket']}/{request.get('key', '')}"
+    identity = [
+        {"name": p["name"], "policy": p["document"]} for p in raw.get("identity", {}).get("policies", [])
+    ]
+    scps = [
+        {
+            "orgIdentifier": f"level-{i}",
+            "policies": [{"name": p["name"], "policy": p["document"]} for p in level],
+        }
+        for i, level in enumerate((raw.get("organization") or {}).get("scps") or [])
+    ]
+    keys = (raw.get("kms") or {}).get("keys") or {}
+    out = []
+    for r in result.requests:
+        context: dict[str, Any] = {"aws:RequestedRegion": "us-east-1"}
+        if r.action.startswith("kms:"):
+            policy = keys[r.resource]["policy"]
+            context |= {
+                "kms:ViaService": "s3.us-east-1.amazonaws.com",
+                "kms:CallerAccount": ACCT,
+                "kms:EncryptionContext:aws:s3:arn": obj,
+            }
+        else:
+            policy = (raw.get("bucket") or {}).get("policy")
+        simulation: dict[str, Any] = {
+            "identityPolicies": identity,
+            "serviceControlPolicies": scps,
+            "resourceControlPolicies": [],
+            "request": {
+                "action": r.action,
+                "principal": request["principal"],
+                "resource": {"accountId": ACCT, "resource": r.resource},
+                "contextVariables": context,
+            },
+        }
+        if policy:
+            simulation["resourcePolicy"] = policy
+        out.append(simulation)
+    return out
+
+
+def compare_with_iam_simulate(seconds: float, ours: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """iam-simulate on the same inputs: rounds per second (a round is every request of one of our
+    explains), its decisions, and ours over its, for a loaded scenario and for load + explain."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return {"skipped": "node and npm are needed"}
+    runner = _peer_installed()
+    out: dict[str, Any] = {
+        "peer": f"{PEER}@{PEER_VERSION}",
+        "node": subprocess.run(
+            ["node", "--version"], capture_output=True, text=True, check=True
+        ).stdout.strip(),
+    }
+    for name, raw in (("seed_explicit_deny", seed_scenario()), ("large", large_scenario())):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump({"simulations": peer_simulations(raw)}, f)
+        done = subprocess.run(
+            ["node", str(runner), f.name, str(seconds)], capture_output=True, text=True, check=True
+        )
+        peer = json.loads(done.stdout)
+        mine = ours[name]
+        out[name] = {
+            "peer_rounds_per_s": round(peer["rounds_per_s"]),
+            "peer_decisions": peer["decisions"],
+            "ours_explains_per_s": mine["explains_per_s"],
+            "ours_over_peer": round(mine["explains_per_s"] / peer["rounds_per_s"], 1),
+            "ours_load_and_explain_over_peer": round(
+                mine["load_and_explain_per_s"] / peer["rounds_per_s"], 1
+            ),
+            "goal": ">= 10x",
+        }
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="measuring time per figure")
@@ -457,6 +564,9 @@ def main() -> int:
         "large": {**measure(large, args.seconds), **sizes(large), "goal_per_s": 1000},
         "principalmapper": compare_with_pmapper(args.seconds),
     }
+    report["iam_simulate"] = compare_with_iam_simulate(
+        args.seconds, {"seed_explicit_deny": report["seed_explicit_deny"], "large": report["large"]}
+    )
     text = json.dumps(report, indent=2)
     out = ROOT / "bench" / "results" / "evaluate.json"
     out.parent.mkdir(parents=True, exist_ok=True)
