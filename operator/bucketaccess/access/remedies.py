@@ -39,6 +39,7 @@ from .services.s3 import (
     acl_headers,
     acl_permission,
     is_bucket_action,
+    public_statements,
     resource_near_misses,
     s3_resource,
 )
@@ -515,12 +516,16 @@ def variable_note(probe: Probe) -> str:
 
 
 def voided_remedy(cause: Cause, probe: Probe, sc: Scenario) -> Remedy:
-    sids = ", ".join(r.sid for r in cause.statements)
-    stmt = grant_statement(who(sc), probe.action, probe.cover)
+    """No statement to paste: what ends it is taking a public statement out (or fixing its caller),
+    which is an edit of someone's statement, or turning RestrictPublicBuckets off."""
     return (
-        f"Block Public Access (RestrictPublicBuckets) voids the public bucket-policy statement(s) {sids} for "
-        f'callers outside the bucket\'s account; grant the role by ARN instead of Principal "*": {_json(stmt)}'
-    ), Fix((StatementFix.of(FixPolicy.BucketPolicy, stmt),))
+        f"Block Public Access (RestrictPublicBuckets) voids every grant to another account while the bucket "
+        f"policy is public, and statement(s) {', '.join(public_statements(sc)) or '?'} make it public "
+        f"(a bad action granted to * with no condition fixing the caller); "
+        f"the grant(s) {', '.join(r.sid for r in cause.statements) or 'for this caller'} are void until those "
+        "statements name fixed principals, or fix aws:SourceAccount, aws:SourceArn, aws:SourceVpc, aws:SourceVpce, "
+        "aws:SourceOwner, aws:SourceIp or aws:userid to fixed values, or are removed"
+    ), None
 
 
 def refusal_message(probe: Probe, sc: Scenario) -> str:
@@ -579,4 +584,10 @@ def blame_remedy(blame: Blame, probe: Probe, decision: RequestDecision, sc: Scen
     if blame.reason is Reason.PublicACLIgnored:
         return public_acl_ignored_remedy(sc, probe)
     assert blame.cause is not None
+    if blame.reason is Reason.CrossAccountNotGranted and (public := public_statements(sc)):
+        return (
+            f"no grant for this account could take effect: the bucket policy is public ({', '.join(public)}) and "
+            "Block Public Access (RestrictPublicBuckets) voids every cross-account grant while it is; see "
+            "PublicAccessBlockAllows"
+        ), None
     return cause_remedy(blame.cause, probe, decision, sc)

@@ -27,7 +27,8 @@ from ...policy import (
     Scope,
     StatementRef,
 )
-from ...policy.model import Effect, Statement
+from ...policy.model import ConditionClause, Effect, SetQualifier, Statement
+from ...policy.wildcards import action_matches
 from ...vocabulary import Reason
 from ..checks import Blame, Check, CheckName, Status
 from ..scenario import Ownership, Scenario
@@ -135,32 +136,70 @@ def acl_permission(action: str) -> str | None:
     return next((p for p, acts in ACL_BUCKET_ACTIONS.items() if lowered in acts), None)
 
 
-def is_public_statement(stmt: Statement) -> bool:
-    """A bucket-policy Allow that grants to anyone with no condition fixing who may call.
+# S3's definition of a public bucket policy (Amazon S3 API Reference, PublicAccessBlockConfiguration;
+# S3 User Guide, "Blocking public access", "The meaning of public"): a statement that grants a "bad
+# action" to anyone is public unless a condition fixes one of these keys to fixed values.
+_FIXING_KEYS = frozenset(
+    k.lower()
+    for k in (
+        "aws:SourceIp",  # a set of CIDRs (never all of the internet, 0.0.0.0/0 or ::/0)
+        "aws:SourceArn",
+        "aws:SourceVpc",
+        "aws:SourceVpce",
+        "aws:SourceOwner",
+        "aws:SourceAccount",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id",
+        "aws:userid",  # outside the pattern "AROLEID:*", which no fixed value matches
+    )
+)
+# the actions that could expose a bucket's data to reads or writes by the public
+_BAD_ACTIONS = ("s3:Get*", "s3:List*", "s3:AbortMultipartUpload", "s3:Delete*", "s3:Put*", "s3:RestoreObject")
+_NEGATED = ("Not", "Null")
 
-    A simplification of S3's "public" test: any condition on one of the keys S3 accepts as
-    restricting the caller (source account, organization, VPC, ...) makes it non-public.
-    """
+
+def _fixes_the_caller(clause: ConditionClause) -> bool:
+    """A condition that pins a caller key to fixed values: an equality (or a pattern with no
+    wildcard), not negated, not ...IfExists, no variables, and for aws:SourceIp not the whole internet."""
+    if clause.key.lower() not in _FIXING_KEYS or clause.if_exists or clause.templates is not None:
+        return False
+    if any(n in clause.base for n in _NEGATED) or clause.qualifier is not SetQualifier.NONE:
+        return False
+    if not clause.values or any("*" in v or "?" in v for v in clause.values):
+        return False
+    if clause.key.lower() == "aws:sourceip":
+        return clause.base == "IpAddress" and not any(v.endswith("/0") for v in clause.values)
+    return True
+
+
+def _grants_bad_action(stmt: Statement) -> bool:
+    if stmt.actions is None:  # NotAction: everything else, bad actions included
+        return True
+    return any(action_matches(a, bad) or action_matches(bad, a) for a in stmt.actions for bad in _BAD_ACTIONS)
+
+
+def is_public_statement(stmt: Statement) -> bool:
+    """A bucket-policy statement S3 counts as public: an Allow of a bad action to anyone (``*``, or
+    every principal but some with NotPrincipal), with no condition fixing who may call."""
     if stmt.effect is not Effect.Allow:
         return False
     if not ((stmt.principal and stmt.principal.anyone) or stmt.not_principal is not None):
         return False
-    restricting = {
-        "aws:sourcearn",
-        "aws:sourcevpc",
-        "aws:sourcevpce",
-        "aws:sourceaccount",
-        "aws:sourceowner",
-        "aws:principalaccount",
-        "aws:principalorgid",
-        "aws:principalorgpaths",
-        "aws:userid",
-        "aws:principalarn",
-        "aws:sourceip",
-        "s3:dataaccesspointaccount",
-        "s3:dataaccesspointarn",
-    }
-    return not any(c.key.lower() in restricting and not c.if_exists for c in stmt.conditions)
+    return _grants_bad_action(stmt) and not any(_fixes_the_caller(c) for c in stmt.conditions)
+
+
+def public_statements(sc: Scenario) -> list[str]:
+    """The statements that make the bucket policy public, when RestrictPublicBuckets applies to this
+    caller (from another account): while there is one, every cross-account grant is void."""
+    policy = sc.bucket.policy
+    restricted = sc.bucket.public_access_block.restrict_public_buckets
+    if policy is None or not restricted or sc.request.caller.account == sc.bucket.account:
+        return []
+    return [s.label for s in policy.statements if is_public_statement(s)]
+
+
+def _service_only(stmt: Statement) -> bool:
+    p = stmt.principal
+    return p is not None and bool(p.service) and not (p.anyone or p.aws or p.federated or p.canonical_user)
 
 
 def owner_root_needs_acl(sc: Scenario, action: str) -> bool:
@@ -256,10 +295,18 @@ def _s3_probe(sc: Scenario, action: str) -> Probe:
     keys = with_time(keys, req.context)
     ctx = RequestContext(action, resource, req.caller, keys)
     voided: frozenset[int] = frozenset()
-    restricted = bucket.public_access_block.restrict_public_buckets and req.caller.account != bucket.account
-    if bucket.policy is not None and restricted:
-        voided = frozenset(s.index for s in bucket.policy.statements if is_public_statement(s))
     acl_grants, ignored = acl_allows(sc, action)
+    restricted = bucket.public_access_block.restrict_public_buckets and req.caller.account != bucket.account
+    if (
+        bucket.policy is not None
+        and restricted
+        and any(is_public_statement(s) for s in bucket.policy.statements)
+    ):
+        # RestrictPublicBuckets with a public policy (one public statement is enough): only AWS
+        # service principals and the bucket owner's own account keep access; every cross-account
+        # grant goes, the policy's and the ACL's
+        voided = frozenset(s.index for s in bucket.policy.statements if not _service_only(s))
+        acl_grants = []
     endpoint = None
     if req.vpc_endpoint is not None and req.vpc_endpoint.policy is not None:
         endpoint = NamedPolicy(f"vpce:{req.vpc_endpoint.id}", req.vpc_endpoint.policy)
