@@ -86,6 +86,7 @@ class RawBody(TypedDict):
 class Encryption:
     algorithm: str  # aws:kms | AES256
     kms_key_arn: str | None = None
+    bucket_key_enabled: bool | None = None  # the PUT's own Bucket Key choice; None: the bucket's default
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,7 +122,11 @@ class BucketAccessSpec:
             upload=Upload(
                 acl=upload.get("acl") or None,
                 encryption=(
-                    Encryption(algorithm=str(enc["algorithm"]), kms_key_arn=enc.get("kmsKeyArn") or None)
+                    Encryption(
+                        algorithm=str(enc["algorithm"]),
+                        kms_key_arn=enc.get("kmsKeyArn") or None,
+                        bucket_key_enabled=enc.get("bucketKeyEnabled"),
+                    )
                     if enc.get("algorithm")
                     else None
                 ),

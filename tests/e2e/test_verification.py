@@ -455,3 +455,76 @@ def test_scps_not_readable_without_an_org_reader(
     ready = condition(obj, "Ready")
     assert ready is not None and ready["reason"] == "SCPsNotReadable"
     assert obj["status"]["decision"] == "Unknown"
+
+
+def test_the_bucket_key_is_chosen_per_request_and_decides_the_kms_context(
+    kube: client.ApiClient, operator: OperatorProcess, org_world: OrgWorld
+) -> None:
+    """The key policy lets the role use the key only for this bucket's context (a Bucket Key); the
+    bucket's default has none, so the upload fails until it asks for a Bucket Key itself."""
+    role, bucket = unique("bucket-key-uploader"), unique("bucketkey")
+    account = org_world.workloads
+    arn = f"arn:aws:iam::{account}:role/{role}"
+    context = {"StringEquals": {"kms:EncryptionContext:aws:s3:arn": f"arn:aws:s3:::{bucket}"}}
+    seeded = org_world.seed(
+        {
+            "roles": [{"name": role, "inline": {"put": doc(PUT)}}],
+            "keys": [
+                {
+                    "ref": "bk",
+                    "policy": doc(
+                        {
+                            "Sid": "Admin",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                            "Action": "kms:*",
+                            "Resource": "*",
+                            "Condition": {
+                                "StringEquals": {"aws:PrincipalArn": f"arn:aws:iam::{account}:role/key-admin"}
+                            },
+                        },
+                        {
+                            "Sid": "BucketOnly",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": arn},
+                            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                            "Resource": "*",
+                            "Condition": context,
+                        },
+                    ),
+                }
+            ],
+            "buckets": [
+                {
+                    "name": bucket,
+                    "encryption": {"algorithm": "aws:kms", "key": "bk", "bucketKeyEnabled": False},
+                }
+            ],
+        }
+    )
+    key = seeded.keys["bk"]
+    create(
+        kube,
+        bucket_access(
+            "bucketkey",
+            bucket,
+            {"arn": arn},
+            upload={"encryption": {"algorithm": "aws:kms", "kmsKeyArn": key}},
+        ),
+    )
+    obj = wait_ready(kube, "bucketkey", "False")
+    assert failing(obj) == {"KMSKeyUsable": "NotAKeyUser"}
+    client.CustomObjectsApi(kube).patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        NS,
+        "bucketaccesses",
+        "bucketkey",
+        {
+            "spec": {
+                "upload": {"encryption": {"algorithm": "aws:kms", "kmsKeyArn": key, "bucketKeyEnabled": True}}
+            }
+        },
+    )
+    obj = wait_ready(kube, "bucketkey", "True", timeout=30)
+    assert obj["status"]["observedGeneration"] == 2

@@ -39,6 +39,7 @@ class UploadIntent:
     actions: tuple[str, ...] = ()  # extra object actions the role must have
     vpc_endpoint: str | None = None
     session: SessionIntent | None = None
+    bucket_key: bool | None = None  # x-amz-server-side-encryption-bucket-key-enabled; None: not sent
 
     @classmethod
     def from_spec(cls, spec: BucketAccessSpec, role_arn: str, class_vpce: str | None = None) -> UploadIntent:
@@ -54,6 +55,7 @@ class UploadIntent:
             multipart=spec.upload.multipart,
             actions=extra,
             vpc_endpoint=spec.vpc_endpoint_id or class_vpce,
+            bucket_key=encryption.bucket_key_enabled if encryption else None,
         )
 
     @property
@@ -68,6 +70,8 @@ class UploadIntent:
             out["x-amz-server-side-encryption"] = self.sse
         if self.kms_key and self.sse == "aws:kms":
             out["x-amz-server-side-encryption-aws-kms-key-id"] = self.kms_key
+        if self.bucket_key is not None:
+            out["x-amz-server-side-encryption-bucket-key-enabled"] = "true" if self.bucket_key else "false"
         return out
 
     def requests(self, principal: str) -> list[dict[str, Any]]:

@@ -220,6 +220,11 @@ def _request(raw: object, now: datetime) -> Request:
         raise InvalidInput(f"{path}.headers", "must be an object of header name to string value")
     headers = {str(k).lower(): v for k, v in headers_raw.items()}
     for name, value in headers.items():
+        if name == "x-amz-server-side-encryption-bucket-key-enabled" and value.lower() not in (
+            "true",
+            "false",
+        ):
+            raise InvalidInput(f"{path}.headers.{name}", "must be true or false")
         if name == "x-amz-server-side-encryption" and value not in _ENCRYPTION:
             raise InvalidInput(
                 f"{path}.headers.x-amz-server-side-encryption", f"must be one of {', '.join(_ENCRYPTION)}"

@@ -25,7 +25,9 @@ class Snapshot:
     bucket_account: str | None
     key_arn: str | None  # the customer-managed key the upload would use, when known
     default_key_arn: str | None = None  # the key of the bucket's default encryption, as KMS names it
-    bucket_key: bool = False  # the bucket's default encryption uses an S3 Bucket Key
+    bucket_key: bool = (
+        False  # this object's uploads use an S3 Bucket Key (their header, else the bucket default)
+    )
     public_acls_blocked: bool = False  # Block Public Access refuses or ignores public ACLs here
     role_missing: bool = False  # the role does not exist
 
@@ -333,7 +335,11 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
         bucket_account=bucket_account,
         key_arn=key_arn if keys.get(key_arn or "", {}).get("manager") != "AWS" else None,
         default_key_arn=_default_key(bucket_encryption, key_ref, key_arn),
-        bucket_key=bool(bucket_encryption and bucket_encryption.get("bucketKeyEnabled")),
+        bucket_key=(
+            intent.bucket_key
+            if intent.bucket_key is not None
+            else bool(bucket_encryption and bucket_encryption.get("bucketKeyEnabled"))
+        ),
         public_acls_blocked=any(
             bool((bucket_block.get(k) or {}).get(flag))
             for k in ("publicAccessBlock", "accountPublicAccessBlock")

@@ -354,9 +354,10 @@ def _apply_all(
                         target=key,
                         refusal=WriteRefusal.GrantNeedsBucketKey,
                         detail=(
-                            f"kmsKeyUsers: Grant needs bucket {own.bucket} to use an S3 Bucket Key, so that the grant "
-                            "can be limited to it (encryption context aws:s3:arn = the bucket); enable the Bucket Key, "
-                            "or use KeyPolicy"
+                            f"kmsKeyUsers: Grant needs the uploads to bucket {own.bucket} to use an S3 Bucket Key, so "
+                            "that the grant can be limited to it (encryption context aws:s3:arn = the bucket); set "
+                            "spec.upload.encryption.bucketKeyEnabled: true, or enable the Bucket Key in the bucket's "
+                            "default encryption, or use KeyPolicy"
                         ),
                     )
                 )

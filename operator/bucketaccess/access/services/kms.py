@@ -203,14 +203,27 @@ def probes(sc: Scenario) -> list[Probe]:
     return _key_probes(sc, key)
 
 
+BUCKET_KEY_HEADER = "x-amz-server-side-encryption-bucket-key-enabled"
+
+
+def uses_bucket_key(sc: Scenario) -> bool:
+    """Whether this PUT encrypts with an S3 Bucket Key: its own header says so, whatever the bucket's
+    default encryption says (S3 User Guide, "Reducing the cost of SSE-KMS with Amazon S3 Bucket Keys":
+    the header enables or disables the Bucket Key per request). With one, the encryption context S3
+    sends to KMS is the bucket ARN; without, the object ARN."""
+    header = sc.request.headers.get(BUCKET_KEY_HEADER)
+    if header is not None:
+        return header.lower() == "true"
+    enc = sc.bucket.encryption
+    return enc is not None and enc.bucket_key_enabled
+
+
 def _key_probes(sc: Scenario, key: KmsKey) -> list[Probe]:
     """GenerateDataKey (and Decrypt for a multipart upload), S3 calling on the caller's behalf: the
     key policy must allow, KMS grants allow too, and the S3-only condition keys are not sent."""
     req = sc.request
     object_arn = f"arn:aws:s3:::{sc.bucket.name}/{req.key}"
-    enc = sc.bucket.encryption
-    bucket_key = enc is not None and enc.bucket_key_enabled
-    context_arn = f"arn:aws:s3:::{sc.bucket.name}" if bucket_key else object_arn
+    context_arn = f"arn:aws:s3:::{sc.bucket.name}" if uses_bucket_key(sc) else object_arn
     encryption_context = {"aws:s3:arn": context_arn}
     policy = key.policy
     if policy is None and key.manager is KeyManager.AWS:
