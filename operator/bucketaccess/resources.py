@@ -94,6 +94,7 @@ class Upload:
     acl: str | None = None
     encryption: Encryption | None = None
     multipart: bool = False
+    tags: tuple[tuple[str, str], ...] = ()  # the x-amz-tagging the workload sends, sorted by key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,6 +132,7 @@ class BucketAccessSpec:
                     else None
                 ),
                 multipart=bool(upload.get("multipart")),
+                tags=tuple(sorted((str(k), str(v)) for k, v in (upload.get("tags") or {}).items())),
             ),
             actions=tuple(str(a) for a in raw.get("actions") or ()),
             vpc_endpoint_id=raw.get("vpcEndpointId") or None,

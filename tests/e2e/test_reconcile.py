@@ -427,3 +427,45 @@ def test_deleting_after_the_bucket_was_deleted_completes(
     s3.delete_bucket(Bucket=bucket)
     delete(kube, NS, "orphan")
     wait_for(lambda: gone(kube, NS, "orphan"), 30, "deletion with the bucket gone")
+
+
+def test_a_tagged_upload_is_denied_without_putobjecttagging_and_repaired_in_manage_mode(
+    kube: client.ApiClient, operator: OperatorProcess, org_world: OrgWorld
+) -> None:
+    """The workload sends tags: its PUT also needs s3:PutObjectTagging, which its role lacks. A class
+    that observes reports it on the identity layer; one that manages, and admits the action, grants it."""
+    role, bucket = unique("tagged"), unique("tagged")
+    put_only = doc({"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"})
+    org_world.seed({"roles": [{"name": role, "inline": {"put": put_only}}], "buckets": [{"name": bucket}]})
+    arn = f"arn:aws:iam::{org_world.workloads}:role/{role}"
+    tagging = access_class(
+        "manage-tags",
+        namespace_labels={"team": "reconcile"},
+        bucket_policy="Observe",
+        actions=["s3:PutObject", "s3:PutObjectTagging"],
+    )
+    create(kube, tagging)
+    create(
+        kube, ba("tagged", bucket, arn, cls="manage-tags", upload={"tags": {"classification": "internal"}})
+    )
+    obj = ready(kube, "tagged", "False")
+    identity = condition(obj, "IdentityPolicyAllows")
+    assert (
+        identity is not None
+        and identity["status"] == "False"
+        and "s3:PutObjectTagging" in identity["message"]
+    )
+    assert policy(org_world, bucket) is None  # Observe: nothing written
+
+    tagging["spec"]["reconcile"] = {"bucketPolicy": "Manage"}
+    current = client.CustomObjectsApi(kube).get_cluster_custom_object(
+        GROUP, VERSION, "bucketaccessclasses", "manage-tags"
+    )
+    tagging["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+    client.CustomObjectsApi(kube).replace_cluster_custom_object(
+        GROUP, VERSION, "bucketaccessclasses", "manage-tags", tagging
+    )
+    ready(kube, "tagged", "True")
+    granted = [s for s in statements(policy(org_world, bucket)) if BUCKET_SID.match(str(s.get("Sid", "")))]
+    actions = {a for s in granted for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions == {"s3:PutObject", "s3:PutObjectTagging"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from ..resources import BucketAccessSpec
 
@@ -40,6 +41,7 @@ class UploadIntent:
     vpc_endpoint: str | None = None
     session: SessionIntent | None = None
     bucket_key: bool | None = None  # x-amz-server-side-encryption-bucket-key-enabled; None: not sent
+    tags: tuple[tuple[str, str], ...] = ()  # x-amz-tagging
 
     @classmethod
     def from_spec(cls, spec: BucketAccessSpec, role_arn: str, class_vpce: str | None = None) -> UploadIntent:
@@ -56,6 +58,7 @@ class UploadIntent:
             actions=extra,
             vpc_endpoint=spec.vpc_endpoint_id or class_vpce,
             bucket_key=encryption.bucket_key_enabled if encryption else None,
+            tags=spec.upload.tags,
         )
 
     @property
@@ -70,6 +73,8 @@ class UploadIntent:
             out["x-amz-server-side-encryption"] = self.sse
         if self.kms_key and self.sse == "aws:kms":
             out["x-amz-server-side-encryption-aws-kms-key-id"] = self.kms_key
+        if self.tags:
+            out["x-amz-tagging"] = urlencode(self.tags)
         if self.bucket_key is not None:
             out["x-amz-server-side-encryption-bucket-key-enabled"] = "true" if self.bucket_key else "false"
         return out

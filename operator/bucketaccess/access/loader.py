@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from ..policy import Caller, InvalidInput, PolicyKind, PrincipalKind, normalize_keys, parse_policy
 from ..policy.model import Policy
@@ -174,6 +175,16 @@ def _named_list(obj: Mapping[str, Any], name: str, path: str, kind: PolicyKind) 
     return tuple(_named(v, f"{path}.{name}[{i}]", kind) for i, v in enumerate(_list(obj, name, path)))
 
 
+def _tagging_ok(text: str) -> bool:
+    """S3's x-amz-tagging: URL-encoded key=value pairs, at most 10, keys unique and non-empty."""
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        return False
+    keys = [k for k, _ in pairs]
+    return 0 < len(pairs) <= 10 and len(set(keys)) == len(keys) and all(keys)
+
+
 def _request(raw: object, now: datetime) -> Request:
     path = "request"
     obj = _obj(
@@ -220,6 +231,11 @@ def _request(raw: object, now: datetime) -> Request:
         raise InvalidInput(f"{path}.headers", "must be an object of header name to string value")
     headers = {str(k).lower(): v for k, v in headers_raw.items()}
     for name, value in headers.items():
+        if name == "x-amz-tagging" and not _tagging_ok(value):
+            raise InvalidInput(
+                f"{path}.headers.x-amz-tagging",
+                "must be URL query parameters key=value&... with at most 10 tags",
+            )
         if name == "x-amz-server-side-encryption-bucket-key-enabled" and value.lower() not in (
             "true",
             "false",

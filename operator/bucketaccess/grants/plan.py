@@ -77,8 +77,14 @@ class Claim:
         return self.owner.partition("/")[0]
 
 
-def actions_for(spec_actions: Iterable[str], acl: bool) -> frozenset[str]:
-    base = {"s3:PutObject"} | ({"s3:PutObjectAcl"} if acl else set())
+def actions_for(spec_actions: Iterable[str], acl: bool, tags: bool = False) -> frozenset[str]:
+    """What an upload needs: s3:PutObject, s3:PutObjectAcl with an ACL header, s3:PutObjectTagging with
+    an x-amz-tagging header, and the extra object actions the spec lists."""
+    base = (
+        {"s3:PutObject"}
+        | ({"s3:PutObjectAcl"} if acl else set())
+        | ({"s3:PutObjectTagging"} if tags else set())
+    )
     return frozenset(base | {a for a in spec_actions if a.lower().startswith("s3:")})
 
 

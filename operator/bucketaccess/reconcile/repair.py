@@ -75,7 +75,7 @@ def _claim(peer: Peer, key_arn: str | None, *, planned: bool = True) -> Claim | 
         role_arn=peer.role_arn,
         bucket=spec.bucket,
         prefix=spec.prefix,
-        actions=actions_for(spec.actions, acl=bool(spec.upload.acl)),
+        actions=actions_for(spec.actions, acl=bool(spec.upload.acl), tags=bool(spec.upload.tags)),
         bucket_mode=admission.bucket_policy_mode,
         kms_mode=admission.kms_mode,
         kms_key_arn=key_arn,

@@ -97,7 +97,7 @@ def request_of(
         bucket=spec.bucket,
         prefix=spec.prefix,
         role_arn=role_arn,
-        actions=actions_for(spec.actions, acl=bool(spec.upload.acl)),
+        actions=actions_for(spec.actions, acl=bool(spec.upload.acl), tags=bool(spec.upload.tags)),
         acl=spec.upload.acl,
         kms_key=encryption.kms_key_arn if encryption else None,
         default_key=default_key,

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from urllib.parse import parse_qsl
 
 from ...policy import (
     Authorization,
@@ -252,6 +253,27 @@ def acl_headers(headers: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k == "x-amz-acl" or k.startswith("x-amz-grant-")}
 
 
+TAGGING_HEADER = "x-amz-tagging"
+
+
+def request_tags(headers: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The tags of a tagged PUT: x-amz-tagging is URL query parameters (key1=value1&key2=value2)."""
+    text = headers.get(TAGGING_HEADER)
+    return parse_qsl(text, keep_blank_values=True) if text else []
+
+
+def request_tag_keys(headers: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys for a tagged PUT (Service Authorization
+    Reference, Amazon S3: condition keys of s3:PutObject and s3:PutObjectTagging); none without tags,
+    so a Null condition on them holds."""
+    tags = request_tags(headers)
+    if not tags:
+        return {}
+    out: dict[str, tuple[str, ...]] = {f"s3:requestobjecttag/{k}".lower(): (v,) for k, v in tags}
+    out["s3:requestobjecttagkeys"] = tuple(k for k, _ in tags)
+    return out
+
+
 def probes(sc: Scenario) -> list[Probe]:
     """The S3 requests of the upload, in the order S3 meets them: the request itself; for an upload
     with an ACL header, s3:PutObjectAcl as well and S3's refusal of that ACL, if any; and S3's
@@ -259,6 +281,8 @@ def probes(sc: Scenario) -> list[Probe]:
     req = sc.request
     out = [_s3_probe(sc, req.action)]
     upload = req.action.lower() == "s3:putobject"
+    if TAGGING_HEADER in req.headers and upload:
+        out.append(_s3_probe(sc, "s3:PutObjectTagging"))  # a tagged PUT is authorized for both
     if acl_headers(req.headers) and upload:
         out.append(_s3_probe(sc, "s3:PutObjectAcl"))
         refused = _acl_refusal(sc, req.action, s3_resource(sc.bucket.name, req.key, req.action))
@@ -288,6 +312,7 @@ def _s3_probe(sc: Scenario, action: str) -> Probe:
     for name, value in req.headers.items():
         if name.startswith("x-amz-"):
             keys[f"s3:{name}"] = (value,)
+    keys |= request_tag_keys(req.headers)
     if req.vpc_endpoint is not None:
         keys["aws:sourcevpce"] = (req.vpc_endpoint.id,)
     if req.prefix and action.lower() in LISTS_BY_PREFIX:
