@@ -36,6 +36,8 @@ from ..policy import (
     Decision,
     Layer,
     NamedPolicy,
+    PolicyOrigin,
+    PolicySource,
     PrincipalKind,
     RequestContext,
     RequestDecision,
@@ -46,6 +48,7 @@ from ..policy import (
 from ..vocabulary import Reason
 from .checks import Check, RequestResult, Status
 from .scenario import Scenario, Session, SessionSource
+from .services.common import named
 
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 ASSUME, TAG, WEB = "sts:AssumeRole", "sts:TagSession", "sts:AssumeRoleWithWebIdentity"
@@ -78,7 +81,7 @@ def _request_tags(tags: dict[str, str]) -> dict[str, tuple[str, ...]]:
 
 def hops(sc: Scenario, s: Session) -> list[Hop]:
     role_account = Arn.parse(s.role_arn).account
-    trust = NamedPolicy(f"trust:{s.role_arn}", s.trust_policy)
+    trust = NamedPolicy(PolicySource(PolicyOrigin.Trust, s.role_arn), s.trust_policy)
     if s.source is SessionSource.IRSA:
         assert s.oidc_issuer is not None  # the loader requires it for IRSA
         host = issuer_host(s.oidc_issuer)
@@ -109,8 +112,8 @@ def hops(sc: Scenario, s: Session) -> list[Hop]:
         chained: dict[str, tuple[str, ...]] = dict(tag_keys)
         if s.target.external_id is not None:
             chained["sts:externalid"] = (s.target.external_id,)
-        identity = tuple(NamedPolicy(f"identity:{p.name}", p.policy) for p in s.role_policies)
-        target_trust = NamedPolicy(f"trust:{s.target.arn}", s.target.trust_policy)
+        identity = named(PolicyOrigin.Identity, s.role_policies)
+        target_trust = NamedPolicy(PolicySource(PolicyOrigin.Trust, s.target.arn), s.target.trust_policy)
         out.append(
             Hop(
                 f"the association's role {s.role_arn}",
@@ -172,7 +175,7 @@ def role_assumable(sc: Scenario) -> tuple[Check, tuple[RequestResult, ...]]:
             decision = evaluate(_authorization(hop, action, sc))
             results.append(RequestResult(action, hop.role, decision.decision))
             if decision.decision is Decision.Allowed:
-                granted += [r for r in decision.allowed_by if r.source.startswith("trust:")][:1]
+                granted += [r for r in decision.allowed_by if r.origin is PolicyOrigin.Trust][:1]
             elif failure is None:
                 failure = _refusal(hop, action, decision)
     unconfirmed = ""
@@ -202,11 +205,7 @@ def role_assumable(sc: Scenario) -> tuple[Check, tuple[RequestResult, ...]]:
 
 
 def _where(ref: StatementRef) -> str:
-    return (
-        f"the trust policy of {ref.source.removeprefix('trust:')}"
-        if ref.source.startswith("trust:")
-        else ref.source
-    )
+    return f"the trust policy of {ref.source.name}" if ref.origin is PolicyOrigin.Trust else str(ref.source)
 
 
 def _clause(c: ConditionClause) -> str:

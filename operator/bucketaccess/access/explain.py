@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from ..policy import Decision, Layer, PrincipalKind, RequestDecision, evaluate, worst
+from ..policy import Decision, Layer, PolicyOrigin, PrincipalKind, RequestDecision, evaluate, worst
 from ..vocabulary import Reason
 from .assume import role_assumable
 from .checks import (
@@ -119,7 +119,7 @@ def _permissions_boundary(o: Outcome) -> Check:
             Status.NotApplicable, Reason.NoPermissionsBoundary, f"{o.who} has no permissions boundary"
         )
     # what the boundary allowed, also when a Deny elsewhere decided (no grant is then recorded)
-    b = o.granted(("boundary:",))
+    b = o.granted((PolicyOrigin.Boundary,))
     if not b and any(d.decision is Decision.ExplicitDeny for _, d in o.decisions):
         b = tuple(dict.fromkeys(r for s in Service for r in o.allowing(Layer.Boundary, s)))
     reason = Reason.AllowedByStatement if b else Reason.NotLimiting
@@ -134,7 +134,7 @@ def _permissions_boundary(o: Outcome) -> Check:
 def _session_policies(o: Outcome) -> Check:
     if not o.sc.identity.session_policies:
         return _NO_SESSION_POLICY
-    s = o.granted(("session:",))
+    s = o.granted((PolicyOrigin.Session,))
     return Check(
         Status.TRUE,
         Reason.AllowedByStatement if s else Reason.NotLimiting,
@@ -155,7 +155,7 @@ def _endpoint_policy(o: Outcome) -> Check:
             Reason.DefaultEndpointPolicy,
             f"VPC endpoint {ep.id} has the default full-access policy",
         )
-    e = o.granted(("vpce:",))
+    e = o.granted((PolicyOrigin.VPCEndpoint,))
     return Check(
         Status.TRUE, Reason.AllowedByStatement, f"the policy of VPC endpoint {ep.id} allows the {o.noun}", e
     )

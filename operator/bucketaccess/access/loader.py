@@ -18,6 +18,7 @@ from ..policy.model import Policy
 from ..vocabulary import Reason
 from .checks import CheckName
 from .scenario import (
+    POD_IDENTITY_POLICY,
     Acl,
     AclGrant,
     Bucket,
@@ -557,9 +558,7 @@ def session_policy(raw: Mapping[str, Any]) -> tuple[NamedDocument, ...]:
     if raw.get("policy") is None:
         return ()
     return (
-        NamedDocument(
-            "pod-identity-association", _document(raw["policy"], "session.policy", PolicyKind.Identity)
-        ),
+        NamedDocument(POD_IDENTITY_POLICY, _document(raw["policy"], "session.policy", PolicyKind.Identity)),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, assert_never
 
 from ..policy import (
     Cause,
@@ -20,6 +20,8 @@ from ..policy import (
     Hit,
     Layer,
     NearMiss,
+    PolicyOrigin,
+    PolicySource,
     PrincipalKind,
     RequestContext,
     RequestDecision,
@@ -30,7 +32,7 @@ from ..policy.variables import Unresolvable, has_variables, substitute
 from ..policy.wildcards import glob_match
 from ..vocabulary import Reason
 from .checks import Blame, Fix, FixPolicy, StatementFix
-from .scenario import KeyManager, Ownership, Scenario
+from .scenario import POD_IDENTITY_POLICY, KeyManager, Ownership, Scenario
 from .services import kms
 from .services.common import Probe, Service, UploadRefusal
 from .services.kms import MANAGED_S3_ALIAS
@@ -44,34 +46,38 @@ from .services.s3 import (
 )
 
 _LEVEL_NAMES = ("root", "OU", "OU", "OU", "OU", "OU")
+_ORGANIZATION = (PolicyOrigin.SCP, PolicyOrigin.RCP)
 _ENCRYPTION_VALUES = ("aws:kms", "aws:kms:dsse", "AES256")
 
 Remedy = tuple[str, Fix | None]
 
 
-def where(source: str, probe: Probe | None = None) -> str:
-    """A source tag (``identity:uploader``, ``scp[1]:DenyS3`` ...) in words."""
-    kind, _, name = source.partition(":")
-    if source == "bucket-policy":
-        return "bucket policy"
-    if source == "key-policy":
-        return f"key policy of {probe.resource}" if probe else "key policy"
-    if source == "bucket-acl":
-        return "bucket ACL"
-    if source == "kms-grant":
-        return "KMS grant"
-    if kind == "identity":
-        return f"identity policy {name}"
-    if kind == "boundary":
-        return f"permissions boundary {name}"
-    if kind == "session":
-        return f"session policy {name}"
-    if kind == "vpce":
-        return f"VPC endpoint {name} policy"
-    if kind.startswith("scp[") or kind.startswith("rcp["):
-        level = int(kind[4:-1])
-        return f"{kind[:3].upper()} {name} ({level_name(level)})"
-    return source
+def where(source: PolicySource, probe: Probe | None = None) -> str:
+    """A policy in words: ``identity policy uploader``, ``SCP DenyS3 (level 1)`` ..."""
+    name = source.name
+    match source.origin:
+        case PolicyOrigin.BucketPolicy:
+            return "bucket policy"
+        case PolicyOrigin.KeyPolicy:
+            return f"key policy of {probe.resource}" if probe else "key policy"
+        case PolicyOrigin.BucketACL:
+            return "bucket ACL"
+        case PolicyOrigin.KMSGrant:
+            return "KMS grant"
+        case PolicyOrigin.Identity:
+            return f"identity policy {name}"
+        case PolicyOrigin.Boundary:
+            return f"permissions boundary {name}"
+        case PolicyOrigin.Session:
+            return f"session policy {name}"
+        case PolicyOrigin.VPCEndpoint:
+            return f"VPC endpoint {name} policy"
+        case PolicyOrigin.SCP | PolicyOrigin.RCP:
+            return f"{source.origin.upper()} {name} ({level_name(source.level or 0)})"
+        case PolicyOrigin.Trust:
+            return str(source)
+        case unreachable:
+            assert_never(unreachable)
 
 
 def level_name(level: int) -> str:
@@ -251,7 +257,7 @@ def _acl_companions(
     if caller.account != sc.bucket.account and side is not None:
         granted = side.policy is not None and any(
             h.statement.index not in side.voided
-            for h in analyze(side.policy.policy, "bucket-policy", ctx).allows
+            for h in analyze(side.policy.policy, side.policy.source, ctx).allows
         )
         if not granted and not acl_allows(sc, action)[0]:
             out.append(
@@ -285,7 +291,7 @@ def deny_remedy(hits: list[Hit], probe: Probe, sc: Scenario | None) -> Remedy:
             'replacing NotPrincipal with Principal "*" and an ArnNotEquals aws:PrincipalArn condition',
             None,
         )
-    owner = "the organization's administrators" if hit.ref.source[:4] in ("scp[", "rcp[") else "its owner"
+    owner = "the organization's administrators" if hit.ref.origin in _ORGANIZATION else "its owner"
     if not stmt.conditions:
         return f"{head} on {probe.cover} with no condition; only {owner} can remove or narrow it", None
     if probe.service is Service.KMS and any(_header(c.key) for c in stmt.conditions):
@@ -402,7 +408,7 @@ def no_allow_remedy(cause: Cause, probe: Probe, decision: RequestDecision, sc: S
     role = who(sc)
     layer = cause.layer
     if layer in (Layer.SCP, Layer.RCP):
-        names = ", ".join(s.split(":", 1)[1] for s in cause.sources) or "none"
+        names = ", ".join(s.name for s in cause.sources) or "none"
         binds = "the caller's account" if layer is Layer.SCP else "the resource's account"
         return (
             f"no {layer.value.upper()} at {level_name(cause.level or 0)} of {binds} allows {probe.action} "
@@ -415,7 +421,7 @@ def no_allow_remedy(cause: Cause, probe: Probe, decision: RequestDecision, sc: S
             f"{_near_note(_near(decision, layer))}; add {_json(stmt)} to the boundary, which caps what {role} may do"
         ), Fix((StatementFix.of(FixPolicy.PermissionsBoundary, stmt),))
     if layer is Layer.Session:
-        if sc.session is not None and "session:pod-identity-association" in cause.sources:
+        if sc.session is not None and any(s.name == POD_IDENTITY_POLICY for s in cause.sources):
             association = f" {sc.session.association_id}" if sc.session.association_id else ""
             where_to = (
                 f"add {_json(stmt)} to the policy of the Pod Identity association{association} "

@@ -33,6 +33,10 @@ class NamedDocument:
     policy: Policy
 
 
+# The name of the session policy a Pod Identity association passes (``session.policy``).
+POD_IDENTITY_POLICY = "pod-identity-association"
+
+
 @dataclass(frozen=True, slots=True)
 class VpcEndpoint:
     id: str

@@ -22,6 +22,8 @@ from ...policy import (
     Layer,
     NamedPolicy,
     PolicyKind,
+    PolicyOrigin,
+    PolicySource,
     RequestContext,
     RequestDecision,
     ResourceSide,
@@ -47,6 +49,8 @@ from .common import (
 )
 
 MANAGED_S3_ALIAS = "alias/aws/s3"
+KEY_POLICY = PolicySource(PolicyOrigin.KeyPolicy)
+KMS_GRANTS = PolicySource(PolicyOrigin.KMSGrant)
 # Condition keys a request made by S3 on the caller's behalf (forward access session) does not carry.
 NOT_FORWARDED = ("aws:sourceip", "aws:sourcevpce", "aws:sourcevpc", "aws:vpcsourceip")
 # What a key user needs for S3 to encrypt and decrypt with the key on its behalf.
@@ -170,7 +174,7 @@ def grant_allows(key: KmsKey, caller: Caller, operation: str, context: dict[str,
             continue
         if grant.context_equals is not None and grant.context_equals != context:
             continue
-        out.append(ExternalAllow(StatementRef("kms-grant", f"grant[{i}]", Effect.Allow), Scope.Role))
+        out.append(ExternalAllow(StatementRef(KMS_GRANTS, f"grant[{i}]", Effect.Allow), Scope.Role))
     return out
 
 
@@ -244,12 +248,12 @@ def _key_probes(sc: Scenario, key: KmsKey) -> list[Probe]:
             **caller_side(sc),
             resource=ResourceSide(
                 owner_account=key.account,
-                policy=NamedPolicy("key-policy", policy),
+                policy=NamedPolicy(KEY_POLICY, policy),
                 mandatory=True,
                 extra_allows=tuple(grant_allows(key, req.caller, op, encryption_context)),
             ),
-            scps=chains(applies_org(sc, req.caller.account, req.caller), "scp"),
-            rcps=chains(rcp_chains, "rcp"),
+            scps=chains(applies_org(sc, req.caller.account, req.caller), PolicyOrigin.SCP),
+            rcps=chains(rcp_chains, PolicyOrigin.RCP),
         )
         probes.append(Probe(Service.KMS, action, key.arn, auth, key, cover=key.arn))
     return probes
@@ -281,7 +285,7 @@ def _key_usable(o: Outcome) -> Check:
             else f"the {o.noun} involves no KMS key"
         )
         return Check(Status.NotApplicable, Reason.NoKMSEncryption, text)
-    refs = o.granted(("key-policy", "kms-grant", "identity:"), Service.KMS)
+    refs = o.granted((PolicyOrigin.KeyPolicy, PolicyOrigin.KMSGrant, PolicyOrigin.Identity), Service.KMS)
     key = key_probes[0].resource
     return Check(Status.TRUE, Reason.KeyUsable, f"{o.who} may use KMS key {key} through S3", refs)
 

@@ -20,6 +20,8 @@ from ...policy import (
     Layer,
     NamedPolicy,
     NearMiss,
+    PolicyOrigin,
+    PolicySource,
     PrincipalKind,
     RequestContext,
     RequestDecision,
@@ -48,6 +50,8 @@ from .kms import key_id_without_sse_kms
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+BUCKET_POLICY = PolicySource(PolicyOrigin.BucketPolicy)
+BUCKET_ACL = PolicySource(PolicyOrigin.BucketACL)
 PUBLIC_CANNED_ACLS = ("public-read", "public-read-write", "authenticated-read")
 # The policy actions a bucket ACL permission grants (S3 "Access control list (ACL) overview", its
 # mapping of ACL permissions to policy actions on a bucket). s3:PutObjectAcl under WRITE is this
@@ -188,7 +192,7 @@ def acl_allows(sc: Scenario, action: str) -> tuple[list[ExternalAllow], list[Sta
     caller = sc.request.caller
     if bucket.acl is None:
         if owner_root_needs_acl(sc, action):
-            return [ExternalAllow(StatementRef("bucket-acl", "default", Effect.Allow), Scope.Account)], []
+            return [ExternalAllow(StatementRef(BUCKET_ACL, "default", Effect.Allow), Scope.Account)], []
         return [], []
     caller_id = bucket.canonical_ids.get(caller.account) or (
         bucket.acl.owner if caller.account == bucket.account else None
@@ -198,7 +202,7 @@ def acl_allows(sc: Scenario, action: str) -> tuple[list[ExternalAllow], list[Sta
     for i, grant in enumerate(bucket.acl.grants):
         if action.lower() not in ACL_BUCKET_ACTIONS.get(grant.permission, ()):
             continue
-        ref = StatementRef("bucket-acl", f"grant[{i}]", Effect.Allow)
+        ref = StatementRef(BUCKET_ACL, f"grant[{i}]", Effect.Allow)
         if grant.grantee_type == "CanonicalUser" and caller_id is not None and grant.grantee == caller_id:
             allows.append(ExternalAllow(ref, Scope.Account))
         elif grant.grantee_type == "Group" and grant.grantee in (ALL_USERS, AUTHENTICATED_USERS):
@@ -262,19 +266,21 @@ def _s3_probe(sc: Scenario, action: str) -> Probe:
     acl_grants, ignored = acl_allows(sc, action)
     endpoint = None
     if req.vpc_endpoint is not None and req.vpc_endpoint.policy is not None:
-        endpoint = NamedPolicy(f"vpce:{req.vpc_endpoint.id}", req.vpc_endpoint.policy)
+        endpoint = NamedPolicy(
+            PolicySource(PolicyOrigin.VPCEndpoint, req.vpc_endpoint.id), req.vpc_endpoint.policy
+        )
     auth = Authorization(
         ctx=ctx,
         **caller_side(sc),
         resource=ResourceSide(
             owner_account=bucket.account,
-            policy=NamedPolicy("bucket-policy", bucket.policy) if bucket.policy else None,
+            policy=NamedPolicy(BUCKET_POLICY, bucket.policy) if bucket.policy else None,
             extra_allows=tuple(acl_grants),
             voided=voided,
             owner_root_needs_grant=owner_root_needs_acl(sc, action),
         ),
-        scps=chains(applies_org(sc, req.caller.account, req.caller), "scp"),
-        rcps=chains(applies_org(sc, bucket.account, req.caller), "rcp"),
+        scps=chains(applies_org(sc, req.caller.account, req.caller), PolicyOrigin.SCP),
+        rcps=chains(applies_org(sc, bucket.account, req.caller), PolicyOrigin.RCP),
         endpoint=endpoint,
     )
     return Probe(
@@ -419,7 +425,7 @@ def _bucket_acl(o: Outcome) -> Check:
     sc = o.sc
     if sc.bucket.ownership is Ownership.BucketOwnerEnforced:
         return _ACLS_DISABLED
-    acl = o.granted(("bucket-acl",), Service.S3)
+    acl = o.granted((PolicyOrigin.BucketACL,), Service.S3)
     if not acl:
         return Check(
             Status.TRUE, Reason.NotRequired, f"ACLs are enabled, and the {o.noun} does not rely on them"
