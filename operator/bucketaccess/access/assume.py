@@ -210,7 +210,7 @@ def _where(ref: StatementRef) -> str:
 
 def _clause(c: ConditionClause) -> str:
     values = c.values[0] if len(c.values) == 1 else list(c.values)
-    return f"{c.operator} {{{c.key}: {json.dumps(values)}}}"
+    return f"{c.written} {{{c.key}: {json.dumps(values)}}}"
 
 
 def _refusal(hop: Hop, action: str, decision: RequestDecision) -> Check:

@@ -48,6 +48,8 @@ from .services.s3 import (
 _LEVEL_NAMES = ("root", "OU", "OU", "OU", "OU", "OU")
 _ORGANIZATION = (PolicyOrigin.SCP, PolicyOrigin.RCP)
 _ENCRYPTION_VALUES = ("aws:kms", "aws:kms:dsse", "AES256")
+# The positive operators whose values a request can carry as they are (a header value to send).
+_SENDABLE = frozenset({"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike"})
 
 Remedy = tuple[str, Fix | None]
 
@@ -143,21 +145,16 @@ def _send(headers: Mapping[str, str]) -> str:
 def condition_escape(clause: ConditionClause, sc: Scenario | None) -> tuple[str, str, dict[str, str] | None]:
     """For a Deny whose condition holds: (the condition in words, how the request escapes it, and
     the headers that escape it when that is a header with a known value)."""
-    key, base = clause.key, clause.base
-    negated = (
-        base.startswith("StringNot")
-        or base.startswith("ArnNot")
-        or base in ("NotIpAddress", "NumericNotEquals", "DateNotEquals")
-    )
-    verb = "matches" if "Like" in base else "is in" if "IpAddress" in base else "is"
+    key, op = clause.key, clause.operator
+    verb = op.verb
     header = _header(key)
-    if base == "Null":
+    if op.name == "Null":
         wants_absent = clause.values[0].lower() == "true"
         if wants_absent:
             fix = f"upload with header {header}" if header else f"make the request carry {key}"
             return f"when {key} is absent", fix, None
         return f"when {key} is present", f"upload without header {header}" if header else f"drop {key}", None
-    if negated:
+    if op.negated:
         phrase = f"unless {key} {verb} {_values(clause)}"
         if header:
             value = _pick(clause.values[0], _candidates(sc))
@@ -171,7 +168,7 @@ def condition_escape(clause: ConditionClause, sc: Scenario | None) -> tuple[str,
                 return phrase, f"upload with header {header} set to a value matching {value}{extra}", None
             return phrase, f"upload with header {header}: {value}{extra}", None
         return phrase, f"send requests where {key} {verb} {_values(clause)}", None
-    if base == "Bool" and key.lower() == "aws:securetransport" and clause.values[0].lower() == "false":
+    if op.name == "Bool" and key.lower() == "aws:securetransport" and clause.values[0].lower() == "false":
         return "over plain HTTP", "use HTTPS", None
     phrase = f"when {key} {verb} {_values(clause)}"
     if header:
@@ -181,24 +178,24 @@ def condition_escape(clause: ConditionClause, sc: Scenario | None) -> tuple[str,
 
 def condition_need(clause: ConditionClause, sc: Scenario | None) -> tuple[str, str, dict[str, str] | None]:
     """For an Allow whose condition fails: (what it requires, how to meet it, the headers that do)."""
-    key, base = clause.key, clause.base
+    key, op = clause.key, clause.operator
     header = _header(key)
-    verb = "matches" if "Like" in base else "is in" if "IpAddress" in base else "is"
-    positive = base in ("StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike")
+    verb = op.verb
+    positive = op.name in _SENDABLE
     if header and positive and not clause.qualifier:
         phrase = f"when {key} {verb} {_values(clause)}"
         headers = _header_values(header, _pick(clause.values[0], _candidates(sc)))
         if headers is not None:
             return phrase, _send(headers), headers
         return phrase, f"upload with header {header} set to a value matching {clause.values[0]}", None
-    if base == "Null" and header:
+    if op.name == "Null" and header:
         present = clause.values[0].lower() == "false"
         return (
             f"when {key} is {'present' if present else 'absent'}",
             f"upload {'with' if present else 'without'} header {header}",
             None,
         )
-    return f"when {clause.operator} {key} {_values(clause)} holds", f"make the request meet {key}", None
+    return f"when {clause.written} {key} {_values(clause)} holds", f"make the request meet {key}", None
 
 
 def allow_statement(probe: Probe) -> dict[str, Any]:
@@ -224,7 +221,7 @@ def key_user_statement(role: str, region: str) -> dict[str, Any]:
 def _condition_block(clauses: tuple[ConditionClause, ...]) -> dict[str, dict[str, object]]:
     block: dict[str, dict[str, object]] = {}
     for c in clauses:
-        block.setdefault(c.operator, {})[c.key] = c.values[0] if len(c.values) == 1 else list(c.values)
+        block.setdefault(c.written, {})[c.key] = c.values[0] if len(c.values) == 1 else list(c.values)
     return block
 
 
@@ -329,7 +326,7 @@ def _near_note(misses: list[NearMiss]) -> str:
     if not misses:
         return ""
     m = misses[0]
-    failing = ", ".join(f"{c.operator} {c.key}" for c in m.failing)
+    failing = ", ".join(f"{c.written} {c.key}" for c in m.failing)
     return f" ({where(m.ref.source)} statement {m.ref.sid} would allow it but its condition {failing} is not met)"
 
 

@@ -858,4 +858,5 @@ SPLIT = [
 
 @pytest.mark.parametrize(("written", "expected"), SPLIT)
 def test_split_operator(written: str, expected: tuple[SetQualifier, str, bool] | None) -> None:
-    assert split_operator(written) == expected
+    split = split_operator(written)
+    assert (split and (split[0], split[1].name, split[2])) == expected
