@@ -29,17 +29,17 @@ from .services import RULES
 from .services.common import DefaultCheck, Outcome, Probe, Service, UploadRefusal, cause_reason
 
 _REFUSALS: dict[UploadRefusal, tuple[CheckName, Status, Decision]] = {
-    UploadRefusal.ACLNotSupported: (CheckName.BucketACLAllows, Status.FALSE, Decision.Rejected),
-    UploadRefusal.PublicACLBlocked: (CheckName.PublicAccessBlockAllows, Status.FALSE, Decision.ExplicitDeny),
-    UploadRefusal.KeyIdWithoutKMSHeader: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
-    UploadRefusal.KMSKeyDisabled: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
-    UploadRefusal.KMSKeyPendingDeletion: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
-    UploadRefusal.KMSKeyWrongRegion: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
-    UploadRefusal.KMSKeyNotInScenario: (CheckName.KMSKeyUsable, Status.Unknown, Decision.Unknown),
-    UploadRefusal.KeyPolicyNotInScenario: (CheckName.KMSKeyUsable, Status.Unknown, Decision.Unknown),
-    UploadRefusal.KMSKeyNotFound: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
-    UploadRefusal.RoleNotFound: (CheckName.IdentityPolicyAllows, Status.FALSE, Decision.Rejected),
-    UploadRefusal.BucketNotFound: (CheckName.BucketPolicyAllows, Status.FALSE, Decision.Rejected),
+    Reason.ACLNotSupported: (CheckName.BucketACLAllows, Status.FALSE, Decision.Rejected),
+    Reason.PublicACLBlocked: (CheckName.PublicAccessBlockAllows, Status.FALSE, Decision.ExplicitDeny),
+    Reason.KeyIdWithoutKMSHeader: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    Reason.KMSKeyDisabled: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    Reason.KMSKeyPendingDeletion: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    Reason.KMSKeyWrongRegion: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    Reason.KMSKeyNotInScenario: (CheckName.KMSKeyUsable, Status.Unknown, Decision.Unknown),
+    Reason.KeyPolicyNotInScenario: (CheckName.KMSKeyUsable, Status.Unknown, Decision.Unknown),
+    Reason.KMSKeyNotFound: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    Reason.RoleNotFound: (CheckName.IdentityPolicyAllows, Status.FALSE, Decision.Rejected),
+    Reason.BucketNotFound: (CheckName.BucketPolicyAllows, Status.FALSE, Decision.Rejected),
 }
 
 _LAYER_CHECK = {
@@ -275,7 +275,7 @@ def _evaluate(
             continue
         if probe.refusal is not None:
             check, status, decision = _REFUSALS[probe.refusal]
-            findings.append(Finding(check, status, Reason(probe.refusal), refusal_message(probe, sc)))
+            findings.append(Finding(check, status, probe.refusal, refusal_message(probe, sc)))
             results.append(RequestResult(probe.action, probe.resource, decision))
             continue
         assert probe.authorization is not None

@@ -34,7 +34,7 @@ from ..vocabulary import Reason
 from .checks import Blame, Fix, FixPolicy, StatementFix
 from .scenario import POD_IDENTITY_POLICY, KeyManager, Ownership, Scenario
 from .services import kms
-from .services.common import Probe, Service, UploadRefusal
+from .services.common import Probe, Service
 from .services.kms import MANAGED_S3_ALIAS
 from .services.s3 import (
     acl_allows,
@@ -529,35 +529,35 @@ def voided_remedy(cause: Cause, probe: Probe, sc: Scenario) -> Remedy:
 def refusal_message(probe: Probe, sc: Scenario) -> str:
     r = probe.refusal
     key = probe.key.arn if probe.key else probe.resource
-    if r is UploadRefusal.ACLNotSupported:
+    if r is Reason.ACLNotSupported:
         return (
             f"the bucket's ACLs are disabled (BucketOwnerEnforced) and the upload sends {probe.detail}: "
             "S3 answers 400 AccessControlListNotSupported; send x-amz-acl: bucket-owner-full-control or no ACL header"
         )
-    if r is UploadRefusal.PublicACLBlocked:
+    if r is Reason.PublicACLBlocked:
         return (
             f"Block Public Access (BlockPublicAcls) refuses the public ACL {probe.detail}; "
             "drop the header or send x-amz-acl: bucket-owner-full-control"
         )
-    if r is UploadRefusal.KeyIdWithoutKMSHeader:
+    if r is Reason.KeyIdWithoutKMSHeader:
         return (
             f"the upload names KMS key {probe.detail} without x-amz-server-side-encryption: aws:kms; "
             "S3 answers 400 InvalidArgument; send both headers"
         )
-    if r is UploadRefusal.KMSKeyDisabled:
+    if r is Reason.KMSKeyDisabled:
         return f"KMS key {key} is disabled; S3 answers KMS.DisabledException; enable the key or use another"
-    if r is UploadRefusal.KMSKeyPendingDeletion:
+    if r is Reason.KMSKeyPendingDeletion:
         return f"KMS key {key} is pending deletion; cancel the deletion (kms:CancelKeyDeletion) or use another key"
-    if r is UploadRefusal.KMSKeyWrongRegion:
+    if r is Reason.KMSKeyWrongRegion:
         region = probe.key.region if probe.key else "?"
         return f"KMS key {key} is in {region} but the bucket is in {sc.region}; S3 needs a key in the bucket's region"
-    if r is UploadRefusal.KMSKeyNotFound:
+    if r is Reason.KMSKeyNotFound:
         return f"KMS key {key} does not exist; point the bucket's default encryption (or the upload) at an existing key"
-    if r is UploadRefusal.RoleNotFound:
+    if r is Reason.RoleNotFound:
         return f"role {who(sc)} does not exist; create it or fix the role ARN (or the ServiceAccount's eks.amazonaws.com/role-arn annotation)"
-    if r is UploadRefusal.BucketNotFound:
+    if r is Reason.BucketNotFound:
         return f"bucket {sc.bucket.name} does not exist (S3 answers 404 NoSuchBucket); create it or fix spec.bucket"
-    if r is UploadRefusal.KMSKeyNotInScenario:
+    if r is Reason.KMSKeyNotInScenario:
         name = "the AWS managed key aws/s3" if probe.detail == MANAGED_S3_ALIAS else f"KMS key {probe.detail}"
         return f"{name} is not described, so whether the role may use it is unknown"
     return f"the policy of KMS key {key} is not described, so whether the role may use it is unknown"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from ...policy import (
     Authorization,
@@ -34,20 +34,21 @@ class Service(StrEnum):
     KMS = "kms"
 
 
-class UploadRefusal(StrEnum):
-    """Why AWS refuses an upload with something other than a policy decision."""
-
-    ACLNotSupported = "ACLNotSupported"
-    PublicACLBlocked = "PublicACLBlocked"
-    KeyIdWithoutKMSHeader = "KeyIdWithoutKMSHeader"
-    KMSKeyDisabled = "KMSKeyDisabled"
-    KMSKeyPendingDeletion = "KMSKeyPendingDeletion"
-    KMSKeyWrongRegion = "KMSKeyWrongRegion"
-    KMSKeyNotInScenario = "KMSKeyNotInScenario"
-    KMSKeyNotFound = "KMSKeyNotFound"
-    RoleNotFound = "RoleNotFound"
-    BucketNotFound = "BucketNotFound"
-    KeyPolicyNotInScenario = "KeyPolicyNotInScenario"
+# Why AWS refuses an upload with something other than a policy decision (or why the scenario
+# cannot say): the reasons a refused request reports as they are, a subset of Reason.
+UploadRefusal = Literal[
+    Reason.ACLNotSupported,
+    Reason.PublicACLBlocked,
+    Reason.KeyIdWithoutKMSHeader,
+    Reason.KMSKeyDisabled,
+    Reason.KMSKeyPendingDeletion,
+    Reason.KMSKeyWrongRegion,
+    Reason.KMSKeyNotInScenario,
+    Reason.KMSKeyNotFound,
+    Reason.RoleNotFound,
+    Reason.BucketNotFound,
+    Reason.KeyPolicyNotInScenario,
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,13 +180,13 @@ def grant_allows(key: KmsKey, caller: Caller, operation: str, context: dict[str,
 
 def key_refusal(sc: Scenario, key: KmsKey) -> UploadRefusal | None:
     if key.state is KeyState.NotFound:
-        return UploadRefusal.KMSKeyNotFound
+        return Reason.KMSKeyNotFound
     if key.state is KeyState.Disabled:
-        return UploadRefusal.KMSKeyDisabled
+        return Reason.KMSKeyDisabled
     if key.state is KeyState.PendingDeletion:
-        return UploadRefusal.KMSKeyPendingDeletion
+        return Reason.KMSKeyPendingDeletion
     if key.region != sc.region:
-        return UploadRefusal.KMSKeyWrongRegion
+        return Reason.KMSKeyWrongRegion
     return None
 
 
@@ -198,9 +198,7 @@ def probes(sc: Scenario) -> list[Probe]:
         return []
     key = resolve_key(sc, ref)
     if key is None:
-        return [
-            Probe(Service.KMS, "kms:GenerateDataKey", ref, None, None, UploadRefusal.KMSKeyNotInScenario, ref)
-        ]
+        return [Probe(Service.KMS, "kms:GenerateDataKey", ref, None, None, Reason.KMSKeyNotInScenario, ref)]
     refused = key_refusal(sc, key)
     if refused is not None:
         return [Probe(Service.KMS, "kms:GenerateDataKey", key.arn, None, key, refused)]
@@ -224,9 +222,7 @@ def _key_probes(sc: Scenario, key: KmsKey) -> list[Probe]:
     for op in operations:
         action = f"kms:{op}"
         if policy is None:
-            probes.append(
-                Probe(Service.KMS, action, key.arn, None, key, UploadRefusal.KeyPolicyNotInScenario)
-            )
+            probes.append(Probe(Service.KMS, action, key.arn, None, key, Reason.KeyPolicyNotInScenario))
             continue
         keys = base_keys(sc, key.account)
         keys |= {

@@ -238,7 +238,7 @@ def probes(sc: Scenario) -> list[Probe]:
                 req.action,
                 resource,
                 None,
-                refusal=UploadRefusal.KeyIdWithoutKMSHeader,
+                refusal=Reason.KeyIdWithoutKMSHeader,
                 detail=key_id,
             )
         )
@@ -299,12 +299,12 @@ def _acl_refusal(sc: Scenario, action: str, resource: str) -> Probe | None:
     if not sent:
         return None
     if sc.bucket.ownership is Ownership.BucketOwnerEnforced:
-        refusal = UploadRefusal.ACLNotSupported
+        refusal: UploadRefusal = Reason.ACLNotSupported
         refused = {
             k: v for k, v in sent.items() if not (k == "x-amz-acl" and v == "bucket-owner-full-control")
         }
     elif sc.bucket.public_access_block.block_public_acls:
-        refusal = UploadRefusal.PublicACLBlocked
+        refusal = Reason.PublicACLBlocked
         refused = {
             k: v
             for k, v in sent.items()
