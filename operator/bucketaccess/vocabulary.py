@@ -43,6 +43,24 @@ class ConditionType(StrEnum):
     Reconciled = "Reconciled"
 
 
+# The layer conditions: the ConditionTypes ``explain`` checks, one per layer AWS consults, in the
+# order the status lists them (Ready reports the first failing one). The others (Ready, Admitted,
+# Reconciled) are about the operator's own work.
+LAYERS: tuple[ConditionType, ...] = (
+    ConditionType.RoleAssumable,
+    ConditionType.IdentityPolicyAllows,
+    ConditionType.KMSKeyUsable,
+    ConditionType.BucketPolicyAllows,
+    ConditionType.BucketACLAllows,
+    ConditionType.SCPAllows,
+    ConditionType.RCPAllows,
+    ConditionType.PermissionsBoundaryAllows,
+    ConditionType.SessionPolicyAllows,
+    ConditionType.PublicAccessBlockAllows,
+    ConditionType.VPCEndpointPolicyAllows,
+)
+
+
 class Reason(StrEnum):
     """Every reason of a condition or an Event. Grouped by who says it; each is documented."""
 

@@ -15,8 +15,7 @@ from typing import Any
 
 from ..policy import Caller, InvalidInput, PolicyKind, PrincipalKind, normalize_keys, parse_policy
 from ..policy.model import Policy
-from ..vocabulary import Reason
-from .checks import CheckName
+from ..vocabulary import LAYERS, ConditionType, Reason
 from .scenario import (
     POD_IDENTITY_POLICY,
     Acl,
@@ -682,11 +681,11 @@ def _tags(
     return {**tags, **extra}
 
 
-def _unknown(raw: object) -> dict[str, UnknownLayer]:
-    """``unknown``: layers a live snapshot could not read, ``{CheckName: {reason, message}}``."""
+def _unknown(raw: object) -> dict[ConditionType, UnknownLayer]:
+    """``unknown``: layers a live snapshot could not read, ``{layer condition: {reason, message}}``."""
     if raw is None:
         return {}
-    obj = _obj(raw, "unknown", {c.value for c in CheckName})
+    obj = _obj(raw, "unknown", {str(c) for c in LAYERS})
     out = {}
     for name, body in obj.items():
         path = f"unknown.{name}"
@@ -696,7 +695,7 @@ def _unknown(raw: object) -> dict[str, UnknownLayer]:
             reason = Reason(text)
         except ValueError:
             raise InvalidInput(f"{path}.reason", f"{text!r} is not a reason the operator reports") from None
-        out[name] = UnknownLayer(reason, _str_or(entry, "message", path, text))
+        out[ConditionType(name)] = UnknownLayer(reason, _str_or(entry, "message", path, text))
     return out
 
 

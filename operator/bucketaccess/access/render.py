@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from .checks import CheckName, Explanation, Status
+from ..vocabulary import LAYERS
+from .checks import Explanation, Status
 
 _MARKS = {
     Status.TRUE: "[ OK ]",
@@ -36,8 +37,8 @@ def to_text(ex: Explanation) -> str:
     for r in ex.requests:
         lines.append(f"  {r.decision:<12} {r.action} on {r.resource}")
     lines.append("")
-    width = max(len(n) for n in CheckName)
-    for name in CheckName:
+    width = max(len(n) for n in LAYERS)
+    for name in LAYERS:
         check = ex.checks[name]
         lines.append(f"{_MARKS[check.status]} {name:<{width}}  {check.reason}")
         if check.status in (Status.FALSE, Status.Unknown) or check.statements:

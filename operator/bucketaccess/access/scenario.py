@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..policy import Caller, Policy
-from ..vocabulary import Reason
+from ..vocabulary import ConditionType, Reason
 
 
 class Ownership(StrEnum):
@@ -224,5 +224,5 @@ class Scenario:
     bucket: Bucket
     kms_keys: dict[str, KmsKey] = field(default_factory=dict)
     organization: Organization | None = None
-    unknown: dict[str, UnknownLayer] = field(default_factory=dict)  # check name -> why
+    unknown: dict[ConditionType, UnknownLayer] = field(default_factory=dict)  # layer -> why
     session: Session | None = None  # None: the role is given directly, how it is obtained is not checked

@@ -7,15 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..vocabulary import REASON_PATTERN, ConditionStatus, ConditionType, Reason
+from ..vocabulary import LAYERS, REASON_PATTERN, ConditionStatus, ConditionType, Reason
 
 MAX_MESSAGE = 2000
-
-# Ready reports the first failing check in the order the status lists them.
-CHECK_ORDER: tuple[ConditionType, ...] = tuple(ConditionType)
-
-# Conditions about the operator's own work; they do not decide whether the upload succeeds.
-NOT_LAYERS = frozenset({ConditionType.Admitted, ConditionType.Reconciled, ConditionType.Ready})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,7 +60,9 @@ def derive_ready(checks: Sequence[Condition]) -> Condition:
     operator will repair nothing for it, whatever the layer (the layer's own condition still says
     what blocks the upload).
     """
-    layers = sorted((c for c in checks if c.type not in NOT_LAYERS), key=lambda c: CHECK_ORDER.index(c.type))
+    # Ready reports the first failing layer in the order the status lists them (LAYERS); the
+    # other conditions are about the operator's own work and do not decide the upload.
+    layers = sorted((c for c in checks if c.type in LAYERS), key=lambda c: LAYERS.index(c.type))
     admitted = next((c for c in checks if c.type is ConditionType.Admitted), None)
     for wanted in (ConditionStatus.FALSE, ConditionStatus.UNKNOWN):
         first = next((c for c in layers if c.status is wanted), None)

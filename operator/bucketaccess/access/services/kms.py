@@ -32,8 +32,8 @@ from ...policy import (
     parse_policy,
 )
 from ...policy.model import Effect, Policy
-from ...vocabulary import Reason
-from ..checks import Blame, Check, CheckName, Status
+from ...vocabulary import ConditionType, Reason
+from ..checks import Blame, Check, Status
 from ..scenario import KeyManager, KeyState, KmsKey, Scenario
 from .common import (
     DefaultCheck,
@@ -265,10 +265,14 @@ def findings(causes: Sequence[Cause], probe: Probe, decision: RequestDecision, s
 
 def _blame(cause: Cause) -> Blame:
     if cause.kind is CauseKind.ExplicitDeny:
-        check = CheckName.IdentityPolicyAllows if cause.layer is Layer.Identity else CheckName.KMSKeyUsable
+        check = (
+            ConditionType.IdentityPolicyAllows
+            if cause.layer is Layer.Identity
+            else ConditionType.KMSKeyUsable
+        )
         return Blame(check, Reason.ExplicitDeny, cause.statements, cause)
     reason = Reason.NotAKeyUser if cause.layer is Layer.Resource else Reason.NoIAMPermission
-    return Blame(CheckName.KMSKeyUsable, reason, cause.statements, cause)
+    return Blame(ConditionType.KMSKeyUsable, reason, cause.statements, cause)
 
 
 def _key_usable(o: Outcome) -> Check:
@@ -286,4 +290,4 @@ def _key_usable(o: Outcome) -> Check:
     return Check(Status.TRUE, Reason.KeyUsable, f"{o.who} may use KMS key {key} through S3", refs)
 
 
-DEFAULT_CHECKS: Mapping[CheckName, DefaultCheck] = {CheckName.KMSKeyUsable: _key_usable}
+DEFAULT_CHECKS: Mapping[ConditionType, DefaultCheck] = {ConditionType.KMSKeyUsable: _key_usable}

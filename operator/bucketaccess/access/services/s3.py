@@ -30,8 +30,8 @@ from ...policy import (
     StatementRef,
 )
 from ...policy.model import Effect, Statement
-from ...vocabulary import Reason
-from ..checks import Blame, Check, CheckName, Status
+from ...vocabulary import ConditionType, Reason
+from ..checks import Blame, Check, Status
 from ..scenario import Ownership, Scenario
 from .common import (
     DefaultCheck,
@@ -333,7 +333,7 @@ def findings(causes: Sequence[Cause], probe: Probe, decision: RequestDecision, s
     out = [_blame(cause, probe, decision, sc) for cause in causes]
     if probe.ignored_public_acl and _lacks_resource_grant(decision, sc):
         out.append(
-            Blame(CheckName.PublicAccessBlockAllows, Reason.PublicACLIgnored, probe.ignored_public_acl)
+            Blame(ConditionType.PublicAccessBlockAllows, Reason.PublicACLIgnored, probe.ignored_public_acl)
         )
     return out
 
@@ -341,15 +341,15 @@ def findings(causes: Sequence[Cause], probe: Probe, decision: RequestDecision, s
 def _blame(cause: Cause, probe: Probe, decision: RequestDecision, sc: Scenario) -> Blame:
     if cause.kind is CauseKind.Voided:
         return Blame(
-            CheckName.PublicAccessBlockAllows, Reason.PublicPolicyRestricted, cause.statements, cause
+            ConditionType.PublicAccessBlockAllows, Reason.PublicPolicyRestricted, cause.statements, cause
         )
     if cause.layer is Layer.Identity:
-        return Blame(CheckName.IdentityPolicyAllows, cause_reason(cause), cause.statements, cause)
+        return Blame(ConditionType.IdentityPolicyAllows, cause_reason(cause), cause.statements, cause)
     if cause.kind is CauseKind.NoAllow and (misses := resource_near_misses(decision, probe)):
         # The bucket policy does grant the caller, on a condition this request does not meet:
         # that statement is what refuses, and meeting its condition is the fix.
         refs = tuple(dict.fromkeys(m.ref for m in misses))
-        return Blame(CheckName.BucketPolicyAllows, Reason.AllowConditionNotMet, refs, cause)
+        return Blame(ConditionType.BucketPolicyAllows, Reason.AllowConditionNotMet, refs, cause)
     permission = acl_permission(probe.action)
     if (
         cause.kind is CauseKind.NoAllow
@@ -360,9 +360,9 @@ def _blame(cause: Cause, probe: Probe, decision: RequestDecision, sc: Scenario) 
         # (the article's cause 4), and what the owner's root user is authorized by, so the
         # missing grant is reported there, naming both fixes.
         reason = Reason.NoWriteGrant if permission == "WRITE" else Reason.NoACLGrant
-        return Blame(CheckName.BucketACLAllows, reason, (), cause)
+        return Blame(ConditionType.BucketACLAllows, reason, (), cause)
     reason = cause_reason(cause) if cause.kind is CauseKind.ExplicitDeny else Reason.CrossAccountNotGranted
-    return Blame(CheckName.BucketPolicyAllows, reason, cause.statements, cause)
+    return Blame(ConditionType.BucketPolicyAllows, reason, cause.statements, cause)
 
 
 def resource_near_misses(decision: RequestDecision, probe: Probe) -> list[NearMiss]:
@@ -454,8 +454,8 @@ def _public_access_block(o: Outcome) -> Check:
     )
 
 
-DEFAULT_CHECKS: Mapping[CheckName, DefaultCheck] = {
-    CheckName.BucketPolicyAllows: _bucket_policy,
-    CheckName.BucketACLAllows: _bucket_acl,
-    CheckName.PublicAccessBlockAllows: _public_access_block,
+DEFAULT_CHECKS: Mapping[ConditionType, DefaultCheck] = {
+    ConditionType.BucketPolicyAllows: _bucket_policy,
+    ConditionType.BucketACLAllows: _bucket_acl,
+    ConditionType.PublicAccessBlockAllows: _public_access_block,
 }
