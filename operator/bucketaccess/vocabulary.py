@@ -156,7 +156,7 @@ class Reason(StrEnum):
     WriteFailed = "WriteFailed"
     GrantNeedsBucketKey = "GrantNeedsBucketKey"
 
-    # --- Ready: the first failing layer, named (see ready_reason)
+    # --- Ready: the first failing layer, named (reconcile/conditions.py, _READY_REASON)
     UploadAllowed = "UploadAllowed"
     ExplicitDenyInIdentityPolicy = "ExplicitDenyInIdentityPolicy"
     ExplicitDenyInKeyPolicy = "ExplicitDenyInKeyPolicy"
@@ -169,12 +169,6 @@ class Reason(StrEnum):
     ExplicitDenyInPublicAccessBlock = "ExplicitDenyInPublicAccessBlock"
     ExplicitDenyInVPCEndpointPolicy = "ExplicitDenyInVPCEndpointPolicy"
     NoAllowInIdentityPolicy = "NoAllowInIdentityPolicy"
-    # --- RoleAssumable: the workload cannot obtain its role
-    RoleNotTrusted = "RoleNotTrusted"
-    TrustConditionNotMet = "TrustConditionNotMet"
-    RoleTrustDenies = "RoleTrustDenies"
-    OIDCProviderMissing = "OIDCProviderMissing"
-    OIDCIssuerUnknown = "OIDCIssuerUnknown"
     NoAllowInKeyPolicy = "NoAllowInKeyPolicy"
     NoAllowInBucketPolicy = "NoAllowInBucketPolicy"
     NoAllowInBucketACL = "NoAllowInBucketACL"
@@ -184,6 +178,13 @@ class Reason(StrEnum):
     NoAllowInSessionPolicy = "NoAllowInSessionPolicy"
     NoAllowInPublicAccessBlock = "NoAllowInPublicAccessBlock"
     NoAllowInVPCEndpointPolicy = "NoAllowInVPCEndpointPolicy"
+
+    # --- RoleAssumable: the workload cannot obtain its role
+    RoleNotTrusted = "RoleNotTrusted"
+    TrustConditionNotMet = "TrustConditionNotMet"
+    RoleTrustDenies = "RoleTrustDenies"
+    OIDCProviderMissing = "OIDCProviderMissing"
+    OIDCIssuerUnknown = "OIDCIssuerUnknown"
 
     # --- Events
     GrantedBucketAccess = "GrantedBucketAccess"

@@ -30,27 +30,35 @@ class Condition:
             object.__setattr__(self, "message", self.message[: MAX_MESSAGE - 1] + "…")
 
 
-# What a generic check reason becomes on Ready, so that Ready alone names the layer.
-_LAYER_NOUN = {
-    ConditionType.IdentityPolicyAllows: "IdentityPolicy",
-    ConditionType.KMSKeyUsable: "KeyPolicy",
-    ConditionType.BucketPolicyAllows: "BucketPolicy",
-    ConditionType.BucketACLAllows: "BucketACL",
-    ConditionType.SCPAllows: "SCP",
-    ConditionType.RCPAllows: "RCP",
-    ConditionType.PermissionsBoundaryAllows: "PermissionsBoundary",
-    ConditionType.SessionPolicyAllows: "SessionPolicy",
-    ConditionType.PublicAccessBlockAllows: "PublicAccessBlock",
-    ConditionType.VPCEndpointPolicyAllows: "VPCEndpointPolicy",
+# What a generic check reason becomes on Ready, so that Ready alone names the layer; any other
+# (layer, reason) reads on Ready as it does on the layer.
+_READY_REASON: dict[tuple[ConditionType, Reason], Reason] = {
+    (ConditionType.IdentityPolicyAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInIdentityPolicy,
+    (ConditionType.IdentityPolicyAllows, Reason.NoAllowStatement): Reason.NoAllowInIdentityPolicy,
+    (ConditionType.KMSKeyUsable, Reason.ExplicitDeny): Reason.ExplicitDenyInKeyPolicy,
+    (ConditionType.KMSKeyUsable, Reason.NoAllowStatement): Reason.NoAllowInKeyPolicy,
+    (ConditionType.BucketPolicyAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInBucketPolicy,
+    (ConditionType.BucketPolicyAllows, Reason.NoAllowStatement): Reason.NoAllowInBucketPolicy,
+    (ConditionType.BucketACLAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInBucketACL,
+    (ConditionType.BucketACLAllows, Reason.NoAllowStatement): Reason.NoAllowInBucketACL,
+    (ConditionType.SCPAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInSCP,
+    (ConditionType.SCPAllows, Reason.NoAllowStatement): Reason.NoAllowInSCP,
+    (ConditionType.RCPAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInRCP,
+    (ConditionType.RCPAllows, Reason.NoAllowStatement): Reason.NoAllowInRCP,
+    (ConditionType.PermissionsBoundaryAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInPermissionsBoundary,
+    (ConditionType.PermissionsBoundaryAllows, Reason.NoAllowStatement): Reason.NoAllowInPermissionsBoundary,
+    (ConditionType.SessionPolicyAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInSessionPolicy,
+    (ConditionType.SessionPolicyAllows, Reason.NoAllowStatement): Reason.NoAllowInSessionPolicy,
+    (ConditionType.PublicAccessBlockAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInPublicAccessBlock,
+    (ConditionType.PublicAccessBlockAllows, Reason.NoAllowStatement): Reason.NoAllowInPublicAccessBlock,
+    (ConditionType.VPCEndpointPolicyAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInVPCEndpointPolicy,
+    (ConditionType.VPCEndpointPolicyAllows, Reason.NoAllowStatement): Reason.NoAllowInVPCEndpointPolicy,
 }
-_GENERIC = {Reason.ExplicitDeny: "ExplicitDenyIn", Reason.NoAllowStatement: "NoAllowIn"}
 
 
 def ready_reason(check: Condition) -> Reason:
     """``ExplicitDeny`` on BucketPolicyAllows reads ``ExplicitDenyInBucketPolicy`` on Ready."""
-    prefix = _GENERIC.get(check.reason)
-    noun = _LAYER_NOUN.get(check.type)
-    return Reason(prefix + noun) if prefix and noun else check.reason
+    return _READY_REASON.get((check.type, check.reason), check.reason)
 
 
 def derive_ready(checks: Sequence[Condition]) -> Condition:
