@@ -1,5 +1,6 @@
-"""The words of the status: condition types, condition status and every reason the operator or
-``bucketaccess explain`` can emit, as closed vocabularies whose values are the wire strings.
+"""The words of the status: condition types, condition status, every reason the operator or
+``bucketaccess explain`` can emit, the Event types and where a workload's session comes from, as
+closed vocabularies whose values are the wire strings.
 
 A leaf module (it imports nothing of the package), so the pure core and the edges share it.
 ``docs/api.md`` documents each reason; a unit test keeps the two in step and checks every value
@@ -59,6 +60,23 @@ LAYERS: tuple[ConditionType, ...] = (
     ConditionType.PublicAccessBlockAllows,
     ConditionType.VPCEndpointPolicyAllows,
 )
+
+
+class IdentitySource(StrEnum):
+    """Where the workload's role session comes from (``status.identity.source``): the role the spec
+    names, the ServiceAccount's IRSA annotation (a web identity token), or an EKS Pod Identity
+    association."""
+
+    RoleArn = "RoleArn"
+    IRSA = "IRSA"
+    PodIdentity = "PodIdentity"
+
+
+class EventType(StrEnum):
+    """core/v1 Event.type: nothing else may be posted."""
+
+    Normal = "Normal"
+    Warning = "Warning"
 
 
 class Reason(StrEnum):

@@ -45,9 +45,9 @@ from ..policy import (
     StatementRef,
     evaluate,
 )
-from ..vocabulary import Reason
+from ..vocabulary import IdentitySource, Reason
 from .checks import Check, RequestResult, Status
-from .scenario import Scenario, Session, SessionSource
+from .scenario import Scenario, Session
 from .services.common import named
 
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
@@ -82,7 +82,7 @@ def _request_tags(tags: dict[str, str]) -> dict[str, tuple[str, ...]]:
 def hops(sc: Scenario, s: Session) -> list[Hop]:
     role_account = Arn.parse(s.role_arn).account
     trust = NamedPolicy(PolicySource(PolicyOrigin.Trust, s.role_arn), s.trust_policy)
-    if s.source is SessionSource.IRSA:
+    if s.source is IdentitySource.IRSA:
         assert s.oidc_issuer is not None  # the loader requires it for IRSA
         host = issuer_host(s.oidc_issuer)
         provider = f"arn:aws:iam::{role_account}:oidc-provider/{host}"
@@ -158,7 +158,7 @@ def role_assumable(sc: Scenario) -> tuple[Check, tuple[RequestResult, ...]]:
     results: list[RequestResult] = []
     granted: list[StatementRef] = []
     failure: Check | None = None
-    if s.source is SessionSource.IRSA and not s.oidc_provider_exists:
+    if s.source is IdentitySource.IRSA and not s.oidc_provider_exists:
         assert s.oidc_issuer is not None
         account = Arn.parse(s.role_arn).account
         results.append(RequestResult(WEB, s.role_arn, Decision.ImplicitDeny))
@@ -179,7 +179,7 @@ def role_assumable(sc: Scenario) -> tuple[Check, tuple[RequestResult, ...]]:
             elif failure is None:
                 failure = _refusal(hop, action, decision)
     unconfirmed = ""
-    if s.source is SessionSource.IRSA and not s.oidc_issuer_confirmed:
+    if s.source is IdentitySource.IRSA and not s.oidc_issuer_confirmed:
         unconfirmed = (
             f" (the cluster's OIDC issuer is not configured, so this is evaluated for the issuer the trust policy "
             f"names, {s.oidc_issuer}; start the operator with --cluster-name or --oidc-issuer to confirm it)"

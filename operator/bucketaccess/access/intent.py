@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..resources import BucketAccessSpec
+from .scenario import SessionSource
 
 PROBE_OBJECT = "bucketaccess-probe"
 
@@ -14,7 +15,7 @@ PROBE_OBJECT = "bucketaccess-probe"
 class SessionIntent:
     """How the workload obtains its role, as the snapshot needs it to write ``session``."""
 
-    source: str  # "IRSA" | "PodIdentity"
+    source: SessionSource
     namespace: str
     service_account: str
     role_arn: str  # the role the annotation or the association names

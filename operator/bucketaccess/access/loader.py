@@ -11,11 +11,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
 from ..policy import Caller, InvalidInput, PolicyKind, PrincipalKind, normalize_keys, parse_policy
 from ..policy.model import Policy
-from ..vocabulary import LAYERS, ConditionType, Reason
+from ..vocabulary import LAYERS, ConditionType, IdentitySource, Reason
 from .scenario import (
     POD_IDENTITY_POLICY,
     Acl,
@@ -561,6 +561,9 @@ def session_policy(raw: Mapping[str, Any]) -> tuple[NamedDocument, ...]:
     )
 
 
+_SESSION_SOURCES: dict[str, SessionSource] = {str(s): s for s in get_args(SessionSource)}
+
+
 def _session(raw: object, caller: Caller) -> Session | None:
     """``session``: how the workload gets its credentials (Pod Identity or IRSA), for RoleAssumable
     and for the session tags the upload's requests carry."""
@@ -569,10 +572,9 @@ def _session(raw: object, caller: Caller) -> Session | None:
     path = "session"
     obj = _obj(raw, path, _SESSION_FIELDS)
     text = _req_str(obj, "source", path)
-    try:
-        source = SessionSource(text)
-    except ValueError:
-        raise InvalidInput(f"{path}.source", f"{text!r} is not PodIdentity or IRSA") from None
+    source = _SESSION_SOURCES.get(text)
+    if source is None:
+        raise InvalidInput(f"{path}.source", f"{text!r} is not PodIdentity or IRSA")
     namespace = _req_str(obj, "namespace", path)
     service_account = _req_str(obj, "serviceAccount", path)
     for name, value in (("namespace", namespace), ("serviceAccount", service_account)):
@@ -611,7 +613,7 @@ def _session(raw: object, caller: Caller) -> Session | None:
             "needs sessionTags: false (EKS accepts an association policy only without session tags)",
         )
     issuer = _str(obj, "oidcIssuer", path)
-    if source is SessionSource.IRSA:
+    if source is IdentitySource.IRSA:
         if issuer is None:
             raise InvalidInput(f"{path}.oidcIssuer", "is required for IRSA (the cluster's OIDC issuer URL)")
         if not issuer.startswith("https://"):
@@ -640,7 +642,7 @@ def _target(raw: object, source: SessionSource) -> TargetRole | None:
     if raw is None:
         return None
     path = "session.targetRole"
-    if source is not SessionSource.PodIdentity:
+    if source is not IdentitySource.PodIdentity:
         raise InvalidInput(path, "is only for PodIdentity")
     obj = _obj(raw, path, {"arn", "trustPolicy", "externalId"})
     arn = _req_str(obj, "arn", path)
@@ -658,11 +660,11 @@ def _tags(
     """Pod Identity's session tags, unless ``sessionTags: false``; ``tags`` adds the pod's own
     (name, uid) or overrides. IRSA sessions carry no tags."""
     path = "session"
-    on = _bool(obj, "sessionTags", path, default=source is SessionSource.PodIdentity)
+    on = _bool(obj, "sessionTags", path, default=source is IdentitySource.PodIdentity)
     extra = obj.get("tags") or {}
     if not isinstance(extra, Mapping) or not all(isinstance(v, str) for v in extra.values()):
         raise InvalidInput(f"{path}.tags", "must map tag names to strings")
-    if source is SessionSource.IRSA:
+    if source is IdentitySource.IRSA:
         if on or extra:
             raise InvalidInput(f"{path}.sessionTags", "IRSA sessions carry no session tags")
         return {}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
 
 from ..policy import Caller, Policy
-from ..vocabulary import ConditionType, Reason
+from ..vocabulary import ConditionType, IdentitySource, Reason
 
 
 class Ownership(StrEnum):
@@ -168,11 +169,9 @@ class Organization:
         return account == identity_account and self._default_given()
 
 
-class SessionSource(StrEnum):
-    """How a pod's SDK obtains the role: EKS Pod Identity, or IRSA's web identity token."""
-
-    PodIdentity = "PodIdentity"
-    IRSA = "IRSA"
+# How a pod's SDK obtains the role in a scenario's ``session``: EKS Pod Identity, or IRSA's web
+# identity token (a role the spec names directly has no session to check).
+SessionSource = Literal[IdentitySource.PodIdentity, IdentitySource.IRSA]
 
 
 @dataclass(frozen=True, slots=True)

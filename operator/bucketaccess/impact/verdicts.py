@@ -22,7 +22,7 @@ from ..policy import StatementRef
 from ..reconcile.conditions import derive_ready
 from ..reconcile.types import Outcome
 from ..reconcile.verify import conditions_from, status_layers
-from ..vocabulary import LAYERS, ConditionStatus, ConditionType
+from ..vocabulary import LAYERS, ConditionStatus, ConditionType, IdentitySource
 from .changes import Change, ChangeSet, Kind, rewrite
 
 Scenario = dict[str, Any]
@@ -148,7 +148,7 @@ def _layers(scenario: Mapping[str, Any]) -> tuple[ConditionType, ...]:
     """The layer conditions the operator's status would carry for this scenario."""
     return status_layers(
         endpoint=bool((scenario.get("request") or {}).get("vpcEndpoint")),
-        pod_identity=(scenario.get("session") or {}).get("source") == "PodIdentity",
+        pod_identity=(scenario.get("session") or {}).get("source") == IdentitySource.PodIdentity,
     )
 
 

@@ -14,13 +14,13 @@ from __future__ import annotations
 from ..aws.errors import AwsError, AwsUnavailable
 from ..aws.ports import ClusterInfo
 from ..resources import BucketAccessSpec
-from ..vocabulary import Reason
+from ..vocabulary import IdentitySource, Reason
 from .types import Deps, RoleResolutionError, WorkloadIdentity
 
 
 def resolve_identity(spec: BucketAccessSpec, namespace: str, deps: Deps) -> WorkloadIdentity:
     if spec.role_arn:
-        return WorkloadIdentity(source="RoleArn", role_arn=spec.role_arn)
+        return WorkloadIdentity(source=IdentitySource.RoleArn, role_arn=spec.role_arn)
     return service_account_identity(namespace, spec.service_account or "", deps)
 
 
@@ -44,7 +44,7 @@ def service_account_identity(namespace: str, name: str, deps: Deps) -> WorkloadI
         if issuer is None and cluster is not None:
             issuer = cluster.oidc_issuer
         return WorkloadIdentity(
-            source="IRSA",
+            source=IdentitySource.IRSA,
             role_arn=annotated,
             namespace=namespace,
             service_account=name,
@@ -71,7 +71,7 @@ def service_account_identity(namespace: str, name: str, deps: Deps) -> WorkloadI
         )
     a = found[0]
     return WorkloadIdentity(
-        source="PodIdentity",
+        source=IdentitySource.PodIdentity,
         role_arn=a.target_role_arn or a.role_arn,
         namespace=namespace,
         service_account=name,

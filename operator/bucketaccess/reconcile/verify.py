@@ -15,7 +15,7 @@ from ..grants.admission import Admission, Request, admit
 from ..grants.plan import actions_for
 from ..policy import InvalidInput
 from ..resources import BucketAccessSpec
-from ..vocabulary import LAYERS, ConditionStatus, ConditionType, Reason
+from ..vocabulary import LAYERS, ConditionStatus, ConditionType, IdentitySource, Reason
 from .conditions import Condition, derive_ready
 from .identity import resolve_identity
 from .types import Deps, Outcome, RoleResolutionError, Subject, WorkloadIdentity
@@ -47,7 +47,8 @@ def _layers(subject: Subject, identity: WorkloadIdentity | None = None) -> tuple
         subject.spec.vpc_endpoint_id or (subject.class_spec and subject.class_spec.vpc_endpoint_id)
     )
     return status_layers(
-        endpoint=with_endpoint, pod_identity=identity is not None and identity.source == "PodIdentity"
+        endpoint=with_endpoint,
+        pod_identity=identity is not None and identity.source is IdentitySource.PodIdentity,
     )
 
 
@@ -216,7 +217,7 @@ def verify(subject: Subject, deps: Deps, started: float = 0.0) -> Outcome:
     return Outcome(
         conditions=conditions,
         ready=derive_ready(conditions),
-        decision=str(merged.decision),
+        decision=merged.decision,
         role_arn=snap.role_arn,
         verified=True,
         admission=admission,

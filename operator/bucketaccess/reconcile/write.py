@@ -31,8 +31,8 @@ from ..grants.plan import (
     key_statements,
 )
 from ..resources import BucketPolicyMode, KMSKeyUsersMode
-from ..vocabulary import Reason
-from .types import Event, EventType, WriteDeps
+from ..vocabulary import EventType, Reason
+from .types import Event, WriteDeps
 
 log = logging.getLogger(__name__)
 
