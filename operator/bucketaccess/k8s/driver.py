@@ -19,7 +19,7 @@ from ..reconcile import Deps, Outcome, Peer, owners, release, run_pass, sweep
 from ..resources import BucketPolicyMode, KMSKeyUsersMode, RawBody
 from ..vocabulary import ConditionType, EventType, Reason
 from . import events, finalizers, status, subjects
-from .identity import service_account_resolver
+from .irsa import service_account_resolver
 from .leader import NotLeader
 from .runtime import Runtime
 

@@ -45,8 +45,8 @@ def status_for(
     }
     if outcome.role_arn is not None:
         status["roleArn"] = outcome.role_arn
-    if outcome.identity is not None:
-        status["identity"] = outcome.identity.as_status()
+    if outcome.session is not None:
+        status["identity"] = outcome.session.as_status()
     status["lastVerifiedTime"] = stamp if outcome.verified else current.get("lastVerifiedTime")
     if outcome.managed is not None:
         status["managed"] = dict(outcome.managed.raw())

@@ -97,14 +97,17 @@ class Outcome:
     admission: Admission | None = None
     explanation: Explanation | None = None
     snapshot: Snapshot | None = None
-    identity: WorkloadIdentity | None = None  # where the credentials come from (status.identity)
+    session: WorkloadSession | None = None  # where the credentials come from (status.identity)
     events: tuple[Event, ...] = ()
     managed: Managed | None = None  # what this object holds in AWS (status.managed)
     started: float = 0.0  # when its reads began (the cache's clock): a write after it makes it stale
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class WorkloadIdentity:
+class WorkloadSession:
+    """The role session the workload's pods upload with, and where it comes from (status.identity);
+    not an IAM identity policy, which the IdentityPolicyAllows layer checks."""
+
     source: IdentitySource
     role_arn: str  # the role whose session uploads: the target role when there is one
     namespace: str = ""

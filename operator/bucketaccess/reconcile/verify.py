@@ -17,8 +17,8 @@ from ..policy import InvalidInput
 from ..resources import BucketAccessSpec
 from ..vocabulary import LAYERS, ConditionStatus, ConditionType, IdentitySource, Reason
 from .conditions import Condition, derive_ready
-from .identity import resolve_identity
-from .types import Deps, Outcome, RoleResolutionError, Subject, WorkloadIdentity
+from .session import resolve_session
+from .types import Deps, Outcome, RoleResolutionError, Subject, WorkloadSession
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,13 @@ def status_layers(*, endpoint: bool, pod_identity: bool) -> tuple[ConditionType,
     )
 
 
-def _layers(subject: Subject, identity: WorkloadIdentity | None = None) -> tuple[ConditionType, ...]:
+def _layers(subject: Subject, session: WorkloadSession | None = None) -> tuple[ConditionType, ...]:
     with_endpoint = bool(
         subject.spec.vpc_endpoint_id or (subject.class_spec and subject.class_spec.vpc_endpoint_id)
     )
     return status_layers(
         endpoint=with_endpoint,
-        pod_identity=identity is not None and identity.source is IdentitySource.PodIdentity,
+        pod_identity=session is not None and session.source is IdentitySource.PodIdentity,
     )
 
 
@@ -160,7 +160,7 @@ def _not_evaluated(admission: Admission, layers: tuple[ConditionType, ...], role
 def verify(subject: Subject, deps: Deps, started: float = 0.0) -> Outcome:
     """``started``: when the reads began, on the cache's clock (see Outcome.started)."""
     try:
-        identity = resolve_identity(subject.spec, subject.namespace, deps)
+        session = resolve_session(subject.spec, subject.namespace, deps)
     except RoleResolutionError as exc:
         blocked = Condition(
             type=ConditionType.IdentityPolicyAllows,
@@ -176,8 +176,8 @@ def verify(subject: Subject, deps: Deps, started: float = 0.0) -> Outcome:
             _all(ConditionStatus.UNKNOWN, Reason.AWSUnavailable, exc.message, layers),
             None,
         )
-    role_arn = identity.role_arn
-    layers = _layers(subject, identity)
+    role_arn = session.role_arn
+    layers = _layers(subject, session)
     # Admission comes before any AWS read: the operator reads nothing for a request its class does
     # not admit, so that a tenant cannot learn, through its own status, anything of AWS resources
     # its class does not give it (another team's bucket policy, key, endpoint or role).
@@ -193,7 +193,7 @@ def verify(subject: Subject, deps: Deps, started: float = 0.0) -> Outcome:
         return _not_evaluated(refused, layers, role_arn)
     class_vpce = subject.class_spec.vpc_endpoint_id if subject.class_spec else None
     intent = replace(
-        UploadIntent.from_spec(subject.spec, role_arn, class_vpce), session=identity.session_intent()
+        UploadIntent.from_spec(subject.spec, role_arn, class_vpce), session=session.session_intent()
     )
     try:
         snap = snapshot.take(deps.reader, intent)
@@ -224,5 +224,5 @@ def verify(subject: Subject, deps: Deps, started: float = 0.0) -> Outcome:
         explanation=merged,
         snapshot=snap,
         started=started,
-        identity=identity,
+        session=session,
     )
