@@ -12,6 +12,8 @@ from bucketaccess.policy import (
     Caller,
     NamedPolicy,
     PolicyKind,
+    PolicyOrigin,
+    PolicySource,
     PrincipalKind,
     RequestContext,
     evaluate,
@@ -41,7 +43,9 @@ def load(name: str) -> tuple[NamedPolicy, list[str]]:
     actions = [
         a for s in raw["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     ]
-    return NamedPolicy(name, parse_policy(raw, name, PolicyKind.Identity)), actions
+    return NamedPolicy(
+        PolicySource(PolicyOrigin.Identity, name), parse_policy(raw, name, PolicyKind.Identity)
+    ), actions
 
 
 def read_calls(path: Path) -> set[Call]:

@@ -1,5 +1,6 @@
-"""The words of the status: condition types, condition status and every reason the operator or
-``bucketaccess explain`` can emit, as closed vocabularies whose values are the wire strings.
+"""The words of the status: condition types, condition status, every reason the operator or
+``bucketaccess explain`` can emit, the Event types and where a workload's session comes from, as
+closed vocabularies whose values are the wire strings.
 
 A leaf module (it imports nothing of the package), so the pure core and the edges share it.
 ``docs/api.md`` documents each reason; a unit test keeps the two in step and checks every value
@@ -41,6 +42,41 @@ class ConditionType(StrEnum):
     PublicAccessBlockAllows = "PublicAccessBlockAllows"
     VPCEndpointPolicyAllows = "VPCEndpointPolicyAllows"
     Reconciled = "Reconciled"
+
+
+# The layer conditions: the ConditionTypes ``explain`` checks, one per layer AWS consults, in the
+# order the status lists them (Ready reports the first failing one). The others (Ready, Admitted,
+# Reconciled) are about the operator's own work.
+LAYERS: tuple[ConditionType, ...] = (
+    ConditionType.RoleAssumable,
+    ConditionType.IdentityPolicyAllows,
+    ConditionType.KMSKeyUsable,
+    ConditionType.BucketPolicyAllows,
+    ConditionType.BucketACLAllows,
+    ConditionType.SCPAllows,
+    ConditionType.RCPAllows,
+    ConditionType.PermissionsBoundaryAllows,
+    ConditionType.SessionPolicyAllows,
+    ConditionType.PublicAccessBlockAllows,
+    ConditionType.VPCEndpointPolicyAllows,
+)
+
+
+class IdentitySource(StrEnum):
+    """Where the workload's role session comes from (``status.identity.source``): the role the spec
+    names, the ServiceAccount's IRSA annotation (a web identity token), or an EKS Pod Identity
+    association."""
+
+    RoleArn = "RoleArn"
+    IRSA = "IRSA"
+    PodIdentity = "PodIdentity"
+
+
+class EventType(StrEnum):
+    """core/v1 Event.type: nothing else may be posted."""
+
+    Normal = "Normal"
+    Warning = "Warning"
 
 
 class Reason(StrEnum):
@@ -138,7 +174,7 @@ class Reason(StrEnum):
     WriteFailed = "WriteFailed"
     GrantNeedsBucketKey = "GrantNeedsBucketKey"
 
-    # --- Ready: the first failing layer, named (see ready_reason)
+    # --- Ready: the first failing layer, named (reconcile/conditions.py, _READY_REASON)
     UploadAllowed = "UploadAllowed"
     ExplicitDenyInIdentityPolicy = "ExplicitDenyInIdentityPolicy"
     ExplicitDenyInKeyPolicy = "ExplicitDenyInKeyPolicy"
@@ -151,12 +187,6 @@ class Reason(StrEnum):
     ExplicitDenyInPublicAccessBlock = "ExplicitDenyInPublicAccessBlock"
     ExplicitDenyInVPCEndpointPolicy = "ExplicitDenyInVPCEndpointPolicy"
     NoAllowInIdentityPolicy = "NoAllowInIdentityPolicy"
-    # --- RoleAssumable: the workload cannot obtain its role
-    RoleNotTrusted = "RoleNotTrusted"
-    TrustConditionNotMet = "TrustConditionNotMet"
-    RoleTrustDenies = "RoleTrustDenies"
-    OIDCProviderMissing = "OIDCProviderMissing"
-    OIDCIssuerUnknown = "OIDCIssuerUnknown"
     NoAllowInKeyPolicy = "NoAllowInKeyPolicy"
     NoAllowInBucketPolicy = "NoAllowInBucketPolicy"
     NoAllowInBucketACL = "NoAllowInBucketACL"
@@ -166,6 +196,13 @@ class Reason(StrEnum):
     NoAllowInSessionPolicy = "NoAllowInSessionPolicy"
     NoAllowInPublicAccessBlock = "NoAllowInPublicAccessBlock"
     NoAllowInVPCEndpointPolicy = "NoAllowInVPCEndpointPolicy"
+
+    # --- RoleAssumable: the workload cannot obtain its role
+    RoleNotTrusted = "RoleNotTrusted"
+    TrustConditionNotMet = "TrustConditionNotMet"
+    RoleTrustDenies = "RoleTrustDenies"
+    OIDCProviderMissing = "OIDCProviderMissing"
+    OIDCIssuerUnknown = "OIDCIssuerUnknown"
 
     # --- Events
     GrantedBucketAccess = "GrantedBucketAccess"

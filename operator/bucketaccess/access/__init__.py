@@ -3,14 +3,13 @@
 Pure: no boto3, kopf, kubernetes, clock or network.
 """
 
-from .checks import Check, CheckName, Explanation, RequestResult, Status
+from .checks import Check, Explanation, RequestResult, Status
 from .explain import explain
 from .loader import load_scenario, parse_text
 from .scenario import Scenario
 
 __all__ = [
     "Check",
-    "CheckName",
     "Explanation",
     "RequestResult",
     "Scenario",

@@ -36,6 +36,8 @@ from ..policy import (
     Decision,
     Layer,
     NamedPolicy,
+    PolicyOrigin,
+    PolicySource,
     PrincipalKind,
     RequestContext,
     RequestDecision,
@@ -43,9 +45,10 @@ from ..policy import (
     StatementRef,
     evaluate,
 )
-from ..vocabulary import Reason
+from ..vocabulary import IdentitySource, Reason
 from .checks import Check, RequestResult, Status
-from .scenario import Scenario, Session, SessionSource
+from .scenario import Scenario, Session
+from .services.common import named
 
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 ASSUME, TAG, WEB = "sts:AssumeRole", "sts:TagSession", "sts:AssumeRoleWithWebIdentity"
@@ -78,8 +81,8 @@ def _request_tags(tags: dict[str, str]) -> dict[str, tuple[str, ...]]:
 
 def hops(sc: Scenario, s: Session) -> list[Hop]:
     role_account = Arn.parse(s.role_arn).account
-    trust = NamedPolicy(f"trust:{s.role_arn}", s.trust_policy)
-    if s.source is SessionSource.IRSA:
+    trust = NamedPolicy(PolicySource(PolicyOrigin.Trust, s.role_arn), s.trust_policy)
+    if s.source is IdentitySource.IRSA:
         assert s.oidc_issuer is not None  # the loader requires it for IRSA
         host = issuer_host(s.oidc_issuer)
         provider = f"arn:aws:iam::{role_account}:oidc-provider/{host}"
@@ -109,8 +112,8 @@ def hops(sc: Scenario, s: Session) -> list[Hop]:
         chained: dict[str, tuple[str, ...]] = dict(tag_keys)
         if s.target.external_id is not None:
             chained["sts:externalid"] = (s.target.external_id,)
-        identity = tuple(NamedPolicy(f"identity:{p.name}", p.policy) for p in s.role_policies)
-        target_trust = NamedPolicy(f"trust:{s.target.arn}", s.target.trust_policy)
+        identity = named(PolicyOrigin.Identity, s.role_policies)
+        target_trust = NamedPolicy(PolicySource(PolicyOrigin.Trust, s.target.arn), s.target.trust_policy)
         out.append(
             Hop(
                 f"the association's role {s.role_arn}",
@@ -155,7 +158,7 @@ def role_assumable(sc: Scenario) -> tuple[Check, tuple[RequestResult, ...]]:
     results: list[RequestResult] = []
     granted: list[StatementRef] = []
     failure: Check | None = None
-    if s.source is SessionSource.IRSA and not s.oidc_provider_exists:
+    if s.source is IdentitySource.IRSA and not s.oidc_provider_exists:
         assert s.oidc_issuer is not None
         account = Arn.parse(s.role_arn).account
         results.append(RequestResult(WEB, s.role_arn, Decision.ImplicitDeny))
@@ -172,11 +175,11 @@ def role_assumable(sc: Scenario) -> tuple[Check, tuple[RequestResult, ...]]:
             decision = evaluate(_authorization(hop, action, sc))
             results.append(RequestResult(action, hop.role, decision.decision))
             if decision.decision is Decision.Allowed:
-                granted += [r for r in decision.allowed_by if r.source.startswith("trust:")][:1]
+                granted += [r for r in decision.allowed_by if r.origin is PolicyOrigin.Trust][:1]
             elif failure is None:
                 failure = _refusal(hop, action, decision)
     unconfirmed = ""
-    if s.source is SessionSource.IRSA and not s.oidc_issuer_confirmed:
+    if s.source is IdentitySource.IRSA and not s.oidc_issuer_confirmed:
         unconfirmed = (
             f" (the cluster's OIDC issuer is not configured, so this is evaluated for the issuer the trust policy "
             f"names, {s.oidc_issuer}; start the operator with --cluster-name or --oidc-issuer to confirm it)"
@@ -202,16 +205,12 @@ def role_assumable(sc: Scenario) -> tuple[Check, tuple[RequestResult, ...]]:
 
 
 def _where(ref: StatementRef) -> str:
-    return (
-        f"the trust policy of {ref.source.removeprefix('trust:')}"
-        if ref.source.startswith("trust:")
-        else ref.source
-    )
+    return f"the trust policy of {ref.source.name}" if ref.origin is PolicyOrigin.Trust else str(ref.source)
 
 
 def _clause(c: ConditionClause) -> str:
     values = c.values[0] if len(c.values) == 1 else list(c.values)
-    return f"{c.operator} {{{c.key}: {json.dumps(values)}}}"
+    return f"{c.written} {{{c.key}: {json.dumps(values)}}}"
 
 
 def _refusal(hop: Hop, action: str, decision: RequestDecision) -> Check:

@@ -1,4 +1,5 @@
-"""The checks of an upload: one result per layer, derived from the requests' decisions."""
+"""The checks of an upload: one result per layer, derived from the requests' decisions, each named by
+its layer condition (:data:`..vocabulary.LAYERS`, in Ready's order)."""
 
 from __future__ import annotations
 
@@ -9,26 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..policy import Cause, Decision, StatementRef, worst
-from ..vocabulary import Reason
-
-
-class CheckName(StrEnum):
-    """In the order the spec lists them; Ready reports the first failing one."""
-
-    RoleAssumable = "RoleAssumable"
-    IdentityPolicyAllows = "IdentityPolicyAllows"
-    KMSKeyUsable = "KMSKeyUsable"
-    BucketPolicyAllows = "BucketPolicyAllows"
-    BucketACLAllows = "BucketACLAllows"
-    SCPAllows = "SCPAllows"
-    RCPAllows = "RCPAllows"
-    PermissionsBoundaryAllows = "PermissionsBoundaryAllows"
-    SessionPolicyAllows = "SessionPolicyAllows"
-    PublicAccessBlockAllows = "PublicAccessBlockAllows"
-    VPCEndpointPolicyAllows = "VPCEndpointPolicyAllows"
-
-
-CHECKS: tuple[CheckName, ...] = tuple(CheckName)
+from ..vocabulary import LAYERS, ConditionType, Reason
 
 
 class FixPolicy(StrEnum):
@@ -146,7 +128,7 @@ class Check:
 class Finding:
     """One request's verdict on one check: a cause of failure, or data that was missing."""
 
-    check: CheckName
+    check: ConditionType
     status: Status  # FALSE or Unknown
     reason: Reason
     message: str
@@ -159,7 +141,7 @@ class Blame:
     """Which check a refused request fails, and why: a finding before it is put in words, which
     :func:`.remedies.blame_remedy` does afterwards (the words quote the rules, not the reverse)."""
 
-    check: CheckName
+    check: ConditionType
     reason: Reason
     statements: tuple[StatementRef, ...]
     cause: Cause | None = None  # None: no one cause (a public ACL grant Block Public Access ignores)
@@ -179,25 +161,25 @@ class RequestResult:
 class Explanation:
     decision: Decision
     requests: tuple[RequestResult, ...]
-    checks: dict[CheckName, Check] = field(default_factory=dict)
+    checks: dict[ConditionType, Check] = field(default_factory=dict)
 
-    def failing(self) -> list[tuple[CheckName, Check]]:
-        return [(n, self.checks[n]) for n in CHECKS if self.checks[n].status is Status.FALSE]
+    def failing(self) -> list[tuple[ConditionType, Check]]:
+        return [(n, self.checks[n]) for n in LAYERS if self.checks[n].status is Status.FALSE]
 
     def as_dict(self) -> dict[str, object]:
         return {
             "decision": str(self.decision),
             "requests": [r.as_dict() for r in self.requests],
-            "checks": {str(n): self.checks[n].as_dict() for n in CHECKS},
+            "checks": {str(n): self.checks[n].as_dict() for n in LAYERS},
         }
 
 
-def merge_findings(findings: list[Finding]) -> dict[CheckName, Check]:
+def merge_findings(findings: list[Finding]) -> dict[ConditionType, Check]:
     """Each check's findings folded into one line; False outranks Unknown."""
-    grouped: dict[CheckName, list[Finding]] = {}
+    grouped: dict[ConditionType, list[Finding]] = {}
     for f in findings:
         grouped.setdefault(f.check, []).append(f)
-    out: dict[CheckName, Check] = {}
+    out: dict[ConditionType, Check] = {}
     for name, mine_all in grouped.items():
         worst = Status.FALSE if any(f.status is Status.FALSE for f in mine_all) else Status.Unknown
         mine = [f for f in mine_all if f.status is worst]
@@ -222,7 +204,7 @@ def merge_explanations(explanations: list[Explanation]) -> Explanation:
     if len(explanations) == 1:
         return explanations[0]
     checks = {
-        name: max((e.checks[name] for e in explanations), key=lambda c: _RANK[c.status]) for name in CHECKS
+        name: max((e.checks[name] for e in explanations), key=lambda c: _RANK[c.status]) for name in LAYERS
     }
     requests = tuple(r for e in explanations for r in e.requests)
     return Explanation(worst(e.decision for e in explanations), requests, checks)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from ..policy import Decision, Layer, PrincipalKind, RequestDecision, evaluate, worst
-from ..vocabulary import Reason
+from ..policy import Decision, Layer, PolicyOrigin, PrincipalKind, RequestDecision, evaluate, worst
+from ..vocabulary import LAYERS, ConditionType, Reason
 from .assume import role_assumable
 from .checks import (
-    CHECKS,
     Blame,
     Check,
-    CheckName,
     Explanation,
     Finding,
     Fix,
@@ -28,26 +26,26 @@ from .scenario import Scenario
 from .services import RULES
 from .services.common import DefaultCheck, Outcome, Probe, Service, UploadRefusal, cause_reason
 
-_REFUSALS: dict[UploadRefusal, tuple[CheckName, Status, Decision]] = {
-    UploadRefusal.ACLNotSupported: (CheckName.BucketACLAllows, Status.FALSE, Decision.Rejected),
-    UploadRefusal.PublicACLBlocked: (CheckName.PublicAccessBlockAllows, Status.FALSE, Decision.ExplicitDeny),
-    UploadRefusal.KeyIdWithoutKMSHeader: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
-    UploadRefusal.KMSKeyDisabled: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
-    UploadRefusal.KMSKeyPendingDeletion: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
-    UploadRefusal.KMSKeyWrongRegion: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
-    UploadRefusal.KMSKeyNotInScenario: (CheckName.KMSKeyUsable, Status.Unknown, Decision.Unknown),
-    UploadRefusal.KeyPolicyNotInScenario: (CheckName.KMSKeyUsable, Status.Unknown, Decision.Unknown),
-    UploadRefusal.KMSKeyNotFound: (CheckName.KMSKeyUsable, Status.FALSE, Decision.Rejected),
-    UploadRefusal.RoleNotFound: (CheckName.IdentityPolicyAllows, Status.FALSE, Decision.Rejected),
-    UploadRefusal.BucketNotFound: (CheckName.BucketPolicyAllows, Status.FALSE, Decision.Rejected),
+_REFUSALS: dict[UploadRefusal, tuple[ConditionType, Status, Decision]] = {
+    Reason.ACLNotSupported: (ConditionType.BucketACLAllows, Status.FALSE, Decision.Rejected),
+    Reason.PublicACLBlocked: (ConditionType.PublicAccessBlockAllows, Status.FALSE, Decision.ExplicitDeny),
+    Reason.KeyIdWithoutKMSHeader: (ConditionType.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    Reason.KMSKeyDisabled: (ConditionType.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    Reason.KMSKeyPendingDeletion: (ConditionType.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    Reason.KMSKeyWrongRegion: (ConditionType.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    Reason.KMSKeyNotInScenario: (ConditionType.KMSKeyUsable, Status.Unknown, Decision.Unknown),
+    Reason.KeyPolicyNotInScenario: (ConditionType.KMSKeyUsable, Status.Unknown, Decision.Unknown),
+    Reason.KMSKeyNotFound: (ConditionType.KMSKeyUsable, Status.FALSE, Decision.Rejected),
+    Reason.RoleNotFound: (ConditionType.IdentityPolicyAllows, Status.FALSE, Decision.Rejected),
+    Reason.BucketNotFound: (ConditionType.BucketPolicyAllows, Status.FALSE, Decision.Rejected),
 }
 
 _LAYER_CHECK = {
-    Layer.SCP: CheckName.SCPAllows,
-    Layer.RCP: CheckName.RCPAllows,
-    Layer.Boundary: CheckName.PermissionsBoundaryAllows,
-    Layer.Session: CheckName.SessionPolicyAllows,
-    Layer.Endpoint: CheckName.VPCEndpointPolicyAllows,
+    Layer.SCP: ConditionType.SCPAllows,
+    Layer.RCP: ConditionType.RCPAllows,
+    Layer.Boundary: ConditionType.PermissionsBoundaryAllows,
+    Layer.Session: ConditionType.SessionPolicyAllows,
+    Layer.Endpoint: ConditionType.VPCEndpointPolicyAllows,
 }
 
 
@@ -119,7 +117,7 @@ def _permissions_boundary(o: Outcome) -> Check:
             Status.NotApplicable, Reason.NoPermissionsBoundary, f"{o.who} has no permissions boundary"
         )
     # what the boundary allowed, also when a Deny elsewhere decided (no grant is then recorded)
-    b = o.granted(("boundary:",))
+    b = o.granted((PolicyOrigin.Boundary,))
     if not b and any(d.decision is Decision.ExplicitDeny for _, d in o.decisions):
         b = tuple(dict.fromkeys(r for s in Service for r in o.allowing(Layer.Boundary, s)))
     reason = Reason.AllowedByStatement if b else Reason.NotLimiting
@@ -134,7 +132,7 @@ def _permissions_boundary(o: Outcome) -> Check:
 def _session_policies(o: Outcome) -> Check:
     if not o.sc.identity.session_policies:
         return _NO_SESSION_POLICY
-    s = o.granted(("session:",))
+    s = o.granted((PolicyOrigin.Session,))
     return Check(
         Status.TRUE,
         Reason.AllowedByStatement if s else Reason.NotLimiting,
@@ -155,7 +153,7 @@ def _endpoint_policy(o: Outcome) -> Check:
             Reason.DefaultEndpointPolicy,
             f"VPC endpoint {ep.id} has the default full-access policy",
         )
-    e = o.granted(("vpce:",))
+    e = o.granted((PolicyOrigin.VPCEndpoint,))
     return Check(
         Status.TRUE, Reason.AllowedByStatement, f"the policy of VPC endpoint {ep.id} allows the {o.noun}", e
     )
@@ -163,13 +161,13 @@ def _endpoint_policy(o: Outcome) -> Check:
 
 # The verdict of each check no request failed: the core's for the identity layer and the generic
 # layers, each service's for the checks it owns (RULES); RoleAssumable is role_assumable's.
-_DEFAULT_CHECKS: dict[CheckName, DefaultCheck] = {
-    CheckName.IdentityPolicyAllows: _identity_policy,
-    CheckName.SCPAllows: _organization_policies(Layer.SCP, "SCPs"),
-    CheckName.RCPAllows: _organization_policies(Layer.RCP, "RCPs"),
-    CheckName.PermissionsBoundaryAllows: _permissions_boundary,
-    CheckName.SessionPolicyAllows: _session_policies,
-    CheckName.VPCEndpointPolicyAllows: _endpoint_policy,
+_DEFAULT_CHECKS: dict[ConditionType, DefaultCheck] = {
+    ConditionType.IdentityPolicyAllows: _identity_policy,
+    ConditionType.SCPAllows: _organization_policies(Layer.SCP, "SCPs"),
+    ConditionType.RCPAllows: _organization_policies(Layer.RCP, "RCPs"),
+    ConditionType.PermissionsBoundaryAllows: _permissions_boundary,
+    ConditionType.SessionPolicyAllows: _session_policies,
+    ConditionType.VPCEndpointPolicyAllows: _endpoint_policy,
     **{name: verdict for rules in RULES.values() for name, verdict in rules.DEFAULT_CHECKS.items()},
 }
 
@@ -215,7 +213,7 @@ _PLACES = {
 }
 
 
-def _complete_header_fix(sc: Scenario, name: CheckName, check: Check) -> Check:
+def _complete_header_fix(sc: Scenario, name: ConditionType, check: Check) -> Check:
     """A header changes the request: it can add requests (s3:PutObjectAcl for an ACL header, KMS
     calls for an SSE-KMS one) that the same layer must allow as well. Explain the request with the
     headers sent; statements the layer then still lacks join the fix (and the words), and a fix
@@ -247,7 +245,7 @@ def _unconditioned(fix: StatementFix) -> tuple[FixPolicy, str | None, str]:
     return fix.policy, fix.key, json.dumps(doc, sort_keys=True)
 
 
-def _failing(sc: Scenario, name: CheckName) -> Check | None:
+def _failing(sc: Scenario, name: ConditionType) -> Check | None:
     """Only whether (and why) one check fails: no defaults are worked out for the others."""
     if name in sc.unknown:
         return None  # Unknown, as _explain would say: data it needs was not readable
@@ -259,7 +257,7 @@ def _failing(sc: Scenario, name: CheckName) -> Check | None:
 # Checks that only S3 requests can fail (KMS requests report on the key, the identity, the
 # organization, boundaries and sessions): re-deciding one of them needs no KMS request.
 _S3_ONLY = frozenset(
-    {CheckName.BucketPolicyAllows, CheckName.BucketACLAllows, CheckName.PublicAccessBlockAllows}
+    {ConditionType.BucketPolicyAllows, ConditionType.BucketACLAllows, ConditionType.PublicAccessBlockAllows}
 )
 
 
@@ -275,7 +273,7 @@ def _evaluate(
             continue
         if probe.refusal is not None:
             check, status, decision = _REFUSALS[probe.refusal]
-            findings.append(Finding(check, status, Reason(probe.refusal), refusal_message(probe, sc)))
+            findings.append(Finding(check, status, probe.refusal, refusal_message(probe, sc)))
             results.append(RequestResult(probe.action, probe.resource, decision))
             continue
         assert probe.authorization is not None
@@ -286,7 +284,7 @@ def _evaluate(
     return results, findings, decisions, probes
 
 
-def _explain(sc: Scenario) -> tuple[Explanation, dict[CheckName, Check]]:
+def _explain(sc: Scenario) -> tuple[Explanation, dict[ConditionType, Check]]:
     """The explanation, and the checks the requests found failing (before ``unknown`` applies)."""
     assumed, hop_results = role_assumable(sc)
     results, findings, decisions, probes = _evaluate(sc)
@@ -294,16 +292,16 @@ def _explain(sc: Scenario) -> tuple[Explanation, dict[CheckName, Check]]:
         results = [*hop_results, *results]
     outcome = Outcome(sc, probes, tuple(decisions), what(sc), who(sc))
     defaults = {name: verdict(outcome) for name, verdict in _DEFAULT_CHECKS.items()}
-    defaults[CheckName.RoleAssumable] = assumed
+    defaults[ConditionType.RoleAssumable] = assumed
     failing = merge_findings(findings)
-    checks = {name: failing.get(name) or defaults[name] for name in CHECKS}
+    checks = {name: failing.get(name) or defaults[name] for name in LAYERS}
     decision = worst(r.decision for r in results)
     if sc.unknown:
         # Data a layer needs was not readable: nothing short of an explicit Deny or a refusal
         # found in the readable layers is final.
         for name, why in sc.unknown.items():
             # whatever was computed for this layer came from absent data, so it is not a verdict
-            checks[CheckName(name)] = Check(Status.Unknown, why.reason, why.message)
+            checks[name] = Check(Status.Unknown, why.reason, why.message)
         if decision not in (Decision.ExplicitDeny, Decision.Rejected):
             decision = Decision.Unknown
     return Explanation(decision, tuple(results), checks), failing

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ..resources import BucketAccessSpec
+from .scenario import SessionSource
 
 PROBE_OBJECT = "bucketaccess-probe"
 
@@ -15,7 +16,7 @@ PROBE_OBJECT = "bucketaccess-probe"
 class SessionIntent:
     """How the workload obtains its role, as the snapshot needs it to write ``session``."""
 
-    source: str  # "IRSA" | "PodIdentity"
+    source: SessionSource
     namespace: str
     service_account: str
     role_arn: str  # the role the annotation or the association names

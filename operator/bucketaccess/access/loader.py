@@ -11,14 +11,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import parse_qsl
 
 from ..policy import Caller, InvalidInput, PolicyKind, PrincipalKind, normalize_keys, parse_policy
 from ..policy.model import Policy
-from ..vocabulary import Reason
-from .checks import CheckName
+from ..vocabulary import LAYERS, ConditionType, IdentitySource, Reason
 from .scenario import (
+    POD_IDENTITY_POLICY,
     Acl,
     AclGrant,
     Bucket,
@@ -578,10 +578,11 @@ def session_policy(raw: Mapping[str, Any]) -> tuple[NamedDocument, ...]:
     if raw.get("policy") is None:
         return ()
     return (
-        NamedDocument(
-            "pod-identity-association", _document(raw["policy"], "session.policy", PolicyKind.Identity)
-        ),
+        NamedDocument(POD_IDENTITY_POLICY, _document(raw["policy"], "session.policy", PolicyKind.Identity)),
     )
+
+
+_SESSION_SOURCES: dict[str, SessionSource] = {str(s): s for s in get_args(SessionSource)}
 
 
 def _session(raw: object, caller: Caller) -> Session | None:
@@ -592,10 +593,9 @@ def _session(raw: object, caller: Caller) -> Session | None:
     path = "session"
     obj = _obj(raw, path, _SESSION_FIELDS)
     text = _req_str(obj, "source", path)
-    try:
-        source = SessionSource(text)
-    except ValueError:
-        raise InvalidInput(f"{path}.source", f"{text!r} is not PodIdentity or IRSA") from None
+    source = _SESSION_SOURCES.get(text)
+    if source is None:
+        raise InvalidInput(f"{path}.source", f"{text!r} is not PodIdentity or IRSA")
     namespace = _req_str(obj, "namespace", path)
     service_account = _req_str(obj, "serviceAccount", path)
     for name, value in (("namespace", namespace), ("serviceAccount", service_account)):
@@ -634,7 +634,7 @@ def _session(raw: object, caller: Caller) -> Session | None:
             "needs sessionTags: false (EKS accepts an association policy only without session tags)",
         )
     issuer = _str(obj, "oidcIssuer", path)
-    if source is SessionSource.IRSA:
+    if source is IdentitySource.IRSA:
         if issuer is None:
             raise InvalidInput(f"{path}.oidcIssuer", "is required for IRSA (the cluster's OIDC issuer URL)")
         if not issuer.startswith("https://"):
@@ -663,7 +663,7 @@ def _target(raw: object, source: SessionSource) -> TargetRole | None:
     if raw is None:
         return None
     path = "session.targetRole"
-    if source is not SessionSource.PodIdentity:
+    if source is not IdentitySource.PodIdentity:
         raise InvalidInput(path, "is only for PodIdentity")
     obj = _obj(raw, path, {"arn", "trustPolicy", "externalId"})
     arn = _req_str(obj, "arn", path)
@@ -681,11 +681,11 @@ def _tags(
     """Pod Identity's session tags, unless ``sessionTags: false``; ``tags`` adds the pod's own
     (name, uid) or overrides. IRSA sessions carry no tags."""
     path = "session"
-    on = _bool(obj, "sessionTags", path, default=source is SessionSource.PodIdentity)
+    on = _bool(obj, "sessionTags", path, default=source is IdentitySource.PodIdentity)
     extra = obj.get("tags") or {}
     if not isinstance(extra, Mapping) or not all(isinstance(v, str) for v in extra.values()):
         raise InvalidInput(f"{path}.tags", "must map tag names to strings")
-    if source is SessionSource.IRSA:
+    if source is IdentitySource.IRSA:
         if on or extra:
             raise InvalidInput(f"{path}.sessionTags", "IRSA sessions carry no session tags")
         return {}
@@ -704,11 +704,11 @@ def _tags(
     return {**tags, **extra}
 
 
-def _unknown(raw: object) -> dict[str, UnknownLayer]:
-    """``unknown``: layers a live snapshot could not read, ``{CheckName: {reason, message}}``."""
+def _unknown(raw: object) -> dict[ConditionType, UnknownLayer]:
+    """``unknown``: layers a live snapshot could not read, ``{layer condition: {reason, message}}``."""
     if raw is None:
         return {}
-    obj = _obj(raw, "unknown", {c.value for c in CheckName})
+    obj = _obj(raw, "unknown", {str(c) for c in LAYERS})
     out = {}
     for name, body in obj.items():
         path = f"unknown.{name}"
@@ -718,7 +718,7 @@ def _unknown(raw: object) -> dict[str, UnknownLayer]:
             reason = Reason(text)
         except ValueError:
             raise InvalidInput(f"{path}.reason", f"{text!r} is not a reason the operator reports") from None
-        out[name] = UnknownLayer(reason, _str_or(entry, "message", path, text))
+        out[ConditionType(name)] = UnknownLayer(reason, _str_or(entry, "message", path, text))
     return out
 
 

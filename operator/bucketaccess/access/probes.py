@@ -3,6 +3,7 @@ meets them. Each service's rules build its own requests (:mod:`.services`)."""
 
 from __future__ import annotations
 
+from ..vocabulary import Reason
 from .scenario import Scenario
 from .services import RULES, Probe, Service, UploadRefusal
 from .services.s3 import s3_resource
@@ -15,7 +16,7 @@ def plan_upload(sc: Scenario, kms: bool = True) -> tuple[Probe, ...]:
     req = sc.request
     if not sc.identity.exists or not sc.bucket.exists:
         # Nothing else can be said about a request whose role or bucket does not exist.
-        refusal = UploadRefusal.RoleNotFound if not sc.identity.exists else UploadRefusal.BucketNotFound
+        refusal: UploadRefusal = Reason.RoleNotFound if not sc.identity.exists else Reason.BucketNotFound
         resource = s3_resource(sc.bucket.name, req.key, req.action)
         return (Probe(Service.S3, req.action, resource, None, refusal=refusal),)
     services = tuple(Service) if kms else (Service.S3,)

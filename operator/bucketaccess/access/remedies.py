@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, assert_never
 
 from ..policy import (
     Cause,
@@ -20,6 +20,8 @@ from ..policy import (
     Hit,
     Layer,
     NearMiss,
+    PolicyOrigin,
+    PolicySource,
     PrincipalKind,
     RequestContext,
     RequestDecision,
@@ -30,9 +32,9 @@ from ..policy.variables import Unresolvable, has_variables, substitute
 from ..policy.wildcards import glob_match
 from ..vocabulary import Reason
 from .checks import Blame, Fix, FixPolicy, StatementFix
-from .scenario import KeyManager, Ownership, Scenario
+from .scenario import POD_IDENTITY_POLICY, KeyManager, Ownership, Scenario
 from .services import kms
-from .services.common import Probe, Service, UploadRefusal
+from .services.common import Probe, Service
 from .services.kms import MANAGED_S3_ALIAS
 from .services.s3 import (
     acl_allows,
@@ -45,34 +47,40 @@ from .services.s3 import (
 )
 
 _LEVEL_NAMES = ("root", "OU", "OU", "OU", "OU", "OU")
+_ORGANIZATION = (PolicyOrigin.SCP, PolicyOrigin.RCP)
 _ENCRYPTION_VALUES = ("aws:kms", "aws:kms:dsse", "AES256")
+# The positive operators whose values a request can carry as they are (a header value to send).
+_SENDABLE = frozenset({"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike"})
 
 Remedy = tuple[str, Fix | None]
 
 
-def where(source: str, probe: Probe | None = None) -> str:
-    """A source tag (``identity:uploader``, ``scp[1]:DenyS3`` ...) in words."""
-    kind, _, name = source.partition(":")
-    if source == "bucket-policy":
-        return "bucket policy"
-    if source == "key-policy":
-        return f"key policy of {probe.resource}" if probe else "key policy"
-    if source == "bucket-acl":
-        return "bucket ACL"
-    if source == "kms-grant":
-        return "KMS grant"
-    if kind == "identity":
-        return f"identity policy {name}"
-    if kind == "boundary":
-        return f"permissions boundary {name}"
-    if kind == "session":
-        return f"session policy {name}"
-    if kind == "vpce":
-        return f"VPC endpoint {name} policy"
-    if kind.startswith("scp[") or kind.startswith("rcp["):
-        level = int(kind[4:-1])
-        return f"{kind[:3].upper()} {name} ({level_name(level)})"
-    return source
+def where(source: PolicySource, probe: Probe | None = None) -> str:
+    """A policy in words: ``identity policy uploader``, ``SCP DenyS3 (level 1)`` ..."""
+    name = source.name
+    match source.origin:
+        case PolicyOrigin.BucketPolicy:
+            return "bucket policy"
+        case PolicyOrigin.KeyPolicy:
+            return f"key policy of {probe.resource}" if probe else "key policy"
+        case PolicyOrigin.BucketACL:
+            return "bucket ACL"
+        case PolicyOrigin.KMSGrant:
+            return "KMS grant"
+        case PolicyOrigin.Identity:
+            return f"identity policy {name}"
+        case PolicyOrigin.Boundary:
+            return f"permissions boundary {name}"
+        case PolicyOrigin.Session:
+            return f"session policy {name}"
+        case PolicyOrigin.VPCEndpoint:
+            return f"VPC endpoint {name} policy"
+        case PolicyOrigin.SCP | PolicyOrigin.RCP:
+            return f"{source.origin.upper()} {name} ({level_name(source.level or 0)})"
+        case PolicyOrigin.Trust:
+            return str(source)
+        case unreachable:
+            assert_never(unreachable)
 
 
 def level_name(level: int) -> str:
@@ -138,21 +146,16 @@ def _send(headers: Mapping[str, str]) -> str:
 def condition_escape(clause: ConditionClause, sc: Scenario | None) -> tuple[str, str, dict[str, str] | None]:
     """For a Deny whose condition holds: (the condition in words, how the request escapes it, and
     the headers that escape it when that is a header with a known value)."""
-    key, base = clause.key, clause.base
-    negated = (
-        base.startswith("StringNot")
-        or base.startswith("ArnNot")
-        or base in ("NotIpAddress", "NumericNotEquals", "DateNotEquals")
-    )
-    verb = "matches" if "Like" in base else "is in" if "IpAddress" in base else "is"
+    key, op = clause.key, clause.operator
+    verb = op.verb
     header = _header(key)
-    if base == "Null":
+    if op.name == "Null":
         wants_absent = clause.values[0].lower() == "true"
         if wants_absent:
             fix = f"upload with header {header}" if header else f"make the request carry {key}"
             return f"when {key} is absent", fix, None
         return f"when {key} is present", f"upload without header {header}" if header else f"drop {key}", None
-    if negated:
+    if op.negated:
         phrase = f"unless {key} {verb} {_values(clause)}"
         if header:
             value = _pick(clause.values[0], _candidates(sc))
@@ -166,7 +169,7 @@ def condition_escape(clause: ConditionClause, sc: Scenario | None) -> tuple[str,
                 return phrase, f"upload with header {header} set to a value matching {value}{extra}", None
             return phrase, f"upload with header {header}: {value}{extra}", None
         return phrase, f"send requests where {key} {verb} {_values(clause)}", None
-    if base == "Bool" and key.lower() == "aws:securetransport" and clause.values[0].lower() == "false":
+    if op.name == "Bool" and key.lower() == "aws:securetransport" and clause.values[0].lower() == "false":
         return "over plain HTTP", "use HTTPS", None
     phrase = f"when {key} {verb} {_values(clause)}"
     if header:
@@ -176,24 +179,24 @@ def condition_escape(clause: ConditionClause, sc: Scenario | None) -> tuple[str,
 
 def condition_need(clause: ConditionClause, sc: Scenario | None) -> tuple[str, str, dict[str, str] | None]:
     """For an Allow whose condition fails: (what it requires, how to meet it, the headers that do)."""
-    key, base = clause.key, clause.base
+    key, op = clause.key, clause.operator
     header = _header(key)
-    verb = "matches" if "Like" in base else "is in" if "IpAddress" in base else "is"
-    positive = base in ("StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike")
+    verb = op.verb
+    positive = op.name in _SENDABLE
     if header and positive and not clause.qualifier:
         phrase = f"when {key} {verb} {_values(clause)}"
         headers = _header_values(header, _pick(clause.values[0], _candidates(sc)))
         if headers is not None:
             return phrase, _send(headers), headers
         return phrase, f"upload with header {header} set to a value matching {clause.values[0]}", None
-    if base == "Null" and header:
+    if op.name == "Null" and header:
         present = clause.values[0].lower() == "false"
         return (
             f"when {key} is {'present' if present else 'absent'}",
             f"upload {'with' if present else 'without'} header {header}",
             None,
         )
-    return f"when {clause.operator} {key} {_values(clause)} holds", f"make the request meet {key}", None
+    return f"when {clause.written} {key} {_values(clause)} holds", f"make the request meet {key}", None
 
 
 def allow_statement(probe: Probe) -> dict[str, Any]:
@@ -219,7 +222,7 @@ def key_user_statement(role: str, region: str) -> dict[str, Any]:
 def _condition_block(clauses: tuple[ConditionClause, ...]) -> dict[str, dict[str, object]]:
     block: dict[str, dict[str, object]] = {}
     for c in clauses:
-        block.setdefault(c.operator, {})[c.key] = c.values[0] if len(c.values) == 1 else list(c.values)
+        block.setdefault(c.written, {})[c.key] = c.values[0] if len(c.values) == 1 else list(c.values)
     return block
 
 
@@ -252,7 +255,7 @@ def _acl_companions(
     if caller.account != sc.bucket.account and side is not None:
         granted = side.policy is not None and any(
             h.statement.index not in side.voided
-            for h in analyze(side.policy.policy, "bucket-policy", ctx).allows
+            for h in analyze(side.policy.policy, side.policy.source, ctx).allows
         )
         if not granted and not acl_allows(sc, action)[0]:
             out.append(
@@ -286,7 +289,7 @@ def deny_remedy(hits: list[Hit], probe: Probe, sc: Scenario | None) -> Remedy:
             'replacing NotPrincipal with Principal "*" and an ArnNotEquals aws:PrincipalArn condition',
             None,
         )
-    owner = "the organization's administrators" if hit.ref.source[:4] in ("scp[", "rcp[") else "its owner"
+    owner = "the organization's administrators" if hit.ref.origin in _ORGANIZATION else "its owner"
     if not stmt.conditions:
         return f"{head} on {probe.cover} with no condition; only {owner} can remove or narrow it", None
     if probe.service is Service.KMS and any(_header(c.key) for c in stmt.conditions):
@@ -324,7 +327,7 @@ def _near_note(misses: list[NearMiss]) -> str:
     if not misses:
         return ""
     m = misses[0]
-    failing = ", ".join(f"{c.operator} {c.key}" for c in m.failing)
+    failing = ", ".join(f"{c.written} {c.key}" for c in m.failing)
     return f" ({where(m.ref.source)} statement {m.ref.sid} would allow it but its condition {failing} is not met)"
 
 
@@ -403,7 +406,7 @@ def no_allow_remedy(cause: Cause, probe: Probe, decision: RequestDecision, sc: S
     role = who(sc)
     layer = cause.layer
     if layer in (Layer.SCP, Layer.RCP):
-        names = ", ".join(s.split(":", 1)[1] for s in cause.sources) or "none"
+        names = ", ".join(s.name for s in cause.sources) or "none"
         binds = "the caller's account" if layer is Layer.SCP else "the resource's account"
         return (
             f"no {layer.value.upper()} at {level_name(cause.level or 0)} of {binds} allows {probe.action} "
@@ -416,7 +419,7 @@ def no_allow_remedy(cause: Cause, probe: Probe, decision: RequestDecision, sc: S
             f"{_near_note(_near(decision, layer))}; add {_json(stmt)} to the boundary, which caps what {role} may do"
         ), Fix((StatementFix.of(FixPolicy.PermissionsBoundary, stmt),))
     if layer is Layer.Session:
-        if sc.session is not None and "session:pod-identity-association" in cause.sources:
+        if sc.session is not None and any(s.name == POD_IDENTITY_POLICY for s in cause.sources):
             association = f" {sc.session.association_id}" if sc.session.association_id else ""
             where_to = (
                 f"add {_json(stmt)} to the policy of the Pod Identity association{association} "
@@ -531,35 +534,35 @@ def voided_remedy(cause: Cause, probe: Probe, sc: Scenario) -> Remedy:
 def refusal_message(probe: Probe, sc: Scenario) -> str:
     r = probe.refusal
     key = probe.key.arn if probe.key else probe.resource
-    if r is UploadRefusal.ACLNotSupported:
+    if r is Reason.ACLNotSupported:
         return (
             f"the bucket's ACLs are disabled (BucketOwnerEnforced) and the upload sends {probe.detail}: "
             "S3 answers 400 AccessControlListNotSupported; send x-amz-acl: bucket-owner-full-control or no ACL header"
         )
-    if r is UploadRefusal.PublicACLBlocked:
+    if r is Reason.PublicACLBlocked:
         return (
             f"Block Public Access (BlockPublicAcls) refuses the public ACL {probe.detail}; "
             "drop the header or send x-amz-acl: bucket-owner-full-control"
         )
-    if r is UploadRefusal.KeyIdWithoutKMSHeader:
+    if r is Reason.KeyIdWithoutKMSHeader:
         return (
             f"the upload names KMS key {probe.detail} without x-amz-server-side-encryption: aws:kms; "
             "S3 answers 400 InvalidArgument; send both headers"
         )
-    if r is UploadRefusal.KMSKeyDisabled:
+    if r is Reason.KMSKeyDisabled:
         return f"KMS key {key} is disabled; S3 answers KMS.DisabledException; enable the key or use another"
-    if r is UploadRefusal.KMSKeyPendingDeletion:
+    if r is Reason.KMSKeyPendingDeletion:
         return f"KMS key {key} is pending deletion; cancel the deletion (kms:CancelKeyDeletion) or use another key"
-    if r is UploadRefusal.KMSKeyWrongRegion:
+    if r is Reason.KMSKeyWrongRegion:
         region = probe.key.region if probe.key else "?"
         return f"KMS key {key} is in {region} but the bucket is in {sc.region}; S3 needs a key in the bucket's region"
-    if r is UploadRefusal.KMSKeyNotFound:
+    if r is Reason.KMSKeyNotFound:
         return f"KMS key {key} does not exist; point the bucket's default encryption (or the upload) at an existing key"
-    if r is UploadRefusal.RoleNotFound:
+    if r is Reason.RoleNotFound:
         return f"role {who(sc)} does not exist; create it or fix the role ARN (or the ServiceAccount's eks.amazonaws.com/role-arn annotation)"
-    if r is UploadRefusal.BucketNotFound:
+    if r is Reason.BucketNotFound:
         return f"bucket {sc.bucket.name} does not exist (S3 answers 404 NoSuchBucket); create it or fix spec.bucket"
-    if r is UploadRefusal.KMSKeyNotInScenario:
+    if r is Reason.KMSKeyNotInScenario:
         name = "the AWS managed key aws/s3" if probe.detail == MANAGED_S3_ALIAS else f"KMS key {probe.detail}"
         return f"{name} is not described, so whether the role may use it is unknown"
     return f"the policy of KMS key {key} is not described, so whether the role may use it is unknown"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from .checks import CheckName, Explanation, Status
+from ..policy import Decision
+from ..vocabulary import LAYERS
+from .checks import Explanation, Status
 
 _MARKS = {
     Status.TRUE: "[ OK ]",
@@ -13,11 +15,11 @@ _MARKS = {
     Status.Unknown: "[ ?? ]",
 }
 _VERDICTS = {
-    "Allowed": "ALLOWED: the upload would succeed",
-    "ImplicitDeny": "DENIED (ImplicitDeny): nothing allows part of the upload; AWS answers 403 Access Denied",
-    "ExplicitDeny": "DENIED (ExplicitDeny): a Deny or a guardrail blocks the upload; AWS answers 403 Access Denied",
-    "Rejected": "REJECTED: AWS refuses the upload with an error other than Access Denied",
-    "Unknown": "UNKNOWN: data needed for the decision is missing",
+    Decision.Allowed: "ALLOWED: the upload would succeed",
+    Decision.ImplicitDeny: "DENIED (ImplicitDeny): nothing allows part of the upload; AWS answers 403 Access Denied",
+    Decision.ExplicitDeny: "DENIED (ExplicitDeny): a Deny or a guardrail blocks the upload; AWS answers 403 Access Denied",
+    Decision.Rejected: "REJECTED: AWS refuses the upload with an error other than Access Denied",
+    Decision.Unknown: "UNKNOWN: data needed for the decision is missing",
 }
 
 
@@ -26,7 +28,7 @@ def to_json(ex: Explanation) -> str:
 
 
 def to_text(ex: Explanation) -> str:
-    verdict = _VERDICTS[str(ex.decision)]
+    verdict = _VERDICTS[ex.decision]
     # the first request of the workload itself: sts: requests obtain its role (RoleAssumable)
     main = next((r for r in ex.requests if not r.action.lower().startswith("sts:")), None)
     if main is not None and main.action.lower() != "s3:putobject":
@@ -36,8 +38,8 @@ def to_text(ex: Explanation) -> str:
     for r in ex.requests:
         lines.append(f"  {r.decision:<12} {r.action} on {r.resource}")
     lines.append("")
-    width = max(len(n) for n in CheckName)
-    for name in CheckName:
+    width = max(len(n) for n in LAYERS)
+    for name in LAYERS:
         check = ex.checks[name]
         lines.append(f"{_MARKS[check.status]} {name:<{width}}  {check.reason}")
         if check.status in (Status.FALSE, Status.Unknown) or check.statements:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
 
 from ..policy import Caller, Policy
-from ..vocabulary import Reason
+from ..vocabulary import ConditionType, IdentitySource, Reason
 
 
 class Ownership(StrEnum):
@@ -31,6 +32,10 @@ class KeyManager(StrEnum):
 class NamedDocument:
     name: str
     policy: Policy
+
+
+# The name of the session policy a Pod Identity association passes (``session.policy``).
+POD_IDENTITY_POLICY = "pod-identity-association"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,11 +169,9 @@ class Organization:
         return account == identity_account and self._default_given()
 
 
-class SessionSource(StrEnum):
-    """How a pod's SDK obtains the role: EKS Pod Identity, or IRSA's web identity token."""
-
-    PodIdentity = "PodIdentity"
-    IRSA = "IRSA"
+# How a pod's SDK obtains the role in a scenario's ``session``: EKS Pod Identity, or IRSA's web
+# identity token (a role the spec names directly has no session to check).
+SessionSource = Literal[IdentitySource.PodIdentity, IdentitySource.IRSA]
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,5 +223,5 @@ class Scenario:
     bucket: Bucket
     kms_keys: dict[str, KmsKey] = field(default_factory=dict)
     organization: Organization | None = None
-    unknown: dict[str, UnknownLayer] = field(default_factory=dict)  # check name -> why
+    unknown: dict[ConditionType, UnknownLayer] = field(default_factory=dict)  # layer -> why
     session: Session | None = None  # None: the role is given directly, how it is obtained is not checked

@@ -11,10 +11,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..access.intent import SessionIntent, UploadIntent
+from ..access.scenario import KeyState
+from ..vocabulary import ConditionType, IdentitySource, Reason
 from .errors import AwsError, AwsUnavailable, NotFound
 from .ports import AwsReader, BucketInfo, KeyInfo, RoleInfo
 
 MANAGED_S3_ALIAS = "alias/aws/s3"
+# The layers an unreadable bucket leaves unknown (KMSKeyUsable too: the key may be its default one).
+_BUCKET_LAYERS = (
+    ConditionType.BucketPolicyAllows,
+    ConditionType.BucketACLAllows,
+    ConditionType.PublicAccessBlockAllows,
+    ConditionType.KMSKeyUsable,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,14 +41,15 @@ class Snapshot:
     role_missing: bool = False  # the role does not exist
 
 
-def _unknown(unknown: dict[str, dict[str, str]], checks: tuple[str, ...], exc: AwsError) -> None:
+Unknown = dict[ConditionType, dict[str, str]]  # the scenario's ``unknown``: layer -> reason, message
+
+
+def _unknown(unknown: Unknown, checks: tuple[ConditionType, ...], exc: AwsError) -> None:
     for check in checks:
         unknown.setdefault(check, {"reason": exc.reason, "message": exc.message})
 
 
-def _role_block(
-    reader: AwsReader, arn: str, unknown: dict[str, dict[str, str]]
-) -> tuple[dict[str, Any], str]:
+def _role_block(reader: AwsReader, arn: str, unknown: Unknown) -> tuple[dict[str, Any], str]:
     try:
         role = reader.role(arn)
     except NotFound:
@@ -47,7 +57,7 @@ def _role_block(
     except AwsUnavailable:
         raise
     except AwsError as exc:
-        _unknown(unknown, ("IdentityPolicyAllows", "PermissionsBoundaryAllows"), exc)
+        _unknown(unknown, (ConditionType.IdentityPolicyAllows, ConditionType.PermissionsBoundaryAllows), exc)
         return {}, arn
     if role.arn != arn:
         # IAM reads a role by its name alone; a spec ARN whose path (or case) differs names a
@@ -63,19 +73,17 @@ def _policies(role: RoleInfo) -> list[dict[str, Any]]:
     return [{"name": n, "document": d} for n, d in (*role.inline, *role.managed)]
 
 
-def _trusting_role(
-    reader: AwsReader, arn: str, noun: str, unknown: dict[str, dict[str, str]]
-) -> RoleInfo | None:
+def _trusting_role(reader: AwsReader, arn: str, noun: str, unknown: Unknown) -> RoleInfo | None:
     """A role on the way to the session, with its trust policy; None (and why, in ``unknown``)
     when it cannot be had."""
 
-    def unreadable(reason: str, message: str) -> None:
-        unknown.setdefault("RoleAssumable", {"reason": reason, "message": message})
+    def unreadable(reason: Reason, message: str) -> None:
+        unknown.setdefault(ConditionType.RoleAssumable, {"reason": reason, "message": message})
 
     try:
         role = reader.role(arn)
     except NotFound:
-        unreadable("RoleNotFound", f"{noun} {arn} does not exist: the workload cannot obtain it")
+        unreadable(Reason.RoleNotFound, f"{noun} {arn} does not exist: the workload cannot obtain it")
         return None
     except AwsUnavailable:
         raise
@@ -83,14 +91,12 @@ def _trusting_role(
         unreadable(exc.reason, f"the trust policy of {arn} could not be read: {exc.message}")
         return None
     if role.trust is None:
-        unreadable("AWSError", f"iam:GetRole returned no trust policy for {arn}")
+        unreadable(Reason.AWSError, f"iam:GetRole returned no trust policy for {arn}")
         return None
     return role
 
 
-def _session_block(
-    reader: AwsReader, s: SessionIntent, unknown: dict[str, dict[str, str]]
-) -> dict[str, Any] | None:
+def _session_block(reader: AwsReader, s: SessionIntent, unknown: Unknown) -> dict[str, Any] | None:
     """The scenario's ``session``: the trust policies of the roles on the way to the session (the
     first role is the upload's own unless there is a target: the cache reads it once)."""
     first = _trusting_role(reader, s.role_arn, "role", unknown)
@@ -103,7 +109,7 @@ def _session_block(
         "roleArn": s.role_arn,
         "trustPolicy": first.trust,
     }
-    if s.source == "IRSA":
+    if s.source is IdentitySource.IRSA:
         if not s.oidc_issuer:
             named = _trusted_issuer(first.trust)
             if named is not None:
@@ -112,9 +118,9 @@ def _session_block(
                 block["oidcIssuerConfirmed"] = False
                 return block
             unknown.setdefault(
-                "RoleAssumable",
+                ConditionType.RoleAssumable,
                 {
-                    "reason": "OIDCIssuerUnknown",
+                    "reason": Reason.OIDCIssuerUnknown,
                     "message": "the cluster's OIDC issuer is not known: start the operator with --cluster-name "
                     "(it reads the issuer with eks:DescribeCluster) or --oidc-issuer",
                 },
@@ -204,7 +210,7 @@ def _default_key(encryption: dict[str, Any] | None, used_ref: str | None, used_a
 
 def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
     """Read everything one verification consults; raises AwsUnavailable only when AWS is down."""
-    unknown: dict[str, dict[str, str]] = {}
+    unknown: Unknown = {}
     identity, principal = _role_block(reader, intent.role_arn, unknown)
     session = _session_block(reader, intent.session, unknown) if intent.session else None
     role_account = principal.split(":")[4]
@@ -221,16 +227,14 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
         except AwsUnavailable:
             raise
         except AwsError as exc:
-            _unknown(unknown, ("PublicAccessBlockAllows",), exc)
+            _unknown(unknown, (ConditionType.PublicAccessBlockAllows,), exc)
         bucket_block = _bucket_block(info, account_pab)
     except NotFound:
         bucket_block = {"exists": False}
     except AwsUnavailable:
         raise
     except AwsError as exc:
-        _unknown(
-            unknown, ("BucketPolicyAllows", "BucketACLAllows", "PublicAccessBlockAllows", "KMSKeyUsable"), exc
-        )
+        _unknown(unknown, _BUCKET_LAYERS, exc)
 
     # Which key the upload would encrypt with: the header's, else the bucket default's.
     key_ref = None
@@ -258,7 +262,7 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
                 or f"arn:aws:kms:{region}:{bucket_account or role_account}:key/{key_ref.rsplit('/', 1)[-1]}"
             )
             keys[missing] = {
-                "state": "NotFound",
+                "state": KeyState.NotFound,
                 "aliases": [key_ref.split(":")[-1]] if "alias/" in key_ref else [],
             }
             if bucket_encryption and bucket_encryption.get("kmsKeyArn") == key_ref:
@@ -266,7 +270,7 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
         except AwsUnavailable:
             raise
         except AwsError as exc:
-            _unknown(unknown, ("KMSKeyUsable",), exc)
+            _unknown(unknown, (ConditionType.KMSKeyUsable,), exc)
 
     endpoint = None
     if intent.vpc_endpoint:
@@ -278,7 +282,7 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
         except AwsUnavailable:
             raise
         except AwsError as exc:
-            _unknown(unknown, ("VPCEndpointPolicyAllows",), exc)
+            _unknown(unknown, (ConditionType.VPCEndpointPolicyAllows,), exc)
             endpoint = {"id": intent.vpc_endpoint}
         if endpoint.get("policy") is None:
             endpoint.pop("policy", None)
@@ -304,10 +308,10 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
     except AwsUnavailable:
         raise
     except AwsError as exc:
-        reason = "SCPsNotReadable"
+        reason = Reason.SCPsNotReadable
         message = f"the organization's SCPs and RCPs could not be read: {exc.message}; give the operator an org-reader role (--org-reader-role-arn)"
-        unknown.setdefault("SCPAllows", {"reason": reason, "message": message})
-        unknown.setdefault("RCPAllows", {"reason": reason, "message": message})
+        unknown.setdefault(ConditionType.SCPAllows, {"reason": reason, "message": message})
+        unknown.setdefault(ConditionType.RCPAllows, {"reason": reason, "message": message})
 
     scenarios = []
     for request in intent.requests(principal):

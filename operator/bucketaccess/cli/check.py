@@ -22,7 +22,7 @@ from .common import InvalidSetting, add_setting, resolve
 from .exit_codes import ExitCode, exit_code
 
 if TYPE_CHECKING:
-    from ..reconcile.types import WorkloadIdentity
+    from ..reconcile.types import WorkloadSession
 
 
 def _service_account(ref: str) -> tuple[str, str]:
@@ -34,17 +34,17 @@ def _service_account(ref: str) -> tuple[str, str]:
 
 def _session(
     ref: tuple[str, str], reader: AwsReader, cluster: str | None, issuer: str | None
-) -> WorkloadIdentity:
+) -> WorkloadSession:
     """The session the ServiceAccount's pods get, as the operator resolves it (IRSA, then Pod Identity)."""
     # The Kubernetes client is needed only here: imported on use, so `check --role` needs no kubeconfig.
-    from ..k8s.identity import resolve_once
+    from ..k8s.irsa import resolve_once
     from ..reconcile import Deps, RoleResolutionError
-    from ..reconcile.identity import service_account_identity
+    from ..reconcile.session import service_account_session
 
     namespace, name = ref
     deps = Deps(reader=reader, resolve_service_account=resolve_once, cluster_name=cluster, oidc_issuer=issuer)
     try:
-        return service_account_identity(namespace, name, deps)
+        return service_account_session(namespace, name, deps)
     except RoleResolutionError as exc:
         raise ValueError(f"--service-account: {exc.message}") from None
 
@@ -66,7 +66,7 @@ def command(args: argparse.Namespace) -> int:
         region=region, org_reader_role_arn=org_reader, account_reader_role_name=account_reader
     )
     try:
-        identity = _session(sa, reader, cluster, issuer) if sa else None
+        session = _session(sa, reader, cluster, issuer) if sa else None
     except ValueError as exc:
         print(f"bucketaccess: error: {exc}", file=sys.stderr)
         return ExitCode.InvalidInput
@@ -74,14 +74,14 @@ def command(args: argparse.Namespace) -> int:
         print(f"bucketaccess: error: {exc.reason}: {exc.message}", file=sys.stderr)
         return ExitCode.Unknown
     intent = UploadIntent(
-        role_arn=identity.role_arn if identity else args.role,
+        role_arn=session.role_arn if session else args.role,
         bucket=args.bucket,
         prefix=args.prefix,
         acl=args.acl,
         sse="aws:kms" if args.kms_key else None,
         kms_key=args.kms_key,
         multipart=args.multipart,
-        session=identity.session_intent() if identity else None,
+        session=session.session_intent() if session else None,
     )
     try:
         raw = snapshot.take(reader, intent).scenarios[0]

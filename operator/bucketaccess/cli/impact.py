@@ -222,7 +222,7 @@ def _cluster(args: argparse.Namespace, changes: ChangeSet, classes: dict[str, Cl
     from ..aws.boto import BotoReader
     from ..aws.cache import CachedReader, TTLCache
     from ..k8s.declared import ClusterUnreachable, from_kubeconfig
-    from ..k8s.identity import service_account_resolver
+    from ..k8s.irsa import service_account_resolver
     from ..reconcile import Deps
     from .impact_cluster import ReadFailed, Subjectish, class_rows, evaluate
 

@@ -33,7 +33,7 @@ def to_text(obj: Mapping[str, Any]) -> str:
     for c in conditions:
         if c.get("type") == ConditionType.Ready:
             continue
-        mark = _MARK.get(ConditionStatus(c.get("status", "Unknown")), "[ ?? ]")
+        mark = _MARK.get(ConditionStatus(c.get("status", ConditionStatus.UNKNOWN)), "[ ?? ]")
         lines.append(f"{mark} {c.get('type', ''):<26} {c.get('reason', '')}")
         if c.get("status") != ConditionStatus.TRUE and c.get("message"):
             lines.append(f"       {c['message']}")
@@ -53,7 +53,12 @@ def command(args: argparse.Namespace) -> int:
         fail(f"NAME: BucketAccess {args.name} not found in the namespace {where}")
     sys.stdout.write(to_text(obj))
     ready = next(
-        (c for c in (obj.get("status") or {}).get("conditions") or () if c.get("type") == "Ready"), {}
+        (
+            c
+            for c in (obj.get("status") or {}).get("conditions") or ()
+            if c.get("type") == ConditionType.Ready
+        ),
+        {},
     )
     return ExitCode.Allowed if ready.get("status") == ConditionStatus.TRUE else ExitCode.Denied
 

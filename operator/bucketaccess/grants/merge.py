@@ -12,29 +12,28 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from ..policy.wildcards import action_matches
+from ..vocabulary import Reason
 
 BUCKET_POLICY_LIMIT = 20 * 1024
 KEY_POLICY_LIMIT = 32 * 1024
 _UNIQUE_ID = re.compile(r"^(AROA|AIDA)[A-Z0-9]{8,}$")
 
 
-class WriteRefusal(StrEnum):
-    """Why a managed write is not made, or did not take: the one vocabulary of the write path.
-
-    The merge refuses the first three before anything is written; the write procedure adds the
-    last two, which happen at or after the write (their wording says so).
-    """
-
-    PolicySizeLimit = "PolicySizeLimit"
-    LockoutRisk = "LockoutRisk"
-    UnreadablePolicy = "UnreadablePolicy"
-    WriteNotVerified = "WriteNotVerified"
-    WriteFailed = "WriteFailed"
-    GrantNeedsBucketKey = "GrantNeedsBucketKey"
+# Why a managed write is not made, or did not take: the reasons of the write path, a subset of
+# Reason (Reconciled reports them as they are). The merge refuses the first three before anything
+# is written; the write procedure adds the others, which happen at or after the write (their
+# wording says so) or, for a KMS grant, before it.
+WriteRefusal = Literal[
+    Reason.PolicySizeLimit,
+    Reason.LockoutRisk,
+    Reason.UnreadablePolicy,
+    Reason.WriteNotVerified,
+    Reason.WriteFailed,
+    Reason.GrantNeedsBucketKey,
+]
 
 
 @dataclass(frozen=True)
@@ -111,14 +110,12 @@ def merge(
             live = json.loads(live_text)
             live_statements = _statements(live)
         except (ValueError, AttributeError):
-            return Merge(
-                None, False, refusal=WriteRefusal.UnreadablePolicy, detail="the live policy is not JSON"
-            )
+            return Merge(None, False, refusal=Reason.UnreadablePolicy, detail="the live policy is not JSON")
         if not isinstance(live, dict):
             return Merge(
                 None,
                 False,
-                refusal=WriteRefusal.UnreadablePolicy,
+                refusal=Reason.UnreadablePolicy,
                 detail="the live policy is not a JSON object",
             )
     else:
@@ -185,7 +182,7 @@ def merge(
             added,
             removed,
             stale,
-            WriteRefusal.PolicySizeLimit,
+            Reason.PolicySizeLimit,
             f"the merged policy would be {len(text.encode())} bytes, over AWS's limit of {limit}",
         )
     if key_policy:
@@ -199,7 +196,7 @@ def merge(
                 added,
                 removed,
                 stale,
-                WriteRefusal.LockoutRisk,
+                Reason.LockoutRisk,
                 "the change would drop or alter a statement that lets someone call kms:PutKeyPolicy",
             )
     return result

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from ..access import CheckName, explain, load_scenario
+from ..access import explain, load_scenario
 from ..access.checks import merge_explanations
 from ..grants.plan import BUCKET_SID, KEY_SID
 from ..policy import StatementRef
 from ..reconcile.conditions import derive_ready
 from ..reconcile.types import Outcome
-from ..reconcile.verify import LAYER_CONDITIONS, conditions_from
-from ..vocabulary import ConditionStatus, ConditionType
+from ..reconcile.verify import conditions_from, status_layers
+from ..vocabulary import LAYERS, ConditionStatus, ConditionType, IdentitySource
 from .changes import Change, ChangeSet, Kind, rewrite
 
 Scenario = dict[str, Any]
@@ -144,13 +144,12 @@ class Report:
         }
 
 
-def _layers(scenario: Mapping[str, Any]) -> tuple[CheckName, ...]:
+def _layers(scenario: Mapping[str, Any]) -> tuple[ConditionType, ...]:
     """The layer conditions the operator's status would carry for this scenario."""
-    endpoint = bool((scenario.get("request") or {}).get("vpcEndpoint"))
-    layers = [n for n in LAYER_CONDITIONS if endpoint or n is not CheckName.VPCEndpointPolicyAllows]
-    if (scenario.get("session") or {}).get("source") == "PodIdentity":
-        layers.insert(layers.index(CheckName.PermissionsBoundaryAllows) + 1, CheckName.SessionPolicyAllows)
-    return tuple(layers)
+    return status_layers(
+        endpoint=bool((scenario.get("request") or {}).get("vpcEndpoint")),
+        pod_identity=(scenario.get("session") or {}).get("source") == IdentitySource.PodIdentity,
+    )
 
 
 def verdict(scenarios: Sequence[Mapping[str, Any]], now: dt.datetime) -> Verdict:
@@ -161,7 +160,7 @@ def verdict(scenarios: Sequence[Mapping[str, Any]], now: dt.datetime) -> Verdict
     if ready.status is ConditionStatus.TRUE:
         return Verdict(ready=ready.status, reason=str(ready.reason), message=ready.message)
     deciding = next(c for c in conditions if c.status is ready.status)
-    refs = merged.checks[CheckName(deciding.type)].statements
+    refs = merged.checks[deciding.type].statements
     statement = f"{refs[0].source} {refs[0].sid} ({refs[0].effect})" if refs else None
     return Verdict(
         ready=ready.status,
@@ -188,8 +187,8 @@ def verdict_of(outcome: Outcome) -> Verdict:
         None,
     )
     refs: tuple[StatementRef, ...] = ()
-    if deciding is not None and outcome.explanation is not None and deciding.type in CheckName.__members__:
-        refs = outcome.explanation.checks[CheckName(deciding.type)].statements
+    if deciding is not None and outcome.explanation is not None and deciding.type in LAYERS:
+        refs = outcome.explanation.checks[deciding.type].statements
     return Verdict(
         ready=ready.status,
         reason=str(ready.reason),

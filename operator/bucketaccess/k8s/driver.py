@@ -17,9 +17,9 @@ from ..aws.ports import AwsReader
 from ..grants.plan import Claim
 from ..reconcile import Deps, Outcome, Peer, owners, release, run_pass, sweep
 from ..resources import BucketPolicyMode, KMSKeyUsersMode, RawBody
-from ..vocabulary import ConditionType, Reason
+from ..vocabulary import ConditionType, EventType, Reason
 from . import events, finalizers, status, subjects
-from .identity import service_account_resolver
+from .irsa import service_account_resolver
 from .leader import NotLeader
 from .runtime import Runtime
 
@@ -188,13 +188,13 @@ def run_cleanup(body: RawBody, rt: Runtime) -> float | None:
             )
             return delay
         except AwsError as exc:  # refused by AWS (access denied, ...): say so, and try again later
-            events.post(rt.api, body, "Warning", Reason.WriteFailed, f"cleanup: {exc.message}"[:1000])
+            events.post(rt.api, body, EventType.Warning, Reason.WriteFailed, f"cleanup: {exc.message}"[:1000])
             return REFUSED_RETRY_S
         for a in applied:
             for event in a.events:
                 events.post(rt.api, body, event.type, event.reason, event.message)
             if a.refusal:
-                events.post(rt.api, body, "Warning", a.refusal, f"cleanup of {a.message}")
+                events.post(rt.api, body, EventType.Warning, a.refusal, f"cleanup of {a.message}")
                 return REFUSED_RETRY_S
     rt.tracking.cleanup_done(uid)
     rt.metrics.set_ready(uid, None)
@@ -233,7 +233,7 @@ def _swept(rt: Runtime, *, bucket: str | None = None, key: str | None = None) ->
                 body = rt.store.get(p.uid)
                 if body is not None:
                     message = f"bucket {a.target}: managed statement {sid} had been edited outside the operator and was put back"
-                    events.post(rt.api, body, "Warning", Reason.RestoredManagedStatement, message)
+                    events.post(rt.api, body, EventType.Warning, Reason.RestoredManagedStatement, message)
         if a.refusal:
             log.warning("sweep of %s: %s", a.target, a.message)
     if not holds:

@@ -13,13 +13,14 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from ..resources import RawBody
+from ..vocabulary import EventType, Reason
 
 COMPONENT = "bucketaccess-operator"
 MAX_MESSAGE = 1000
 log = logging.getLogger(__name__)
 
 
-def post(api: client.ApiClient, body: RawBody, kind: str, reason: str, message: str) -> None:
+def post(api: client.ApiClient, body: RawBody, type: EventType, reason: Reason, message: str) -> None:
     """Best effort: a lost Event never fails a pass (status carries the same facts)."""
     meta = body["metadata"]
     now = dt.datetime.now(dt.UTC)
@@ -33,7 +34,7 @@ def post(api: client.ApiClient, body: RawBody, kind: str, reason: str, message: 
             uid=meta.get("uid"),
             resource_version=meta.get("resourceVersion"),
         ),
-        type=str(kind),
+        type=str(type),
         reason=str(reason),
         message=message[:MAX_MESSAGE],
         source=client.V1EventSource(component=COMPONENT),

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any, NewType, cast
 
 import urllib3
 from kubernetes import client
@@ -58,10 +58,15 @@ class LeaseTimings:
         return None
 
 
-def identity() -> str:
+# What this process writes as the Lease's spec.holderIdentity: which candidate holds the lease. Not
+# the workload's session nor an IAM identity (kopf pins its peering identity the same way).
+HolderId = NewType("HolderId", str)
+
+
+def new_holder_id() -> HolderId:
     """The pod's name (the hostname in a pod) and a random suffix: a restarted container is a new
     candidate, never mistaken for the holder it replaced."""
-    return f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+    return HolderId(f"{socket.gethostname()}_{uuid.uuid4().hex[:8]}")
 
 
 def _now() -> dt.datetime:
@@ -75,13 +80,13 @@ class LeaderElector:
         namespace: str,
         name: str,
         timings: LeaseTimings,
-        me: str | None = None,
+        me: HolderId | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.leases = client.CoordinationV1Api(api)
         self.namespace, self.name = namespace, name
         self.timings = timings
-        self.me = me or identity()
+        self.me = me or new_holder_id()
         self.clock = clock
         self._valid_until = float("-inf")  # the monotonic deadline of our leadership
         self._observed: tuple[Any, ...] | None = None  # (holder, renewTime, resourceVersion) last seen

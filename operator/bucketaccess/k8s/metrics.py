@@ -38,6 +38,7 @@ from prometheus_client.registry import Collector
 
 from ..aws.attempts import WRITE_OPERATIONS
 from ..aws.cache import CacheStats
+from ..vocabulary import ConditionStatus
 from .scheduler import SchedulerStats
 from .verify_now import VerifyNowStats
 
@@ -58,7 +59,7 @@ class _State(Collector):
             "bucketaccess_objects", "BucketAccess objects by Ready status", labels=["ready"]
         )
         with self.lock:
-            counts = {s: 0 for s in ("True", "False", "Unknown")}
+            counts = {str(s): 0 for s in ConditionStatus}
             for status in self.ready.values():
                 counts[status] = counts.get(status, 0) + 1
             longest: dict[str, float] = {}
@@ -184,7 +185,7 @@ class Metrics:
                 self.state.last_pass.pop(uid, None)
                 return
             self.state.ready[uid] = status
-            if status == "True":
+            if status == ConditionStatus.TRUE:
                 self.state.not_ready.pop(uid, None)
             else:
                 self.state.not_ready[uid] = (reason, since if since is not None else time.time())

@@ -17,6 +17,7 @@ from kubernetes.client.exceptions import ApiException
 
 from ..reconcile import Outcome, merge_conditions
 from ..resources import GROUP, PLURAL, VERSION, RawBody
+from ..vocabulary import ConditionStatus, ConditionType, EventType
 from . import events
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,8 @@ def status_for(
     }
     if outcome.role_arn is not None:
         status["roleArn"] = outcome.role_arn
-    if outcome.identity is not None:
-        status["identity"] = outcome.identity.as_status()
+    if outcome.session is not None:
+        status["identity"] = outcome.session.as_status()
     status["lastVerifiedTime"] = stamp if outcome.verified else current.get("lastVerifiedTime")
     if outcome.managed is not None:
         status["managed"] = dict(outcome.managed.raw())
@@ -54,7 +55,7 @@ def status_for(
 
 def _ready(status: Mapping[str, Any]) -> tuple[str, str] | None:
     for c in status.get("conditions") or []:
-        if c.get("type") == "Ready":
+        if c.get("type") == ConditionType.Ready:
             return str(c.get("status")), str(c.get("reason"))
     return None
 
@@ -102,8 +103,8 @@ def write(api: client.ApiClient, body: RawBody, outcome: Outcome, now: dt.dateti
             raise
     before, after = _ready(current), _ready(wanted)
     if after is not None and (before is None or before[0] != after[0]):
-        kind = "Normal" if after[0] == "True" else "Warning"
-        events.post(api, body, kind, outcome.ready.reason, outcome.ready.message)
+        flipped = EventType.Normal if after[0] == ConditionStatus.TRUE else EventType.Warning
+        events.post(api, body, flipped, outcome.ready.reason, outcome.ready.message)
     for event in outcome.events:
         events.post(api, body, event.type, event.reason, event.message)
     return written

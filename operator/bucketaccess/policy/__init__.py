@@ -21,7 +21,16 @@ from .decision import (
 from .errors import InvalidInput
 from .model import ConditionClause, Effect, Policy, Principals, SetQualifier, Statement
 from .parse import PolicyKind, parse_policy
-from .statements import Hit, NearMiss, PolicyAnalysis, Scope, StatementRef, analyze
+from .statements import (
+    Hit,
+    NearMiss,
+    PolicyAnalysis,
+    PolicyOrigin,
+    PolicySource,
+    Scope,
+    StatementRef,
+    analyze,
+)
 
 __all__ = [
     "Arn",
@@ -41,6 +50,8 @@ __all__ = [
     "Policy",
     "PolicyAnalysis",
     "PolicyKind",
+    "PolicyOrigin",
+    "PolicySource",
     "PrincipalKind",
     "Principals",
     "RequestContext",

@@ -16,8 +16,8 @@ from .variables import Unresolvable, resolve, text
 from .wildcards import Tokens
 
 
-def split_operator(written: str) -> tuple[SetQualifier, str, bool] | None:
-    """``ForAnyValue:StringLikeIfExists`` -> (ForAnyValue, "StringLike", True); None if unknown."""
+def split_operator(written: str) -> tuple[SetQualifier, Operator, bool] | None:
+    """``ForAnyValue:StringLikeIfExists`` -> (ForAnyValue, StringLike, True); None if unknown."""
     qualifier = SetQualifier.NONE
     name = written
     if ":" in written:
@@ -31,7 +31,7 @@ def split_operator(written: str) -> tuple[SetQualifier, str, bool] | None:
     op = lookup(base_name)
     if op is None or (if_exists and op.name == "Null"):
         return None
-    return qualifier, op.name, if_exists
+    return qualifier, op, if_exists
 
 
 def _resolved(op: Operator, clause: ConditionClause, ctx: RequestContext) -> tuple[list[str], list[Tokens]]:
@@ -57,8 +57,7 @@ def _resolved(op: Operator, clause: ConditionClause, ctx: RequestContext) -> tup
 
 
 def clause_holds(clause: ConditionClause, ctx: RequestContext, *, variables: bool = True) -> bool:
-    op = lookup(clause.base)
-    assert op is not None, clause.base  # parse.py admits only known operators
+    op = clause.operator
     actual = ctx.values(clause.key)
     if op.name == "Null":
         absent = not actual

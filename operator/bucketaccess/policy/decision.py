@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from .context import PrincipalKind, RequestContext
 from .model import Policy
-from .statements import Hit, PolicyAnalysis, Scope, StatementRef, analyze
+from .statements import Hit, PolicyAnalysis, PolicySource, Scope, StatementRef, analyze
 
 
 class Decision(StrEnum):
@@ -61,7 +61,7 @@ class CauseKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class NamedPolicy:
-    source: str
+    source: PolicySource
     policy: Policy
 
 
@@ -103,7 +103,7 @@ class Cause:
     kind: CauseKind
     statements: tuple[StatementRef, ...] = ()
     level: int | None = None  # for SCP / RCP: which level, 0 = root
-    sources: tuple[str, ...] = ()  # the policies consulted at that layer / level
+    sources: tuple[PolicySource, ...] = ()  # the policies consulted at that layer / level
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,22 +196,20 @@ def evaluate(req: Authorization) -> RequestDecision:
     if same_account:
         if root_bound:
             if best is None:
-                resource_causes.append(
-                    Cause(Layer.Resource, CauseKind.NoAllow, sources=_sources(resource, side))
-                )
+                resource_causes.append(Cause(Layer.Resource, CauseKind.NoAllow, sources=_sources(resource)))
         elif best is Scope.Principal:
             needs_limits = False
         elif best in (Scope.Role, Scope.Anyone) or (identity_ok and (not mandatory or best is Scope.Account)):
             pass
         elif mandatory and best is None:
-            resource_causes.append(Cause(Layer.Resource, CauseKind.NoAllow, sources=_sources(resource, side)))
+            resource_causes.append(Cause(Layer.Resource, CauseKind.NoAllow, sources=_sources(resource)))
         else:
-            resource_causes.append(Cause(Layer.Identity, CauseKind.NoAllow, sources=_sources(identity, None)))
+            resource_causes.append(Cause(Layer.Identity, CauseKind.NoAllow, sources=_sources(identity)))
     else:
         if best is None:
-            resource_causes.append(Cause(Layer.Resource, CauseKind.NoAllow, sources=_sources(resource, side)))
+            resource_causes.append(Cause(Layer.Resource, CauseKind.NoAllow, sources=_sources(resource)))
         if not identity_ok:
-            resource_causes.append(Cause(Layer.Identity, CauseKind.NoAllow, sources=_sources(identity, None)))
+            resource_causes.append(Cause(Layer.Identity, CauseKind.NoAllow, sources=_sources(identity)))
     # A voided Allow is a cause only where the resource side lacks the grant it would have given.
     lacking = any(c.layer is Layer.Resource for c in resource_causes) or (
         same_account and any(c.layer is Layer.Identity for c in resource_causes)
@@ -246,8 +244,5 @@ def evaluate(req: Authorization) -> RequestDecision:
     return RequestDecision(decision, tuple(causes), analyses, tuple(granted))
 
 
-def _sources(analyses: tuple[PolicyAnalysis, ...], side: ResourceSide | None) -> tuple[str, ...]:
-    names = [a.source for a in analyses]
-    if side is not None and not names and side.policy is None:
-        names.append("(no resource policy)")
-    return tuple(names)
+def _sources(analyses: tuple[PolicyAnalysis, ...]) -> tuple[PolicySource, ...]:
+    return tuple(a.source for a in analyses)

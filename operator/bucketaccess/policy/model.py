@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .matchers import Matcher
+from .operators import Operator
 from .variables import Template
 
 
@@ -35,8 +36,8 @@ class Principals:
 class ConditionClause:
     """One ``operator: {key: values}`` pair of a Condition block, already split into its parts."""
 
-    operator: str  # as written, for explanations
-    base: str  # e.g. "StringNotLike"
+    written: str  # the operator as written, qualifier and IfExists included, for explanations
+    operator: Operator  # the registry's entry, e.g. StringNotLike (negated, "matches")
     qualifier: SetQualifier
     if_exists: bool
     key: str  # as written

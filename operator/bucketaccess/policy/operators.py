@@ -32,6 +32,7 @@ class Operator:
     # Operators whose policy values are wildcard patterns: compare one request value with a policy
     # value whose variables were resolved into wildcard tokens, where ${*} and ${?} are literal.
     compare_tokens: CompareTokens | None = None
+    verb: str = "is"  # how explanations say the comparison: "KEY is V", "matches V", "is in V"
 
 
 def _number(text: str) -> Decimal | None:
@@ -126,7 +127,13 @@ def _build() -> dict[str, Operator]:
     positive: list[Operator] = [
         Operator("StringEquals", lambda a, e: a == e, variables=True),
         Operator("StringEqualsIgnoreCase", lambda a, e: a.lower() == e.lower(), variables=True),
-        Operator("StringLike", lambda a, e: glob_match(e, a), variables=True, compare_tokens=_like_tokens),
+        Operator(
+            "StringLike",
+            lambda a, e: glob_match(e, a),
+            variables=True,
+            compare_tokens=_like_tokens,
+            verb="matches",
+        ),
         Operator("NumericEquals", _numeric(lambda a, e: a == e), validate=_check_number),
         Operator("NumericLessThan", _numeric(lambda a, e: a < e), validate=_check_number),
         Operator("NumericLessThanEquals", _numeric(lambda a, e: a <= e), validate=_check_number),
@@ -140,9 +147,9 @@ def _build() -> dict[str, Operator]:
         # IAM "Condition operators" > Boolean: "Policy variables - Supported".
         Operator("Bool", lambda a, e: a.lower() == e.lower(), variables=True, validate=_check_bool),
         Operator("BinaryEquals", lambda a, e: a == e),
-        Operator("IpAddress", _in_network, validate=_check_network),
+        Operator("IpAddress", _in_network, validate=_check_network, verb="is in"),
         Operator("ArnEquals", _arn_like, variables=True, compare_tokens=_arn_like_tokens),
-        Operator("ArnLike", _arn_like, variables=True, compare_tokens=_arn_like_tokens),
+        Operator("ArnLike", _arn_like, variables=True, compare_tokens=_arn_like_tokens, verb="matches"),
     ]
     table = {op.name: op for op in positive}
     negations = {

@@ -18,7 +18,6 @@ from .conditions import split_operator
 from .errors import InvalidInput
 from .matchers import compile_actions, compile_resources
 from .model import ConditionClause, Effect, Policy, Principals, Statement
-from .operators import lookup
 from .variables import has_variables, template
 
 VERSIONS = ("2012-10-17", "2008-10-17")
@@ -145,11 +144,9 @@ def _conditions(value: object, path: str, variables: bool) -> tuple[ConditionCla
         split = split_operator(str(written))
         if split is None:
             raise InvalidInput(op_path, "is not a condition operator")
-        qualifier, base, if_exists = split
+        qualifier, op, if_exists = split
         if not isinstance(block, Mapping) or not block:
             raise InvalidInput(op_path, "must be a non-empty object of condition keys")
-        op = lookup(base)
-        assert op is not None
         for key, raw in block.items():
             key_path = f"{op_path}.{key}"
             values = _condition_values(raw, key_path)
@@ -161,7 +158,7 @@ def _conditions(value: object, path: str, variables: bool) -> tuple[ConditionCla
                         raise InvalidInput(key_path, problem)
             templates = tuple(template(v) for v in values) if substituted else None
             clauses.append(
-                ConditionClause(str(written), base, qualifier, if_exists, str(key), values, templates)
+                ConditionClause(str(written), op, qualifier, if_exists, str(key), values, templates)
             )
     return tuple(clauses)
 

@@ -7,7 +7,7 @@ the exact session (or user) differently from a grant to the role, to anyone, or 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 from .conditions import failing_clauses
 from .context import Caller, PrincipalKind, RequestContext
@@ -23,16 +23,59 @@ class Scope(IntEnum):
     Principal = 4  # the session or user ARN itself: not limited by boundaries or session policies
 
 
+class PolicyOrigin(StrEnum):
+    """Which kind of policy (or non-policy grant) a statement comes from; the value is the head of
+    its source tag (``identity:NAME``, ``scp[1]:NAME``, ``bucket-policy``)."""
+
+    Identity = "identity"
+    Boundary = "boundary"
+    Session = "session"
+    VPCEndpoint = "vpce"
+    SCP = "scp"
+    RCP = "rcp"
+    BucketPolicy = "bucket-policy"
+    KeyPolicy = "key-policy"
+    BucketACL = "bucket-acl"
+    KMSGrant = "kms-grant"
+    Trust = "trust"
+
+
+# The one policy (or the grants) of a bucket or a key: their tag names no policy.
+_UNNAMED = frozenset(
+    {PolicyOrigin.BucketPolicy, PolicyOrigin.KeyPolicy, PolicyOrigin.BucketACL, PolicyOrigin.KMSGrant}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySource:
+    """Where a policy comes from, as fields: its origin, its name (the identity policy's, the
+    endpoint's id, the trusting role's ARN; none for a bucket or key policy) and, for an SCP or
+    RCP, its level in the organization (0 = root)."""
+
+    origin: PolicyOrigin
+    name: str = ""
+    level: int | None = None
+
+    def __str__(self) -> str:
+        """The tag explanations print: ``identity:NAME``, ``scp[1]:NAME``, ``bucket-policy``."""
+        head = str(self.origin) if self.level is None else f"{self.origin}[{self.level}]"
+        return head if self.origin in _UNNAMED else f"{head}:{self.name}"
+
+
 @dataclass(frozen=True, slots=True)
 class StatementRef:
     """Where a deciding statement lives: ``(source, Sid or #index, effect)``."""
 
-    source: str
+    source: PolicySource
     sid: str
     effect: Effect
 
+    @property
+    def origin(self) -> PolicyOrigin:
+        return self.source.origin
+
     def as_dict(self) -> dict[str, str]:
-        return {"source": self.source, "sid": self.sid, "effect": str(self.effect)}
+        return {"source": str(self.source), "sid": self.sid, "effect": str(self.effect)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +96,7 @@ class NearMiss:
 
 @dataclass(frozen=True, slots=True)
 class PolicyAnalysis:
-    source: str
+    source: PolicySource
     allows: tuple[Hit, ...]
     denies: tuple[Hit, ...]
     near_misses: tuple[NearMiss, ...]
@@ -142,7 +185,7 @@ def _scope(stmt: Statement, ctx: RequestContext) -> Scope | None:
     return Scope.Principal  # identity-side: the policy is attached to the caller itself
 
 
-def analyze(policy: Policy, source: str, ctx: RequestContext) -> PolicyAnalysis:
+def analyze(policy: Policy, source: PolicySource, ctx: RequestContext) -> PolicyAnalysis:
     allows: list[Hit] = []
     denies: list[Hit] = []
     misses: list[NearMiss] = []

@@ -11,14 +11,13 @@ No kopf and no kubernetes here: :mod:`bucketaccess.k8s` drives passes and writes
 
 from .conditions import Condition, derive_ready, merge_conditions
 from .repair import owners, release, run_pass, sweep
-from .types import Deps, Event, EventType, Outcome, Peer, RoleResolutionError, Subject, WriteDeps
+from .types import Deps, Event, Outcome, Peer, RoleResolutionError, Subject, WriteDeps
 from .verify import verify
 
 __all__ = [
     "Condition",
     "Deps",
     "Event",
-    "EventType",
     "Outcome",
     "Peer",
     "RoleResolutionError",

@@ -7,15 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..vocabulary import REASON_PATTERN, ConditionStatus, ConditionType, Reason
+from ..vocabulary import LAYERS, REASON_PATTERN, ConditionStatus, ConditionType, Reason
 
 MAX_MESSAGE = 2000
-
-# Ready reports the first failing check in the order the status lists them.
-CHECK_ORDER: tuple[ConditionType, ...] = tuple(ConditionType)
-
-# Conditions about the operator's own work; they do not decide whether the upload succeeds.
-NOT_LAYERS = frozenset({ConditionType.Admitted, ConditionType.Reconciled, ConditionType.Ready})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,27 +30,35 @@ class Condition:
             object.__setattr__(self, "message", self.message[: MAX_MESSAGE - 1] + "…")
 
 
-# What a generic check reason becomes on Ready, so that Ready alone names the layer.
-_LAYER_NOUN = {
-    ConditionType.IdentityPolicyAllows: "IdentityPolicy",
-    ConditionType.KMSKeyUsable: "KeyPolicy",
-    ConditionType.BucketPolicyAllows: "BucketPolicy",
-    ConditionType.BucketACLAllows: "BucketACL",
-    ConditionType.SCPAllows: "SCP",
-    ConditionType.RCPAllows: "RCP",
-    ConditionType.PermissionsBoundaryAllows: "PermissionsBoundary",
-    ConditionType.SessionPolicyAllows: "SessionPolicy",
-    ConditionType.PublicAccessBlockAllows: "PublicAccessBlock",
-    ConditionType.VPCEndpointPolicyAllows: "VPCEndpointPolicy",
+# What a generic check reason becomes on Ready, so that Ready alone names the layer; any other
+# (layer, reason) reads on Ready as it does on the layer.
+_READY_REASON: dict[tuple[ConditionType, Reason], Reason] = {
+    (ConditionType.IdentityPolicyAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInIdentityPolicy,
+    (ConditionType.IdentityPolicyAllows, Reason.NoAllowStatement): Reason.NoAllowInIdentityPolicy,
+    (ConditionType.KMSKeyUsable, Reason.ExplicitDeny): Reason.ExplicitDenyInKeyPolicy,
+    (ConditionType.KMSKeyUsable, Reason.NoAllowStatement): Reason.NoAllowInKeyPolicy,
+    (ConditionType.BucketPolicyAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInBucketPolicy,
+    (ConditionType.BucketPolicyAllows, Reason.NoAllowStatement): Reason.NoAllowInBucketPolicy,
+    (ConditionType.BucketACLAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInBucketACL,
+    (ConditionType.BucketACLAllows, Reason.NoAllowStatement): Reason.NoAllowInBucketACL,
+    (ConditionType.SCPAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInSCP,
+    (ConditionType.SCPAllows, Reason.NoAllowStatement): Reason.NoAllowInSCP,
+    (ConditionType.RCPAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInRCP,
+    (ConditionType.RCPAllows, Reason.NoAllowStatement): Reason.NoAllowInRCP,
+    (ConditionType.PermissionsBoundaryAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInPermissionsBoundary,
+    (ConditionType.PermissionsBoundaryAllows, Reason.NoAllowStatement): Reason.NoAllowInPermissionsBoundary,
+    (ConditionType.SessionPolicyAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInSessionPolicy,
+    (ConditionType.SessionPolicyAllows, Reason.NoAllowStatement): Reason.NoAllowInSessionPolicy,
+    (ConditionType.PublicAccessBlockAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInPublicAccessBlock,
+    (ConditionType.PublicAccessBlockAllows, Reason.NoAllowStatement): Reason.NoAllowInPublicAccessBlock,
+    (ConditionType.VPCEndpointPolicyAllows, Reason.ExplicitDeny): Reason.ExplicitDenyInVPCEndpointPolicy,
+    (ConditionType.VPCEndpointPolicyAllows, Reason.NoAllowStatement): Reason.NoAllowInVPCEndpointPolicy,
 }
-_GENERIC = {Reason.ExplicitDeny: "ExplicitDenyIn", Reason.NoAllowStatement: "NoAllowIn"}
 
 
 def ready_reason(check: Condition) -> Reason:
     """``ExplicitDeny`` on BucketPolicyAllows reads ``ExplicitDenyInBucketPolicy`` on Ready."""
-    prefix = _GENERIC.get(check.reason)
-    noun = _LAYER_NOUN.get(check.type)
-    return Reason(prefix + noun) if prefix and noun else check.reason
+    return _READY_REASON.get((check.type, check.reason), check.reason)
 
 
 def derive_ready(checks: Sequence[Condition]) -> Condition:
@@ -66,7 +68,9 @@ def derive_ready(checks: Sequence[Condition]) -> Condition:
     operator will repair nothing for it, whatever the layer (the layer's own condition still says
     what blocks the upload).
     """
-    layers = sorted((c for c in checks if c.type not in NOT_LAYERS), key=lambda c: CHECK_ORDER.index(c.type))
+    # Ready reports the first failing layer in the order the status lists them (LAYERS); the
+    # other conditions are about the operator's own work and do not decide the upload.
+    layers = sorted((c for c in checks if c.type in LAYERS), key=lambda c: LAYERS.index(c.type))
     admitted = next((c for c in checks if c.type is ConditionType.Admitted), None)
     for wanted in (ConditionStatus.FALSE, ConditionStatus.UNKNOWN):
         first = next((c for c in layers if c.status is wanted), None)

@@ -15,7 +15,6 @@ from typing import Any
 from ..aws.errors import AwsError, NotFound
 from ..aws.ports import AwsReader
 from ..grants.admission import Admission, admit
-from ..grants.merge import WriteRefusal
 from ..grants.plan import Claim, actions_for, bucket_statements, covers, key_grants, key_statements
 from ..grants.shares import Contender, Refused, allot, available_bytes
 from ..policy import Arn
@@ -88,7 +87,7 @@ def _outcome_of_writes(applied: list[Applied], admission: Admission) -> Conditio
     refused = [(a, a.refusal) for a in applied if a.refusal is not None]
     if refused:
         first, refusal = refused[0]
-        return _reconciled(ConditionStatus.FALSE, Reason(refusal), first.message)
+        return _reconciled(ConditionStatus.FALSE, refusal, first.message)
     if not admission.writes:
         return _reconciled(
             ConditionStatus.TRUE,
@@ -352,7 +351,7 @@ def _apply_all(
                 applied.append(
                     Applied(
                         target=key,
-                        refusal=WriteRefusal.GrantNeedsBucketKey,
+                        refusal=Reason.GrantNeedsBucketKey,
                         detail=(
                             f"kmsKeyUsers: Grant needs the uploads to bucket {own.bucket} to use an S3 Bucket Key, so "
                             "that the grant can be limited to it (encryption context aws:s3:arn = the bucket); set "

@@ -7,7 +7,6 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from ..access import Explanation
@@ -16,14 +15,10 @@ from ..aws.cache import TTLCache
 from ..aws.ports import AwsReader, AwsWriter, ClusterInfo, Document
 from ..aws.snapshot import Snapshot
 from ..grants.admission import Admission
+from ..policy import Decision
 from ..resources import BucketAccessSpec, ClassSpec, Managed
-from ..vocabulary import Reason
+from ..vocabulary import EventType, IdentitySource, Reason
 from .conditions import Condition
-
-
-class EventType(StrEnum):
-    Normal = "Normal"
-    Warning = "Warning"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,21 +91,24 @@ class Outcome:
 
     conditions: tuple[Condition, ...]
     ready: Condition
-    decision: str = "Unknown"
+    decision: Decision = Decision.Unknown
     role_arn: str | None = None
     verified: bool = False  # a verdict from fresh AWS data: set lastVerifiedTime
     admission: Admission | None = None
     explanation: Explanation | None = None
     snapshot: Snapshot | None = None
-    identity: WorkloadIdentity | None = None  # where the credentials come from (status.identity)
+    session: WorkloadSession | None = None  # where the credentials come from (status.identity)
     events: tuple[Event, ...] = ()
     managed: Managed | None = None  # what this object holds in AWS (status.managed)
     started: float = 0.0  # when its reads began (the cache's clock): a write after it makes it stale
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class WorkloadIdentity:
-    source: str  # "RoleArn" | "IRSA" | "PodIdentity"
+class WorkloadSession:
+    """The role session the workload's pods upload with, and where it comes from (status.identity);
+    not an IAM identity policy, which the IdentityPolicyAllows layer checks."""
+
+    source: IdentitySource
     role_arn: str  # the role whose session uploads: the target role when there is one
     namespace: str = ""
     service_account: str = ""
@@ -124,7 +122,7 @@ class WorkloadIdentity:
     oidc_issuer: str | None = None  # IRSA: the cluster's issuer, when known
 
     def session_intent(self) -> SessionIntent | None:
-        if self.source == "RoleArn" or self.first_role_arn is None:
+        if self.source is IdentitySource.RoleArn or self.first_role_arn is None:
             return None
         return SessionIntent(
             source=self.source,
@@ -142,17 +140,17 @@ class WorkloadIdentity:
 
     def as_status(self) -> dict[str, Any]:
         """``status.identity``: where the credentials come from, as a person checks it."""
-        out: dict[str, Any] = {"source": self.source, "roleArn": self.first_role_arn or self.role_arn}
-        if self.source == "RoleArn":
+        out: dict[str, Any] = {"source": str(self.source), "roleArn": self.first_role_arn or self.role_arn}
+        if self.source is IdentitySource.RoleArn:
             return out
         out["serviceAccount"] = f"{self.namespace}/{self.service_account}"
-        if self.source == "IRSA":
+        if self.source is IdentitySource.IRSA:
             out["annotation"] = f"eks.amazonaws.com/role-arn: {self.first_role_arn}"
         if self.association_id:
             out["associationId"] = self.association_id
         if self.target_role_arn:
             out["targetRoleArn"] = self.target_role_arn
-        if self.source == "PodIdentity":
+        if self.source is IdentitySource.PodIdentity:
             out["sessionTags"] = self.session_tags
             out["sessionPolicy"] = self.session_policy is not None
         if self.cluster is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from ..access import CheckName, Explanation, Status, explain, load_scenario
+from ..access import Explanation, Status, explain, load_scenario
 from ..access.checks import merge_explanations
 from ..access.intent import UploadIntent
 from ..aws import snapshot
@@ -15,28 +15,13 @@ from ..grants.admission import Admission, Request, admit
 from ..grants.plan import actions_for
 from ..policy import InvalidInput
 from ..resources import BucketAccessSpec
-from ..vocabulary import ConditionStatus, ConditionType, Reason
+from ..vocabulary import LAYERS, ConditionStatus, ConditionType, IdentitySource, Reason
 from .conditions import Condition, derive_ready
-from .identity import resolve_identity
-from .types import Deps, Outcome, RoleResolutionError, Subject, WorkloadIdentity
+from .session import resolve_session
+from .types import Deps, Outcome, RoleResolutionError, Subject, WorkloadSession
 
 log = logging.getLogger(__name__)
 
-# The layer conditions the status carries, in the status's order. Session policies are per session
-# and invisible to the operator, so SessionPolicyAllows is among them only for a Pod Identity
-# association, whose policy the operator reads.
-LAYER_CONDITIONS = (
-    CheckName.RoleAssumable,
-    CheckName.IdentityPolicyAllows,
-    CheckName.KMSKeyUsable,
-    CheckName.BucketPolicyAllows,
-    CheckName.BucketACLAllows,
-    CheckName.SCPAllows,
-    CheckName.RCPAllows,
-    CheckName.PermissionsBoundaryAllows,
-    CheckName.PublicAccessBlockAllows,
-    CheckName.VPCEndpointPolicyAllows,
-)
 _STATUS = {
     Status.TRUE: ConditionStatus.TRUE,
     Status.NotApplicable: ConditionStatus.TRUE,  # a layer that plays no part lets the upload through
@@ -45,20 +30,32 @@ _STATUS = {
 }
 
 
-def _layers(subject: Subject, identity: WorkloadIdentity | None = None) -> tuple[CheckName, ...]:
+def status_layers(*, endpoint: bool, pod_identity: bool) -> tuple[ConditionType, ...]:
+    """The layer conditions the status carries, in the status's order: VPCEndpointPolicyAllows only
+    for a request through an endpoint; SessionPolicyAllows only for a Pod Identity association,
+    whose policy the operator reads (other session policies are per session and invisible to it)."""
+    return tuple(
+        t
+        for t in LAYERS
+        if (endpoint or t is not ConditionType.VPCEndpointPolicyAllows)
+        and (pod_identity or t is not ConditionType.SessionPolicyAllows)
+    )
+
+
+def _layers(subject: Subject, session: WorkloadSession | None = None) -> tuple[ConditionType, ...]:
     with_endpoint = bool(
         subject.spec.vpc_endpoint_id or (subject.class_spec and subject.class_spec.vpc_endpoint_id)
     )
-    layers = [n for n in LAYER_CONDITIONS if with_endpoint or n is not CheckName.VPCEndpointPolicyAllows]
-    if identity is not None and identity.source == "PodIdentity":
-        layers.insert(layers.index(CheckName.PermissionsBoundaryAllows) + 1, CheckName.SessionPolicyAllows)
-    return tuple(layers)
+    return status_layers(
+        endpoint=with_endpoint,
+        pod_identity=session is not None and session.source is IdentitySource.PodIdentity,
+    )
 
 
-def conditions_from(ex: Explanation, layers: tuple[CheckName, ...]) -> list[Condition]:
+def conditions_from(ex: Explanation, layers: tuple[ConditionType, ...]) -> list[Condition]:
     return [
         Condition(
-            type=ConditionType(name),
+            type=name,
             status=_STATUS[ex.checks[name].status],
             reason=ex.checks[name].reason,
             message=ex.checks[name].message,
@@ -68,9 +65,9 @@ def conditions_from(ex: Explanation, layers: tuple[CheckName, ...]) -> list[Cond
 
 
 def _all(
-    status: ConditionStatus, reason: Reason, message: str, layers: tuple[CheckName, ...]
+    status: ConditionStatus, reason: Reason, message: str, layers: tuple[ConditionType, ...]
 ) -> list[Condition]:
-    return [Condition(type=ConditionType(n), status=status, reason=reason, message=message) for n in layers]
+    return [Condition(type=n, status=status, reason=reason, message=message) for n in layers]
 
 
 def admitted_condition(admission: Admission) -> Condition:
@@ -150,7 +147,7 @@ def _refused_before_reading(subject: Subject, role_arn: str, deps: Deps) -> Admi
     return None if again.admitted else again
 
 
-def _not_evaluated(admission: Admission, layers: tuple[CheckName, ...], role_arn: str) -> Outcome:
+def _not_evaluated(admission: Admission, layers: tuple[ConditionType, ...], role_arn: str) -> Outcome:
     message = (
         f"not evaluated: the request is not admitted ({admission.reason}), and the operator reads "
         "nothing in AWS for a request its class does not admit"
@@ -163,7 +160,7 @@ def _not_evaluated(admission: Admission, layers: tuple[CheckName, ...], role_arn
 def verify(subject: Subject, deps: Deps, started: float = 0.0) -> Outcome:
     """``started``: when the reads began, on the cache's clock (see Outcome.started)."""
     try:
-        identity = resolve_identity(subject.spec, subject.namespace, deps)
+        session = resolve_session(subject.spec, subject.namespace, deps)
     except RoleResolutionError as exc:
         blocked = Condition(
             type=ConditionType.IdentityPolicyAllows,
@@ -179,8 +176,8 @@ def verify(subject: Subject, deps: Deps, started: float = 0.0) -> Outcome:
             _all(ConditionStatus.UNKNOWN, Reason.AWSUnavailable, exc.message, layers),
             None,
         )
-    role_arn = identity.role_arn
-    layers = _layers(subject, identity)
+    role_arn = session.role_arn
+    layers = _layers(subject, session)
     # Admission comes before any AWS read: the operator reads nothing for a request its class does
     # not admit, so that a tenant cannot learn, through its own status, anything of AWS resources
     # its class does not give it (another team's bucket policy, key, endpoint or role).
@@ -196,7 +193,7 @@ def verify(subject: Subject, deps: Deps, started: float = 0.0) -> Outcome:
         return _not_evaluated(refused, layers, role_arn)
     class_vpce = subject.class_spec.vpc_endpoint_id if subject.class_spec else None
     intent = replace(
-        UploadIntent.from_spec(subject.spec, role_arn, class_vpce), session=identity.session_intent()
+        UploadIntent.from_spec(subject.spec, role_arn, class_vpce), session=session.session_intent()
     )
     try:
         snap = snapshot.take(deps.reader, intent)
@@ -220,12 +217,12 @@ def verify(subject: Subject, deps: Deps, started: float = 0.0) -> Outcome:
     return Outcome(
         conditions=conditions,
         ready=derive_ready(conditions),
-        decision=str(merged.decision),
+        decision=merged.decision,
         role_arn=snap.role_arn,
         verified=True,
         admission=admission,
         explanation=merged,
         snapshot=snap,
         started=started,
-        identity=identity,
+        session=session,
     )

@@ -31,20 +31,20 @@ from ..grants.plan import (
     key_statements,
 )
 from ..resources import BucketPolicyMode, KMSKeyUsersMode
-from ..vocabulary import Reason
-from .types import Event, EventType, WriteDeps
+from ..vocabulary import EventType, Reason
+from .types import Event, WriteDeps
 
 log = logging.getLogger(__name__)
 
 # Each refusal in its own words: the first three stop before anything is written, the last two
 # happen at or after the write, and must not claim otherwise.
-_WORDING = {
-    WriteRefusal.PolicySizeLimit: "{target}: {detail}; nothing was written",
-    WriteRefusal.LockoutRisk: "{target}: {detail}; nothing was written",
-    WriteRefusal.UnreadablePolicy: "{target}: {detail}; nothing was written",
-    WriteRefusal.WriteNotVerified: "{target}: written, but {detail}",
-    WriteRefusal.WriteFailed: "{target}: AWS refused the write ({detail}); the next pass tries again",
-    WriteRefusal.GrantNeedsBucketKey: "{target}: {detail}; no grant was created",
+_WORDING: dict[WriteRefusal, str] = {
+    Reason.PolicySizeLimit: "{target}: {detail}; nothing was written",
+    Reason.LockoutRisk: "{target}: {detail}; nothing was written",
+    Reason.UnreadablePolicy: "{target}: {detail}; nothing was written",
+    Reason.WriteNotVerified: "{target}: written, but {detail}",
+    Reason.WriteFailed: "{target}: AWS refused the write ({detail}); the next pass tries again",
+    Reason.GrantNeedsBucketKey: "{target}: {detail}; no grant was created",
 }
 
 
@@ -65,7 +65,7 @@ class Applied:
     def message(self) -> str:
         if self.refusal is None:
             return f"{self.target}: in place"
-        if self.refusal is WriteRefusal.PolicySizeLimit and self.wrote:
+        if self.refusal is Reason.PolicySizeLimit and self.wrote:
             # what did fit (removals, grants kept) was written; this object's grant was not
             return f"{self.target}: {self.detail}; the rest was written"
         return _WORDING[self.refusal].format(target=self.target, detail=self.detail)
@@ -74,7 +74,7 @@ class Applied:
 def _failed(target: str, exc: AwsError, wrote: bool, sid: str | None = None) -> Applied:
     detail = f"{exc.operation or 'write'}: {exc.code or 'error'}: {exc.message}"
     log.warning("write to %s failed: %s", target, detail)
-    return Applied(target=target, wrote=wrote, refusal=WriteRefusal.WriteFailed, detail=detail, sid=sid)
+    return Applied(target=target, wrote=wrote, refusal=Reason.WriteFailed, detail=detail, sid=sid)
 
 
 def _statements(text: str | None) -> list[object]:
@@ -200,7 +200,7 @@ def _apply_policy(t: _PolicyTarget, desired: list[dict[str, object]], cached: st
         return _failed(t.name, exc, wrote=False, sid=sid)
     m = merge(live, desired, t.owned, limit=t.limit, key_policy=t.delete is None)
     crowded: Merge | None = None
-    if m.refusal is WriteRefusal.PolicySizeLimit:
+    if m.refusal is Reason.PolicySizeLimit:
         # Not everything fits: keep every grant already in place, add none, still write removals.
         kept = t.held(live)
         fallback = merge(live, kept, t.owned, limit=t.limit, key_policy=t.delete is None)
@@ -222,7 +222,7 @@ def _apply_policy(t: _PolicyTarget, desired: list[dict[str, object]], cached: st
         # A key policy cannot be deleted; with no statements at all it would lock everyone out.
         return Applied(
             target=t.name,
-            refusal=WriteRefusal.LockoutRisk,
+            refusal=Reason.LockoutRisk,
             detail=f"the {t.kind} policy would be left empty",
             sid=sid,
         )
@@ -244,7 +244,7 @@ def _apply_policy(t: _PolicyTarget, desired: list[dict[str, object]], cached: st
         return Applied(
             target=t.name,
             wrote=True,
-            refusal=WriteRefusal.WriteNotVerified,
+            refusal=Reason.WriteNotVerified,
             detail=f"a fresh read of the {t.kind} policy does not hold what was written (another writer?); the next pass merges again",
             sid=sid,
         )
@@ -263,7 +263,7 @@ def _crowded(
     return Applied(
         target=target,
         wrote=wrote,
-        refusal=WriteRefusal.PolicySizeLimit,
+        refusal=Reason.PolicySizeLimit,
         detail=detail,
         sid=None,
         events=events,

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from bucketaccess.grants.merge import BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT, WriteRefusal, merge
+from bucketaccess.grants.merge import BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT, merge
 from bucketaccess.grants.plan import BUCKET_SID, KEY_SID, bucket_statements, key_statements
+from bucketaccess.vocabulary import Reason
 from tests.unit.grants.claims import claim
 
 R1 = "arn:aws:iam::111122223333:role/a"
@@ -202,7 +203,7 @@ def test_size_limit_refuses_and_writes_nothing() -> None:
     live = text(pad)
     assert BUCKET_POLICY_LIMIT - 20 <= len(live) <= BUCKET_POLICY_LIMIT
     m = merge(live, OURS, BUCKET_SID, limit=BUCKET_POLICY_LIMIT)
-    assert m.refusal is WriteRefusal.PolicySizeLimit and m.text is None and not m.changed
+    assert m.refusal is Reason.PolicySizeLimit and m.text is None and not m.changed
     assert str(BUCKET_POLICY_LIMIT) in m.detail
 
 
@@ -222,7 +223,7 @@ def test_key_policy_lockout_guard() -> None:
     # someone let an admin manage the key through our statement; replacing it would lock them out
     hijacked = dict(desired[0], Action=["kms:*"])
     guarded = merge(text(root, hijacked), desired, KEY_SID, limit=KEY_POLICY_LIMIT, key_policy=True)
-    assert guarded.refusal is WriteRefusal.LockoutRisk and guarded.text is None
+    assert guarded.refusal is Reason.LockoutRisk and guarded.text is None
 
 
 def test_only_allow_statements_are_ever_merged_in() -> None:
@@ -232,4 +233,4 @@ def test_only_allow_statements_are_ever_merged_in() -> None:
 
 def test_unreadable_live_policy_is_refused() -> None:
     m = merge("{not json", OURS, BUCKET_SID, limit=BUCKET_POLICY_LIMIT)
-    assert m.refusal is WriteRefusal.UnreadablePolicy and not m.changed
+    assert m.refusal is Reason.UnreadablePolicy and not m.changed

@@ -17,6 +17,7 @@ from kubernetes.client.exceptions import ApiException
 from bucketaccess.k8s.leader import (
     Fence,
     FencedApiClient,
+    HolderId,
     LeaderElector,
     LeaseTimings,
     NotLeader,
@@ -69,7 +70,9 @@ class Leases:
 
 
 def elector(store: Leases, clock: Clock, me: str) -> LeaderElector:
-    e = LeaderElector(client.ApiClient(client.Configuration()), "ns", "lease", TIMINGS, me=me, clock=clock)
+    e = LeaderElector(
+        client.ApiClient(client.Configuration()), "ns", "lease", TIMINGS, me=HolderId(me), clock=clock
+    )
     e.leases = store  # type: ignore[assignment]
     return e
 

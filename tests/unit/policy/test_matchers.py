@@ -16,6 +16,8 @@ import pytest
 from bucketaccess.policy import (
     Caller,
     PolicyKind,
+    PolicyOrigin,
+    PolicySource,
     PrincipalKind,
     Principals,
     RequestContext,
@@ -30,6 +32,7 @@ from bucketaccess.policy.variables import Unresolvable, resolve, substitute, tem
 from bucketaccess.policy.wildcards import Wildcard, action_matches, arn_matches, glob_match
 
 ACCOUNT = "111122223333"
+POLICY = PolicySource(PolicyOrigin.Identity, "policy")
 OTHER = "444455556666"
 USER = Caller(f"arn:aws:iam::{ACCOUNT}:user/alice", ACCOUNT, PrincipalKind.User)
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/uploader"
@@ -52,7 +55,7 @@ def identity_allows(
         document["Version"] = version
     policy = parse_policy(document, "policy", PolicyKind.Identity)
     ctx = RequestContext(action, resource, caller, normalize_keys(keys or {}))
-    analysis = analyze(policy, "policy", ctx)
+    analysis = analyze(policy, POLICY, ctx)
     assert not analysis.near_misses, analysis  # no Condition here unless the row adds one
     return bool(analysis.allows)
 
@@ -490,7 +493,11 @@ def test_principal_scope_through_analyze(principal: object, caller: Caller, expe
         },
     }
     policy = parse_policy(document, "bucket", PolicyKind.Resource)
-    analysis = analyze(policy, "bucket", RequestContext("s3:PutObject", "arn:aws:s3:::b/k", caller))
+    analysis = analyze(
+        policy,
+        PolicySource(PolicyOrigin.BucketPolicy),
+        RequestContext("s3:PutObject", "arn:aws:s3:::b/k", caller),
+    )
     assert [h.scope for h in analysis.allows] == ([] if expected is None else [expected])
 
 
@@ -748,7 +755,7 @@ def _condition_holds(condition: dict[str, Any], keys: dict[str, Any], version: s
     }
     policy = parse_policy(document, "policy", PolicyKind.Identity)
     ctx = RequestContext("s3:ListBucket", "arn:aws:s3:::bucket", USER, normalize_keys(keys))
-    analysis = analyze(policy, "policy", ctx)
+    analysis = analyze(policy, POLICY, ctx)
     assert len(analysis.allows) + len(analysis.near_misses) == 1
     return bool(analysis.allows)
 
@@ -981,7 +988,7 @@ def test_doc_example_deny_when_the_principal_tag_is_not_set() -> None:
 
     def denies(keys: dict[str, Any]) -> bool:
         ctx = RequestContext("s3:GetObject", "arn:aws:s3:::bucket/key", USER, normalize_keys(keys))
-        return bool(analyze(policy, "policy", ctx).denies)
+        return bool(analyze(policy, POLICY, ctx).denies)
 
     assert denies({"s3:ExistingObjectTag/Team": "blue"}) is True
     assert denies({}) is True

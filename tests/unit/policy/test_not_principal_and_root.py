@@ -27,6 +27,8 @@ from bucketaccess.policy import (
     Layer,
     NamedPolicy,
     PolicyKind,
+    PolicyOrigin,
+    PolicySource,
     PrincipalKind,
     RequestContext,
     ResourceSide,
@@ -38,6 +40,7 @@ from bucketaccess.policy import (
 )
 
 ACCOUNT = "111122223333"
+BUCKET_POLICY = PolicySource(PolicyOrigin.BucketPolicy)
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/uploader"
 SESSION_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/uploader/pod-1"
 SESSION = Caller(SESSION_ARN, ACCOUNT, PrincipalKind.AssumedRole, ROLE_ARN, SESSION_ARN)
@@ -64,7 +67,7 @@ def _analysis(effect: str, not_principal: Any, caller: Caller) -> Any:
         "bucket",
         PolicyKind.Resource,
     )
-    return analyze(policy, "bucket", RequestContext("s3:PutObject", "arn:aws:s3:::b/k", caller))
+    return analyze(policy, BUCKET_POLICY, RequestContext("s3:PutObject", "arn:aws:s3:::b/k", caller))
 
 
 @pytest.mark.parametrize(
@@ -91,7 +94,7 @@ def test_deny_with_not_principal(not_principal: Any, caller: Caller, denied: boo
 def test_allow_with_not_principal_grants_nobody(not_principal: Any) -> None:
     analysis = _analysis("Allow", not_principal, SESSION)
     assert not analysis.allows and not analysis.near_misses
-    assert analysis.unsupported == (StatementRef("bucket", "S", Effect.Allow),)
+    assert analysis.unsupported == (StatementRef(BUCKET_POLICY, "S", Effect.Allow),)
 
 
 def _root_request(
@@ -99,9 +102,7 @@ def _root_request(
 ) -> Decision:
     side = ResourceSide(
         owner_account=ACCOUNT,
-        policy=NamedPolicy("bucket-policy", parse_policy(policy, "p", PolicyKind.Resource))
-        if policy
-        else None,
+        policy=NamedPolicy(BUCKET_POLICY, parse_policy(policy, "p", PolicyKind.Resource)) if policy else None,
         extra_allows=grants,
         owner_root_needs_grant=needs_grant,
     )
@@ -117,7 +118,9 @@ def test_the_owner_root_needs_no_grant_where_s3_does_not_ask_for_one() -> None:
 
 def test_the_owner_root_needs_a_bucket_side_grant_when_acls_decide() -> None:
     assert _root_request(needs_grant=True) is Decision.ImplicitDeny
-    acl = ExternalAllow(StatementRef("bucket-acl", "grant[0]", Effect.Allow), Scope.Account)
+    acl = ExternalAllow(
+        StatementRef(PolicySource(PolicyOrigin.BucketACL), "grant[0]", Effect.Allow), Scope.Account
+    )
     assert _root_request(needs_grant=True, grants=(acl,)) is Decision.Allowed
 
 

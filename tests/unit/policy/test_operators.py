@@ -16,6 +16,8 @@ from bucketaccess.policy import (
     Caller,
     InvalidInput,
     PolicyKind,
+    PolicyOrigin,
+    PolicySource,
     PrincipalKind,
     RequestContext,
     SetQualifier,
@@ -45,7 +47,7 @@ def holds(condition: dict[str, Any], keys: dict[str, Any], version: str = "2012-
     policy = parse_policy(document, "policy", PolicyKind.Identity)
     present = {k: v for k, v in keys.items() if v is not ABSENT}
     ctx = RequestContext("s3:PutObject", "arn:aws:s3:::bucket/key", CALLER, normalize_keys(present))
-    analysis = analyze(policy, "policy", ctx)
+    analysis = analyze(policy, PolicySource(PolicyOrigin.Identity, "policy"), ctx)
     # Action and resource always match, so the statement is either a hit or a near miss.
     assert len(analysis.allows) + len(analysis.near_misses) == 1, analysis
     return bool(analysis.allows)
@@ -856,4 +858,5 @@ SPLIT = [
 
 @pytest.mark.parametrize(("written", "expected"), SPLIT)
 def test_split_operator(written: str, expected: tuple[SetQualifier, str, bool] | None) -> None:
-    assert split_operator(written) == expected
+    split = split_operator(written)
+    assert (split and (split[0], split[1].name, split[2])) == expected

@@ -564,9 +564,9 @@ def test_condition_clauses(
         .statements[0]
         .conditions
     )
-    assert (clause.base, clause.qualifier, clause.if_exists, clause.values) == expected
-    assert clause.operator == next(iter(condition))
-    assert clause.key == next(iter(condition[clause.operator]))
+    assert (clause.operator.name, clause.qualifier, clause.if_exists, clause.values) == expected
+    assert clause.written == next(iter(condition))
+    assert clause.key == next(iter(condition[clause.written]))
 
 
 def test_two_keys_under_one_operator_become_two_clauses() -> None:
@@ -579,7 +579,7 @@ def test_two_keys_under_one_operator_become_two_clauses() -> None:
         .statements[0]
         .conditions
     )
-    assert [(c.base, c.key) for c in clauses] == [
+    assert [(c.operator.name, c.key) for c in clauses] == [
         ("StringEquals", "aws:PrincipalTag/a"),
         ("StringEquals", "aws:PrincipalTag/b"),
         ("Bool", "k"),

@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from ...policy import Cause, RequestDecision
-from ..checks import Blame, CheckName
+from ...vocabulary import ConditionType
+from ..checks import Blame
 from ..scenario import Scenario
 from . import kms, s3
 from .common import DefaultCheck, Outcome, Probe, Service, UploadRefusal
@@ -28,7 +29,7 @@ class ServiceRules(Protocol):
     in :data:`RULES` against this Protocol."""
 
     # The verdict of each check the service owns, when no request failed it.
-    DEFAULT_CHECKS: Mapping[CheckName, DefaultCheck]
+    DEFAULT_CHECKS: Mapping[ConditionType, DefaultCheck]
 
     def probes(self, sc: Scenario) -> list[Probe]:
         """The service's requests of the upload, in the order AWS meets them, refusals included."""

@@ -5,10 +5,10 @@ verdict of each check no request failed reads."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from ...policy import (
     Authorization,
@@ -17,6 +17,8 @@ from ...policy import (
     CauseKind,
     Layer,
     NamedPolicy,
+    PolicyOrigin,
+    PolicySource,
     PrincipalKind,
     RequestDecision,
     StatementRef,
@@ -32,20 +34,21 @@ class Service(StrEnum):
     KMS = "kms"
 
 
-class UploadRefusal(StrEnum):
-    """Why AWS refuses an upload with something other than a policy decision."""
-
-    ACLNotSupported = "ACLNotSupported"
-    PublicACLBlocked = "PublicACLBlocked"
-    KeyIdWithoutKMSHeader = "KeyIdWithoutKMSHeader"
-    KMSKeyDisabled = "KMSKeyDisabled"
-    KMSKeyPendingDeletion = "KMSKeyPendingDeletion"
-    KMSKeyWrongRegion = "KMSKeyWrongRegion"
-    KMSKeyNotInScenario = "KMSKeyNotInScenario"
-    KMSKeyNotFound = "KMSKeyNotFound"
-    RoleNotFound = "RoleNotFound"
-    BucketNotFound = "BucketNotFound"
-    KeyPolicyNotInScenario = "KeyPolicyNotInScenario"
+# Why AWS refuses an upload with something other than a policy decision (or why the scenario
+# cannot say): the reasons a refused request reports as they are, a subset of Reason.
+UploadRefusal = Literal[
+    Reason.ACLNotSupported,
+    Reason.PublicACLBlocked,
+    Reason.KeyIdWithoutKMSHeader,
+    Reason.KMSKeyDisabled,
+    Reason.KMSKeyPendingDeletion,
+    Reason.KMSKeyWrongRegion,
+    Reason.KMSKeyNotInScenario,
+    Reason.KMSKeyNotFound,
+    Reason.RoleNotFound,
+    Reason.BucketNotFound,
+    Reason.KeyPolicyNotInScenario,
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +91,16 @@ class Outcome:
         ]
         return tuple(dict.fromkeys(refs))
 
-    def granted(self, prefixes: tuple[str, ...], service: Service | None = None) -> tuple[StatementRef, ...]:
-        """The statements whose sources start with ``prefixes`` that allowed a request."""
+    def granted(
+        self, origins: Collection[PolicyOrigin], service: Service | None = None
+    ) -> tuple[StatementRef, ...]:
+        """The statements of policies of these ``origins`` that allowed a request."""
         refs = [
             r
             for p, d in self.decisions
             if service is None or p.service is service
             for r in d.allowed_by
-            if r.source.startswith(prefixes)
+            if r.origin in origins
         ]
         return tuple(dict.fromkeys(refs))
 
@@ -146,8 +151,10 @@ def with_time(
     return merged
 
 
-def _named(prefix: str, docs: tuple[NamedDocument, ...]) -> tuple[NamedPolicy, ...]:
-    return tuple(NamedPolicy(f"{prefix}:{d.name}", d.policy) for d in docs)
+def named(
+    origin: PolicyOrigin, docs: tuple[NamedDocument, ...], level: int | None = None
+) -> tuple[NamedPolicy, ...]:
+    return tuple(NamedPolicy(PolicySource(origin, d.name, level), d.policy) for d in docs)
 
 
 def caller_side(sc: Scenario) -> dict[str, Any]:
@@ -155,19 +162,20 @@ def caller_side(sc: Scenario) -> dict[str, Any]:
     every request of one upload, S3 or KMS."""
     boundary = sc.identity.boundary
     return {
-        "identity": _named("identity", sc.identity.policies),
-        "boundary": NamedPolicy(f"boundary:{boundary.name}", boundary.policy) if boundary else None,
-        "session": _named("session", sc.identity.session_policies),
+        "identity": named(PolicyOrigin.Identity, sc.identity.policies),
+        "boundary": named(PolicyOrigin.Boundary, (boundary,))[0] if boundary else None,
+        "session": named(PolicyOrigin.Session, sc.identity.session_policies),
     }
 
 
-def chains(org: OrgChains | None, kind: str) -> tuple[tuple[NamedPolicy, ...], ...] | None:
+def chains(org: OrgChains | None, origin: PolicyOrigin) -> tuple[tuple[NamedPolicy, ...], ...] | None:
+    """The SCP (or RCP) levels of an organization, root first; None when there are none."""
     if org is None:
         return None
-    levels = org.scps if kind == "scp" else org.rcps
+    levels = org.scps if origin is PolicyOrigin.SCP else org.rcps
     if not levels:
         return None
-    return tuple(_named(f"{kind}[{i}]", level) for i, level in enumerate(levels))
+    return tuple(named(origin, level, i) for i, level in enumerate(levels))
 
 
 def applies_org(sc: Scenario, account: str, caller: Caller) -> OrgChains | None:

@@ -22,6 +22,8 @@ from ...policy import (
     Layer,
     NamedPolicy,
     PolicyKind,
+    PolicyOrigin,
+    PolicySource,
     RequestContext,
     RequestDecision,
     ResourceSide,
@@ -30,8 +32,8 @@ from ...policy import (
     parse_policy,
 )
 from ...policy.model import Effect, Policy
-from ...vocabulary import Reason
-from ..checks import Blame, Check, CheckName, Status
+from ...vocabulary import ConditionType, Reason
+from ..checks import Blame, Check, Status
 from ..scenario import KeyManager, KeyState, KmsKey, Scenario
 from .common import (
     DefaultCheck,
@@ -47,6 +49,8 @@ from .common import (
 )
 
 MANAGED_S3_ALIAS = "alias/aws/s3"
+KEY_POLICY = PolicySource(PolicyOrigin.KeyPolicy)
+KMS_GRANTS = PolicySource(PolicyOrigin.KMSGrant)
 # Condition keys a request made by S3 on the caller's behalf (forward access session) does not carry.
 NOT_FORWARDED = ("aws:sourceip", "aws:sourcevpce", "aws:sourcevpc", "aws:vpcsourceip")
 # What a key user needs for S3 to encrypt and decrypt with the key on its behalf.
@@ -170,19 +174,19 @@ def grant_allows(key: KmsKey, caller: Caller, operation: str, context: dict[str,
             continue
         if grant.context_equals is not None and grant.context_equals != context:
             continue
-        out.append(ExternalAllow(StatementRef("kms-grant", f"grant[{i}]", Effect.Allow), Scope.Role))
+        out.append(ExternalAllow(StatementRef(KMS_GRANTS, f"grant[{i}]", Effect.Allow), Scope.Role))
     return out
 
 
 def key_refusal(sc: Scenario, key: KmsKey) -> UploadRefusal | None:
     if key.state is KeyState.NotFound:
-        return UploadRefusal.KMSKeyNotFound
+        return Reason.KMSKeyNotFound
     if key.state is KeyState.Disabled:
-        return UploadRefusal.KMSKeyDisabled
+        return Reason.KMSKeyDisabled
     if key.state is KeyState.PendingDeletion:
-        return UploadRefusal.KMSKeyPendingDeletion
+        return Reason.KMSKeyPendingDeletion
     if key.region != sc.region:
-        return UploadRefusal.KMSKeyWrongRegion
+        return Reason.KMSKeyWrongRegion
     return None
 
 
@@ -194,9 +198,7 @@ def probes(sc: Scenario) -> list[Probe]:
         return []
     key = resolve_key(sc, ref)
     if key is None:
-        return [
-            Probe(Service.KMS, "kms:GenerateDataKey", ref, None, None, UploadRefusal.KMSKeyNotInScenario, ref)
-        ]
+        return [Probe(Service.KMS, "kms:GenerateDataKey", ref, None, None, Reason.KMSKeyNotInScenario, ref)]
     refused = key_refusal(sc, key)
     if refused is not None:
         return [Probe(Service.KMS, "kms:GenerateDataKey", key.arn, None, key, refused)]
@@ -233,9 +235,7 @@ def _key_probes(sc: Scenario, key: KmsKey) -> list[Probe]:
     for op in operations:
         action = f"kms:{op}"
         if policy is None:
-            probes.append(
-                Probe(Service.KMS, action, key.arn, None, key, UploadRefusal.KeyPolicyNotInScenario)
-            )
+            probes.append(Probe(Service.KMS, action, key.arn, None, key, Reason.KeyPolicyNotInScenario))
             continue
         keys = base_keys(sc, key.account)
         keys |= {
@@ -257,12 +257,12 @@ def _key_probes(sc: Scenario, key: KmsKey) -> list[Probe]:
             **caller_side(sc),
             resource=ResourceSide(
                 owner_account=key.account,
-                policy=NamedPolicy("key-policy", policy),
+                policy=NamedPolicy(KEY_POLICY, policy),
                 mandatory=True,
                 extra_allows=tuple(grant_allows(key, req.caller, op, encryption_context)),
             ),
-            scps=chains(applies_org(sc, req.caller.account, req.caller), "scp"),
-            rcps=chains(rcp_chains, "rcp"),
+            scps=chains(applies_org(sc, req.caller.account, req.caller), PolicyOrigin.SCP),
+            rcps=chains(rcp_chains, PolicyOrigin.RCP),
         )
         probes.append(Probe(Service.KMS, action, key.arn, auth, key, cover=key.arn))
     return probes
@@ -278,10 +278,14 @@ def findings(causes: Sequence[Cause], probe: Probe, decision: RequestDecision, s
 
 def _blame(cause: Cause) -> Blame:
     if cause.kind is CauseKind.ExplicitDeny:
-        check = CheckName.IdentityPolicyAllows if cause.layer is Layer.Identity else CheckName.KMSKeyUsable
+        check = (
+            ConditionType.IdentityPolicyAllows
+            if cause.layer is Layer.Identity
+            else ConditionType.KMSKeyUsable
+        )
         return Blame(check, Reason.ExplicitDeny, cause.statements, cause)
     reason = Reason.NotAKeyUser if cause.layer is Layer.Resource else Reason.NoIAMPermission
-    return Blame(CheckName.KMSKeyUsable, reason, cause.statements, cause)
+    return Blame(ConditionType.KMSKeyUsable, reason, cause.statements, cause)
 
 
 def _key_usable(o: Outcome) -> Check:
@@ -294,9 +298,9 @@ def _key_usable(o: Outcome) -> Check:
             else f"the {o.noun} involves no KMS key"
         )
         return Check(Status.NotApplicable, Reason.NoKMSEncryption, text)
-    refs = o.granted(("key-policy", "kms-grant", "identity:"), Service.KMS)
+    refs = o.granted((PolicyOrigin.KeyPolicy, PolicyOrigin.KMSGrant, PolicyOrigin.Identity), Service.KMS)
     key = key_probes[0].resource
     return Check(Status.TRUE, Reason.KeyUsable, f"{o.who} may use KMS key {key} through S3", refs)
 
 
-DEFAULT_CHECKS: Mapping[CheckName, DefaultCheck] = {CheckName.KMSKeyUsable: _key_usable}
+DEFAULT_CHECKS: Mapping[ConditionType, DefaultCheck] = {ConditionType.KMSKeyUsable: _key_usable}

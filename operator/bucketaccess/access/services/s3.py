@@ -21,6 +21,8 @@ from ...policy import (
     Layer,
     NamedPolicy,
     NearMiss,
+    PolicyOrigin,
+    PolicySource,
     PrincipalKind,
     RequestContext,
     RequestDecision,
@@ -30,8 +32,8 @@ from ...policy import (
 )
 from ...policy.model import ConditionClause, Effect, SetQualifier, Statement
 from ...policy.wildcards import action_matches
-from ...vocabulary import Reason
-from ..checks import Blame, Check, CheckName, Status
+from ...vocabulary import ConditionType, Reason
+from ..checks import Blame, Check, Status
 from ..scenario import Ownership, Scenario
 from .common import (
     DefaultCheck,
@@ -50,6 +52,8 @@ from .kms import key_id_without_sse_kms
 
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+BUCKET_POLICY = PolicySource(PolicyOrigin.BucketPolicy)
+BUCKET_ACL = PolicySource(PolicyOrigin.BucketACL)
 PUBLIC_CANNED_ACLS = ("public-read", "public-read-write", "authenticated-read")
 # The policy actions a bucket ACL permission grants (S3 "Access control list (ACL) overview", its
 # mapping of ACL permissions to policy actions on a bucket). s3:PutObjectAcl under WRITE is this
@@ -155,7 +159,6 @@ _FIXING_KEYS = frozenset(
 )
 # the actions that could expose a bucket's data to reads or writes by the public
 _BAD_ACTIONS = ("s3:Get*", "s3:List*", "s3:AbortMultipartUpload", "s3:Delete*", "s3:Put*", "s3:RestoreObject")
-_NEGATED = ("Not", "Null")
 
 
 def _fixes_the_caller(clause: ConditionClause) -> bool:
@@ -163,12 +166,12 @@ def _fixes_the_caller(clause: ConditionClause) -> bool:
     wildcard), not negated, not ...IfExists, no variables, and for aws:SourceIp not the whole internet."""
     if clause.key.lower() not in _FIXING_KEYS or clause.if_exists or clause.templates is not None:
         return False
-    if any(n in clause.base for n in _NEGATED) or clause.qualifier is not SetQualifier.NONE:
+    if clause.operator.negated or clause.operator.name == "Null" or clause.qualifier is not SetQualifier.NONE:
         return False
     if not clause.values or any("*" in v or "?" in v for v in clause.values):
         return False
     if clause.key.lower() == "aws:sourceip":
-        return clause.base == "IpAddress" and not any(v.endswith("/0") for v in clause.values)
+        return clause.operator.name == "IpAddress" and not any(v.endswith("/0") for v in clause.values)
     return True
 
 
@@ -228,7 +231,7 @@ def acl_allows(sc: Scenario, action: str) -> tuple[list[ExternalAllow], list[Sta
     caller = sc.request.caller
     if bucket.acl is None:
         if owner_root_needs_acl(sc, action):
-            return [ExternalAllow(StatementRef("bucket-acl", "default", Effect.Allow), Scope.Account)], []
+            return [ExternalAllow(StatementRef(BUCKET_ACL, "default", Effect.Allow), Scope.Account)], []
         return [], []
     caller_id = bucket.canonical_ids.get(caller.account) or (
         bucket.acl.owner if caller.account == bucket.account else None
@@ -238,7 +241,7 @@ def acl_allows(sc: Scenario, action: str) -> tuple[list[ExternalAllow], list[Sta
     for i, grant in enumerate(bucket.acl.grants):
         if action.lower() not in ACL_BUCKET_ACTIONS.get(grant.permission, ()):
             continue
-        ref = StatementRef("bucket-acl", f"grant[{i}]", Effect.Allow)
+        ref = StatementRef(BUCKET_ACL, f"grant[{i}]", Effect.Allow)
         if grant.grantee_type == "CanonicalUser" and caller_id is not None and grant.grantee == caller_id:
             allows.append(ExternalAllow(ref, Scope.Account))
         elif grant.grantee_type == "Group" and grant.grantee in (ALL_USERS, AUTHENTICATED_USERS):
@@ -297,7 +300,7 @@ def probes(sc: Scenario) -> list[Probe]:
                 req.action,
                 resource,
                 None,
-                refusal=UploadRefusal.KeyIdWithoutKMSHeader,
+                refusal=Reason.KeyIdWithoutKMSHeader,
                 detail=key_id,
             )
         )
@@ -334,19 +337,21 @@ def _s3_probe(sc: Scenario, action: str) -> Probe:
         acl_grants = []
     endpoint = None
     if req.vpc_endpoint is not None and req.vpc_endpoint.policy is not None:
-        endpoint = NamedPolicy(f"vpce:{req.vpc_endpoint.id}", req.vpc_endpoint.policy)
+        endpoint = NamedPolicy(
+            PolicySource(PolicyOrigin.VPCEndpoint, req.vpc_endpoint.id), req.vpc_endpoint.policy
+        )
     auth = Authorization(
         ctx=ctx,
         **caller_side(sc),
         resource=ResourceSide(
             owner_account=bucket.account,
-            policy=NamedPolicy("bucket-policy", bucket.policy) if bucket.policy else None,
+            policy=NamedPolicy(BUCKET_POLICY, bucket.policy) if bucket.policy else None,
             extra_allows=tuple(acl_grants),
             voided=voided,
             owner_root_needs_grant=owner_root_needs_acl(sc, action),
         ),
-        scps=chains(applies_org(sc, req.caller.account, req.caller), "scp"),
-        rcps=chains(applies_org(sc, bucket.account, req.caller), "rcp"),
+        scps=chains(applies_org(sc, req.caller.account, req.caller), PolicyOrigin.SCP),
+        rcps=chains(applies_org(sc, bucket.account, req.caller), PolicyOrigin.RCP),
         endpoint=endpoint,
     )
     return Probe(
@@ -365,12 +370,12 @@ def _acl_refusal(sc: Scenario, action: str, resource: str) -> Probe | None:
     if not sent:
         return None
     if sc.bucket.ownership is Ownership.BucketOwnerEnforced:
-        refusal = UploadRefusal.ACLNotSupported
+        refusal: UploadRefusal = Reason.ACLNotSupported
         refused = {
             k: v for k, v in sent.items() if not (k == "x-amz-acl" and v == "bucket-owner-full-control")
         }
     elif sc.bucket.public_access_block.block_public_acls:
-        refusal = UploadRefusal.PublicACLBlocked
+        refusal = Reason.PublicACLBlocked
         refused = {
             k: v
             for k, v in sent.items()
@@ -399,7 +404,7 @@ def findings(causes: Sequence[Cause], probe: Probe, decision: RequestDecision, s
     out = [_blame(cause, probe, decision, sc) for cause in causes]
     if probe.ignored_public_acl and _lacks_resource_grant(decision, sc):
         out.append(
-            Blame(CheckName.PublicAccessBlockAllows, Reason.PublicACLIgnored, probe.ignored_public_acl)
+            Blame(ConditionType.PublicAccessBlockAllows, Reason.PublicACLIgnored, probe.ignored_public_acl)
         )
     return out
 
@@ -407,15 +412,15 @@ def findings(causes: Sequence[Cause], probe: Probe, decision: RequestDecision, s
 def _blame(cause: Cause, probe: Probe, decision: RequestDecision, sc: Scenario) -> Blame:
     if cause.kind is CauseKind.Voided:
         return Blame(
-            CheckName.PublicAccessBlockAllows, Reason.PublicPolicyRestricted, cause.statements, cause
+            ConditionType.PublicAccessBlockAllows, Reason.PublicPolicyRestricted, cause.statements, cause
         )
     if cause.layer is Layer.Identity:
-        return Blame(CheckName.IdentityPolicyAllows, cause_reason(cause), cause.statements, cause)
+        return Blame(ConditionType.IdentityPolicyAllows, cause_reason(cause), cause.statements, cause)
     if cause.kind is CauseKind.NoAllow and (misses := resource_near_misses(decision, probe)):
         # The bucket policy does grant the caller, on a condition this request does not meet:
         # that statement is what refuses, and meeting its condition is the fix.
         refs = tuple(dict.fromkeys(m.ref for m in misses))
-        return Blame(CheckName.BucketPolicyAllows, Reason.AllowConditionNotMet, refs, cause)
+        return Blame(ConditionType.BucketPolicyAllows, Reason.AllowConditionNotMet, refs, cause)
     permission = acl_permission(probe.action)
     if (
         cause.kind is CauseKind.NoAllow
@@ -426,9 +431,9 @@ def _blame(cause: Cause, probe: Probe, decision: RequestDecision, sc: Scenario) 
         # (the article's cause 4), and what the owner's root user is authorized by, so the
         # missing grant is reported there, naming both fixes.
         reason = Reason.NoWriteGrant if permission == "WRITE" else Reason.NoACLGrant
-        return Blame(CheckName.BucketACLAllows, reason, (), cause)
+        return Blame(ConditionType.BucketACLAllows, reason, (), cause)
     reason = cause_reason(cause) if cause.kind is CauseKind.ExplicitDeny else Reason.CrossAccountNotGranted
-    return Blame(CheckName.BucketPolicyAllows, reason, cause.statements, cause)
+    return Blame(ConditionType.BucketPolicyAllows, reason, cause.statements, cause)
 
 
 def resource_near_misses(decision: RequestDecision, probe: Probe) -> list[NearMiss]:
@@ -491,7 +496,7 @@ def _bucket_acl(o: Outcome) -> Check:
     sc = o.sc
     if sc.bucket.ownership is Ownership.BucketOwnerEnforced:
         return _ACLS_DISABLED
-    acl = o.granted(("bucket-acl",), Service.S3)
+    acl = o.granted((PolicyOrigin.BucketACL,), Service.S3)
     if not acl:
         return Check(
             Status.TRUE, Reason.NotRequired, f"ACLs are enabled, and the {o.noun} does not rely on them"
@@ -520,8 +525,8 @@ def _public_access_block(o: Outcome) -> Check:
     )
 
 
-DEFAULT_CHECKS: Mapping[CheckName, DefaultCheck] = {
-    CheckName.BucketPolicyAllows: _bucket_policy,
-    CheckName.BucketACLAllows: _bucket_acl,
-    CheckName.PublicAccessBlockAllows: _public_access_block,
+DEFAULT_CHECKS: Mapping[ConditionType, DefaultCheck] = {
+    ConditionType.BucketPolicyAllows: _bucket_policy,
+    ConditionType.BucketACLAllows: _bucket_acl,
+    ConditionType.PublicAccessBlockAllows: _public_access_block,
 }

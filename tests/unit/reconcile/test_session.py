@@ -119,7 +119,7 @@ def test_irsa_with_a_sub_for_another_service_account_cannot_obtain_the_role() ->
         "system:serviceaccount:team-a:uploader" in message and "system:serviceaccount:team-a:other" in message
     )
     assert cond(out, "Ready")[:2] == ("False", "TrustConditionNotMet")
-    assert out.identity is not None and out.identity.as_status()["source"] == "IRSA"
+    assert out.session is not None and out.session.as_status()["source"] == "IRSA"
 
 
 def test_irsa_with_the_right_sub_is_ready() -> None:
@@ -155,7 +155,7 @@ def test_with_an_annotation_and_an_association_the_sdk_takes_irsa() -> None:
     aws = world(irsa_trust("uploader"))
     aws.associations.append(association(f"arn:aws:iam::{ACCOUNT}:role/other"))
     out = verify(sa_subject(), deps(aws, ROLE))
-    assert out.identity is not None and out.identity.source == "IRSA" and out.role_arn == ROLE
+    assert out.session is not None and out.session.source == "IRSA" and out.role_arn == ROLE
 
 
 def test_pod_identity_abac_on_the_namespace_tag() -> None:
@@ -164,8 +164,8 @@ def test_pod_identity_abac_on_the_namespace_tag() -> None:
     out = verify(sa_subject("team-a/"), deps(aws, None))
     assert cond(out, "RoleAssumable")[:2] == ("True", "AllowedByStatement")
     assert cond(out, "Ready")[:2] == ("True", "UploadAllowed")
-    assert out.identity is not None
-    assert out.identity.as_status() == {
+    assert out.session is not None
+    assert out.session.as_status() == {
         "source": "PodIdentity",
         "roleArn": ROLE,
         "serviceAccount": "team-a/uploader",
@@ -221,4 +221,4 @@ def test_a_role_named_in_the_spec_is_not_evaluated(annotated: bool) -> None:
     )
     out = verify(s, deps(world(POD_TRUST), ROLE if annotated else None))
     assert cond(out, "RoleAssumable")[:2] == ("True", "NotEvaluated")
-    assert out.identity is not None and out.identity.as_status() == {"source": "RoleArn", "roleArn": ROLE}
+    assert out.session is not None and out.session.as_status() == {"source": "RoleArn", "roleArn": ROLE}

@@ -14,17 +14,17 @@ from __future__ import annotations
 from ..aws.errors import AwsError, AwsUnavailable
 from ..aws.ports import ClusterInfo
 from ..resources import BucketAccessSpec
-from ..vocabulary import Reason
-from .types import Deps, RoleResolutionError, WorkloadIdentity
+from ..vocabulary import IdentitySource, Reason
+from .types import Deps, RoleResolutionError, WorkloadSession
 
 
-def resolve_identity(spec: BucketAccessSpec, namespace: str, deps: Deps) -> WorkloadIdentity:
+def resolve_session(spec: BucketAccessSpec, namespace: str, deps: Deps) -> WorkloadSession:
     if spec.role_arn:
-        return WorkloadIdentity(source="RoleArn", role_arn=spec.role_arn)
-    return service_account_identity(namespace, spec.service_account or "", deps)
+        return WorkloadSession(source=IdentitySource.RoleArn, role_arn=spec.role_arn)
+    return service_account_session(namespace, spec.service_account or "", deps)
 
 
-def service_account_identity(namespace: str, name: str, deps: Deps) -> WorkloadIdentity:
+def service_account_session(namespace: str, name: str, deps: Deps) -> WorkloadSession:
     """The session a pod of this ServiceAccount gets (IRSA first, then Pod Identity)."""
     try:
         annotated: str | None = deps.resolve_service_account(namespace, name)
@@ -43,8 +43,8 @@ def service_account_identity(namespace: str, name: str, deps: Deps) -> WorkloadI
         cluster = _cluster(deps) if deps.cluster_name else None
         if issuer is None and cluster is not None:
             issuer = cluster.oidc_issuer
-        return WorkloadIdentity(
-            source="IRSA",
+        return WorkloadSession(
+            source=IdentitySource.IRSA,
             role_arn=annotated,
             namespace=namespace,
             service_account=name,
@@ -70,8 +70,8 @@ def service_account_identity(namespace: str, name: str, deps: Deps) -> WorkloadI
             f"(eks:CreatePodIdentityAssociation) or set spec.role.arn",
         )
     a = found[0]
-    return WorkloadIdentity(
-        source="PodIdentity",
+    return WorkloadSession(
+        source=IdentitySource.PodIdentity,
         role_arn=a.target_role_arn or a.role_arn,
         namespace=namespace,
         service_account=name,

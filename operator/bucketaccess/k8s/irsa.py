@@ -1,5 +1,6 @@
-"""Which IAM role a ServiceAccount-based BucketAccess uses: the IRSA annotation of its
-ServiceAccount (``eks.amazonaws.com/role-arn``)."""
+"""IRSA resolution: the IAM role a ServiceAccount's IRSA annotation (``eks.amazonaws.com/role-arn``)
+names, read from the Kubernetes API. Which session the workload then gets (IRSA or EKS Pod
+Identity) is decided in :mod:`bucketaccess.reconcile.session`."""
 
 from __future__ import annotations
 
