@@ -27,6 +27,7 @@ from .ports import (
     ClusterInfo,
     Document,
     KeyInfo,
+    OIDCProviderInfo,
     OrgInfo,
     PodIdentityAssociation,
     RoleInfo,
@@ -148,6 +149,10 @@ class CachedReader:
 
     def cluster(self, name: str) -> ClusterInfo:
         return self._get(("eks-cluster", name), lambda: self.inner.cluster(name))
+
+    def oidc_provider(self, account: str, issuer: str) -> OIDCProviderInfo | None:
+        host = issuer.removeprefix("https://").rstrip("/")
+        return self._get(("oidc-provider", account, host), lambda: self.inner.oidc_provider(account, issuer))
 
     def pod_identity_associations(
         self, cluster: str, namespace: str, service_account: str
