@@ -156,6 +156,7 @@ class Reason(StrEnum):
     TrustConditionNotMet = "TrustConditionNotMet"
     RoleTrustDenies = "RoleTrustDenies"
     OIDCProviderMissing = "OIDCProviderMissing"
+    OIDCAudienceNotAllowed = "OIDCAudienceNotAllowed"
     OIDCIssuerUnknown = "OIDCIssuerUnknown"
     NoAllowInKeyPolicy = "NoAllowInKeyPolicy"
     NoAllowInBucketPolicy = "NoAllowInBucketPolicy"
