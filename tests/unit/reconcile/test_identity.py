@@ -201,6 +201,15 @@ def test_an_unreadable_provider_is_unknown_with_the_action_named() -> None:
     assert "iam:ListOpenIDConnectProviders" in message
 
 
+def test_an_annotation_naming_a_missing_role_cannot_be_assumed() -> None:
+    aws = world(irsa_trust("uploader"))
+    aws.roles.clear()
+    out = verify(sa_subject(), deps(aws, ROLE))
+    status, reason, message = cond(out, "RoleAssumable")
+    assert (status, reason) == ("Unknown", "RoleNotFound") and ROLE in message
+    assert cond(out, "IdentityPolicyAllows")[:2] == ("False", "RoleNotFound")
+
+
 def test_the_provider_is_read_in_the_roles_account() -> None:
     aws = world(irsa_trust("uploader"))
     aws.oidc_providers.clear()
