@@ -85,9 +85,7 @@ def test_every_call_is_allowed_and_every_listed_action_is_used(
     )
     org_world.seed({"roles": [{"name": partner_role, "inline": {"read": READ}}]}, account=org_world.partners)
     for account in (org_world.workloads, org_world.partners):
-        org_world.client("iam", account).create_open_id_connect_provider(
-            Url=ISSUER, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["0" * 40]
-        )
+        org_world.oidc_provider(ISSUER, account)
     ec2 = org_world.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     endpoint = ec2.create_vpc_endpoint(

@@ -68,16 +68,6 @@ def eks(org_world: OrgWorld) -> Iterator[EksEndpoint]:
         yield endpoint
 
 
-def create_oidc_provider(world: OrgWorld) -> None:
-    """The IAM OIDC provider of the workloads account for the cluster's issuer (IRSA)."""
-    iam = world.client("iam")
-    arn = f"arn:aws:iam::{world.workloads}:oidc-provider/{HOST}"
-    if arn not in [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]]:
-        iam.create_open_id_connect_provider(
-            Url=ISSUER, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["0" * 40]
-        )
-
-
 @pytest.fixture(scope="module")
 def operator(
     control_plane: ControlPlane,
@@ -89,7 +79,7 @@ def operator(
     for ns in (NS, IRSA_NS):
         ensure_namespace(kube, ns, {"workload-identity": "yes"})
     create(kube, access_class("workload-identity", namespace_labels={"workload-identity": "yes"}))
-    create_oidc_provider(org_world)
+    org_world.oidc_provider(ISSUER)
     log = tmp_path_factory.mktemp("workload-identity") / "operator.log"
     args = [
         "--namespace",
@@ -376,9 +366,8 @@ def test_irsa_without_the_oidc_provider_then_with_it_again(
 
         return probe
 
-    iam = org_world.client("iam")
-    provider = f"arn:aws:iam::{org_world.workloads}:oidc-provider/{HOST}"
-    iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=provider)
+    provider = org_world.oidc_provider(ISSUER)
+    org_world.client("iam").delete_open_id_connect_provider(OpenIDConnectProviderArn=provider)
     try:
         verify_now(kube, IRSA_NS, "provider-check")
         missing = wait_for(reads("False"), 60, "RoleAssumable=False once the OIDC provider is deleted")
@@ -391,7 +380,7 @@ def test_irsa_without_the_oidc_provider_then_with_it_again(
         )
         same_verdicts(missing, checked)
     finally:
-        create_oidc_provider(org_world)
+        org_world.oidc_provider(ISSUER)
     verify_now(kube, IRSA_NS, "provider-check")
     again = wait_for(reads("True"), 60, "RoleAssumable=True once the OIDC provider is created again")
     assert condition(again, "Ready")["status"] == "True", condition(again, "Ready")  # type: ignore[index]
