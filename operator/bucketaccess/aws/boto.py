@@ -42,6 +42,7 @@ from .ports import (
     OrgInfo,
     PodIdentityAssociation,
     RoleInfo,
+    issuer_host,
 )
 
 # boto3 operation -> the IAM action AWS checks, where the two names differ.
@@ -381,7 +382,7 @@ class BotoReader:
         )
 
     def oidc_provider(self, account: str, issuer: str) -> OIDCProviderInfo | None:
-        host = issuer.removeprefix("https://").rstrip("/")
+        host = issuer_host(issuer)
         iam = self._iam_of(account, "iam:ListOpenIDConnectProviders", f"the OIDC provider for {host}")
         listed = self.call(iam, "ListOpenIDConnectProviders") or {}
         for entry in listed.get("OpenIDConnectProviderList", []):

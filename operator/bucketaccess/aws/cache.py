@@ -31,6 +31,7 @@ from .ports import (
     OrgInfo,
     PodIdentityAssociation,
     RoleInfo,
+    issuer_host,
 )
 
 T = TypeVar("T")
@@ -151,7 +152,7 @@ class CachedReader:
         return self._get(("eks-cluster", name), lambda: self.inner.cluster(name))
 
     def oidc_provider(self, account: str, issuer: str) -> OIDCProviderInfo | None:
-        host = issuer.removeprefix("https://").rstrip("/")
+        host = issuer_host(issuer)
         return self._get(("oidc-provider", account, host), lambda: self.inner.oidc_provider(account, issuer))
 
     def pod_identity_associations(

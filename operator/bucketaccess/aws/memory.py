@@ -32,6 +32,7 @@ from .ports import (
     OrgInfo,
     PodIdentityAssociation,
     RoleInfo,
+    issuer_host,
 )
 
 _ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/(?:.*/)?([\w+=,.@-]+)$")
@@ -176,7 +177,7 @@ class MemoryAws:
     ) -> OIDCProviderInfo:
         """An IAM OIDC provider for ``issuer`` in ``account`` (the operator's by default), with the
         client ID ``eksctl utils associate-iam-oidc-provider`` gives it."""
-        host = issuer.removeprefix("https://").rstrip("/")
+        host = issuer_host(issuer)
         arn = f"arn:aws:iam::{account or self.account}:oidc-provider/{host}"
         provider = OIDCProviderInfo(arn=arn, url=host, client_ids=client_ids)
         self.oidc_providers[arn] = provider
@@ -343,7 +344,7 @@ class MemoryAws:
     def oidc_provider(self, account: str, issuer: str) -> OIDCProviderInfo | None:
         self.reads += 1
         self._maybe_fail("iam:ListOpenIDConnectProviders")
-        host = issuer.removeprefix("https://").rstrip("/")
+        host = issuer_host(issuer)
         return self.oidc_providers.get(f"arn:aws:iam::{account}:oidc-provider/{host}")
 
     def pod_identity_associations(

@@ -86,6 +86,11 @@ class ClusterInfo:
     oidc_issuer: str | None
 
 
+def issuer_host(issuer: str) -> str:
+    """An OIDC issuer as IAM names its provider: no scheme, no trailing slash."""
+    return issuer.removeprefix("https://").rstrip("/")
+
+
 @dataclass(frozen=True, kw_only=True)
 class OIDCProviderInfo:
     """One IAM OIDC identity provider (iam:GetOpenIDConnectProvider)."""
