@@ -37,6 +37,8 @@ def resource_of(service: str, params: Any) -> str:
     if service == "kms" and str(p.get("KeyId", "")).startswith("arn:"):
         return str(p["KeyId"])
     if service == "iam":
+        if p.get("OpenIDConnectProviderArn"):
+            return str(p["OpenIDConnectProviderArn"])
         if p.get("PolicyArn"):
             return str(p["PolicyArn"])
         if p.get("RoleName"):

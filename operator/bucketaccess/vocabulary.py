@@ -202,6 +202,7 @@ class Reason(StrEnum):
     TrustConditionNotMet = "TrustConditionNotMet"
     RoleTrustDenies = "RoleTrustDenies"
     OIDCProviderMissing = "OIDCProviderMissing"
+    OIDCAudienceNotAllowed = "OIDCAudienceNotAllowed"
     OIDCIssuerUnknown = "OIDCIssuerUnknown"
 
     # --- Events

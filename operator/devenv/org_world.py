@@ -95,6 +95,17 @@ class OrgWorld:
     def seed(self, world: dict[str, Any], account: str | None = None) -> Seeded:
         return self.seeder.seed({"account": account or self.workloads, **world})
 
+    def oidc_provider(self, issuer: str, account: str | None = None) -> str:
+        """The account's IAM OIDC provider for ``issuer``, as eksctl creates it for IRSA (client ID
+        sts.amazonaws.com); created unless it exists. Its ARN."""
+        iam = self.client("iam", account)
+        arn = f"arn:aws:iam::{account or self.workloads}:oidc-provider/{issuer.removeprefix('https://')}"
+        if arn not in [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]]:
+            iam.create_open_id_connect_provider(
+                Url=issuer, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["0" * 40]
+            )
+        return arn
+
     def operator_env(self) -> dict[str, str]:
         return {**self.moto.env(), **self.operator_key}
 

@@ -25,6 +25,7 @@ from tests.eks_endpoint import EksEndpoint
 from tests.iam_policies import TEST_CLUSTER, read_calls, refused, unused
 from tests.operator_entry import log_calls
 
+ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/TESTCLUSTER"
 READ = doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
 
 
@@ -83,6 +84,8 @@ def test_every_call_is_allowed_and_every_listed_action_is_used(
         }
     )
     org_world.seed({"roles": [{"name": partner_role, "inline": {"read": READ}}]}, account=org_world.partners)
+    for account in (org_world.workloads, org_world.partners):
+        org_world.oidc_provider(ISSUER, account)
     ec2 = org_world.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     endpoint = ec2.create_vpc_endpoint(
@@ -93,7 +96,7 @@ def test_every_call_is_allowed_and_every_listed_action_is_used(
     )["VpcEndpoint"]["VpcEndpointId"]
     with EksEndpoint(org_world.workloads) as eks, logging_calls(tmp_path / "calls.jsonl") as call_log:
         # EKS's Pod Identity reads go to the tests' own endpoint (moto has no such API)
-        eks.state.clusters[TEST_CLUSTER] = "https://oidc.eks.us-east-1.amazonaws.com/id/TESTCLUSTER"
+        eks.state.clusters[TEST_CLUSTER] = ISSUER
         eks.state.associate(
             TEST_CLUSTER, "team", "uploader", f"arn:aws:iam::{org_world.workloads}:role/{role}"
         )
@@ -124,8 +127,12 @@ def exercise(org_world: OrgWorld, role: str, partner_role: str, bucket: str, end
     )
     assert snap.key_arn is not None and not snap.role_missing
     reader.role(f"arn:aws:iam::{org_world.partners}:role/{partner_role}")
-    # the cluster's OIDC issuer and its Pod Identity associations
-    assert reader.cluster(TEST_CLUSTER).oidc_issuer
+    # the cluster's OIDC issuer, IRSA's OIDC provider for it (here and in another account) and
+    # the cluster's Pod Identity associations
+    assert reader.cluster(TEST_CLUSTER).oidc_issuer == ISSUER
+    for account in (org_world.workloads, org_world.partners):
+        provider = reader.oidc_provider(account, ISSUER)
+        assert provider is not None and provider.client_ids == ("sts.amazonaws.com",)
     assert [a.role_arn for a in reader.pod_identity_associations(TEST_CLUSTER, "team", "uploader")] == [
         role_arn
     ]

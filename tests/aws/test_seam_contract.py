@@ -26,6 +26,7 @@ from bucketaccess.aws.ports import (
     AwsWriter,
     ClusterInfo,
     Document,
+    OIDCProviderInfo,
     OrgChains,
     OrgInfo,
     PodIdentityAssociation,
@@ -112,6 +113,9 @@ class World(Protocol):
 
     def cluster(self, name: str, issuer: str) -> None: ...
 
+    def oidc_provider(self, issuer: str, client_ids: list[str]) -> None:
+        """An IAM OIDC identity provider of the operator's account."""
+
     def associate(
         self, cluster: str, namespace: str, service_account: str, role_arn: str, **fields: Any
     ) -> str: ...
@@ -180,6 +184,9 @@ class MemoryWorld:
     def cluster(self, name: str, issuer: str) -> None:
         arn = f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{name}"
         self.aws.clusters[name] = ClusterInfo(name=name, arn=arn, oidc_issuer=issuer)
+
+    def oidc_provider(self, issuer: str, client_ids: list[str]) -> None:
+        self.aws.add_oidc_provider(issuer, client_ids=tuple(client_ids))
 
     def associate(
         self, cluster: str, namespace: str, service_account: str, role_arn: str, **fields: Any
@@ -301,6 +308,11 @@ class MotoWorld:
 
     def cluster(self, name: str, issuer: str) -> None:
         self.eks.clusters[name] = issuer
+
+    def oidc_provider(self, issuer: str, client_ids: list[str]) -> None:
+        self.iam.create_open_id_connect_provider(
+            Url=issuer, ClientIDList=client_ids, ThumbprintList=["0" * 40]
+        )
 
     def associate(
         self, cluster: str, namespace: str, service_account: str, role_arn: str, **fields: Any
@@ -528,6 +540,16 @@ def associated(**fields: Any) -> tuple[bool, PodIdentityAssociation]:
     )
 
 
+def two_oidc_providers(w: World) -> Given:
+    w.oidc_provider(ISSUER + "OTHER", ["other"])
+    w.oidc_provider(ISSUER, ["sts.amazonaws.com", "my-app"])
+    return {}
+
+
+def provider_seen(found: OIDCProviderInfo | None) -> object:
+    return None if found is None else (found.arn, found.client_ids)
+
+
 TABLE = [
     Situation(id="caller-account", given=nothing, when=lambda w, g: w.reader.caller_account(), then=ACCOUNT),
     # ---- IAM
@@ -710,6 +732,38 @@ TABLE = [
         given=nothing,
         when=lambda w, g: w.reader.cluster("nope"),
         then=Raises(NotFound, "ResourceNotFoundException", "EKS cluster"),
+    ),
+    Situation(
+        id="oidc-provider-of-the-issuer",
+        given=two_oidc_providers,
+        when=lambda w, g: provider_seen(w.reader.oidc_provider(ACCOUNT, ISSUER)),
+        then=(
+            f"arn:aws:iam::{ACCOUNT}:oidc-provider/{ISSUER.removeprefix('https://')}",
+            ("sts.amazonaws.com", "my-app"),
+        ),
+    ),
+    Situation(
+        id="oidc-provider-by-bare-host-with-a-trailing-slash",
+        given=two_oidc_providers,
+        when=lambda w, g: provider_seen(
+            w.reader.oidc_provider(ACCOUNT, ISSUER.removeprefix("https://") + "/")
+        ),
+        then=(
+            f"arn:aws:iam::{ACCOUNT}:oidc-provider/{ISSUER.removeprefix('https://')}",
+            ("sts.amazonaws.com", "my-app"),
+        ),
+    ),
+    Situation(
+        id="oidc-provider-none-for-the-issuer",
+        given=lambda w: {"other": w.oidc_provider(ISSUER + "OTHER", ["sts.amazonaws.com"])},
+        when=lambda w, g: w.reader.oidc_provider(ACCOUNT, ISSUER),
+        then=None,
+    ),
+    Situation(
+        id="oidc-provider-none-at-all",
+        given=nothing,
+        when=lambda w, g: w.reader.oidc_provider(ACCOUNT, ISSUER),
+        then=None,
     ),
     Situation(
         id="pod-identity-associations-of-one-service-account",

@@ -373,6 +373,7 @@ def test_role_from_service_account_annotation(
             "buckets": [{"name": bucket}],
         }
     )
+    org_world.oidc_provider(f"https://{IRSA_HOST}")  # STS accepts no token of an issuer without one
     arn = f"arn:aws:iam::{org_world.workloads}:role/teams/{role}"
     client.CoreV1Api(kube).create_namespaced_service_account(
         NS, {"metadata": {"name": "uploader", "annotations": {"eks.amazonaws.com/role-arn": arn}}}

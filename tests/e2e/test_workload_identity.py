@@ -1,6 +1,7 @@
 """From a ServiceAccount to the upload, on the real API server: EKS Pod Identity (ABAC on session
 tags, a target role in another account, a session policy) and IRSA (a trust policy whose sub names
-another ServiceAccount, fixed in AWS and verified again).
+another ServiceAccount, fixed in AWS and verified again; the account's IAM OIDC provider deleted,
+then created again).
 
 AWS is moto, except the three EKS operations moto does not have (DescribeCluster,
 ListPodIdentityAssociations, DescribePodIdentityAssociation): the operator's boto3 reaches those at
@@ -78,6 +79,7 @@ def operator(
     for ns in (NS, IRSA_NS):
         ensure_namespace(kube, ns, {"workload-identity": "yes"})
     create(kube, access_class("workload-identity", namespace_labels={"workload-identity": "yes"}))
+    org_world.oidc_provider(ISSUER)
     log = tmp_path_factory.mktemp("workload-identity") / "operator.log"
     args = [
         "--namespace",
@@ -146,6 +148,13 @@ def same_verdicts(obj: dict[str, Any], checked: dict[str, Any]) -> None:
             status = "True" if found["status"] in ("True", "NotApplicable") else found["status"]
             assert (mine["status"], mine["reason"]) == (status, found["reason"]), (name, mine, found)
     assert obj["status"]["decision"] == checked["decision"]
+
+
+def verify_now(kube: client.ApiClient, ns: str, name: str) -> None:
+    patch = {"metadata": {"annotations": {"s3access.dev/verify": str(time.time())}}}
+    client.CustomObjectsApi(kube).patch_namespaced_custom_object(
+        GROUP, VERSION, ns, "bucketaccesses", name, patch
+    )
 
 
 def verdict(kube: client.ApiClient, ns: str, name: str) -> dict[str, Any]:
@@ -320,10 +329,7 @@ def test_irsa_sub_for_another_service_account_then_fixed_in_aws(
     org_world.client("iam").update_assume_role_policy(
         RoleName=role, PolicyDocument=json.dumps(irsa_trust(org_world.workloads, "uploader"))
     )
-    patch = {"metadata": {"annotations": {"s3access.dev/verify": str(time.time())}}}
-    client.CustomObjectsApi(kube).patch_namespaced_custom_object(
-        GROUP, VERSION, IRSA_NS, "bucketaccesses", "irsa", patch
-    )
+    verify_now(kube, IRSA_NS, "irsa")
 
     def assumable() -> dict[str, Any] | None:
         found = get_ba(kube, IRSA_NS, "irsa")
@@ -331,3 +337,50 @@ def test_irsa_sub_for_another_service_account_then_fixed_in_aws(
 
     fixed = wait_for(assumable, 60, "RoleAssumable=True after the trust policy was fixed")
     assert condition(fixed, "Ready")["status"] == "True", condition(fixed, "Ready")  # type: ignore[index]
+
+
+def test_irsa_without_the_oidc_provider_then_with_it_again(
+    control_plane: ControlPlane,
+    kube: client.ApiClient,
+    operator: OperatorProcess,
+    org_world: OrgWorld,
+    eks: EksEndpoint,
+    tmp_path: Path,
+) -> None:
+    role, bucket = unique("irsa-provider"), unique("irsa-provider")
+    put = doc({"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/*"})
+    trust = irsa_trust(org_world.workloads, "provider-check")
+    org_world.seed(
+        {"roles": [{"name": role, "trust": trust, "inline": {"put": put}}], "buckets": [{"name": bucket}]}
+    )
+    arn = f"arn:aws:iam::{org_world.workloads}:role/{role}"
+    service_account(kube, IRSA_NS, "provider-check", role_arn=arn)
+    create(kube, by_sa("provider-check", IRSA_NS, bucket, "provider-check", "in/"))
+    ready = verdict(kube, IRSA_NS, "provider-check")
+    assert condition(ready, "Ready")["status"] == "True", condition(ready, "Ready")  # type: ignore[index]
+
+    def reads(status: str) -> Any:
+        def probe() -> dict[str, Any] | None:
+            found = get_ba(kube, IRSA_NS, "provider-check")
+            return found if (condition(found, "RoleAssumable") or {}).get("status") == status else None
+
+        return probe
+
+    provider = org_world.oidc_provider(ISSUER)
+    org_world.client("iam").delete_open_id_connect_provider(OpenIDConnectProviderArn=provider)
+    try:
+        verify_now(kube, IRSA_NS, "provider-check")
+        missing = wait_for(reads("False"), 60, "RoleAssumable=False once the OIDC provider is deleted")
+        refused = condition(missing, "RoleAssumable")
+        assert refused is not None and refused["reason"] == "OIDCProviderMissing", refused
+        assert HOST in refused["message"] and org_world.workloads in refused["message"]
+        assert condition(missing, "Ready")["reason"] == "OIDCProviderMissing"  # type: ignore[index]
+        checked = check_cli(
+            control_plane, org_world, eks, f"{IRSA_NS}/provider-check", bucket, "in/", tmp_path / "gone.json"
+        )
+        same_verdicts(missing, checked)
+    finally:
+        org_world.oidc_provider(ISSUER)
+    verify_now(kube, IRSA_NS, "provider-check")
+    again = wait_for(reads("True"), 60, "RoleAssumable=True once the OIDC provider is created again")
+    assert condition(again, "Ready")["status"] == "True", condition(again, "Ready")  # type: ignore[index]

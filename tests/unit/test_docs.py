@@ -1,20 +1,36 @@
 """The docs stay true to the code: docs/operations.md's flags table has one row for each setting of
-`bucketaccess run`, with its variable and default, and no other flag; every metric the operator
-exports is documented there."""
+`bucketaccess run`, with its variable and default, and no other flag; its metrics table lists
+exactly the metrics the registry exports, their types, labels and closed label values; its IAM
+table is deploy/iam/operator-policy.json, statement by statement; docs/api.md's reasons table has
+a row for every condition reason, naming every condition explain writes it on (tests/unit/conftest.py
+holds every other unit test to the same table)."""
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.metrics import MetricWrapperBase
 
+from bucketaccess.access import explain, load_scenario
+from bucketaccess.aws.attempts import WRITE_OPERATIONS
+from bucketaccess.aws.cache import CacheStats
 from bucketaccess.cli import build_parser
 from bucketaccess.k8s import metrics
+from bucketaccess.k8s.leader import WriteTarget
+from bucketaccess.k8s.scheduler import SchedulerStats
 from bucketaccess.k8s.settings import SETTINGS, Setting
+from bucketaccess.k8s.verify_now import VerifyNowStats
+from bucketaccess.policy import InvalidInput
+from bucketaccess.vocabulary import Reason
+from tests.casecorpus import load_cases
+from tests.reasons_table import documented, undocumented
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = (ROOT / "docs/operations.md").read_text()
@@ -72,11 +88,149 @@ def test_every_flag_in_the_table_exists_and_every_flag_is_there() -> None:
     assert all(env == NOT_A_VARIABLE for flag, (env, _) in rows.items() if flag not in declared)
 
 
-def test_every_metric_is_documented() -> None:
-    names = set(re.findall(r"^(bucketaccess_\w+)", metrics.__doc__ or "", re.MULTILINE))
-    assert len(names) >= 10
-    missing = sorted(n for n in names if f"`{n}`" not in OPERATIONS)
-    assert not missing, f"metrics missing from docs/operations.md: {missing}"
+def table(text: str, header: str) -> list[list[str]]:
+    """The cells of the rows of the one table of ``text`` with this header."""
+    lines = text.splitlines()
+    assert lines.count(header) == 1, f"exactly one table headed {header!r}"
+    rows = itertools.takewhile(lambda x: x.startswith("|"), lines[lines.index(header) + 2 :])
+    return [[c.strip() for c in row.strip().strip("|").split("|")] for row in rows]
+
+
+# ---------------------------------------------------------------- metrics
+PACKAGE = ROOT / "operator" / "bucketaccess"
+
+
+def exported() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """What the registry exports, every collector set up: name (as scraped) -> (type, labels)."""
+    m = metrics.Metrics()
+    m.state.cache, m.state.scheduler, m.state.verify_now = CacheStats(), SchedulerStats(), VerifyNowStats()
+    wrappers = {w._name: w for w in vars(m).values() if isinstance(w, MetricWrapperBase)}
+    out = {}
+    for family in m.registry.collect():
+        name = family.name + ("_total" if family.type == "counter" else "")
+        made = wrappers.get(family.name)
+        labels = made._labelnames if made is not None else getattr(family, "_labelnames", ())
+        out[name] = (family.type, tuple(labels))
+    return out
+
+
+def client_services() -> set[str]:
+    """The AWS services the operator makes boto3 clients for (each is hooked for the metrics)."""
+    source = "".join(p.read_text() for p in (PACKAGE / "aws").glob("*.py"))
+    return {
+        s
+        for args in re.findall(r"client\(([^()]*)\)", source)
+        for s in re.findall(r'(?<!\w)"([a-z0-9]+)"', args)
+    }
+
+
+def closed_label_values() -> dict[tuple[str, str], set[str]]:
+    """The labels whose every value the code decides, and those values."""
+    m = metrics.Metrics()
+    ready = {
+        s.labels["ready"] for f in m.registry.collect() if f.name == "bucketaccess_objects" for s in f.samples
+    }
+    writer = (PACKAGE / "aws" / "writer.py").read_text()
+    return {
+        ("bucketaccess_objects", "ready"): ready,
+        ("bucketaccess_fenced_writes_total", "target"): {str(t) for t in WriteTarget},
+        ("bucketaccess_aws_calls_total", "service"): client_services(),
+        ("bucketaccess_aws_writes_total", "operation"): {o for o in WRITE_OPERATIONS if f'"{o}"' in writer},
+    }
+
+
+def metrics_table() -> dict[str, tuple[str, dict[str, set[str] | None]]]:
+    """docs/operations.md's metrics table: name -> (type, label -> its listed values or None)."""
+    out: dict[str, tuple[str, dict[str, set[str] | None]]] = {}
+    for name_cell, type_cell, labels_cell, _ in table(OPERATIONS, "| metric | type | labels | meaning |"):
+        (name,) = re.findall(r"`(bucketaccess_\w+)`", name_cell)
+        labels: dict[str, set[str] | None] = {}
+        for part in [] if labels_cell == "—" else labels_cell.split(";"):
+            label, has_values, values = part.partition("=")
+            (key,) = re.findall(r"`(\w+)`", label)
+            labels[key] = set(re.findall(r"`([^`]+)`", values)) if has_values else None
+        out[name] = (type_cell, labels)
+    return out
+
+
+def test_the_metrics_table_lists_exactly_what_the_registry_exports() -> None:
+    code, docs = exported(), metrics_table()
+    assert len(code) >= 20, "too few metrics found: the registry changed shape"
+    assert sorted(set(code) - set(docs)) == [], "metrics missing from docs/operations.md"
+    assert sorted(set(docs) - set(code)) == [], (
+        "docs/operations.md lists metrics the operator does not export"
+    )
+    for name, (kind, labels) in code.items():
+        assert docs[name][0] == kind, f"{name} is a {kind}"
+        assert tuple(docs[name][1]) == labels, f"{name}'s labels are {labels}"
+
+
+def test_the_metrics_table_lists_the_closed_label_values_the_code_gives() -> None:
+    docs, closed = metrics_table(), closed_label_values()
+    assert "eks" in closed["bucketaccess_aws_calls_total", "service"], "the scan of the boto3 clients broke"
+    for name, (_, labels) in docs.items():
+        for label, values in labels.items():
+            if (name, label) in closed:
+                assert values == closed[name, label], (
+                    f"{name}{{{label}}}: the code gives {closed[name, label]}"
+                )
+            else:
+                assert values is None, f"{name}{{{label}}}: the code does not bound its values; list none"
+
+
+# ---------------------------------------------------------------- the operator's IAM policy
+def test_the_iam_table_is_the_operator_policy_statement_by_statement() -> None:
+    policy = json.loads((ROOT / "deploy/iam/operator-policy.json").read_text())
+    code = {
+        st["Sid"]: {st["Action"]} if isinstance(st["Action"], str) else set(st["Action"])
+        for st in policy["Statement"]
+    }
+    docs = {}
+    for sid_cell, actions_cell, _ in table(OPERATIONS, "| statement | actions | what for |"):
+        (sid,) = re.findall(r"`(\w+)`", sid_cell)
+        docs[sid] = set(re.findall(r"`([a-z0-9-]+:[A-Za-z*]+)`", actions_cell))
+    assert docs == code
+
+
+# ---------------------------------------------------------------- condition reasons
+EVENT_ONLY = {
+    Reason.GrantedBucketAccess,
+    Reason.RemovedBucketAccess,
+    Reason.AddedKMSKeyUser,
+    Reason.RemovedKMSKeyUser,
+    Reason.RestoredManagedStatement,
+    Reason.ReplacedStalePrincipal,
+}
+
+
+def test_every_condition_reason_has_one_row_in_the_reasons_table() -> None:
+    assert set(Reason) - set(documented()) == EVENT_ONLY
+
+
+def test_the_reasons_table_names_every_check_explain_writes_each_reason_on() -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    pairs = set()
+    for case in load_cases():
+        try:
+            checks = explain(load_scenario(case.scenario, now)).checks
+        except InvalidInput:
+            continue
+        pairs |= {(str(name), str(check.reason)) for name, check in checks.items()}
+    assert len(pairs) > 60, "too few (check, reason) pairs: the corpus changed shape"
+    assert undocumented(pairs) == []
+
+
+def test_a_stale_verdict_row_gives_verify_now_and_the_freshness_design_gives() -> None:
+    (row,) = [
+        line for line in OPERATIONS.splitlines() if line.startswith("| AWS was fixed, the status still")
+    ]
+    assert "s3access.dev/verify" in row and "kubectl annotate" in row
+    assert "two intervals" in row and "two intervals" in DESIGN
+    assert "--cache-ttl" in row and "within `--cache-ttl`" in DESIGN
+    assert (
+        "only reads made after the annotation changed" in row
+        and "only reads made after the annotation changed" in DESIGN
+    )
 
 
 def where_to_change_what() -> dict[str, list[str]]:

@@ -16,7 +16,9 @@ session, and a role trusts only whom its trust policy names:
   ``system:serviceaccount:NAMESPACE:NAME`` and its ``aud`` ``sts.amazonaws.com``, the condition
   keys ``ISSUER:sub`` and ``ISSUER:aud`` (EKS "Assign IAM roles to Kubernetes service accounts",
   IAM "Available keys for AWS web identity federation"). Without an IAM OIDC provider for the
-  issuer in the role's account no token is accepted at all.
+  issuer in the role's account no token is accepted at all, and one whose ``aud`` is not among
+  that provider's client IDs is refused too (IAM "Create an OpenID Connect (OIDC) identity
+  provider in IAM").
 
 Each hop is one request to the project's own policy engine, with the trust policy as the
 resource policy that must grant the caller (like a KMS key policy).
@@ -169,6 +171,10 @@ def role_assumable(sc: Scenario) -> tuple[Check, tuple[RequestResult, ...]]:
             "token of the cluster, so the pod gets no credentials; create the provider "
             "(eksctl utils associate-iam-oidc-provider, or iam:CreateOpenIDConnectProvider)",
         ), tuple(results)
+    refused = _audience_refused(s)
+    if refused is not None:
+        results.append(RequestResult(WEB, s.role_arn, Decision.ImplicitDeny))
+        return refused, tuple(results)
     chain = hops(sc, s)
     for hop in chain:
         for action in hop.actions:
@@ -202,6 +208,23 @@ def role_assumable(sc: Scenario) -> tuple[Check, tuple[RequestResult, ...]]:
         f"{s.source} can obtain the role: {path} ({words})",
         tuple(dict.fromkeys(granted)),
     ), tuple(results)
+
+
+def _audience_refused(s: Session) -> Check | None:
+    """IRSA: STS accepts a token only when its ``aud`` is one of the provider's client IDs
+    (IAM "Create an OpenID Connect (OIDC) identity provider in IAM": the audience is the client ID;
+    STS answers InvalidIdentityToken "Incorrect token audience" otherwise)."""
+    if s.source is not IdentitySource.IRSA or s.oidc_client_ids is None or s.audience in s.oidc_client_ids:
+        return None
+    assert s.oidc_issuer is not None
+    return Check(
+        Status.FALSE,
+        Reason.OIDCAudienceNotAllowed,
+        f"the token's audience {json.dumps(s.audience)} is not among the client IDs of the IAM OIDC provider for "
+        f"{issuer_host(s.oidc_issuer)} ({json.dumps(list(s.oidc_client_ids))}): STS refuses the token "
+        f"(Incorrect token audience); add it (iam:AddClientIDToOpenIDConnectProvider) or project the token for "
+        "one of them",
+    )
 
 
 def _where(ref: StatementRef) -> str:

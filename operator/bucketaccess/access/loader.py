@@ -569,6 +569,7 @@ _SESSION_FIELDS = {
     "rolePolicies",
     "oidcIssuer",
     "oidcProvider",
+    "oidcProviderClientIds",
     "oidcIssuerConfirmed",
     "audience",
 }
@@ -639,7 +640,7 @@ def _session(raw: object, caller: Caller) -> Session | None:
             raise InvalidInput(f"{path}.oidcIssuer", "is required for IRSA (the cluster's OIDC issuer URL)")
         if not issuer.startswith("https://"):
             raise InvalidInput(f"{path}.oidcIssuer", f"{issuer!r} is not an https:// issuer URL")
-    elif issuer is not None or "oidcProvider" in obj or "oidcIssuerConfirmed" in obj:
+    elif issuer is not None or {"oidcProvider", "oidcProviderClientIds", "oidcIssuerConfirmed"} & set(obj):
         raise InvalidInput(f"{path}.oidcIssuer", "is only for IRSA")
     return Session(
         source=source,
@@ -654,9 +655,23 @@ def _session(raw: object, caller: Caller) -> Session | None:
         role_policies=_named_list(obj, "rolePolicies", path, PolicyKind.Identity),
         oidc_issuer=issuer,
         oidc_provider_exists=_bool(obj, "oidcProvider", path, default=True),
+        oidc_client_ids=_client_ids(obj, path),
         oidc_issuer_confirmed=_bool(obj, "oidcIssuerConfirmed", path, default=True),
         audience=_str_or(obj, "audience", path, "sts.amazonaws.com"),
     )
+
+
+def _client_ids(obj: Mapping[str, Any], path: str) -> tuple[str, ...] | None:
+    """``oidcProviderClientIds``: the audiences the IAM OIDC provider accepts; absent, not checked."""
+    if obj.get("oidcProviderClientIds") is None:
+        return None
+    where = f"{path}.oidcProviderClientIds"
+    ids = _list(obj, "oidcProviderClientIds", path)
+    if not all(isinstance(i, str) and i for i in ids):
+        raise InvalidInput(where, "must be a list of non-empty strings")
+    if obj.get("oidcProvider") is False:
+        raise InvalidInput(where, "describes the provider, and oidcProvider says there is none")
+    return tuple(ids)
 
 
 def _target(raw: object, source: SessionSource) -> TargetRole | None:

@@ -199,6 +199,7 @@ class Session:
     role_policies: tuple[NamedDocument, ...] = ()  # the first role's own policies (with a target role)
     oidc_issuer: str | None = None  # IRSA: the cluster's OIDC issuer URL
     oidc_provider_exists: bool = True
+    oidc_client_ids: tuple[str, ...] | None = None  # IRSA: the provider's client IDs; None: not described
     oidc_issuer_confirmed: bool = True  # False: taken from the trust policy, not known to be the cluster's
     audience: str = "sts.amazonaws.com"
 

@@ -37,10 +37,12 @@ from .ports import (
     ClusterInfo,
     Document,
     KeyInfo,
+    OIDCProviderInfo,
     OrgChains,
     OrgInfo,
     PodIdentityAssociation,
     RoleInfo,
+    issuer_host,
 )
 
 # boto3 operation -> the IAM action AWS checks, where the two names differ.
@@ -211,18 +213,21 @@ class BotoReader:
                 self._caller_account = str(self.call(self.client("sts"), "GetCallerIdentity")["Account"])
             return self._caller_account
 
+    def _iam_of(self, account: str, action: str, what: str) -> Any:
+        """An IAM client for ``account``: IAM is per account, so one elsewhere is readable only
+        through the account reader role there."""
+        if account == self.caller_account():
+            return self.client("iam")
+        if not self._account_reader_role_name:
+            raise OperatorAccessDenied(
+                action,
+                f"{what} is in account {account}, not the operator's; configure --account-reader-role-name "
+                "with a role the operator may assume in that account",
+            )
+        return self.assumed_client(f"arn:aws:iam::{account}:role/{self._account_reader_role_name}", "iam")
+
     def role(self, arn: str) -> RoleInfo:
-        account = Arn.parse(arn).account
-        iam = self.client("iam")
-        if account != self.caller_account():
-            # IAM is per account: a role elsewhere is readable only through a role in its account.
-            if not self._account_reader_role_name:
-                raise OperatorAccessDenied(
-                    "iam:GetRole",
-                    f"role {arn} is in account {account}, not the operator's; configure --account-reader-role-name "
-                    "with a role the operator may assume in that account",
-                )
-            iam = self.assumed_client(f"arn:aws:iam::{account}:role/{self._account_reader_role_name}", "iam")
+        iam = self._iam_of(Arn.parse(arn).account, "iam:GetRole", f"role {arn}")
         name = arn.rsplit("/", 1)[-1]
         role = self.call(iam, "GetRole", kind="role", name=arn, RoleName=name)["Role"]
         inline = tuple(
@@ -375,6 +380,31 @@ class BotoReader:
         return ClusterInfo(
             name=name, arn=str(cluster.get("arn") or ""), oidc_issuer=str(issuer) if issuer else None
         )
+
+    def oidc_provider(self, account: str, issuer: str) -> OIDCProviderInfo | None:
+        host = issuer_host(issuer)
+        iam = self._iam_of(account, "iam:ListOpenIDConnectProviders", f"the OIDC provider for {host}")
+        listed = self.call(iam, "ListOpenIDConnectProviders") or {}
+        for entry in listed.get("OpenIDConnectProviderList", []):
+            arn = str(entry.get("Arn") or "")
+            if arn.partition(":oidc-provider/")[2] != host:
+                continue
+            try:
+                found = self.call(
+                    iam,
+                    "GetOpenIDConnectProvider",
+                    kind="OIDC provider",
+                    name=arn,
+                    OpenIDConnectProviderArn=arn,
+                )
+            except NotFound:
+                return None  # deleted between the list and the read
+            return OIDCProviderInfo(
+                arn=arn,
+                url=str((found or {}).get("Url") or host),
+                client_ids=tuple(str(c) for c in (found or {}).get("ClientIDList") or ()),
+            )
+        return None
 
     def pod_identity_associations(
         self, cluster: str, namespace: str, service_account: str

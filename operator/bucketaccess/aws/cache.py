@@ -27,9 +27,11 @@ from .ports import (
     ClusterInfo,
     Document,
     KeyInfo,
+    OIDCProviderInfo,
     OrgInfo,
     PodIdentityAssociation,
     RoleInfo,
+    issuer_host,
 )
 
 T = TypeVar("T")
@@ -148,6 +150,10 @@ class CachedReader:
 
     def cluster(self, name: str) -> ClusterInfo:
         return self._get(("eks-cluster", name), lambda: self.inner.cluster(name))
+
+    def oidc_provider(self, account: str, issuer: str) -> OIDCProviderInfo | None:
+        host = issuer_host(issuer)
+        return self._get(("oidc-provider", account, host), lambda: self.inner.oidc_provider(account, issuer))
 
     def pod_identity_associations(
         self, cluster: str, namespace: str, service_account: str

@@ -23,7 +23,17 @@ from typing import Any
 from ..policy import Arn
 from .attempts import WriteCheck
 from .errors import AwsError, NotFound, OperatorAccessDenied
-from .ports import BucketInfo, ClusterInfo, Document, KeyInfo, OrgInfo, PodIdentityAssociation, RoleInfo
+from .ports import (
+    BucketInfo,
+    ClusterInfo,
+    Document,
+    KeyInfo,
+    OIDCProviderInfo,
+    OrgInfo,
+    PodIdentityAssociation,
+    RoleInfo,
+    issuer_host,
+)
 
 _ROLE_ARN = re.compile(r"^arn:aws:iam::(\d{12}):role/(?:.*/)?([\w+=,.@-]+)$")
 _UNIQUE_ID = re.compile(r"^(AROA|AIDA)[A-Z0-9]{8,}$")
@@ -132,6 +142,7 @@ class MemoryAws:
         self.org_reader_role_arn: str | None = None  # a role in the management account, as BotoReader's
         self.clusters: dict[str, ClusterInfo] = {}
         self.associations: list[PodIdentityAssociation] = []
+        self.oidc_providers: dict[str, OIDCProviderInfo] = {}  # by ARN
         self.writes: list[Write] = []
         self.reads = 0
         self._failures: dict[str, list[AwsError]] = {}
@@ -160,6 +171,17 @@ class MemoryAws:
         key = MemoryKey(arn, text, **fields)
         self.keys[arn] = key
         return key
+
+    def add_oidc_provider(
+        self, issuer: str, account: str | None = None, client_ids: tuple[str, ...] = ("sts.amazonaws.com",)
+    ) -> OIDCProviderInfo:
+        """An IAM OIDC provider for ``issuer`` in ``account`` (the operator's by default), with the
+        client ID ``eksctl utils associate-iam-oidc-provider`` gives it."""
+        host = issuer_host(issuer)
+        arn = f"arn:aws:iam::{account or self.account}:oidc-provider/{host}"
+        provider = OIDCProviderInfo(arn=arn, url=host, client_ids=client_ids)
+        self.oidc_providers[arn] = provider
+        return provider
 
     def fail(self, operation: str, error: AwsError, times: int = 1) -> None:
         """The next ``times`` calls of ``operation`` (``s3:PutBucketPolicy``, ...) raise ``error``."""
@@ -318,6 +340,12 @@ class MemoryAws:
                 "EKS cluster", name, code="ResourceNotFoundException", operation="eks:DescribeCluster"
             )
         return self.clusters[name]
+
+    def oidc_provider(self, account: str, issuer: str) -> OIDCProviderInfo | None:
+        self.reads += 1
+        self._maybe_fail("iam:ListOpenIDConnectProviders")
+        host = issuer_host(issuer)
+        return self.oidc_providers.get(f"arn:aws:iam::{account}:oidc-provider/{host}")
 
     def pod_identity_associations(
         self, cluster: str, namespace: str, service_account: str

@@ -86,6 +86,20 @@ class ClusterInfo:
     oidc_issuer: str | None
 
 
+def issuer_host(issuer: str) -> str:
+    """An OIDC issuer as IAM names its provider: no scheme, no trailing slash."""
+    return issuer.removeprefix("https://").rstrip("/")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OIDCProviderInfo:
+    """One IAM OIDC identity provider (iam:GetOpenIDConnectProvider)."""
+
+    arn: str  # arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH
+    url: str  # as IAM holds it: no scheme
+    client_ids: tuple[str, ...]  # the audiences STS accepts in a token's aud
+
+
 @dataclass(frozen=True, kw_only=True)
 class OrgChains:
     scps: tuple[tuple[tuple[str, Document], ...], ...]  # per level, root first: (name, document)
@@ -168,6 +182,16 @@ class AwsReader(Protocol):
     def cluster(self, name: str) -> ClusterInfo:
         """The EKS cluster (eks:DescribeCluster), with its OIDC issuer, None when it has none.
         NotFound(kind="EKS cluster") when EKS answers ResourceNotFoundException."""
+        ...
+
+    def oidc_provider(self, account: str, issuer: str) -> OIDCProviderInfo | None:
+        """The IAM OIDC identity provider of ``account`` for ``issuer`` (an ``https://`` URL or a
+        bare host and path), the one STS checks an IRSA token against: every provider of the
+        account is listed (iam:ListOpenIDConnectProviders) and the one whose URL is the issuer's,
+        without scheme or trailing slash, is read (iam:GetOpenIDConnectProvider) for its client
+        IDs. None when the account has no provider for the issuer (then STS refuses every token
+        of it). An account other than :meth:`caller_account` is read through the account reader
+        role; with none configured, OperatorAccessDenied (``iam:ListOpenIDConnectProviders``)."""
         ...
 
     def pod_identity_associations(

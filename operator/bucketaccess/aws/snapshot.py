@@ -116,7 +116,7 @@ def _session_block(reader: AwsReader, s: SessionIntent, unknown: Unknown) -> dic
                 # not configured: evaluate for the issuer the trust policy names, and say so
                 block["oidcIssuer"] = named
                 block["oidcIssuerConfirmed"] = False
-                return block
+                return _with_oidc_provider(reader, block, unknown)
             unknown.setdefault(
                 ConditionType.RoleAssumable,
                 {
@@ -127,7 +127,7 @@ def _session_block(reader: AwsReader, s: SessionIntent, unknown: Unknown) -> dic
             )
             return None
         block["oidcIssuer"] = s.oidc_issuer
-        return block
+        return _with_oidc_provider(reader, block, unknown)
     block["sessionTags"] = s.session_tags
     if s.cluster_arn:
         block["cluster"] = s.cluster_arn
@@ -143,6 +143,27 @@ def _session_block(reader: AwsReader, s: SessionIntent, unknown: Unknown) -> dic
         if s.external_id:
             block["targetRole"]["externalId"] = s.external_id
         block["rolePolicies"] = _policies(first)
+    return block
+
+
+def _with_oidc_provider(
+    reader: AwsReader, block: dict[str, Any], unknown: dict[ConditionType, dict[str, str]]
+) -> dict[str, Any]:
+    """IRSA: the role's account's IAM OIDC provider for the issuer, whose client IDs STS checks a
+    token's ``aud`` against; none there and STS refuses every token (``oidcProvider: false``)."""
+    account, issuer = block["roleArn"].split(":")[4], block["oidcIssuer"]
+    try:
+        provider = reader.oidc_provider(account, issuer)
+    except AwsUnavailable:
+        raise
+    except AwsError as exc:
+        message = f"the IAM OIDC provider of account {account} for {issuer} could not be read: {exc.message}"
+        unknown.setdefault(ConditionType.RoleAssumable, {"reason": exc.reason, "message": message})
+        return block
+    if provider is None:
+        block["oidcProvider"] = False
+    else:
+        block["oidcProviderClientIds"] = list(provider.client_ids)
     return block
 
 

@@ -58,7 +58,11 @@ _READY_REASON: dict[tuple[ConditionType, Reason], Reason] = {
 
 def ready_reason(check: Condition) -> Reason:
     """``ExplicitDeny`` on BucketPolicyAllows reads ``ExplicitDenyInBucketPolicy`` on Ready."""
-    return _READY_REASON.get((check.type, check.reason), check.reason)
+    return ready_reason_of(check.type, check.reason)
+
+
+def ready_reason_of(layer: ConditionType, reason: Reason) -> Reason:
+    return _READY_REASON.get((layer, reason), reason)
 
 
 def derive_ready(checks: Sequence[Condition]) -> Condition:

@@ -4,10 +4,13 @@ and the RoleAssumable and SessionPolicyAllows conditions a verification writes (
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from bucketaccess.aws.cache import CachedReader, TTLCache
+from bucketaccess.aws.errors import OperatorAccessDenied
 from bucketaccess.aws.memory import MemoryAws
 from bucketaccess.aws.ports import ClusterInfo, PodIdentityAssociation
 from bucketaccess.reconcile import Deps, Outcome, RoleResolutionError, Subject, verify
@@ -91,6 +94,7 @@ def world(trust: dict[str, Any], *policies: dict[str, Any]) -> MemoryAws:
     aws.add_role(ROLE, *(policies or (PUT,)), trust=trust)
     aws.add_bucket(BUCKET)
     aws.clusters["prod"] = CLUSTER
+    aws.add_oidc_provider(ISSUER)
     return aws
 
 
@@ -149,6 +153,69 @@ def test_irsa_without_an_issuer_anywhere_is_unknown_and_says_which_flag() -> Non
 def test_the_issuer_flag_stands_in_for_the_cluster() -> None:
     out = verify(sa_subject(), deps(world(irsa_trust("uploader")), ROLE, cluster=None, issuer=ISSUER))
     assert cond(out, "RoleAssumable")[:2] == ("True", "AllowedByStatement")
+
+
+def test_irsa_without_the_accounts_oidc_provider_is_refused_live() -> None:
+    aws = world(irsa_trust("uploader"))
+    aws.oidc_providers.clear()
+    out = verify(sa_subject(), deps(aws, ROLE))
+    status, reason, message = cond(out, "RoleAssumable")
+    assert (status, reason) == ("False", "OIDCProviderMissing") and HOST in message and ACCOUNT in message
+    assert cond(out, "Ready")[:2] == ("False", "OIDCProviderMissing")
+
+
+def test_a_deleted_provider_no_longer_reads_true_once_the_cache_expires() -> None:
+    aws = world(irsa_trust("uploader"))
+    clock = [0.0]
+    reader = CachedReader(aws, TTLCache(ttl=60, clock=lambda: clock[0]))
+    before = verify(sa_subject(), replace(deps(aws, ROLE), reader=reader))
+    assert cond(before, "RoleAssumable")[:2] == ("True", "AllowedByStatement")
+    aws.oidc_providers.clear()
+    clock[0] = 61.0
+    after = verify(sa_subject(), replace(deps(aws, ROLE), reader=reader))
+    assert cond(after, "RoleAssumable")[:2] == ("False", "OIDCProviderMissing")
+    aws.add_oidc_provider(ISSUER)
+    clock[0] = 122.0
+    again = verify(sa_subject(), replace(deps(aws, ROLE), reader=reader))
+    assert cond(again, "RoleAssumable")[:2] == ("True", "AllowedByStatement")
+
+
+def test_an_audience_the_provider_does_not_list_is_refused_with_the_value_named() -> None:
+    aws = world(irsa_trust("uploader"))
+    aws.add_oidc_provider(ISSUER, client_ids=("other-audience",))
+    out = verify(sa_subject(), deps(aws, ROLE))
+    status, reason, message = cond(out, "RoleAssumable")
+    assert (status, reason) == ("False", "OIDCAudienceNotAllowed")
+    assert '"sts.amazonaws.com"' in message and "other-audience" in message
+
+
+def test_an_unreadable_provider_is_unknown_with_the_action_named() -> None:
+    aws = world(irsa_trust("uploader"))
+    aws.fail(
+        "iam:ListOpenIDConnectProviders",
+        OperatorAccessDenied("iam:ListOpenIDConnectProviders", "not authorized", code="AccessDenied"),
+    )
+    out = verify(sa_subject(), deps(aws, ROLE))
+    status, reason, message = cond(out, "RoleAssumable")
+    assert (status, reason) == ("Unknown", "OperatorAccessDenied")
+    assert "iam:ListOpenIDConnectProviders" in message
+
+
+def test_an_annotation_naming_a_missing_role_cannot_be_assumed() -> None:
+    aws = world(irsa_trust("uploader"))
+    aws.roles.clear()
+    out = verify(sa_subject(), deps(aws, ROLE))
+    status, reason, message = cond(out, "RoleAssumable")
+    assert (status, reason) == ("Unknown", "RoleNotFound") and ROLE in message
+    assert cond(out, "IdentityPolicyAllows")[:2] == ("False", "RoleNotFound")
+
+
+def test_the_provider_is_read_in_the_roles_account() -> None:
+    aws = world(irsa_trust("uploader"))
+    aws.oidc_providers.clear()
+    aws.add_oidc_provider(ISSUER, account="444455556666")
+    out = verify(sa_subject(), deps(aws, ROLE))
+    assert cond(out, "RoleAssumable")[:2] == ("False", "OIDCProviderMissing")
 
 
 def test_with_an_annotation_and_an_association_the_sdk_takes_irsa() -> None:
