@@ -185,6 +185,26 @@ def _tagging_ok(text: str) -> bool:
     return 0 < len(pairs) <= 10 and len(set(keys)) == len(keys) and all(keys)
 
 
+def _headers(raw: object, path: str) -> dict[str, str]:
+    """The headers a request sends, names in lower case; the ones that change a decision checked."""
+    if not isinstance(raw, Mapping) or not all(isinstance(v, str) for v in raw.values()):
+        raise InvalidInput(path, "must be an object of header name to string value")
+    headers = {str(k).lower(): v for k, v in raw.items()}
+    for name, value in headers.items():
+        if name == "x-amz-tagging" and not _tagging_ok(value):
+            raise InvalidInput(
+                f"{path}.{name}", "must be URL query parameters key=value&... with at most 10 tags"
+            )
+        if name == "x-amz-server-side-encryption-bucket-key-enabled" and value.lower() not in (
+            "true",
+            "false",
+        ):
+            raise InvalidInput(f"{path}.{name}", "must be true or false")
+        if name == "x-amz-server-side-encryption" and value not in _ENCRYPTION:
+            raise InvalidInput(f"{path}.{name}", f"must be one of {', '.join(_ENCRYPTION)}")
+    return headers
+
+
 def _request(raw: object, now: datetime) -> Request:
     path = "request"
     obj = _obj(
@@ -226,25 +246,7 @@ def _request(raw: object, now: datetime) -> Request:
     key = _str_or(obj, "key", path, (prefix or "") + DEFAULT_KEY)
     if prefix is not None and not key.startswith(prefix):
         raise InvalidInput(f"{path}.prefix", f"{prefix!r} is not a prefix of request.key {key!r}")
-    headers_raw = obj.get("headers") or {}
-    if not isinstance(headers_raw, Mapping) or not all(isinstance(v, str) for v in headers_raw.values()):
-        raise InvalidInput(f"{path}.headers", "must be an object of header name to string value")
-    headers = {str(k).lower(): v for k, v in headers_raw.items()}
-    for name, value in headers.items():
-        if name == "x-amz-tagging" and not _tagging_ok(value):
-            raise InvalidInput(
-                f"{path}.headers.x-amz-tagging",
-                "must be URL query parameters key=value&... with at most 10 tags",
-            )
-        if name == "x-amz-server-side-encryption-bucket-key-enabled" and value.lower() not in (
-            "true",
-            "false",
-        ):
-            raise InvalidInput(f"{path}.headers.{name}", "must be true or false")
-        if name == "x-amz-server-side-encryption" and value not in _ENCRYPTION:
-            raise InvalidInput(
-                f"{path}.headers.x-amz-server-side-encryption", f"must be one of {', '.join(_ENCRYPTION)}"
-            )
+    headers = _headers(obj.get("headers") or {}, f"{path}.headers")
     endpoint = None
     if obj.get("vpcEndpoint") is not None:
         vp = f"{path}.vpcEndpoint"

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..access.intent import SessionIntent, UploadIntent
 from ..access.scenario import KeyState
+from ..policy import Arn
 from ..vocabulary import ConditionType, IdentitySource, Reason
 from .errors import AwsError, AwsUnavailable, NotFound
 from .ports import AwsReader, BucketInfo, KeyInfo, RoleInfo
@@ -34,9 +35,8 @@ class Snapshot:
     bucket_account: str | None
     key_arn: str | None  # the customer-managed key the upload would use, when known
     default_key_arn: str | None = None  # the key of the bucket's default encryption, as KMS names it
-    bucket_key: bool = (
-        False  # this object's uploads use an S3 Bucket Key (their header, else the bucket default)
-    )
+    # this object's uploads use an S3 Bucket Key (their header, else the bucket default)
+    bucket_key: bool = False
     public_acls_blocked: bool = False  # Block Public Access refuses or ignores public ACLs here
     role_missing: bool = False  # the role does not exist
 
@@ -230,102 +230,160 @@ def _default_key(encryption: dict[str, Any] | None, used_ref: str | None, used_a
 
 
 def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
-    """Read everything one verification consults; raises AwsUnavailable only when AWS is down."""
+    """Read everything one verification consults; raises AwsUnavailable only when AWS is down.
+
+    One reader per block of the scenario, in a fixed order: each notes in ``unknown`` what it
+    could not read, and that order is the order of the scenario's ``unknown`` map.
+    """
     unknown: Unknown = {}
     identity, principal = _role_block(reader, intent.role_arn, unknown)
     session = _session_block(reader, intent.session, unknown) if intent.session else None
-    role_account = principal.split(":")[4]
-    region = "us-east-1"
-    bucket_block: dict[str, Any] = {}
-    bucket_account: str | None = None
-    bucket_encryption: dict[str, Any] | None = None
+    role_account = Arn.parse(principal).account
+    bucket = _read_bucket(reader, intent.bucket, unknown)
+    key_ref = _upload_key_ref(intent, bucket.encryption)
+    keys, key_arn = _read_key(reader, key_ref, bucket, role_account, unknown) if key_ref else ({}, None)
+    endpoint = (
+        _read_endpoint(reader, intent.vpc_endpoint, bucket.region, unknown) if intent.vpc_endpoint else None
+    )
+    accounts = tuple(a for a in {role_account, bucket.account, *(Arn.parse(k).account for k in keys)} if a)
+    organization = _read_organization(reader, accounts, unknown)
+    # what every scenario holds beside its request, in the order of a scenario's keys
+    shared: dict[str, Any] = {"identity": identity, "bucket": bucket.block}
+    if keys:
+        shared["kms"] = {"keys": keys}
+    if organization is not None:
+        shared["organization"] = organization
+    if session is not None:
+        shared["session"] = session
+    if unknown:
+        shared["unknown"] = unknown
+    return Snapshot(
+        scenarios=_scenarios(intent.requests(principal), bucket.region, endpoint, shared),
+        bucket_name=intent.bucket,
+        role_arn=principal,
+        bucket_account=bucket.account,
+        key_arn=key_arn if keys.get(key_arn or "", {}).get("manager") != "AWS" else None,
+        default_key_arn=_default_key(bucket.encryption, key_ref, key_arn),
+        bucket_key=(
+            intent.bucket_key
+            if intent.bucket_key is not None
+            else bool(bucket.encryption and bucket.encryption.get("bucketKeyEnabled"))
+        ),
+        public_acls_blocked=_public_acls_blocked(bucket.block),
+        role_missing=identity.get("exists") is False,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _BucketRead:
+    """The bucket as read: its scenario block, and what the later reads need of it."""
+
+    block: dict[str, Any]  # {} when unreadable, {"exists": False} when missing
+    region: str = "us-east-1"  # where its key and endpoint are read when the bucket cannot be
+    account: str | None = None
+    encryption: dict[str, Any] | None = None  # as S3 returned it; the block holds a copy
+
+
+def _read_bucket(reader: AwsReader, name: str, unknown: Unknown) -> _BucketRead:
     try:
-        info = reader.bucket(intent.bucket)
-        region, bucket_account, bucket_encryption = info.region, info.account, info.encryption
-        account_pab = None
-        try:
-            account_pab = reader.account_public_access_block(info.account)
-        except AwsUnavailable:
-            raise
-        except AwsError as exc:
-            _unknown(unknown, (ConditionType.PublicAccessBlockAllows,), exc)
-        bucket_block = _bucket_block(info, account_pab)
+        info = reader.bucket(name)
     except NotFound:
-        bucket_block = {"exists": False}
+        return _BucketRead(block={"exists": False})
     except AwsUnavailable:
         raise
     except AwsError as exc:
         _unknown(unknown, _BUCKET_LAYERS, exc)
+        return _BucketRead(block={})
+    account_pab = _account_public_access_block(reader, info.account, unknown)
+    return _BucketRead(
+        block=_bucket_block(info, account_pab),
+        region=info.region,
+        account=info.account,
+        encryption=info.encryption,
+    )
 
-    # Which key the upload would encrypt with: the header's, else the bucket default's.
-    key_ref = None
+
+def _account_public_access_block(reader: AwsReader, account: str, unknown: Unknown) -> dict[str, bool] | None:
+    try:
+        return reader.account_public_access_block(account)
+    except AwsUnavailable:
+        raise
+    except AwsError as exc:
+        _unknown(unknown, (ConditionType.PublicAccessBlockAllows,), exc)
+        return None
+
+
+def _upload_key_ref(intent: UploadIntent, encryption: dict[str, Any] | None) -> str | None:
+    """Which key the upload would encrypt with: the header's, else the bucket default's."""
     if intent.sse == "aws:kms":
-        key_ref = intent.kms_key
-    elif (
-        intent.sse is None
-        and bucket_encryption
-        and str(bucket_encryption.get("algorithm", "")).startswith("aws:kms")
-    ):
-        key_ref = bucket_encryption.get("kmsKeyArn")
-    keys: dict[str, Any] = {}
-    key_arn = None
-    if key_ref:
-        try:
-            key = reader.key(key_ref, region)
-            key_arn = key.arn
-            keys[key.arn] = _key_entry(key)
-            if bucket_encryption and bucket_encryption.get("kmsKeyArn") == key_ref:
-                bucket_block["encryption"]["kmsKeyArn"] = key.arn
-        except NotFound:
-            missing = key_ref if key_ref.startswith("arn:aws:kms:") and ":key/" in key_ref else None
-            missing = (
-                missing
-                or f"arn:aws:kms:{region}:{bucket_account or role_account}:key/{key_ref.rsplit('/', 1)[-1]}"
-            )
-            keys[missing] = {
+        return intent.kms_key
+    if intent.sse is None and encryption and str(encryption.get("algorithm", "")).startswith("aws:kms"):
+        return encryption.get("kmsKeyArn")
+    return None
+
+
+def _read_key(
+    reader: AwsReader,
+    key_ref: str,
+    bucket: _BucketRead,
+    role_account: str,
+    unknown: Unknown,
+) -> tuple[dict[str, Any], str | None]:
+    """The scenario's ``kms.keys`` for the upload's key, and its ARN as KMS names it (None when
+    the key could not be read)."""
+    try:
+        key = reader.key(key_ref, bucket.region)
+    except NotFound:
+        missing = _missing_key_arn(key_ref, bucket.region, bucket.account or role_account)
+        _name_default_key(bucket, key_ref, missing)
+        return {
+            missing: {
                 "state": KeyState.NotFound,
                 "aliases": [key_ref.split(":")[-1]] if "alias/" in key_ref else [],
             }
-            if bucket_encryption and bucket_encryption.get("kmsKeyArn") == key_ref:
-                bucket_block["encryption"]["kmsKeyArn"] = missing
-        except AwsUnavailable:
-            raise
-        except AwsError as exc:
-            _unknown(unknown, (ConditionType.KMSKeyUsable,), exc)
+        }, None
+    except AwsUnavailable:
+        raise
+    except AwsError as exc:
+        _unknown(unknown, (ConditionType.KMSKeyUsable,), exc)
+        return {}, None
+    _name_default_key(bucket, key_ref, key.arn)
+    return {key.arn: _key_entry(key)}, key.arn
 
-    endpoint = None
-    if intent.vpc_endpoint:
-        try:
-            endpoint = {
-                "id": intent.vpc_endpoint,
-                "policy": reader.vpc_endpoint_policy(intent.vpc_endpoint, region),
-            }
-        except AwsUnavailable:
-            raise
-        except AwsError as exc:
-            _unknown(unknown, (ConditionType.VPCEndpointPolicyAllows,), exc)
-            endpoint = {"id": intent.vpc_endpoint}
-        if endpoint.get("policy") is None:
-            endpoint.pop("policy", None)
 
-    organization = None
-    accounts = tuple(a for a in {role_account, bucket_account, *(k.split(":")[4] for k in keys)} if a)
+def _missing_key_arn(key_ref: str, region: str, account: str) -> str:
+    """The ARN a key that does not exist is reported under: the reference when it is a key ARN,
+    else the ARN the key would have in the bucket's region and account."""
+    if key_ref.startswith("arn:aws:kms:") and ":key/" in key_ref:
+        return key_ref
+    return f"arn:aws:kms:{region}:{account}:key/{key_ref.rsplit('/', 1)[-1]}"
+
+
+def _name_default_key(bucket: _BucketRead, key_ref: str, key_arn: str) -> None:
+    # The bucket default may name its key by alias or id: the block names it by the ARN the
+    # scenario's keys are listed under, so that the two meet.
+    if bucket.encryption and bucket.encryption.get("kmsKeyArn") == key_ref:
+        bucket.block["encryption"]["kmsKeyArn"] = key_arn
+
+
+def _read_endpoint(reader: AwsReader, endpoint_id: str, region: str, unknown: Unknown) -> dict[str, Any]:
+    """The request's ``vpcEndpoint``: its id, and its policy when it has one (none allows all)."""
+    try:
+        policy = reader.vpc_endpoint_policy(endpoint_id, region)
+    except AwsUnavailable:
+        raise
+    except AwsError as exc:
+        _unknown(unknown, (ConditionType.VPCEndpointPolicyAllows,), exc)
+        return {"id": endpoint_id}
+    return {"id": endpoint_id, "policy": policy} if policy is not None else {"id": endpoint_id}
+
+
+def _read_organization(
+    reader: AwsReader, accounts: tuple[str, ...], unknown: Unknown
+) -> dict[str, Any] | None:
+    """The scenario's ``organization``: the SCP and RCP chains of each account the request touches."""
     try:
         org = reader.organization(accounts)
-        if org is not None:
-            organization = {
-                "id": org.id,
-                "managementAccount": org.management_account,
-                "accounts": {
-                    acct: {
-                        "scps": [[{"name": n, "document": d} for n, d in level] for level in chains.scps],
-                        "rcps": [
-                            [{"name": n, "document": d} for n, d in level] for level in chains.rcps if level
-                        ],
-                    }
-                    for acct, chains in org.chains.items()
-                },
-            }
     except AwsUnavailable:
         raise
     except AwsError as exc:
@@ -333,42 +391,38 @@ def take(reader: AwsReader, intent: UploadIntent) -> Snapshot:
         message = f"the organization's SCPs and RCPs could not be read: {exc.message}; give the operator an org-reader role (--org-reader-role-arn)"
         unknown.setdefault(ConditionType.SCPAllows, {"reason": reason, "message": message})
         unknown.setdefault(ConditionType.RCPAllows, {"reason": reason, "message": message})
+        return None
+    if org is None:
+        return None
+    return {
+        "id": org.id,
+        "managementAccount": org.management_account,
+        "accounts": {
+            acct: {
+                "scps": [[{"name": n, "document": d} for n, d in level] for level in chains.scps],
+                "rcps": [[{"name": n, "document": d} for n, d in level] for level in chains.rcps if level],
+            }
+            for acct, chains in org.chains.items()
+        },
+    }
 
+
+def _scenarios(
+    requests: list[dict[str, Any]], region: str, endpoint: dict[str, Any] | None, shared: dict[str, Any]
+) -> tuple[dict[str, Any], ...]:
+    """One scenario per request; every block but the request is the same object in each."""
     scenarios = []
-    for request in intent.requests(principal):
+    for request in requests:
         if endpoint is not None:
             request["vpcEndpoint"] = endpoint
-        scenario: dict[str, Any] = {
-            "region": region,
-            "request": request,
-            "identity": identity,
-            "bucket": bucket_block,
-        }
-        if keys:
-            scenario["kms"] = {"keys": keys}
-        if organization is not None:
-            scenario["organization"] = organization
-        if session is not None:
-            scenario["session"] = session
-        if unknown:
-            scenario["unknown"] = unknown
-        scenarios.append(scenario)
-    return Snapshot(
-        scenarios=tuple(scenarios),
-        bucket_name=intent.bucket,
-        role_arn=principal,
-        bucket_account=bucket_account,
-        key_arn=key_arn if keys.get(key_arn or "", {}).get("manager") != "AWS" else None,
-        default_key_arn=_default_key(bucket_encryption, key_ref, key_arn),
-        bucket_key=(
-            intent.bucket_key
-            if intent.bucket_key is not None
-            else bool(bucket_encryption and bucket_encryption.get("bucketKeyEnabled"))
-        ),
-        public_acls_blocked=any(
-            bool((bucket_block.get(k) or {}).get(flag))
-            for k in ("publicAccessBlock", "accountPublicAccessBlock")
-            for flag in ("BlockPublicAcls", "IgnorePublicAcls")
-        ),
-        role_missing=identity.get("exists") is False,
+        scenarios.append({"region": region, "request": request, **shared})
+    return tuple(scenarios)
+
+
+def _public_acls_blocked(bucket_block: dict[str, Any]) -> bool:
+    """Block Public Access, of the bucket or of its account, refuses or ignores public ACLs."""
+    return any(
+        bool((bucket_block.get(k) or {}).get(flag))
+        for k in ("publicAccessBlock", "accountPublicAccessBlock")
+        for flag in ("BlockPublicAcls", "IgnorePublicAcls")
     )

@@ -5,7 +5,7 @@ A request nobody admitted is still verified and reported, but never causes a wri
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,7 +75,8 @@ def _refused(reason: Reason, message: str) -> Admission:
 def admit(
     request: Request, class_spec: ClassSpec | None, namespace_labels: Mapping[str, str] | None
 ) -> Admission:
-    """The class's verdict, rule by rule in a fixed order; the first rule that refuses is named."""
+    """The class's verdict, rule by rule in a fixed order (``_RULES``, at the end of this module);
+    the first rule that refuses is named."""
     name = request.class_name
     if class_spec is None:
         return _refused(
@@ -86,77 +87,10 @@ def admit(
             Reason.NamespaceNotAdmitted,
             f"BucketAccessClass {name} does not admit namespace {request.namespace}",
         )
-    if not any(glob_match(p, request.bucket) for p in class_spec.buckets):
-        return _refused(
-            Reason.BucketNotAdmitted, f"BucketAccessClass {name} does not admit bucket {request.bucket}"
-        )
-    prefixes, prefix = class_spec.prefixes, request.prefix
-    if prefixes is not None:
-        ok = ("*" in prefixes) if prefix == "" else any(glob_match(p, prefix) for p in prefixes)
-        if not ok:
-            shown = prefix or '"" (the whole bucket)'
-            return _refused(
-                Reason.PrefixNotAdmitted, f"BucketAccessClass {name} does not admit prefix {shown}"
-            )
-    cap = class_spec.max_prefix_length
-    if cap is not None and len(prefix) > cap:
-        return _refused(
-            Reason.PrefixNotAdmitted,
-            f"prefix is {len(prefix)} characters long, over BucketAccessClass {name}'s limit of {cap} "
-            "(limits.maxPrefixLength)",
-        )
-    if request.role_arn is None:
-        return _refused(
-            Reason.RoleNotAdmitted,
-            f"BucketAccessClass {name} cannot admit a request whose role could not be resolved",
-        )
-    if not any(glob_match(p, request.role_arn) for p in class_spec.roles):
-        return _refused(
-            Reason.RoleNotAdmitted, f"BucketAccessClass {name} does not admit role {request.role_arn}"
-        )
-    managing = sorted(
-        a for a in request.actions if is_bucket_action(a) and a.lower() not in GRANTABLE_BUCKET_ACTIONS
-    )
-    if managing:
-        return _refused(
-            Reason.ActionNotAdmitted,
-            f"{', '.join(managing)} manage(s) the bucket itself: the operator never grants that, whatever the class says",
-        )
-    outside = sorted(a for a in request.actions if not any(action_matches(p, a) for p in class_spec.actions))
-    if outside:
-        return _refused(
-            Reason.ActionNotAdmitted,
-            f"BucketAccessClass {name} does not admit action(s) {', '.join(outside)} (it admits {', '.join(class_spec.actions)})",
-        )
-    setting = sorted(a for a in request.actions if sets_acl(a))
-    if setting and not class_spec.acls:
-        return _refused(
-            Reason.ACLNotAdmitted,
-            f"{', '.join(setting)} set(s) an object's ACL, and BucketAccessClass {name} admits no canned ACL "
-            "to condition it on",
-        )
-    if request.acl is not None and request.acl not in class_spec.acls:
-        return _refused(
-            Reason.ACLNotAdmitted,
-            f"BucketAccessClass {name} does not admit the canned ACL {request.acl} (it admits {', '.join(class_spec.acls) or 'none'})",
-        )
-    if request.acl in PUBLIC_CANNED_ACLS and request.public_acls_blocked:
-        return _refused(
-            Reason.ACLNotAdmitted,
-            f"the canned ACL {request.acl} is public, and Block Public Access on this bucket or its account "
-            "refuses or ignores public ACLs: granting it would change nothing but the risk",
-        )
-    key = request.kms_key
-    if (
-        key is not None
-        and key != request.default_key
-        and not any(arn_matches(p, key) for p in class_spec.kms_keys)
-    ):
-        allowed = ", ".join(class_spec.kms_keys) or "only the key of the bucket's default encryption"
-        return _refused(
-            Reason.KMSKeyNotAdmitted,
-            f"BucketAccessClass {name} does not admit KMS key {key} (it admits {allowed})",
-        )
+    for rule in _RULES:
+        refusal = rule(request, class_spec)
+        if refusal is not None:
+            return refusal
     return Admission(
         True,
         Reason.AdmittedByClass,
@@ -164,3 +98,135 @@ def admit(
         class_spec.bucket_policy,
         class_spec.kms_key_users,
     )
+
+
+# The rules of a class that exists and admits the namespace: each refuses (an Admission) or
+# passes (None).
+
+
+def _bucket_not_admitted(request: Request, spec: ClassSpec) -> Admission | None:
+    if any(glob_match(p, request.bucket) for p in spec.buckets):
+        return None
+    return _refused(
+        Reason.BucketNotAdmitted,
+        f"BucketAccessClass {request.class_name} does not admit bucket {request.bucket}",
+    )
+
+
+def _prefix_not_admitted(request: Request, spec: ClassSpec) -> Admission | None:
+    prefixes, prefix = spec.prefixes, request.prefix
+    if prefixes is None:
+        return None  # any prefix
+    # the whole bucket ("") only where the class lists "*" itself (docs/api.md, prefixes)
+    ok = ("*" in prefixes) if prefix == "" else any(glob_match(p, prefix) for p in prefixes)
+    if ok:
+        return None
+    shown = prefix or '"" (the whole bucket)'
+    return _refused(
+        Reason.PrefixNotAdmitted, f"BucketAccessClass {request.class_name} does not admit prefix {shown}"
+    )
+
+
+def _prefix_too_long(request: Request, spec: ClassSpec) -> Admission | None:
+    cap, prefix = spec.max_prefix_length, request.prefix
+    if cap is None or len(prefix) <= cap:
+        return None
+    return _refused(
+        Reason.PrefixNotAdmitted,
+        f"prefix is {len(prefix)} characters long, over BucketAccessClass {request.class_name}'s limit of {cap} "
+        "(limits.maxPrefixLength)",
+    )
+
+
+def _role_not_admitted(request: Request, spec: ClassSpec) -> Admission | None:
+    name = request.class_name
+    if request.role_arn is None:
+        return _refused(
+            Reason.RoleNotAdmitted,
+            f"BucketAccessClass {name} cannot admit a request whose role could not be resolved",
+        )
+    if any(glob_match(p, request.role_arn) for p in spec.roles):
+        return None
+    return _refused(
+        Reason.RoleNotAdmitted, f"BucketAccessClass {name} does not admit role {request.role_arn}"
+    )
+
+
+def _action_manages_bucket(request: Request, spec: ClassSpec) -> Admission | None:
+    managing = sorted(
+        a for a in request.actions if is_bucket_action(a) and a.lower() not in GRANTABLE_BUCKET_ACTIONS
+    )
+    if not managing:
+        return None
+    return _refused(
+        Reason.ActionNotAdmitted,
+        f"{', '.join(managing)} manage(s) the bucket itself: the operator never grants that, whatever the class says",
+    )
+
+
+def _action_not_admitted(request: Request, spec: ClassSpec) -> Admission | None:
+    outside = sorted(a for a in request.actions if not any(action_matches(p, a) for p in spec.actions))
+    if not outside:
+        return None
+    return _refused(
+        Reason.ActionNotAdmitted,
+        f"BucketAccessClass {request.class_name} does not admit action(s) {', '.join(outside)} (it admits {', '.join(spec.actions)})",
+    )
+
+
+def _acl_action_without_acl(request: Request, spec: ClassSpec) -> Admission | None:
+    setting = sorted(a for a in request.actions if sets_acl(a))
+    if not setting or spec.acls:
+        return None
+    # the grant of an ACL-setting action is conditioned on the canned ACLs the class admits
+    return _refused(
+        Reason.ACLNotAdmitted,
+        f"{', '.join(setting)} set(s) an object's ACL, and BucketAccessClass {request.class_name} admits no canned ACL "
+        "to condition it on",
+    )
+
+
+def _acl_not_admitted(request: Request, spec: ClassSpec) -> Admission | None:
+    if request.acl is None or request.acl in spec.acls:
+        return None
+    return _refused(
+        Reason.ACLNotAdmitted,
+        f"BucketAccessClass {request.class_name} does not admit the canned ACL {request.acl} (it admits {', '.join(spec.acls) or 'none'})",
+    )
+
+
+def _public_acl_blocked(request: Request, spec: ClassSpec) -> Admission | None:
+    if request.acl not in PUBLIC_CANNED_ACLS or not request.public_acls_blocked:
+        return None
+    return _refused(
+        Reason.ACLNotAdmitted,
+        f"the canned ACL {request.acl} is public, and Block Public Access on this bucket or its account "
+        "refuses or ignores public ACLs: granting it would change nothing but the risk",
+    )
+
+
+def _kms_key_not_admitted(request: Request, spec: ClassSpec) -> Admission | None:
+    key = request.kms_key
+    # the bucket's own default key is always admitted; any other must match the class's globs
+    if key is None or key == request.default_key or any(arn_matches(p, key) for p in spec.kms_keys):
+        return None
+    allowed = ", ".join(spec.kms_keys) or "only the key of the bucket's default encryption"
+    return _refused(
+        Reason.KMSKeyNotAdmitted,
+        f"BucketAccessClass {request.class_name} does not admit KMS key {key} (it admits {allowed})",
+    )
+
+
+# In this order: what a request is refused for is the first of these that refuses it.
+_RULES: tuple[Callable[[Request, ClassSpec], Admission | None], ...] = (
+    _bucket_not_admitted,
+    _prefix_not_admitted,
+    _prefix_too_long,
+    _role_not_admitted,
+    _action_manages_bucket,
+    _action_not_admitted,
+    _acl_action_without_acl,
+    _acl_not_admitted,
+    _public_acl_blocked,
+    _kms_key_not_admitted,
+)

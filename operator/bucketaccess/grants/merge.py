@@ -103,100 +103,145 @@ def merge(
     limit: int,
     key_policy: bool = False,
 ) -> Merge:
+    """``desired`` (ours, owned by Sid) merged into the live policy; a refusal is data, not raised."""
     if any(s.get("Effect") != "Allow" for s in desired):
         raise ValueError("the operator writes Allow statements only")  # a bug, never a runtime case
-    if live_text:
-        try:
-            live = json.loads(live_text)
-            live_statements = _statements(live)
-        except (ValueError, AttributeError):
-            return Merge(None, False, refusal=Reason.UnreadablePolicy, detail="the live policy is not JSON")
-        if not isinstance(live, dict):
-            return Merge(
-                None,
-                False,
-                refusal=Reason.UnreadablePolicy,
-                detail="the live policy is not a JSON object",
-            )
-    else:
-        live, live_statements = {}, []
-    foreign = [s for s in live_statements if not (isinstance(s, dict) and owned.match(str(s.get("Sid", ""))))]
-    ours_live = {
-        str(s["Sid"]): s
-        for s in live_statements
-        if isinstance(s, dict) and owned.match(str(s.get("Sid", "")))
-    }
+    parsed = _parse_live(live_text)
+    if isinstance(parsed, Merge):
+        return parsed
+    live, live_statements = parsed
+    foreign, ours_live = _split_ours(live_statements, owned)
     ours_new = {str(s["Sid"]): s for s in desired}
-    added = tuple(
-        sorted(
-            sid
-            for sid, s in ours_new.items()
-            if sid not in ours_live or canonical(ours_live[sid]) != canonical(s)
-        )
-    )
-    removed = tuple(sorted(sid for sid in ours_live if sid not in ours_new))
-    stale = tuple(sorted({p for s in ours_live.values() for p in _principals(s) if _UNIQUE_ID.match(p)}))
-    # Foreign statements are carried over as they are, so the policy changes exactly when ours do;
-    # where ours stood among them does not matter to AWS, and is no reason to write.
-    changed = bool(added or removed)
-    had = {p for s in ours_live.values() for p in _principals(s)}
-    wants = {p for s in ours_new.values() for p in _principals(s)}
-    principals_added = tuple(sorted(wants - had))
-    principals_removed = tuple(sorted(had - wants))
+    change = _OursChange.between(ours_live, ours_new)
     statements = [*foreign, *[ours_new[sid] for sid in sorted(ours_new)]]
     if not statements:
+        return change.merge(None, change.changed or bool(live_text), None, foreign)
+    document = _document(live, statements)
+    text = dumps(document)
+    if not change.changed:
+        return change.merge(document, False, text, foreign)
+    # the guards, on a policy that would be written
+    refused = _over_limit(text, limit)
+    if refused is None and key_policy:
+        refused = _lockout_risk(live_statements, statements)
+    if refused is not None:
+        return change.refused(*refused)
+    return change.merge(document, True, text, foreign)
+
+
+def _parse_live(live_text: str | None) -> tuple[dict[str, Any], list[Any]] | Merge:
+    """The live policy and its statements ({} and [] when there is none), or the refusal to
+    merge into a policy that cannot be read."""
+    if not live_text:
+        return {}, []
+    try:
+        live = json.loads(live_text)
+        live_statements = _statements(live)
+    except (ValueError, AttributeError):
+        return Merge(None, False, refusal=Reason.UnreadablePolicy, detail="the live policy is not JSON")
+    if not isinstance(live, dict):
         return Merge(
-            None,
-            changed or bool(live_text),
-            None,
-            added,
-            removed,
-            stale,
-            foreign=tuple(foreign),
-            principals_added=principals_added,
-            principals_removed=principals_removed,
+            None, False, refusal=Reason.UnreadablePolicy, detail="the live policy is not a JSON object"
         )
+    return live, live_statements
+
+
+def _split_ours(
+    live_statements: list[Any], owned: re.Pattern[str]
+) -> tuple[list[Any], dict[str, dict[str, Any]]]:
+    """The foreign statements, in their order and as they are, and ours by Sid."""
+    foreign: list[Any] = []
+    ours: dict[str, dict[str, Any]] = {}
+    for s in live_statements:
+        if isinstance(s, dict) and owned.match(str(s.get("Sid", ""))):
+            ours[str(s["Sid"])] = s
+        else:
+            foreign.append(s)
+    return foreign, ours
+
+
+@dataclass(frozen=True)
+class _OursChange:
+    """How our statements differ between the live policy and the wanted one."""
+
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    stale: tuple[str, ...]
+    principals_added: tuple[str, ...]
+    principals_removed: tuple[str, ...]
+
+    @classmethod
+    def between(
+        cls, ours_live: dict[str, dict[str, Any]], ours_new: dict[str, dict[str, Any]]
+    ) -> _OursChange:
+        had = {p for s in ours_live.values() for p in _principals(s)}
+        wants = {p for s in ours_new.values() for p in _principals(s)}
+        return cls(
+            added=tuple(
+                sorted(
+                    sid
+                    for sid, s in ours_new.items()
+                    if sid not in ours_live or canonical(ours_live[sid]) != canonical(s)
+                )
+            ),
+            removed=tuple(sorted(sid for sid in ours_live if sid not in ours_new)),
+            stale=tuple(sorted(p for p in had if _UNIQUE_ID.match(p))),
+            principals_added=tuple(sorted(wants - had)),
+            principals_removed=tuple(sorted(had - wants)),
+        )
+
+    @property
+    def changed(self) -> bool:
+        # Foreign statements are carried over as they are, so the policy changes exactly when ours
+        # do; where ours stood among them does not matter to AWS, and is no reason to write.
+        return bool(self.added or self.removed)
+
+    def merge(
+        self, document: dict[str, Any] | None, changed: bool, text: str | None, foreign: list[Any]
+    ) -> Merge:
+        return Merge(
+            document,
+            changed,
+            text,
+            self.added,
+            self.removed,
+            self.stale,
+            foreign=tuple(foreign),
+            principals_added=self.principals_added,
+            principals_removed=self.principals_removed,
+        )
+
+    def refused(self, refusal: WriteRefusal, detail: str) -> Merge:
+        return Merge(None, False, None, self.added, self.removed, self.stale, refusal, detail)
+
+
+def _document(live: dict[str, Any], statements: list[Any]) -> dict[str, Any]:
+    """The merged policy: the live Version (or the current one) and Id, then the statements."""
     document: dict[str, Any] = {"Version": live.get("Version", "2012-10-17")}
     if "Id" in live:
         document["Id"] = live["Id"]
     document["Statement"] = statements
-    text = dumps(document)
-    result = Merge(
-        document,
-        changed,
-        text,
-        added,
-        removed,
-        stale,
-        foreign=tuple(foreign),
-        principals_added=principals_added,
-        principals_removed=principals_removed,
-    )
-    if not changed:
-        return result
-    if len(text.encode()) > limit:
-        return Merge(
-            None,
-            False,
-            None,
-            added,
-            removed,
-            stale,
+    return document
+
+
+def _over_limit(text: str, limit: int) -> tuple[WriteRefusal, str] | None:
+    size = len(text.encode())
+    if size > limit:
+        return (
             Reason.PolicySizeLimit,
-            f"the merged policy would be {len(text.encode())} bytes, over AWS's limit of {limit}",
+            f"the merged policy would be {size} bytes, over AWS's limit of {limit}",
         )
-    if key_policy:
-        before = [canonical(s) for s in live_statements if isinstance(s, dict) and lets_put_key_policy(s)]
-        after = {canonical(s) for s in statements if lets_put_key_policy(s)}
-        if any(b not in after for b in before):
-            return Merge(
-                None,
-                False,
-                None,
-                added,
-                removed,
-                stale,
-                Reason.LockoutRisk,
-                "the change would drop or alter a statement that lets someone call kms:PutKeyPolicy",
-            )
-    return result
+    return None
+
+
+def _lockout_risk(live_statements: list[Any], statements: list[Any]) -> tuple[WriteRefusal, str] | None:
+    """A key policy change that drops or alters a statement letting someone call
+    kms:PutKeyPolicy: whoever could mend the key policy might no longer be able to."""
+    before = [canonical(s) for s in live_statements if isinstance(s, dict) and lets_put_key_policy(s)]
+    after = {canonical(s) for s in statements if lets_put_key_policy(s)}
+    if any(b not in after for b in before):
+        return (
+            Reason.LockoutRisk,
+            "the change would drop or alter a statement that lets someone call kms:PutKeyPolicy",
+        )
+    return None

@@ -123,30 +123,57 @@ def _allows(analyses: Iterable[PolicyAnalysis]) -> list[Hit]:
 
 
 def evaluate(req: Authorization) -> RequestDecision:
+    """The decision on one request, with every cause: the explicit Denies first, then each layer
+    that must allow and does not, in the order the IAM documentation checks them."""
+    analyses, rcp_levels, scp_levels = _analyze(req)
+    denying, causes = _explicit_denies(analyses)
+    granted: list[StatementRef] = []
+    # keep going after a Deny: the missing Allows are worth reporting beside it
+    for layer, levels in ((Layer.RCP, rcp_levels), (Layer.SCP, scp_levels)):
+        for i, level in enumerate(levels):
+            _must_allow(layer, level, granted, causes, level=i)
+    if req.endpoint is not None:
+        _must_allow(Layer.Endpoint, analyses[Layer.Endpoint], granted, causes)
+    needs_limits = _resource_and_identity(req, analyses, granted, causes)
+    if needs_limits and req.ctx.caller.kind is not PrincipalKind.Account:
+        if req.boundary is not None:
+            _must_allow(Layer.Boundary, analyses[Layer.Boundary], granted, causes)
+        if req.session:
+            _must_allow(Layer.Session, analyses[Layer.Session], granted, causes)
+    if denying:
+        return RequestDecision(Decision.ExplicitDeny, tuple(causes), analyses, (), tuple(denying))
+    decision = Decision.ImplicitDeny if causes else Decision.Allowed
+    return RequestDecision(decision, tuple(causes), analyses, tuple(granted))
+
+
+_Levels = list[tuple[PolicyAnalysis, ...]]
+
+
+def _analyze(req: Authorization) -> tuple[dict[Layer, tuple[PolicyAnalysis, ...]], _Levels, _Levels]:
+    """Every policy analyzed once for the request: by layer, and the RCP and SCP levels apart
+    (each level must allow on its own)."""
     ctx = req.ctx
-    caller = ctx.caller
 
     def run(policies: Iterable[NamedPolicy]) -> tuple[PolicyAnalysis, ...]:
         return tuple(analyze(p.policy, p.source, ctx) for p in policies)
 
-    identity = run(req.identity)
-    boundary = (analyze(req.boundary.policy, req.boundary.source, ctx),) if req.boundary else ()
-    session = run(req.session) if req.session else ()
     policy = req.resource.policy if req.resource else None
-    resource = (analyze(policy.policy, policy.source, ctx),) if policy else ()
-    endpoint = (analyze(req.endpoint.policy, req.endpoint.source, ctx),) if req.endpoint else ()
     scp_levels = [run(level) for level in req.scps] if req.scps else []
     rcp_levels = [run(level) for level in req.rcps] if req.rcps else []
     analyses: dict[Layer, tuple[PolicyAnalysis, ...]] = {
-        Layer.Identity: identity,
-        Layer.Boundary: boundary,
-        Layer.Session: session,
-        Layer.Resource: resource,
-        Layer.Endpoint: endpoint,
+        Layer.Identity: run(req.identity),
+        Layer.Boundary: (analyze(req.boundary.policy, req.boundary.source, ctx),) if req.boundary else (),
+        Layer.Session: run(req.session) if req.session else (),
+        Layer.Resource: (analyze(policy.policy, policy.source, ctx),) if policy else (),
+        Layer.Endpoint: (analyze(req.endpoint.policy, req.endpoint.source, ctx),) if req.endpoint else (),
         Layer.SCP: tuple(a for level in scp_levels for a in level) if scp_levels else (),
         Layer.RCP: tuple(a for level in rcp_levels for a in level) if rcp_levels else (),
     }
+    return analyses, rcp_levels, scp_levels
 
+
+def _explicit_denies(analyses: dict[Layer, tuple[PolicyAnalysis, ...]]) -> tuple[list[Hit], list[Cause]]:
+    """Every matching Deny, and one ExplicitDeny cause per layer that has any."""
     denying: list[Hit] = []
     causes: list[Cause] = []
     for layer, group in analyses.items():
@@ -156,92 +183,96 @@ def evaluate(req: Authorization) -> RequestDecision:
         if hits:
             denying += hits
             causes.append(Cause(layer, CauseKind.ExplicitDeny, tuple(h.ref for h in hits)))
-    explicit = bool(causes)  # keep going: the missing Allows are worth reporting beside the Deny
+    return denying, causes
 
-    granted: list[StatementRef] = []
-    for layer, levels in ((Layer.RCP, rcp_levels), (Layer.SCP, scp_levels)):
-        for i, level in enumerate(levels):
-            hits = _allows(level)
-            if hits:
-                granted.append(hits[0].ref)
-            else:
-                causes.append(
-                    Cause(layer, CauseKind.NoAllow, level=i, sources=tuple(a.source for a in level))
-                )
-    if req.endpoint is not None:
-        hits = _allows(endpoint)
-        if hits:
-            granted.append(hits[0].ref)
-        else:
-            causes.append(Cause(Layer.Endpoint, CauseKind.NoAllow, sources=(req.endpoint.source,)))
 
+def _must_allow(
+    layer: Layer,
+    group: tuple[PolicyAnalysis, ...],
+    granted: list[StatementRef],
+    causes: list[Cause],
+    level: int | None = None,
+) -> None:
+    """A layer that limits: its first Allow joins the grants, or the layer is a NoAllow cause."""
+    hits = _allows(group)
+    if hits:
+        granted.append(hits[0].ref)
+    else:
+        causes.append(Cause(layer, CauseKind.NoAllow, level=level, sources=tuple(a.source for a in group)))
+
+
+def _resource_and_identity(
+    req: Authorization,
+    analyses: dict[Layer, tuple[PolicyAnalysis, ...]],
+    granted: list[StatementRef],
+    causes: list[Cause],
+) -> bool:
+    """The resource side and the identity policies together; returns whether the boundary and
+    session policies still limit the request (they do not limit a grant to the exact principal)."""
     side = req.resource
+    resource, identity = analyses[Layer.Resource], analyses[Layer.Identity]
     voided = side.voided if side else frozenset()
-    resource_hits = [h for h in _allows(resource) if h.statement.index not in voided]
-    voided_hits = [h for h in _allows(resource) if h.statement.index in voided]
-    resource_grants = [(h.ref, h.scope) for h in resource_hits]
+    resource_allows = _allows(resource)
+    voided_hits = [h for h in resource_allows if h.statement.index in voided]
+    resource_grants = [(h.ref, h.scope) for h in resource_allows if h.statement.index not in voided]
     resource_grants += [(x.ref, x.scope) for x in (side.extra_allows if side else ())]
     best = max((s for _, s in resource_grants), default=None)
-    root = caller.kind is PrincipalKind.Account
     identity_hits = _allows(identity)
-    # a service or a web identity has no identity policies: the resource policy alone decides
-    outside_iam = caller.kind in (PrincipalKind.Service, PrincipalKind.Federated)
-    identity_ok = root or outside_iam or bool(identity_hits)
-    same_account = side is None or side.owner_account == caller.account
-    mandatory = side is not None and side.mandatory
-    root_bound = root and same_account and side is not None and side.owner_root_needs_grant
-
-    resource_causes: list[Cause] = []
-    needs_limits = True  # boundary and session policies limit everything but a direct grant
-    if same_account:
-        if root_bound:
-            if best is None:
-                resource_causes.append(Cause(Layer.Resource, CauseKind.NoAllow, sources=_sources(resource)))
-        elif best is Scope.Principal:
-            needs_limits = False
-        elif best in (Scope.Role, Scope.Anyone) or (identity_ok and (not mandatory or best is Scope.Account)):
-            pass
-        elif mandatory and best is None:
-            resource_causes.append(Cause(Layer.Resource, CauseKind.NoAllow, sources=_sources(resource)))
-        else:
-            resource_causes.append(Cause(Layer.Identity, CauseKind.NoAllow, sources=_sources(identity)))
-    else:
-        if best is None:
-            resource_causes.append(Cause(Layer.Resource, CauseKind.NoAllow, sources=_sources(resource)))
-        if not identity_ok:
-            resource_causes.append(Cause(Layer.Identity, CauseKind.NoAllow, sources=_sources(identity)))
+    same_account = side is None or side.owner_account == req.ctx.caller.account
+    missing, needs_limits = _missing_grants(req, best, bool(identity_hits), same_account, resource, identity)
     # A voided Allow is a cause only where the resource side lacks the grant it would have given.
-    lacking = any(c.layer is Layer.Resource for c in resource_causes) or (
-        same_account and any(c.layer is Layer.Identity for c in resource_causes)
+    lacking = any(c.layer is Layer.Resource for c in missing) or (
+        same_account and any(c.layer is Layer.Identity for c in missing)
     )
     if lacking and voided_hits:
-        resource_causes.append(Cause(Layer.Resource, CauseKind.Voided, tuple(h.ref for h in voided_hits)))
-    causes += resource_causes
-    if not resource_causes:
+        missing.append(Cause(Layer.Resource, CauseKind.Voided, tuple(h.ref for h in voided_hits)))
+    causes += missing
+    if not missing:
         granted += [ref for ref, scope in resource_grants if scope == best][:1] if best else []
         if best is None or best is Scope.Account or not same_account:
             granted += [h.ref for h in identity_hits[:1]]
+    return needs_limits
 
-    if needs_limits and not root:
-        if req.boundary is not None:
-            hits = _allows(boundary)
-            if hits:
-                granted.append(hits[0].ref)
-            else:
-                causes.append(Cause(Layer.Boundary, CauseKind.NoAllow, sources=(req.boundary.source,)))
-        if req.session:
-            hits = _allows(session)
-            if hits:
-                granted.append(hits[0].ref)
-            else:
-                causes.append(
-                    Cause(Layer.Session, CauseKind.NoAllow, sources=tuple(p.source for p in req.session))
-                )
 
-    if explicit:
-        return RequestDecision(Decision.ExplicitDeny, tuple(causes), analyses, (), tuple(denying))
-    decision = Decision.ImplicitDeny if causes else Decision.Allowed
-    return RequestDecision(decision, tuple(causes), analyses, tuple(granted))
+def _missing_grants(
+    req: Authorization,
+    best: Scope | None,
+    identity_allows: bool,
+    same_account: bool,
+    resource: tuple[PolicyAnalysis, ...],
+    identity: tuple[PolicyAnalysis, ...],
+) -> tuple[list[Cause], bool]:
+    """Which of the resource and identity sides lacks the Allow the request needs (``best``: the
+    widest scope the resource side grants), and whether the boundary and session still limit.
+
+    Within one account either side suffices, unless the resource side is mandatory (a key policy)
+    or binds the owner's root user; across accounts both must allow.
+    """
+    side, caller = req.resource, req.ctx.caller
+    root = caller.kind is PrincipalKind.Account
+    # a service or a web identity has no identity policies: the resource policy alone decides
+    outside_iam = caller.kind in (PrincipalKind.Service, PrincipalKind.Federated)
+    identity_ok = root or outside_iam or identity_allows
+    mandatory = side is not None and side.mandatory
+    if not same_account:
+        missing = [] if best is not None else [_no_allow(Layer.Resource, resource)]
+        if not identity_ok:
+            missing.append(_no_allow(Layer.Identity, identity))
+        return missing, True
+    if root and side is not None and side.owner_root_needs_grant:
+        # S3 with ACLs enabled: the owner's root user is authorized by the resource side alone
+        return ([] if best is not None else [_no_allow(Layer.Resource, resource)]), True
+    if best is Scope.Principal:
+        return [], False
+    if best in (Scope.Role, Scope.Anyone) or (identity_ok and (not mandatory or best is Scope.Account)):
+        return [], True
+    if mandatory and best is None:
+        return [_no_allow(Layer.Resource, resource)], True
+    return [_no_allow(Layer.Identity, identity)], True
+
+
+def _no_allow(layer: Layer, analyses: tuple[PolicyAnalysis, ...]) -> Cause:
+    return Cause(layer, CauseKind.NoAllow, sources=_sources(analyses))
 
 
 def _sources(analyses: tuple[PolicyAnalysis, ...]) -> tuple[PolicySource, ...]:

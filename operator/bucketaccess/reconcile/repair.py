@@ -14,6 +14,7 @@ from typing import Any
 
 from ..aws.errors import AwsError, NotFound
 from ..aws.ports import AwsReader
+from ..aws.snapshot import Snapshot
 from ..grants.admission import Admission, admit
 from ..grants.plan import Claim, actions_for, bucket_statements, covers, key_grants, key_statements
 from ..grants.shares import Contender, Refused, allot, available_bytes
@@ -149,43 +150,85 @@ def _run_once(
 ) -> Outcome:
     outcome = verify(subject, deps, started=writes.cache.clock())
     admission, snap = outcome.admission, outcome.snapshot
-
-    def with_reconciled(cond: Condition, **changes: Any) -> Outcome:
-        writes.claims.pop(subject.uid, None)  # it wants nothing written: no pass plans it from here
-        return replace(outcome, conditions=(*outcome.conditions, cond), **changes)
-
     if admission is None or not admission.admitted:
         why = admission.reason if admission else Reason.NotAdmitted
-        return with_reconciled(
-            _reconciled(
-                ConditionStatus.FALSE,
-                Reason.NotAdmitted,
-                f"nothing is written for a request its class does not admit ({why})",
-            )
+        not_admitted = _reconciled(
+            ConditionStatus.FALSE,
+            Reason.NotAdmitted,
+            f"nothing is written for a request its class does not admit ({why})",
         )
+        return _nothing_written(outcome, subject, writes, not_admitted)
     if snap is None:
         return outcome  # AWS unavailable or unevaluable: no write on partial knowledge
+    held_back = _held_back(outcome, admission, snap)
+    if held_back is not None:
+        return _nothing_written(outcome, subject, writes, held_back)
+    me = _peer_of(subject, snap)
+    own = _claim(me, snap.key_arn)
+    if own is None:
+        return _nothing_written(outcome, subject, writes, _outcome_of_writes([], admission))
+    done = _write_within_share(own, me, peers(snap.key_arn), deps.reader, writes, before_write)
+    if isinstance(done, Refused):
+        writes.claims.pop(subject.uid, None)
+        return _over_share(outcome, done)
+    if any(a.wrote for a in done):
+        outcome = verify(subject, deps, started=writes.cache.clock())  # what AWS holds now, read fresh
+    return replace(
+        outcome,
+        conditions=(*outcome.conditions, _outcome_of_writes(done, admission)),
+        managed=_managed(own, done),
+        events=(*outcome.events, *(e for a in done for e in a.events)),
+    )
+
+
+def _write_within_share(
+    own: Claim,
+    me: Peer,
+    on_bucket: list[Peer],
+    reader: AwsReader,
+    writes: WriteDeps,
+    before_write: Callable[[Claim], None] | None,
+) -> list[Applied] | Refused:
+    """What was written for this object, or its refusal when it is over its share."""
+    # decided before anything is written for it (its finalizer included), and again under the lock
+    refused = _share_refusal(own, [me, *_others(me.owner, on_bucket, writes)], reader)
+    if refused is not None:
+        return refused
+    if before_write is not None:
+        before_write(own)
+    return _apply_all(own, me, on_bucket, reader, writes)
+
+
+def _nothing_written(outcome: Outcome, subject: Subject, writes: WriteDeps, reconciled: Condition) -> Outcome:
+    writes.claims.pop(subject.uid, None)  # it wants nothing written: no pass plans it from here
+    return replace(outcome, conditions=(*outcome.conditions, reconciled))
+
+
+def _held_back(outcome: Outcome, admission: Admission, snap: Snapshot) -> Condition | None:
+    """Why nothing may be written for an admitted, verified object, as its Reconciled condition;
+    None when something may."""
     if not admission.writes:
-        return with_reconciled(_outcome_of_writes([], admission))
+        return _outcome_of_writes([], admission)
     if snap.role_missing:
-        return with_reconciled(
-            _reconciled(
-                ConditionStatus.FALSE,
-                Reason.RoleNotFound,
-                f"role {snap.role_arn} does not exist, so AWS would refuse it as a principal; nothing was written",
-            )
+        return _reconciled(
+            ConditionStatus.FALSE,
+            Reason.RoleNotFound,
+            f"role {snap.role_arn} does not exist, so AWS would refuse it as a principal; nothing was written",
         )
     identity = next(c for c in outcome.conditions if c.type is ConditionType.IdentityPolicyAllows)
     if identity.status is ConditionStatus.UNKNOWN:
-        return with_reconciled(
-            _reconciled(
-                ConditionStatus.FALSE,
-                identity.reason,
-                f"role {snap.role_arn} could not be read, and a role that does not exist is refused as a "
-                "principal (for every tenant of the policy); nothing was written",
-            )
+        return _reconciled(
+            ConditionStatus.FALSE,
+            identity.reason,
+            f"role {snap.role_arn} could not be read, and a role that does not exist is refused as a "
+            "principal (for every tenant of the policy); nothing was written",
         )
-    me = Peer(
+    return None
+
+
+def _peer_of(subject: Subject, snap: Snapshot) -> Peer:
+    """This object as its peers see it, with what this pass just read (verified)."""
+    return Peer(
         namespace=subject.namespace,
         name=subject.name,
         spec=subject.spec,
@@ -199,36 +242,17 @@ def _run_once(
         verified=True,
         holds=subject.holds,
     )
-    own = _claim(me, snap.key_arn)
-    if own is None:
-        return with_reconciled(_outcome_of_writes([], admission))
-    on_bucket = peers(snap.key_arn)
-    # decided before anything is written for it (its finalizer included), and again under the lock
-    done: list[Applied] | Refused | None = _share_refusal(
-        own, [me, *_others(me.owner, on_bucket, writes)], deps.reader
-    )
-    if done is None:
-        if before_write is not None:
-            before_write(own)
-        done = _apply_all(own, me, on_bucket, deps.reader, writes)
-    if isinstance(done, Refused):
-        writes.claims.pop(subject.uid, None)
-        return _over_share(outcome, done)
-    applied = done
-    if any(a.wrote for a in applied):
-        outcome = verify(subject, deps, started=writes.cache.clock())  # what AWS holds now, read fresh
+
+
+def _managed(own: Claim, applied: list[Applied]) -> Managed:
+    """status.managed: the Sid and grants that hold this object's share of its bucket and key."""
     managed = Managed(bucket=own.bucket)
     for a in applied:
         if a.target == own.bucket and a.sid:
             managed = replace(managed, bucket_policy_sid=a.sid)
         elif a.target == own.kms_key_arn:
             managed = replace(managed, kms_key_arn=a.target, key_policy_sid=a.sid, grant_ids=a.grant_ids)
-    return replace(
-        outcome,
-        conditions=(*outcome.conditions, _outcome_of_writes(applied, admission)),
-        managed=managed,
-        events=(*outcome.events, *(e for a in applied for e in a.events)),
-    )
+    return managed
 
 
 def _cached_bucket_policy(reader: AwsReader, bucket: str) -> str | Unread | None:

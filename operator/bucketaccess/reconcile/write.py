@@ -12,7 +12,8 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ..aws.errors import AwsError, AwsUnavailable, NotFound
 from ..grants.merge import BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT, Merge, WriteRefusal, canonical, merge
@@ -22,6 +23,7 @@ from ..grants.plan import (
     GRANT_OPERATIONS,
     KEY_SID,
     Claim,
+    WantedGrant,
     bucket_statements,
     covering_sid,
     grant_name,
@@ -339,76 +341,116 @@ def apply_grants(
     writes: WriteDeps,
     cached: list[dict[str, object]] | Unread = UNREAD,
 ) -> Applied:
-    writer, cache = writes.writer, writes.cache
+    """Create the wanted grants that are missing and revoke ours that are no longer wanted;
+    ``owner``'s grant id comes back in ``grant_ids``."""
     desired = key_grants(key_arn, claims)
     mine = (
         grant_name(key_arn, owner.role_arn, owner.bucket)
         if owner is not None and owner.kms_mode is KMSKeyUsersMode.Grant
         else None
     )
-    if not isinstance(cached, Unread):
-        held = {
-            str(g.get("name", "")): str(g.get("grantId", ""))
-            for g in cached
-            if str(g.get("name", "")).startswith(GRANT_NAME_PREFIX)
-        }
-        if set(held) == set(desired):
-            return Applied(target=key_arn, grant_ids=(held[mine],) if mine in held else ())
+    steady = _unchanged_grants(cached, desired)
+    if steady is not None:
+        return Applied(target=key_arn, grant_ids=_id_of(mine, steady))
     try:
-        listed = writer.grants(key_arn)
+        live = _managed_grants(writes.writer.grants(key_arn))
     except AwsUnavailable:
         raise
     except AwsError as exc:
         if isinstance(exc, NotFound):
             raise
         return _failed(key_arn, exc, wrote=False)
-    live = {g.get("Name", ""): g for g in listed if str(g.get("Name", "")).startswith(GRANT_NAME_PREFIX)}
-    events: list[Event] = []
-    wrote = False
-    ids: dict[str, str] = {name: str(g["GrantId"]) for name, g in live.items() if name in desired}
+    done = _GrantWrites(
+        key_arn, writes, {name: str(g["GrantId"]) for name, g in live.items() if name in desired}
+    )
     try:
-        for name, wanted in sorted(desired.items()):
-            if name not in live:
-                log.info(
-                    "CreateGrant key=%s grantee=%s name=%s bucket=%s",
-                    key_arn,
-                    wanted.grantee,
-                    name,
-                    wanted.bucket,
-                )
-                ids[name] = writer.create_grant(
-                    key_arn, wanted.grantee, list(GRANT_OPERATIONS), name, wanted.constraints
-                )
-                events.append(
-                    Event(
-                        type=EventType.Normal,
-                        reason=Reason.AddedKMSKeyUser,
-                        message=f"key {key_arn}: grant {name} for {wanted.grantee}, for bucket {wanted.bucket} only, created",
-                    )
-                )
-                wrote = True
-        for name, grant in sorted(live.items()):
-            if name not in desired:
-                log.info("RevokeGrant key=%s name=%s", key_arn, name)
-                writer.revoke_grant(key_arn, str(grant["GrantId"]))
-                events.append(
-                    Event(
-                        type=EventType.Normal,
-                        reason=Reason.RemovedKMSKeyUser,
-                        message=f"key {key_arn}: grant {name} for {grant.get('GranteePrincipal')} revoked",
-                    )
-                )
-                wrote = True
+        done.create_missing(desired, live)
+        done.revoke_unwanted(desired, live)
     except AwsUnavailable:
-        if wrote:
-            cache.invalidate("key")
+        done.invalidate()
         raise
     except AwsError as exc:
-        if wrote:
-            cache.invalidate("key")
-        return replace(_failed(key_arn, exc, wrote=wrote), events=tuple(events))
-    if wrote:
-        cache.invalidate("key")
+        done.invalidate()
+        return replace(_failed(key_arn, exc, wrote=done.wrote), events=tuple(done.events))
+    done.invalidate()
     return Applied(
-        target=key_arn, wrote=wrote, grant_ids=(ids[mine],) if mine in ids else (), events=tuple(events)
+        target=key_arn, wrote=done.wrote, grant_ids=_id_of(mine, done.ids), events=tuple(done.events)
     )
+
+
+def _id_of(name: str | None, ids: dict[str, str]) -> tuple[str, ...]:
+    """The id of the owner's grant, as status.managed records it: () when it has none."""
+    return (ids[name],) if name in ids else ()
+
+
+def _unchanged_grants(
+    cached: list[dict[str, object]] | Unread, desired: dict[str, WantedGrant]
+) -> dict[str, str] | None:
+    """The steady state, decided from the shared cache: name -> id of our grants when they are
+    exactly the wanted ones; None when the key must be read fresh."""
+    if isinstance(cached, Unread):
+        return None
+    held = {
+        str(g.get("name", "")): str(g.get("grantId", ""))
+        for g in cached
+        if str(g.get("name", "")).startswith(GRANT_NAME_PREFIX)
+    }
+    return held if set(held) == set(desired) else None
+
+
+def _managed_grants(listed: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Our grants on the key, by name, in KMS's shape; a grant of someone else is never touched."""
+    return {g.get("Name", ""): g for g in listed if str(g.get("Name", "")).startswith(GRANT_NAME_PREFIX)}
+
+
+@dataclass
+class _GrantWrites:
+    """The grant writes on one key, as far as they got: an AWS error may stop them half way, and
+    what was done by then is still reported (and the cached key is then stale)."""
+
+    key_arn: str
+    writes: WriteDeps
+    ids: dict[str, str]  # name -> grant id of each wanted grant in place
+    events: list[Event] = field(default_factory=list)
+    wrote: bool = False
+
+    def create_missing(self, desired: dict[str, WantedGrant], live: dict[str, dict[str, Any]]) -> None:
+        key_arn = self.key_arn
+        for name, wanted in sorted(desired.items()):
+            if name in live:
+                continue
+            log.info(
+                "CreateGrant key=%s grantee=%s name=%s bucket=%s",
+                key_arn,
+                wanted.grantee,
+                name,
+                wanted.bucket,
+            )
+            self.ids[name] = self.writes.writer.create_grant(
+                key_arn, wanted.grantee, list(GRANT_OPERATIONS), name, wanted.constraints
+            )
+            self._record(
+                Reason.AddedKMSKeyUser,
+                f"key {key_arn}: grant {name} for {wanted.grantee}, for bucket {wanted.bucket} only, created",
+            )
+
+    def revoke_unwanted(self, desired: dict[str, WantedGrant], live: dict[str, dict[str, Any]]) -> None:
+        key_arn = self.key_arn
+        for name, grant in sorted(live.items()):
+            if name in desired:
+                continue
+            log.info("RevokeGrant key=%s name=%s", key_arn, name)
+            self.writes.writer.revoke_grant(key_arn, str(grant["GrantId"]))
+            self._record(
+                Reason.RemovedKMSKeyUser,
+                f"key {key_arn}: grant {name} for {grant.get('GranteePrincipal')} revoked",
+            )
+
+    def _record(self, reason: Reason, message: str) -> None:
+        self.events.append(Event(type=EventType.Normal, reason=reason, message=message))
+        self.wrote = True
+
+    def invalidate(self) -> None:
+        # a grant created or revoked: the shared cache's copy of the key no longer holds what KMS does
+        if self.wrote:
+            self.writes.cache.invalidate("key")
