@@ -89,6 +89,18 @@ BAD: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
         "spec.upload.encryption.kmsKeyArn",
     ),
     (
+        "bucket-key-without-kms-algorithm",
+        GOOD_BA,
+        {"spec.upload.encryption": {"algorithm": "AES256", "bucketKeyEnabled": True}},
+        "spec.upload.encryption.bucketKeyEnabled",
+    ),
+    (
+        "too-many-tags",
+        GOOD_BA,
+        {"spec.upload.tags": {f"k{i}": "v" for i in range(11)}},
+        "spec.upload.tags",
+    ),
+    (
         "kms-key-malformed",
         GOOD_BA,
         {"spec.upload.encryption": {"algorithm": "aws:kms", "kmsKeyArn": "1234abcd"}},
