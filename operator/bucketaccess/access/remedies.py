@@ -557,6 +557,8 @@ def refusal_message(probe: Probe, sc: Scenario) -> str:
         region = probe.key.region if probe.key else "?"
         return f"KMS key {key} is in {region} but the bucket is in {sc.region}; S3 needs a key in the bucket's region"
     if r is Reason.KMSKeyNotFound:
+        if probe.detail:  # named by alias or key id from another account
+            return f"KMS key {probe.detail}; S3 answers KMS.NotFoundException"
         return f"KMS key {key} does not exist; point the bucket's default encryption (or the upload) at an existing key"
     if r is Reason.RoleNotFound:
         return f"role {who(sc)} does not exist; create it or fix the role ARN (or the ServiceAccount's eks.amazonaws.com/role-arn annotation)"

@@ -31,6 +31,7 @@ from ...policy import (
     StatementRef,
     parse_policy,
 )
+from ...policy.arn import Arn
 from ...policy.model import Effect, Policy
 from ...vocabulary import ConditionType, Reason
 from ..checks import Blame, Check, Status
@@ -136,7 +137,11 @@ def key_user_statement(
     }
 
 
-def resolve_key(sc: Scenario, ref: str) -> KmsKey | None:
+def resolve_key(sc: Scenario, ref: str, *, anywhere: bool = False) -> KmsKey | None:
+    """The key ``ref`` names. A full key or alias ARN names one key anywhere; a bare key id or alias
+    name resolves in the caller's account (S3 User Guide, "Specifying server-side encryption with AWS
+    KMS": for a cross-account operation use the key ARN, since KMS resolves an id or alias in the
+    requester's account). ``anywhere``: ignore the account, to tell a cross-account caller why."""
     keys = sc.kms_keys
     if ref == MANAGED_S3_ALIAS:
         for key in keys.values():
@@ -148,18 +153,19 @@ def resolve_key(sc: Scenario, ref: str) -> KmsKey | None:
         )
     if ref in keys:
         return keys[ref]
-    alias = (
-        ref.split(":", 5)[-1]
-        if ref.startswith("arn:") and ":alias/" in ref
-        else ref
-        if ref.startswith("alias/")
-        else None
-    )
-    if alias is not None:
-        return next((k for k in keys.values() if alias in k.aliases), None)
-    if not ref.startswith("arn:"):
-        return next((k for k in keys.values() if k.arn.rsplit("/", 1)[-1] == ref), None)
-    return None
+    if ref.startswith("arn:") and ":alias/" in ref:
+        alias, account = "alias/" + ref.split(":alias/", 1)[1], Arn.parse(ref).account
+        return next((k for k in keys.values() if alias in k.aliases and k.account == account), None)
+    if ref.startswith("arn:"):
+        return None
+    own = sc.request.caller.account
+
+    def here(k: KmsKey) -> bool:
+        return anywhere or k.account == own
+
+    if ref.startswith("alias/"):
+        return next((k for k in keys.values() if ref in k.aliases and here(k)), None)
+    return next((k for k in keys.values() if k.arn.rsplit("/", 1)[-1] == ref and here(k)), None)
 
 
 def grant_allows(key: KmsKey, caller: Caller, operation: str, context: dict[str, str]) -> list[ExternalAllow]:
@@ -198,11 +204,16 @@ def probes(sc: Scenario) -> list[Probe]:
         return []
     key = resolve_key(sc, ref)
     if key is None:
+        elsewhere = resolve_key(sc, ref, anywhere=True)
+        if elsewhere is not None:
+            # named by alias or key id: KMS looks in the caller's account, and it is not there
+            detail = f"{ref} (resolved in the caller's account {sc.request.caller.account}; the key is in account {elsewhere.account}: name it by its full ARN)"
+            return [Probe(Service.KMS, "kms:GenerateDataKey", ref, None, None, Reason.KMSKeyNotFound, detail)]
         return [Probe(Service.KMS, "kms:GenerateDataKey", ref, None, None, Reason.KMSKeyNotInScenario, ref)]
     refused = key_refusal(sc, key)
     if refused is not None:
         return [Probe(Service.KMS, "kms:GenerateDataKey", key.arn, None, key, refused)]
-    return _key_probes(sc, key)
+    return _key_probes(sc, key, request_alias(ref))
 
 
 BUCKET_KEY_HEADER = "x-amz-server-side-encryption-bucket-key-enabled"
@@ -220,7 +231,18 @@ def uses_bucket_key(sc: Scenario) -> bool:
     return enc is not None and enc.bucket_key_enabled
 
 
-def _key_probes(sc: Scenario, key: KmsKey) -> list[Probe]:
+def request_alias(ref: str) -> str | None:
+    """kms:RequestAlias: the alias the request names the key by (``alias/NAME``), if it does."""
+    if ref == MANAGED_S3_ALIAS:
+        return None  # S3 chose the key: the request names none
+    if ref.startswith("alias/"):
+        return ref
+    if ref.startswith("arn:") and ":alias/" in ref:
+        return "alias/" + ref.split(":alias/", 1)[1]
+    return None
+
+
+def _key_probes(sc: Scenario, key: KmsKey, alias: str | None = None) -> list[Probe]:
     """GenerateDataKey (and Decrypt for a multipart upload), S3 calling on the caller's behalf: the
     key policy must allow, KMS grants allow too, and the S3-only condition keys are not sent."""
     req = sc.request
@@ -246,6 +268,12 @@ def _key_probes(sc: Scenario, key: KmsKey) -> list[Probe]:
             "aws:viaawsservice": ("true",),
             "aws:calledvia": ("s3.amazonaws.com",),
         }
+        # the key's aliases, however the request names it; the alias it was named by, if any (AWS KMS
+        # condition keys kms:ResourceAliases and kms:RequestAlias: "ABAC for AWS KMS")
+        if key.aliases:
+            keys["kms:resourcealiases"] = tuple(key.aliases)
+        if alias is not None:
+            keys["kms:requestalias"] = (alias,)
         overrides = {
             k: v for k, v in req.context.items() if k not in NOT_FORWARDED and not k.startswith("s3:")
         }
