@@ -274,3 +274,25 @@ def services() -> dict[str, list[str]]:
     for c in CALLS:
         out.setdefault(c.service, []).append(c.name)
     return out
+
+
+def markdown_table() -> str:
+    """The "Change events" table of docs/operations.md (a test keeps the two equal)."""
+    lines = ["| EventBridge source | eventName | changes | resource taken from |", "|---|---|---|---|"]
+    lines += [f"| `{c.service}` | `{c.name}` | {c.kind.value} | {c.where} |" for c in CALLS]
+    return "\n".join(lines)
+
+
+def event_patterns() -> dict[str, dict[str, Any]]:
+    """EventBridge source -> the event pattern of its rule (deploy/aws/change-events.yaml)."""
+    out: dict[str, dict[str, Any]] = {}
+    for service, names in services().items():
+        out[service] = {
+            "source": [service],
+            "detail-type": ["AWS API Call via CloudTrail"],
+            "detail": {
+                "eventSource": [service.removeprefix("aws.") + ".amazonaws.com"],
+                "eventName": sorted(names),
+            },
+        }
+    return out
