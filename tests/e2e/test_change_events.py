@@ -1,0 +1,266 @@
+"""AWS change events drive verification, against the real API server and moto.
+
+deploy/aws/change-events.yaml is deployed into moto with CloudFormation. moto's CloudFormation
+has no AWS::SQS::QueuePolicy (nor AWS::Events::EventBusPolicy, unused with no SourceAccounts):
+the queue policy is set through SQS's own API from the template's own document, and said so
+below. Each change is made for real in moto, then the event CloudTrail would emit for it (the
+documented record shape, tests/trail_events.py) is put on the default bus with
+events.put_events: the template's rules route it to the queue by their own patterns. Nothing is
+written straight into the queue.
+
+verifyInterval is 1 h (and the operator's default too): no timer can help. The affected object
+goes Ready=False within a deadline, the other object's status does not change, reverting makes
+it Ready=True again, and a burst of 20 copies of one event costs one pass.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+
+from devenv.controlplane import ControlPlane, free_port
+from devenv.org_world import OrgWorld, doc, unique
+from tests.e2e.kube import condition, create, ensure_namespace, get_ba, wait_for, wait_ready
+from tests.e2e.operator_proc import OperatorProcess
+from tests.manifests import access_class, bucket_access
+from tests.trail_events import cloudtrail_event
+
+pytestmark = pytest.mark.e2e
+NS, CLASS = "change-events", "change-events"
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "deploy" / "aws" / "change-events.yaml"
+PUT = doc({"Sid": "AllowPut", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": "*"})
+DEADLINE_S = 20.0  # a long poll (20 s) is interrupted by the first message: seconds, not intervals
+LATENCIES: list[float] = []
+
+
+def deploy_template(org_world: OrgWorld) -> str:
+    """The stack in moto; returns the queue URL (the stack's output)."""
+    cfn = org_world.client("cloudformation")
+    name = unique("change-events")
+    cfn.create_stack(
+        StackName=name,
+        TemplateBody=TEMPLATE.read_text(),
+        Parameters=[{"ParameterKey": "QueueName", "ParameterValue": "bucketaccess-change-events"}],
+    )
+    stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", ())}
+    url = outputs["QueueUrl"]
+    # moto's CloudFormation has no AWS::SQS::QueuePolicy: the template's own statement, with its
+    # references resolved from the stack, set through SQS's API
+    events = org_world.client("events")
+    rules = {r["Name"]: r["Arn"] for r in events.list_rules(NamePrefix="bucketaccess-change-events")["Rules"]}
+    assert len(rules) == 6, rules
+    sqs = org_world.client("sqs")
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    template = yaml.safe_load(TEMPLATE.read_text())
+    (statement,) = template["Resources"]["QueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    statement = {
+        **statement,
+        "Resource": arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": sorted(rules.values())}},
+    }
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(doc(statement))})
+    return str(url)
+
+
+@pytest.fixture(scope="module")
+def world(org_world: OrgWorld) -> dict[str, str]:
+    a, b = unique("events-a"), unique("events-b")
+    role_a, role_b = unique("events-role-a"), unique("events-role-b")
+    org_world.seed(
+        {
+            "roles": [
+                {"name": role_a, "inline": {"put": PUT}},
+                {"name": role_b, "managed": {unique("events-put"): PUT}},
+            ],
+            "buckets": [{"name": a}, {"name": b}],
+        }
+    )
+    iam = org_world.client("iam")
+    (policy,) = iam.list_attached_role_policies(RoleName=role_b)["AttachedPolicies"]
+    w = org_world.workloads
+    return {
+        "bucket_a": a,
+        "bucket_b": b,
+        "role_a": f"arn:aws:iam::{w}:role/{role_a}",
+        "role_b": f"arn:aws:iam::{w}:role/{role_b}",
+        "role_b_name": role_b,
+        "policy_b": policy["PolicyArn"],
+    }
+
+
+@pytest.fixture(scope="module")
+def operator(
+    control_plane: ControlPlane,
+    kube: client.ApiClient,
+    org_world: OrgWorld,
+    world: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[OperatorProcess]:
+    url = deploy_template(org_world)
+    ensure_namespace(kube, NS, {"team": "change-events"})
+    create(kube, access_class(CLASS, namespace_labels={"team": "change-events"}, buckets=("events-*",)))
+    for name, bucket, role in (
+        ("a", world["bucket_a"], world["role_a"]),
+        ("b", world["bucket_b"], world["role_b"]),
+    ):
+        create(
+            kube,
+            bucket_access(name, NS, cls=CLASS, bucket=bucket, prefix="in/", role=role, verifyInterval="1h"),
+        )
+    log = tmp_path_factory.mktemp("change-events-operator") / "operator.log"
+    args = [
+        *("--namespace", NS, "--state-namespace", NS),
+        *org_world.operator_args(),
+        *("--default-interval", "1h", "--metrics-port", str(free_port()), "--event-queue-url", url),
+    ]
+    with OperatorProcess(control_plane.kubeconfig, log, args, env=org_world.operator_env()) as proc:
+        for name in ("a", "b"):
+            wait_ready(kube, NS, name, "True")
+        yield proc
+
+
+def put_event(org_world: OrgWorld, event: dict[str, Any], copies: int = 1) -> None:
+    """On the default bus, as CloudTrail hands it to EventBridge: the rules route it."""
+    entry = {
+        "Source": event["source"],
+        "DetailType": event["detail-type"],
+        "Detail": json.dumps(event["detail"]),
+        "Resources": event["resources"],
+    }
+    events = org_world.client("events")
+    for start in range(0, copies, 10):
+        answer = events.put_events(Entries=[entry] * min(10, copies - start))
+        assert answer["FailedEntryCount"] == 0, answer
+
+
+def status_of(kube: client.ApiClient, name: str) -> dict[str, Any]:
+    return dict(get_ba(kube, NS, name).get("status") or {})
+
+
+def ready_within(kube: client.ApiClient, name: str, status: str, since: float) -> dict[str, Any]:
+    found = wait_ready(kube, NS, name, status, timeout=DEADLINE_S)
+    LATENCIES.append(time.monotonic() - since)
+    return found
+
+
+def test_a_deny_added_to_a_bucket_policy_shows_in_seconds_and_only_on_its_object(
+    operator: OperatorProcess, kube: client.ApiClient, org_world: OrgWorld, world: dict[str, str]
+) -> None:
+    bucket = world["bucket_a"]
+    other = status_of(kube, "b")
+    deny = doc(
+        {
+            "Sid": "NoUploads",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{bucket}/*",
+        }
+    )
+    s3 = org_world.client("s3")
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(deny))
+    start = time.monotonic()
+    put_event(
+        org_world,
+        cloudtrail_event(
+            "s3", "PutBucketPolicy", {"bucketName": bucket, "bucketPolicy": deny}, account=org_world.workloads
+        ),
+    )
+    broken = ready_within(kube, "a", "False", start)
+    assert "NoUploads" in (condition(broken, "Ready") or {}).get("message", "") or condition(broken, "Ready")
+    assert status_of(kube, "b") == other  # untouched: no pass, no write
+    s3.delete_bucket_policy(Bucket=bucket)
+    start = time.monotonic()
+    put_event(
+        org_world,
+        cloudtrail_event("s3", "DeleteBucketPolicy", {"bucketName": bucket}, account=org_world.workloads),
+    )
+    ready_within(kube, "a", "True", start)
+    assert status_of(kube, "b") == other
+
+
+def test_a_role_policy_detached_shows_in_seconds_and_only_on_its_object(
+    operator: OperatorProcess, kube: client.ApiClient, org_world: OrgWorld, world: dict[str, str]
+) -> None:
+    iam = org_world.client("iam")
+    other = status_of(kube, "a")
+    role, policy = world["role_b_name"], world["policy_b"]
+    iam.detach_role_policy(RoleName=role, PolicyArn=policy)
+    start = time.monotonic()
+    put_event(
+        org_world,
+        cloudtrail_event(
+            "iam", "DetachRolePolicy", {"roleName": role, "policyArn": policy}, account=org_world.workloads
+        ),
+    )
+    ready_within(kube, "b", "False", start)
+    assert status_of(kube, "a") == other
+    iam.attach_role_policy(RoleName=role, PolicyArn=policy)
+    start = time.monotonic()
+    put_event(
+        org_world,
+        cloudtrail_event(
+            "iam", "AttachRolePolicy", {"roleName": role, "policyArn": policy}, account=org_world.workloads
+        ),
+    )
+    ready_within(kube, "b", "True", start)
+    assert status_of(kube, "a") == other
+
+
+def test_a_burst_of_copies_costs_one_pass_and_unrelated_events_none(
+    operator: OperatorProcess, kube: client.ApiClient, org_world: OrgWorld, world: dict[str, str]
+) -> None:
+    before = operator.metrics()
+    verified = status_of(kube, "a").get("lastVerifiedTime")
+    event = cloudtrail_event(
+        "s3", "PutBucketAcl", {"bucketName": world["bucket_a"], "acl": [""]}, account=org_world.workloads
+    )
+    put_event(org_world, event, copies=20)
+    # a bucket no object uses, and a call outside the table: nothing scheduled
+    put_event(
+        org_world,
+        cloudtrail_event(
+            "s3", "PutBucketPolicy", {"bucketName": unique("events-none")}, account=org_world.workloads
+        ),
+    )
+
+    def received() -> dict[str, float] | None:
+        now = operator.metrics()
+        done = now.get("bucketaccess_change_events_received_total", 0) - before.get(
+            "bucketaccess_change_events_received_total", 0
+        )
+        return now if done >= 21 else None
+
+    wait_for(received, DEADLINE_S, "21 messages received")
+    wait_for(lambda: status_of(kube, "a").get("lastVerifiedTime") != verified or None, DEADLINE_S, "a's pass")
+    time.sleep(2.0)  # any second pass would have started by now
+    after = operator.metrics()
+
+    def delta(name: str) -> float:
+        return after.get(name, 0.0) - before.get(name, 0.0)
+
+    assert delta("bucketaccess_verify_duration_seconds_count") == 1  # one pass, of a only
+    assert delta("bucketaccess_change_events_mapped_total") == 1
+    assert delta("bucketaccess_change_events_objects_scheduled_total") == 1
+    assert delta("bucketaccess_change_events_ignored_total") == 20  # 19 duplicates, 1 without objects
+    assert delta("bucketaccess_change_events_malformed_total") == 0
+
+
+def test_latency_figures() -> None:
+    """Event put on the bus -> Ready changed, over the changes above (printed for the report)."""
+    if not LATENCIES:
+        pytest.skip("no change measured")
+    ordered = sorted(LATENCIES)
+    print(
+        f"\nevent -> Ready changed: n={len(ordered)} median={ordered[len(ordered) // 2]:.2f}s max={ordered[-1]:.2f}s"
+    )
