@@ -149,3 +149,11 @@ def test_the_rendered_chart_applies_with_server_side_dry_run(
         out = apply(yaml.safe_dump_all(docs))
         assert out.returncode == 0, out.stderr
         assert out.stdout.count("(server dry run)") == len(docs), out.stdout
+
+
+def test_the_event_queue_url_becomes_its_variable(helm_tool: Path) -> None:
+    url = "https://sqs.eu-west-1.amazonaws.com/111122223333/bucketaccess-change-events"
+    docs = render(helm_tool, f"operator.eventQueueUrl={url}", crds=False)
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["BUCKETACCESS_EVENT_QUEUE_URL"] == url
