@@ -26,7 +26,7 @@ import yaml
 from kubernetes import client
 
 from devenv.controlplane import ControlPlane, free_port
-from devenv.org_world import OrgWorld, doc, unique
+from devenv.org_world import MANAGEMENT, OrgWorld, doc, unique
 from tests.e2e.kube import condition, create, ensure_namespace, get_ba, wait_for, wait_ready
 from tests.e2e.operator_proc import OperatorProcess
 from tests.manifests import access_class, bucket_access
@@ -37,6 +37,9 @@ NS, CLASS = "change-events", "change-events"
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "aws" / "change-events.yaml"
 PUT = doc({"Sid": "AllowPut", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": "*"})
+PUT_KMS = doc(
+    {"Effect": "Allow", "Action": ["s3:PutObject", "kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*"}
+)
 DEADLINE_S = 20.0  # a long poll (20 s) is interrupted by the first message: seconds, not intervals
 LATENCIES: list[float] = []
 
@@ -74,15 +77,21 @@ def deploy_template(org_world: OrgWorld) -> str:
 
 @pytest.fixture(scope="module")
 def world(org_world: OrgWorld) -> dict[str, str]:
-    a, b = unique("events-a"), unique("events-b")
-    role_a, role_b = unique("events-role-a"), unique("events-role-b")
-    org_world.seed(
+    a, b, c = unique("events-a"), unique("events-b"), unique("events-c")
+    role_a, role_b, role_c = unique("events-role-a"), unique("events-role-b"), unique("events-role-c")
+    seeded = org_world.seed(
         {
             "roles": [
                 {"name": role_a, "inline": {"put": PUT}},
                 {"name": role_b, "managed": {unique("events-put"): PUT}},
+                {"name": role_c, "inline": {"put": PUT_KMS}},
             ],
-            "buckets": [{"name": a}, {"name": b}],
+            "keys": [{"ref": "c"}],
+            "buckets": [
+                {"name": a},
+                {"name": b},
+                {"name": c, "encryption": {"algorithm": "aws:kms", "key": "c", "bucketKeyEnabled": False}},
+            ],
         }
     )
     iam = org_world.client("iam")
@@ -95,6 +104,9 @@ def world(org_world: OrgWorld) -> dict[str, str]:
         "role_b": f"arn:aws:iam::{w}:role/{role_b}",
         "role_b_name": role_b,
         "policy_b": policy["PolicyArn"],
+        "bucket_c": c,
+        "role_c": f"arn:aws:iam::{w}:role/{role_c}",
+        "key_c": seeded.keys["c"],
     }
 
 
@@ -112,6 +124,7 @@ def operator(
     for name, bucket, role in (
         ("a", world["bucket_a"], world["role_a"]),
         ("b", world["bucket_b"], world["role_b"]),
+        ("c", world["bucket_c"], world["role_c"]),
     ):
         create(
             kube,
@@ -124,7 +137,7 @@ def operator(
         *("--default-interval", "1h", "--metrics-port", str(free_port()), "--event-queue-url", url),
     ]
     with OperatorProcess(control_plane.kubeconfig, log, args, env=org_world.operator_env()) as proc:
-        for name in ("a", "b"):
+        for name in ("a", "b", "c"):
             wait_ready(kube, NS, name, "True")
         yield proc
 
@@ -254,6 +267,64 @@ def test_a_burst_of_copies_costs_one_pass_and_unrelated_events_none(
     assert delta("bucketaccess_change_events_objects_scheduled_total") == 1
     assert delta("bucketaccess_change_events_ignored_total") == 20  # 19 duplicates, 1 without objects
     assert delta("bucketaccess_change_events_malformed_total") == 0
+
+
+def test_a_key_user_removed_shows_in_seconds_on_the_objects_of_that_key_only(
+    operator: OperatorProcess, kube: client.ApiClient, org_world: OrgWorld, world: dict[str, str]
+) -> None:
+    """The key of bucket c's default encryption: the object finds it through the bucket as last read."""
+    kms = org_world.client("kms")
+    key = world["key_c"]
+    others = {n: status_of(kube, n) for n in ("a", "b")}
+    before = kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"]
+    admins_only = doc(
+        {
+            "Sid": "AdminsOnly",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{org_world.workloads}:role/key-admin"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    )
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(admins_only))
+    start = time.monotonic()
+    event = cloudtrail_event(
+        "kms", "PutKeyPolicy", {"keyId": key, "policyName": "default"}, account=org_world.workloads
+    )
+    put_event(org_world, event)
+    ready_within(kube, "c", "False", start)
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=before)
+    start = time.monotonic()
+    event = cloudtrail_event(
+        "kms", "PutKeyPolicy", {"keyId": key, "policyName": "default"}, account=org_world.workloads
+    )
+    put_event(org_world, event)
+    ready_within(kube, "c", "True", start)
+    assert {n: status_of(kube, n) for n in ("a", "b")} == others
+
+
+def test_an_scp_attached_shows_in_seconds_on_every_object_of_the_account(
+    operator: OperatorProcess, kube: client.ApiClient, org_world: OrgWorld
+) -> None:
+    """An SCP reaches every account under its target: every object is verified (documented)."""
+    org = org_world.seeder.client("organizations", MANAGEMENT)
+    policy = next(
+        p for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"] if p["Name"] == "DenyS3"
+    )
+    target = org_world.org["ous"]["workloads"]
+    request = {"policyId": policy["Id"], "targetId": target}
+    org_world.attach_scp("DenyS3", "workloads")
+    try:
+        start = time.monotonic()
+        put_event(org_world, cloudtrail_event("organizations", "AttachPolicy", request, account=MANAGEMENT))
+        for name in ("a", "b", "c"):
+            ready_within(kube, name, "False", start)
+    finally:
+        org_world.detach_scp("DenyS3", "workloads")
+    start = time.monotonic()
+    put_event(org_world, cloudtrail_event("organizations", "DetachPolicy", request, account=MANAGEMENT))
+    for name in ("a", "b", "c"):
+        ready_within(kube, name, "True", start)
 
 
 def test_latency_figures() -> None:
