@@ -230,7 +230,7 @@ def test_a_role_policy_detached_shows_in_seconds_and_only_on_its_object(
     assert status_of(kube, "a") == other
 
 
-def test_a_burst_of_copies_costs_one_pass_and_unrelated_events_none(
+def test_a_burst_of_copies_costs_one_pass_and_malformed_or_unrelated_events_none(
     operator: OperatorProcess, kube: client.ApiClient, org_world: OrgWorld, world: dict[str, str]
 ) -> None:
     before = operator.metrics()
@@ -239,7 +239,9 @@ def test_a_burst_of_copies_costs_one_pass_and_unrelated_events_none(
         "s3", "PutBucketAcl", {"bucketName": world["bucket_a"], "acl": [""]}, account=org_world.workloads
     )
     put_event(org_world, event, copies=20)
-    # a bucket no object uses, and a call outside the table: nothing scheduled
+    # a call of the table without its resource: malformed, counted, deleted
+    put_event(org_world, cloudtrail_event("s3", "PutBucketPolicy", {"Host": "s3.amazonaws.com"}))
+    # a bucket no object uses: nothing scheduled
     put_event(
         org_world,
         cloudtrail_event(
@@ -252,9 +254,9 @@ def test_a_burst_of_copies_costs_one_pass_and_unrelated_events_none(
         done = now.get("bucketaccess_change_events_received_total", 0) - before.get(
             "bucketaccess_change_events_received_total", 0
         )
-        return now if done >= 21 else None
+        return now if done >= 22 else None
 
-    wait_for(received, DEADLINE_S, "21 messages received")
+    wait_for(received, DEADLINE_S, "22 messages received")
     wait_for(lambda: status_of(kube, "a").get("lastVerifiedTime") != verified or None, DEADLINE_S, "a's pass")
     time.sleep(2.0)  # any second pass would have started by now
     after = operator.metrics()
@@ -266,7 +268,14 @@ def test_a_burst_of_copies_costs_one_pass_and_unrelated_events_none(
     assert delta("bucketaccess_change_events_mapped_total") == 1
     assert delta("bucketaccess_change_events_objects_scheduled_total") == 1
     assert delta("bucketaccess_change_events_ignored_total") == 20  # 19 duplicates, 1 without objects
-    assert delta("bucketaccess_change_events_malformed_total") == 0
+    assert delta("bucketaccess_change_events_malformed_total") == 1
+    assert delta("bucketaccess_change_events_received_total") == 22
+    # every message was deleted: none waits, none is in flight
+    sqs = org_world.client("sqs")
+    url = operator.args[operator.args.index("--event-queue-url") + 1]
+    attrs = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    left = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=attrs)["Attributes"]
+    assert left == dict.fromkeys(attrs, "0")
 
 
 def test_a_key_user_removed_shows_in_seconds_on_the_objects_of_that_key_only(
