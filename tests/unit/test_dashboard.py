@@ -8,9 +8,9 @@ from pathlib import Path
 
 from bucketaccess.aws.cache import CacheStats
 from bucketaccess.k8s import event_metrics
+from bucketaccess.k8s.metrics import Metrics
 from bucketaccess.k8s.scheduler import SchedulerStats
 from bucketaccess.k8s.verify_now import VerifyNowStats
-from bucketaccess.k8s.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "deploy" / "helm" / "bucketaccess-operator" / "files" / "dashboard.json"
