@@ -44,10 +44,18 @@ DEADLINE_S = 20.0  # a long poll (20 s) is interrupted by the first message: sec
 LATENCIES: list[float] = []
 
 
+STACK = "bucketaccess-change-events"
+
+
 def deploy_template(org_world: OrgWorld) -> str:
-    """The stack in moto; returns the queue URL (the stack's output)."""
+    """The stack in moto, once per moto server (the fault tests use it too); returns the queue URL
+    (the stack's output). Its queue has the name deploy/iam/operator-policy.json allows."""
     cfn = org_world.client("cloudformation")
-    name = unique("change-events")
+    name = STACK
+    existing = [s for s in cfn.list_stacks()["StackSummaries"] if s["StackName"] == name]
+    if any(s["StackStatus"] == "CREATE_COMPLETE" for s in existing):
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        return str({o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}["QueueUrl"])
     cfn.create_stack(
         StackName=name,
         TemplateBody=TEMPLATE.read_text(),
