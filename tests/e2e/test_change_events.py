@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,21 @@ def status_of(kube: client.ApiClient, name: str) -> dict[str, Any]:
     return dict(get_ba(kube, NS, name).get("status") or {})
 
 
+def calls_by_service(operator: OperatorProcess) -> dict[str, float]:
+    """bucketaccess_aws_calls_total by service, from the operator's /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    port = operator.args[operator.args.index("--metrics-port") + 1]
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    out: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "bucketaccess_aws_calls_total":
+                service = sample.labels["service"]
+                out[service] = out.get(service, 0.0) + sample.value
+    return out
+
+
 def ready_within(kube: client.ApiClient, name: str, status: str, since: float) -> dict[str, Any]:
     found = wait_ready(kube, NS, name, status, timeout=DEADLINE_S)
     LATENCIES.append(time.monotonic() - since)
@@ -190,6 +206,7 @@ def test_a_deny_added_to_a_bucket_policy_shows_in_seconds_and_only_on_its_object
     )
     s3 = org_world.client("s3")
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(deny))
+    calls = calls_by_service(operator)
     start = time.monotonic()
     put_event(
         org_world,
@@ -200,6 +217,11 @@ def test_a_deny_added_to_a_bucket_policy_shows_in_seconds_and_only_on_its_object
     broken = ready_within(kube, "a", "False", start)
     assert "NoUploads" in (condition(broken, "Ready") or {}).get("message", "") or condition(broken, "Ready")
     assert status_of(kube, "b") == other  # untouched: no pass, no write
+    # the event cost reads of the changed bucket only (the queue's own calls aside): no cycle
+    spent = {k: v - calls.get(k, 0.0) for k, v in calls_by_service(operator).items()}
+    spent = {k: v for k, v in spent.items() if v and k not in ("sqs", "sts")}
+    assert set(spent) == {"s3"}, spent
+    print(f"\nAWS calls for one bucket-policy event: {spent}")
     s3.delete_bucket_policy(Bucket=bucket)
     start = time.monotonic()
     put_event(

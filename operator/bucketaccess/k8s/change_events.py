@@ -4,8 +4,9 @@ The consumer (:class:`Consumer`) runs on the event loop of the Lease holder only
 the queue of ``--event-queue-url`` on a thread, parses each message (:mod:`bucketaccess.trail`),
 finds the objects whose verdict the change could flip (:func:`affected`: from the object store
 and what the shared cache last read, no AWS call), drops the cached reads of the changed resource,
-schedules a pass for each object (the way a change of the object itself does: the pass takes only
-reads made after the event) and only then deletes the message.
+schedules a pass for each object and only then deletes the message. The pass reads the changed
+resource again (its cached reads were dropped) and takes every other read from the cache as a
+periodic pass does: one event costs reads of the changed resource, not a cycle.
 
 - Nothing is lost: a message is deleted after its objects were scheduled; one received by a
   replica that lost the Lease meanwhile is left to come back after the queue's visibility
@@ -51,6 +52,9 @@ ACCOUNT_WIDE = {Kind.AccountPublicAccessBlock, Kind.OrgPolicy, Kind.OrgTarget, K
 class Affected:
     uids: set[str] = field(default_factory=set)
     drop: set[tuple[str, ...]] = field(default_factory=set)  # cache keys or prefixes to invalidate
+    # the change may be under cache keys not dropped here: these objects' passes read everything
+    # again (within --cache-ttl), as after a change of the object itself
+    fresh: bool = False
 
 
 def key_id(ref: str) -> str:
@@ -150,6 +154,7 @@ def _one(ref: Ref, event: Event, objects: list[_Object], cache: TTLCache | None,
         out.uids |= {o.uid for o in objects if o.role_arn in holders}
     elif kind is Kind.OidcProvider:
         out.drop.add(("eks-cluster",))
+        out.fresh = True
         out.uids |= {o.uid for o in objects if o.spec.service_account}
     elif kind is Kind.ServiceAccount:
         namespace, _, account = rid.partition("/")
@@ -229,7 +234,7 @@ class Consumer:
         hit = affected(found, self.rt.store, self.rt.cache)
         for key in sorted(hit.drop):
             self.rt.cache.invalidate(*key)
-        scheduled = schedule(self.rt, hit.uids)
+        scheduled = schedule(self.rt, hit.uids, fresh=hit.fresh)
         if not scheduled:
             self.metrics.ignored.labels(Why.NoObjects.value).inc()
             return Ignored(Why.NoObjects, found.call.name)
@@ -277,8 +282,10 @@ class Consumer:
                 wait = min(wait * 2, BACKOFF_S[1])
 
 
-def schedule(rt: Runtime, uids: Iterable[str]) -> int:
-    """A pass for each live object, with reads made after now; returns how many."""
+def schedule(rt: Runtime, uids: Iterable[str], fresh: bool = False) -> int:
+    """A pass for each live object, now (its reads of the changed resource are gone from the cache,
+    the others may be up to its interval old, as in a periodic pass; ``fresh``: every read within
+    --cache-ttl); returns how many."""
     if rt.scheduler is None:
         return 0
     now = time.monotonic()
@@ -287,7 +294,8 @@ def schedule(rt: Runtime, uids: Iterable[str]) -> int:
         body: RawBody | None = rt.store.get(uid)
         if body is None or body["metadata"].get("deletionTimestamp"):
             continue
-        rt.tracking.changed(uid, now)
+        if fresh:
+            rt.tracking.changed(uid, now)
         rt.scheduler.soon(uid)
         count += 1
     return count
