@@ -70,7 +70,7 @@ def deploy_template(org_world: OrgWorld) -> str:
     # references resolved from the stack, set through SQS's API
     events = org_world.client("events")
     rules = {r["Name"]: r["Arn"] for r in events.list_rules(NamePrefix="bucketaccess-change-events")["Rules"]}
-    assert len(rules) == 6, rules
+    assert len(rules) == 7, rules
     sqs = org_world.client("sqs")
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     template = yaml.safe_load(TEMPLATE.read_text())

@@ -261,7 +261,30 @@ CALLS: tuple[Call, ...] = (
     _eks("DeletePodIdentityAssociation"),
 )
 
+
+def _resource_key(event: Record) -> list[Ref]:
+    """A KMS service event names its key in ``resources`` (the key ARN) and ``detail.key-id``."""
+    for arn in event.get("resources") or ():
+        if isinstance(arn, str) and ":key/" in arn:
+            return [Ref(Kind.Key, arn)]
+    detail = event.get("detail")
+    found = _text(detail.get("key-id")) if isinstance(detail, Mapping) else None
+    return [Ref(Kind.Key, found)] if found else []
+
+
+# Events a service sends to EventBridge itself (not API calls): ``name`` is the detail-type and
+# ``extract`` reads the whole event, not the CloudTrail record.
+SERVICE_EVENTS: tuple[Call, ...] = tuple(
+    Call("aws.kms", "", name, Kind.Key, "resources (the key ARN)", _resource_key)
+    for name in ("KMS CMK Deletion", "KMS Imported Key Material Expiration")
+)
+
 _BY_NAME = {(c.event_source, c.name): c for c in CALLS}
+_SERVICE = {(c.service, c.name): c for c in SERVICE_EVENTS}
+
+
+def service_event(source: str, detail_type: str) -> Call | None:
+    return _SERVICE.get((source, detail_type))
 
 
 def by_name(event_source: str, name: str) -> Call | None:
@@ -280,11 +303,22 @@ def markdown_table() -> str:
     """The "Change events" table of docs/operations.md (a test keeps the two equal)."""
     lines = ["| EventBridge source | eventName | changes | resource taken from |", "|---|---|---|---|"]
     lines += [f"| `{c.service}` | `{c.name}` | {c.kind.value} | {c.where} |" for c in CALLS]
+    lines += [
+        f"| `{c.service}` | detail-type `{c.name}` | {c.kind.value} | {c.where} |" for c in SERVICE_EVENTS
+    ]
     return "\n".join(lines)
 
 
+def service_event_patterns() -> list[dict[str, Any]]:
+    """The patterns of the rules for :data:`SERVICE_EVENTS`, one per source."""
+    by_source: dict[str, list[str]] = {}
+    for c in SERVICE_EVENTS:
+        by_source.setdefault(c.service, []).append(c.name)
+    return [{"source": [s], "detail-type": sorted(names)} for s, names in by_source.items()]
+
+
 def event_patterns() -> dict[str, dict[str, Any]]:
-    """EventBridge source -> the event pattern of its rule (deploy/aws/change-events.yaml)."""
+    """EventBridge source -> the event pattern of its CloudTrail rule (deploy/aws/change-events.yaml)."""
     out: dict[str, dict[str, Any]] = {}
     for service, names in services().items():
         out[service] = {

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from .calls import Call, Ref, by_name
+from .calls import Call, Ref, by_name, service_event
 
 DETAIL_TYPE = "AWS API Call via CloudTrail"
 
@@ -109,7 +109,7 @@ def parse(
     if event.get("detail-type") != DETAIL_TYPE:
         if "detail-type" not in event:
             return Malformed("no detail-type: not an EventBridge event")
-        return Ignored(Why.DetailType, str(event.get("detail-type")))
+        return _service_event(event)
     if not isinstance(detail, Mapping):
         return Malformed("no detail")
     source, name = detail.get("eventSource"), detail.get("eventName")
@@ -138,4 +138,23 @@ def parse(
         region=str(detail.get("awsRegion") or event.get("region") or ""),
         when=_time(detail.get("eventTime")) or _time(event.get("time")),
         caller=who[-1] if who else "",
+    )
+
+
+def _service_event(event: Mapping[str, Any]) -> Event | Ignored | Malformed:
+    """An event a service sends itself (KMS key deletion, key material expiry), or an unknown kind."""
+    call = service_event(str(event.get("source")), str(event.get("detail-type")))
+    if call is None:
+        return Ignored(Why.DetailType, str(event.get("detail-type")))
+    refs = call.extract(event)
+    if not refs:
+        return Malformed(f"{call.name}: {call.where} is missing")
+    return Event(
+        call=call,
+        refs=tuple(refs),
+        event_id=str(event.get("id") or ""),
+        account=str(event.get("account") or ""),
+        region=str(event.get("region") or ""),
+        when=_time(event.get("time")),
+        caller="",
     )

@@ -9,7 +9,7 @@ import pytest
 
 from bucketaccess.trail import CALLS, Event, Ignored, Kind, Malformed, Ref, parse
 from bucketaccess.trail.parse import Why, same_principal
-from tests.trail_events import ACCOUNT, FIXTURES, cloudtrail_event, fixture_event
+from tests.trail_events import ACCOUNT, FIXTURES, KEY_ARN, KEY_ID, cloudtrail_event, fixture_event
 
 
 def test_every_call_of_the_table_has_a_fixture_and_no_fixture_is_outside_it() -> None:
@@ -148,3 +148,24 @@ def test_same_principal() -> None:
 def test_a_key_named_by_alias_is_an_alias_ref() -> None:
     found = parse(cloudtrail_event("kms", "DisableKey", {"keyId": "alias/uploads"}))
     assert isinstance(found, Event) and found.refs == (Ref(Kind.Alias, "alias/uploads"),)
+
+
+def test_a_kms_key_deletion_sent_by_kms_itself_names_its_key() -> None:
+    # the shape of KMS's own EventBridge events (KMS developer guide, "Monitor KMS keys")
+    event = {
+        "version": "0",
+        "id": "e9ce3425-7d22-412a-a699-e7a5fc3fbc9a",
+        "detail-type": "KMS CMK Deletion",
+        "source": "aws.kms",
+        "account": ACCOUNT,
+        "time": "2026-12-06T10:00:00Z",
+        "region": "us-east-1",
+        "resources": [KEY_ARN],
+        "detail": {"key-id": KEY_ID},
+    }
+    found = parse(json.dumps(event))
+    assert isinstance(found, Event) and found.refs == (Ref(Kind.Key, KEY_ARN),)
+    assert found.event_id == event["id"] and found.when is not None
+    rotation = parse({**event, "detail-type": "KMS CMK Rotation"})  # new material, same verdict
+    assert isinstance(rotation, Ignored) and rotation.why is Why.DetailType
+    assert isinstance(parse({**event, "resources": [], "detail": {}}), Malformed)
