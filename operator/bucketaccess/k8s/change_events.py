@@ -108,18 +108,21 @@ def _objects(store: ObjectStore, cache: TTLCache | None) -> list[_Object]:
 def affected(event: Event, store: ObjectStore, cache: TTLCache | None) -> Affected:
     """The objects whose verdict ``event`` could change, and the cached reads it makes stale."""
     out = Affected()
-    objects = _objects(store, cache)
+    objects: list[_Object] | None = None  # every object, parsed: only for what the store has no index of
     for ref in event.refs:
+        if ref.kind is Kind.Bucket:
+            out.drop.add(("bucket", ref.id))
+            out.uids |= {b["metadata"]["uid"] for b in store.on_bucket_or_key(ref.id, None)}
+            continue
+        if objects is None:
+            objects = _objects(store, cache)
         _one(ref, event, objects, cache, out)
     return out
 
 
 def _one(ref: Ref, event: Event, objects: list[_Object], cache: TTLCache | None, out: Affected) -> None:
     kind, rid = ref.kind, ref.id
-    if kind is Kind.Bucket:
-        out.drop.add(("bucket", rid))
-        out.uids |= {o.uid for o in objects if o.spec.bucket == rid}
-    elif kind in ACCOUNT_WIDE:
+    if kind in ACCOUNT_WIDE:
         # an account's Block Public Access, an SCP or RCP, an account move: every object (which
         # accounts sit under an OU is not known without reading the organization)
         out.drop.add(("account-pab", rid) if kind is Kind.AccountPublicAccessBlock else ("org",))
@@ -202,16 +205,29 @@ class Consumer:
             self._logged.add(key)
             log.warning(message, *args)
 
-    def handle(self, messages: Iterable[Message]) -> list[Message]:
-        """Parse, map and schedule (on the event loop); returns the messages to delete."""
+    async def handle(self, messages: Iterable[Message]) -> list[Message]:
+        """Parse, map and schedule; returns the messages to delete. Finding the objects scans the
+        store (milliseconds per thousand objects): on a thread, so the watch handlers keep going;
+        dropping reads and scheduling on the event loop, where the scheduler lives."""
         done = []
         for message in messages:
             self.metrics.received.inc()
-            self.take(message.body)
+            found = self.classify(message.body)
+            if isinstance(found, Event):
+                hit = await asyncio.to_thread(affected, found, self.rt.store, self.rt.cache)
+                self.apply(found, hit)
             done.append(message)
         return done
 
     def take(self, body: str) -> Event | Ignored | Malformed:
+        """One message, all on the calling thread (the event loop's)."""
+        found = self.classify(body)
+        if isinstance(found, Event):
+            return self.apply(found, affected(found, self.rt.store, self.rt.cache))
+        return found
+
+    def classify(self, body: str) -> Event | Ignored | Malformed:
+        """Parsed, counted when it starts nothing, and remembered against duplicates."""
         found = parse(body, self.own)
         if isinstance(found, Malformed):
             self.metrics.malformed.inc()
@@ -231,7 +247,10 @@ class Consumer:
             self._seen[found.event_id] = None
             while len(self._seen) > SEEN_EVENTS:
                 self._seen.popitem(last=False)
-        hit = affected(found, self.rt.store, self.rt.cache)
+        return found
+
+    def apply(self, found: Event, hit: Affected) -> Event | Ignored:
+        """Drop the changed resource's reads, schedule the objects, count."""
         for key in sorted(hit.drop):
             self.rt.cache.invalidate(*key)
         scheduled = schedule(self.rt, hit.uids, fresh=hit.fresh)
@@ -263,7 +282,7 @@ class Consumer:
                 self.metrics.last_receive.set_to_current_time()
                 if not self.rt.leading():
                     continue  # received while losing the Lease: they come back to the next holder
-                done = self.handle(messages)
+                done = await self.handle(messages)
                 if done:
                     failed = await asyncio.to_thread(self.queue.delete, done)
                     if failed:
