@@ -227,7 +227,7 @@ class Consumer:
         return found
 
     def classify(self, body: str) -> Event | Ignored | Malformed:
-        """Parsed, counted when it starts nothing, and remembered against duplicates."""
+        """Parsed, and counted when it starts nothing (a duplicate: an event already applied)."""
         found = parse(body, self.own)
         if isinstance(found, Malformed):
             self.metrics.malformed.inc()
@@ -240,20 +240,21 @@ class Consumer:
                     f"{found.why}:{found.call}", "change event ignored (%s): %s", found.why.value, found.call
                 )
             return found
-        if found.event_id:
-            if found.event_id in self._seen:
-                self.metrics.ignored.labels(Why.Duplicate.value).inc()
-                return Ignored(Why.Duplicate, found.call.name)
-            self._seen[found.event_id] = None
-            while len(self._seen) > SEEN_EVENTS:
-                self._seen.popitem(last=False)
+        if found.event_id and found.event_id in self._seen:
+            self.metrics.ignored.labels(Why.Duplicate.value).inc()
+            return Ignored(Why.Duplicate, found.call.name)
         return found
 
     def apply(self, found: Event, hit: Affected) -> Event | Ignored:
-        """Drop the changed resource's reads, schedule the objects, count."""
+        """Drop the changed resource's reads, schedule the objects, count; only then is the event
+        seen (a batch that failed before comes back, and is not taken for a duplicate)."""
         for key in sorted(hit.drop):
             self.rt.cache.invalidate(*key)
         scheduled = schedule(self.rt, hit.uids, fresh=hit.fresh)
+        if found.event_id:
+            self._seen[found.event_id] = None
+            while len(self._seen) > SEEN_EVENTS:
+                self._seen.popitem(last=False)
         if not scheduled:
             self.metrics.ignored.labels(Why.NoObjects.value).inc()
             return Ignored(Why.NoObjects, found.call.name)
@@ -297,6 +298,11 @@ class Consumer:
                     self.queue.url,
                     exc,
                 )
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, BACKOFF_S[1])
+            except Exception:  # a bug on one batch: its messages come back (and go to the DLQ after 5)
+                log.exception("change events: a batch failed; its messages will be received again")
+                self.metrics.queue_errors.labels("HandlerFailed").inc()
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, BACKOFF_S[1])
 

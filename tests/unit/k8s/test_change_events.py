@@ -265,3 +265,26 @@ def test_a_standby_receives_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(TimeoutError):
         asyncio.run(run())
     assert queue.batches and not queue.deleted
+
+
+def test_a_failing_batch_is_not_deleted_and_the_consumer_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(change_events, "BACKOFF_S", (0.0, 0.0))
+    rt = runtime()
+    calls = {"n": 0}
+    real = change_events.affected
+
+    def flaky(*args: Any) -> change_events.Affected:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("a bug")
+        return real(*args)
+
+    monkeypatch.setattr(change_events, "affected", flaky)
+    event = fixture_event("PutBucketPolicy")
+    queue = FakeQueue([[message(0, event)], [message(0, event)]])  # the same message, received again
+    consumer = change_events.Consumer(rt, cast(Any, queue), rt.metrics.events)
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(consumer.run())
+    assert queue.deleted == ["m0"]  # once: after the second receive succeeded
+    assert rt.scheduler is not None and sorted(rt.scheduler._due) == ["photos-a", "photos-b"]
+    assert samples(rt, "bucketaccess_change_events_queue_errors_total", {"code": "HandlerFailed"}) == 1
