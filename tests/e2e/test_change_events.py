@@ -190,6 +190,21 @@ def ready_within(kube: client.ApiClient, name: str, status: str, since: float) -
     return found
 
 
+def announce(
+    org_world: OrgWorld,
+    kube: client.ApiClient,
+    change: tuple[str, str, dict[str, Any]],
+    expect: tuple[str, str],
+    account: str | None = None,
+) -> None:
+    """Put the event of ``change`` (service, API call, requestParameters) and wait for the object
+    ``expect[0]`` to show Ready=``expect[1]``, timing it."""
+    start = time.monotonic()
+    service, call, request = change
+    put_event(org_world, cloudtrail_event(service, call, request, account=account or org_world.workloads))
+    ready_within(kube, expect[0], expect[1], start)
+
+
 def test_a_deny_added_to_a_bucket_policy_shows_in_seconds_and_only_on_its_object(
     operator: OperatorProcess, kube: client.ApiClient, org_world: OrgWorld, world: dict[str, str]
 ) -> None:
@@ -223,12 +238,7 @@ def test_a_deny_added_to_a_bucket_policy_shows_in_seconds_and_only_on_its_object
     assert set(spent) == {"s3"}, spent
     print(f"\nAWS calls for one bucket-policy event: {spent}")
     s3.delete_bucket_policy(Bucket=bucket)
-    start = time.monotonic()
-    put_event(
-        org_world,
-        cloudtrail_event("s3", "DeleteBucketPolicy", {"bucketName": bucket}, account=org_world.workloads),
-    )
-    ready_within(kube, "a", "True", start)
+    announce(org_world, kube, ("s3", "DeleteBucketPolicy", {"bucketName": bucket}), ("a", "True"))
     assert status_of(kube, "b") == other
 
 
@@ -238,25 +248,12 @@ def test_a_role_policy_detached_shows_in_seconds_and_only_on_its_object(
     iam = org_world.client("iam")
     other = status_of(kube, "a")
     role, policy = world["role_b_name"], world["policy_b"]
+    request = {"roleName": role, "policyArn": policy}
     iam.detach_role_policy(RoleName=role, PolicyArn=policy)
-    start = time.monotonic()
-    put_event(
-        org_world,
-        cloudtrail_event(
-            "iam", "DetachRolePolicy", {"roleName": role, "policyArn": policy}, account=org_world.workloads
-        ),
-    )
-    ready_within(kube, "b", "False", start)
+    announce(org_world, kube, ("iam", "DetachRolePolicy", request), ("b", "False"))
     assert status_of(kube, "a") == other
     iam.attach_role_policy(RoleName=role, PolicyArn=policy)
-    start = time.monotonic()
-    put_event(
-        org_world,
-        cloudtrail_event(
-            "iam", "AttachRolePolicy", {"roleName": role, "policyArn": policy}, account=org_world.workloads
-        ),
-    )
-    ready_within(kube, "b", "True", start)
+    announce(org_world, kube, ("iam", "AttachRolePolicy", request), ("b", "True"))
     assert status_of(kube, "a") == other
 
 
@@ -325,20 +322,11 @@ def test_a_key_user_removed_shows_in_seconds_on_the_objects_of_that_key_only(
             "Resource": "*",
         }
     )
+    change = ("kms", "PutKeyPolicy", {"keyId": key, "policyName": "default"})
     kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(admins_only))
-    start = time.monotonic()
-    event = cloudtrail_event(
-        "kms", "PutKeyPolicy", {"keyId": key, "policyName": "default"}, account=org_world.workloads
-    )
-    put_event(org_world, event)
-    ready_within(kube, "c", "False", start)
+    announce(org_world, kube, change, ("c", "False"))
     kms.put_key_policy(KeyId=key, PolicyName="default", Policy=before)
-    start = time.monotonic()
-    event = cloudtrail_event(
-        "kms", "PutKeyPolicy", {"keyId": key, "policyName": "default"}, account=org_world.workloads
-    )
-    put_event(org_world, event)
-    ready_within(kube, "c", "True", start)
+    announce(org_world, kube, change, ("c", "True"))
     assert {n: status_of(kube, n) for n in ("a", "b")} == others
 
 
