@@ -45,6 +45,10 @@ def resource_of(service: str, params: Any) -> str:
             return f"arn:aws:iam::*:role/{p['RoleName']}"
     if service == "sts" and p.get("RoleArn"):
         return str(p["RoleArn"])
+    if service == "sqs" and p.get("QueueUrl"):
+        # https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (moto: http://HOST:PORT/ACCOUNT/NAME)
+        account, name = str(p["QueueUrl"]).rstrip("/").split("/")[-2:]
+        return f"arn:aws:sqs:*:{account}:{name}"
     if service == "eks":
         cluster = p.get("clusterName") or p.get("name") or "*"
         if p.get("associationId"):

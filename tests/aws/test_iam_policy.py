@@ -19,6 +19,7 @@ import pytest
 from bucketaccess.access.intent import UploadIntent
 from bucketaccess.aws import snapshot
 from bucketaccess.aws.boto import BotoReader
+from bucketaccess.aws.queue import EventQueue
 from bucketaccess.aws.writer import BotoWriter
 from devenv.org_world import MANAGEMENT, READER_ROLE, OrgWorld, doc, unique
 from tests.eks_endpoint import EksEndpoint
@@ -94,6 +95,11 @@ def test_every_call_is_allowed_and_every_listed_action_is_used(
         VpcEndpointType="Gateway",
         PolicyDocument=json.dumps(READ),
     )["VpcEndpoint"]["VpcEndpointId"]
+    # the change-event queue, as deploy/aws/change-events.yaml names it, made with the operator's
+    # own credentials (the queue lives in the operator's account)
+    sqs = boto3.session.Session().client("sqs", region_name="us-east-1")
+    queue_url = sqs.create_queue(QueueName="bucketaccess-change-events")["QueueUrl"]
+    sqs.send_message(QueueUrl=queue_url, MessageBody="{}")
     with EksEndpoint(org_world.workloads) as eks, logging_calls(tmp_path / "calls.jsonl") as call_log:
         # EKS's Pod Identity reads go to the tests' own endpoint (moto has no such API)
         eks.state.clusters[TEST_CLUSTER] = ISSUER
@@ -103,6 +109,7 @@ def test_every_call_is_allowed_and_every_listed_action_is_used(
         os.environ["AWS_ENDPOINT_URL_EKS"] = eks.url
         try:
             exercise(org_world, role, partner_role, bucket, endpoint)
+            consume(queue_url)
         finally:
             os.environ.pop("AWS_ENDPOINT_URL_EKS", None)
     calls = read_calls(call_log)
@@ -110,6 +117,16 @@ def test_every_call_is_allowed_and_every_listed_action_is_used(
     assert refused(calls) == []
     assert unused(calls) == {}
     assert seeded is not None
+
+
+def consume(queue_url: str) -> None:
+    """The change-event consumer's calls: its own identity, the backlog, a receive, a delete."""
+    queue = EventQueue(queue_url, "us-east-1", wait_s=1)
+    assert queue.caller_arn()
+    assert queue.backlog() == 1
+    messages = queue.receive()
+    assert len(messages) == 1
+    assert queue.delete(messages) == []
 
 
 def exercise(org_world: OrgWorld, role: str, partner_role: str, bucket: str, endpoint: str) -> None:

@@ -4,6 +4,7 @@ refusing a configuration that would put two writers on the same policies."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -149,3 +150,20 @@ def test_the_rendered_chart_applies_with_server_side_dry_run(
         out = apply(yaml.safe_dump_all(docs))
         assert out.returncode == 0, out.stderr
         assert out.stdout.count("(server dry run)") == len(docs), out.stdout
+
+
+def test_the_event_queue_url_becomes_its_variable(helm_tool: Path) -> None:
+    url = "https://sqs.eu-west-1.amazonaws.com/111122223333/bucketaccess-change-events"
+    docs = render(helm_tool, f"operator.eventQueueUrl={url}", crds=False)
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    env = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["BUCKETACCESS_EVENT_QUEUE_URL"] == url
+
+
+def test_the_dashboard_ships_as_an_optional_config_map(helm_tool: Path) -> None:
+    assert not [d for d in render(helm_tool, crds=False) if d["metadata"]["name"].endswith("-dashboard")]
+    docs = render(helm_tool, "metrics.grafanaDashboard.enabled=true", crds=False)
+    (cm,) = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-dashboard")]
+    assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+    shipped = json.loads(cm["data"]["bucketaccess-operator.json"])
+    assert shipped == json.loads((CHART / "files" / "dashboard.json").read_text())

@@ -28,6 +28,7 @@ from bucketaccess.k8s.scheduler import SchedulerStats
 from bucketaccess.k8s.settings import SETTINGS, Setting
 from bucketaccess.k8s.verify_now import VerifyNowStats
 from bucketaccess.policy import InvalidInput
+from bucketaccess.trail.parse import Why
 from bucketaccess.vocabulary import Reason
 from tests.casecorpus import load_cases
 from tests.reasons_table import documented, undocumented
@@ -104,7 +105,12 @@ def exported() -> dict[str, tuple[str, tuple[str, ...]]]:
     """What the registry exports, every collector set up: name (as scraped) -> (type, labels)."""
     m = metrics.Metrics()
     m.state.cache, m.state.scheduler, m.state.verify_now = CacheStats(), SchedulerStats(), VerifyNowStats()
-    wrappers = {w._name: w for w in vars(m).values() if isinstance(w, MetricWrapperBase)}
+    # the metrics themselves, and those of the groups Metrics holds (the change events')
+    holders = [
+        m,
+        *(v for v in vars(m).values() if hasattr(v, "__dict__") and not isinstance(v, MetricWrapperBase)),
+    ]
+    wrappers = {w._name: w for h in holders for w in vars(h).values() if isinstance(w, MetricWrapperBase)}
     out = {}
     for family in m.registry.collect():
         name = family.name + ("_total" if family.type == "counter" else "")
@@ -136,6 +142,7 @@ def closed_label_values() -> dict[tuple[str, str], set[str]]:
         ("bucketaccess_fenced_writes_total", "target"): {str(t) for t in WriteTarget},
         ("bucketaccess_aws_calls_total", "service"): client_services(),
         ("bucketaccess_aws_writes_total", "operation"): {o for o in WRITE_OPERATIONS if f'"{o}"' in writer},
+        ("bucketaccess_change_events_ignored_total", "reason"): {str(w.value) for w in Why},
     }
 
 

@@ -54,6 +54,7 @@ IAM_ACTION = {
     ("s3", "PutPublicAccessBlock"): "s3:PutBucketPublicAccessBlock",
     ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
     ("sts", "GetCallerIdentity"): "sts:GetCallerIdentity",
+    ("sqs", "DeleteMessageBatch"): "sqs:DeleteMessage",  # the change-event consumer (aws/queue.py)
 }
 _CONNECTION_ERRORS = (
     botocore.exceptions.EndpointConnectionError,

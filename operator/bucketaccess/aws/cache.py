@@ -108,6 +108,13 @@ class TTLCache:
                 for key in keys
             )
 
+    def answers(self, *prefix: str) -> list[tuple[tuple[str, ...], Any]]:
+        """The answers held under ``prefix`` (whatever their age), without reading: what the
+        operator last read, for finding the objects an AWS change event is about."""
+        with self._lock:
+            found = [(k, e.future) for k, e in self._entries.items() if k[: len(prefix)] == prefix]
+        return [(k, f.result()) for k, f in found if f.done() and f.exception() is None]
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

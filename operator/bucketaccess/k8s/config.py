@@ -38,6 +38,7 @@ class OperatorConfig:
     lease_name: str | None = s.optional(s.LEASE_NAME)  # the Lease in state_namespace; None: record_name
     lease: LeaseTimings = field(default_factory=LeaseTimings)
     verify_now: VerifyNowLimits = field(default_factory=VerifyNowLimits)  # fresh passes on request
+    event_queue_url: str | None = s.optional(s.EVENT_QUEUE_URL)  # AWS change events; None: interval only
 
     @property
     def lease_object(self) -> str:

@@ -20,7 +20,7 @@ from typing import Any, cast
 import kopf
 
 from ..resources import CLASS_PLURAL, GROUP, PLURAL, VERSION, RawBody
-from . import driver, runtime
+from . import change_events, driver, runtime
 from .config import OperatorConfig
 from .finalizers import FINALIZER
 from .scheduler import Scheduler
@@ -68,6 +68,8 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
         rt.metrics.serve(cfg.metrics_port)
     rt.scheduler_task = asyncio.create_task(rt.scheduler.run())
     rt.scheduler.soon(driver.SWEEP)
+    if cfg.event_queue_url:
+        rt.events_task = asyncio.create_task(change_events.start(rt, cfg.event_queue_url))
     if rt.elector is not None:
         rt.elector_task = asyncio.create_task(
             rt.elector.run(lambda leading: driver.on_leadership(rt, leading))
@@ -86,6 +88,8 @@ async def shutdown(memo: kopf.Memo, **_: Any) -> None:
         rt.scheduler_task.cancel()
     if rt.elector_task is not None:
         rt.elector_task.cancel()
+    if rt.events_task is not None:
+        rt.events_task.cancel()
     try:
         await asyncio.wait_for(rt.scheduler.drain(), timeout=10)
     except TimeoutError:

@@ -16,6 +16,7 @@ bucketaccess_verify_now_requests_total{namespace}   "verify now" requests (new v
 bucketaccess_verify_now_coalesced_total{namespace}  requests folded into a fresh pass already waiting
 bucketaccess_verify_now_deferred_total{namespace}   fresh passes pushed back by the namespace's budget
 bucketaccess_verify_now_pending                     objects whose fresh pass waits for its time
+   (AWS change events: the series of :mod:`.event_metrics`)
 
 The namespace label is bounded: its values are namespaces that hold BucketAccess objects, which
 only cluster administrators create (a tenant acts in its own), and a namespace's series go when
@@ -39,6 +40,7 @@ from prometheus_client.registry import Collector
 from ..aws.attempts import WRITE_OPERATIONS
 from ..aws.cache import CacheStats
 from ..vocabulary import ConditionStatus
+from .event_metrics import EventMetrics
 from .scheduler import SchedulerStats
 from .verify_now import VerifyNowStats
 
@@ -171,6 +173,7 @@ class Metrics:
             "passes not run because the lease was not held",
             registry=self.registry,
         )
+        self.events = EventMetrics(self.registry)  # AWS change events (--event-queue-url)
 
     def serve(self, port: int) -> None:
         start_http_server(port, registry=self.registry)

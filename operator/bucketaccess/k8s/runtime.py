@@ -56,6 +56,7 @@ class Runtime:
     tracking: Tracking = field(default_factory=Tracking)  # what this process remembers per uid
     elector: LeaderElector | None = None  # None: leader election off, this replica always leads
     elector_task: asyncio.Task[None] | None = None
+    events_task: asyncio.Task[None] | None = None  # the change-event consumer (--event-queue-url)
 
     def __post_init__(self) -> None:
         self.verify_now = VerifyNowGate(self.config.verify_now)

@@ -300,6 +300,13 @@ VERIFY_NOW_BURST = Setting(
     default="10",
     about="fresh passes a namespace may start at once for s3access.dev/verify",
 )
+EVENT_QUEUE_URL = Setting(
+    flag="--event-queue-url",
+    parse=verbatim,
+    unset="none: verify on the interval only",
+    about="SQS queue of AWS change events (deploy/aws/change-events.yaml): the Lease holder long-polls it "
+    "and verifies the objects a change affects at once",
+)
 LOG_FORMAT = Setting(
     flag="--log-format",
     parse=choice("plain", "json"),
@@ -334,6 +341,7 @@ SETTINGS: tuple[Setting[Any], ...] = (
     VERIFY_NOW_WINDOW,
     VERIFY_NOW_RATE,
     VERIFY_NOW_BURST,
+    EVENT_QUEUE_URL,
     LOG_FORMAT,
     LOG_LEVEL,
 )
