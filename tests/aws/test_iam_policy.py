@@ -98,6 +98,7 @@ def test_every_call_is_allowed_and_every_listed_action_is_used(
     # the change-event queue, as deploy/aws/change-events.yaml names it, made with the operator's
     # own credentials (the queue lives in the operator's account)
     sqs = boto3.session.Session().client("sqs", region_name="us-east-1")
+    made = "bucketaccess-change-events" not in str(sqs.list_queues().get("QueueUrls", []))
     queue_url = sqs.create_queue(QueueName="bucketaccess-change-events")["QueueUrl"]
     sqs.send_message(QueueUrl=queue_url, MessageBody="{}")
     with EksEndpoint(org_world.workloads) as eks, logging_calls(tmp_path / "calls.jsonl") as call_log:
@@ -112,6 +113,8 @@ def test_every_call_is_allowed_and_every_listed_action_is_used(
             consume(queue_url)
         finally:
             os.environ.pop("AWS_ENDPOINT_URL_EKS", None)
+            if made:  # the moto server is the session's: the change-event stack creates this queue later
+                sqs.delete_queue(QueueUrl=queue_url)
     calls = read_calls(call_log)
     assert len(calls) > 20, "too few AWS calls for this check to mean anything"
     assert refused(calls) == []
