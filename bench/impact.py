@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT / "operator"))  # development tooling (operator/deve
 
 from kubernetes import client  # noqa: E402
 from kubernetes.config import kube_config  # noqa: E402
-from tests.e2e.kube import GROUP, VERSION, api_client, ensure_namespace, install_crds  # noqa: E402
+from tests.e2e.kube import GROUP, VERSION  # noqa: E402
 
-from bench.scale import BUCKETS, NAMESPACES, objects, seed  # noqa: E402
+from bench.scale import BUCKETS, cluster, objects, seed  # noqa: E402
 from bucketaccess.aws import boto  # noqa: E402
 from bucketaccess.cli import main as cli  # noqa: E402
 from devenv.controlplane import ControlPlane  # noqa: E402
@@ -77,25 +77,7 @@ def main() -> int:
     args = parser.parse_args()
     boto.BotoReader = CountingReader  # type: ignore[misc]  # the CLI builds its reader from this name
     with ControlPlane(extra_apiserver_flags=["--max-requests-inflight=800"]) as cp, MotoServer() as moto:
-        api = api_client(cp.kubeconfig)
-        install_crds(api)
-        for i in range(NAMESPACES):
-            ensure_namespace(api, f"scale-{i}", {"bench": "scale"})
-        client.CustomObjectsApi(api).create_cluster_custom_object(
-            GROUP,
-            VERSION,
-            "bucketaccessclasses",
-            {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": "BucketAccessClass",
-                "metadata": {"name": "scale"},
-                "spec": {
-                    "namespaceSelector": {"matchLabels": {"bench": "scale"}},
-                    "buckets": ["*"],
-                    "roles": ["arn:aws:iam::*:role/*"],
-                },
-            },
-        )
+        api = cluster(cp)
         world = OrgWorld(moto)
         seed(world)
         objs = client.CustomObjectsApi(api)

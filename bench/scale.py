@@ -48,6 +48,30 @@ SETTLE_S, IDLE_WINDOW_S = 15, 60
 PUT = doc({"Effect": "Allow", "Action": ["s3:PutObject", "kms:GenerateDataKey"], "Resource": "*"})
 
 
+def cluster(cp: ControlPlane) -> client.ApiClient:
+    """The benchmark's cluster: the CRDs, its namespaces, and one class admitting everything there."""
+    api = api_client(cp.kubeconfig)
+    install_crds(api)
+    for i in range(NAMESPACES):
+        ensure_namespace(api, f"scale-{i}", {"bench": "scale"})
+    client.CustomObjectsApi(api).create_cluster_custom_object(
+        GROUP,
+        VERSION,
+        "bucketaccessclasses",
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "BucketAccessClass",
+            "metadata": {"name": "scale"},
+            "spec": {
+                "namespaceSelector": {"matchLabels": {"bench": "scale"}},
+                "buckets": ["*"],
+                "roles": ["arn:aws:iam::*:role/*"],
+            },
+        },
+    )
+    return api
+
+
 def seed(world: OrgWorld) -> int:
     w = world.workloads
     keys = [
@@ -305,25 +329,7 @@ def main() -> int:
         ) as cp,
         MotoServer() as moto,
     ):
-        api = api_client(cp.kubeconfig)
-        install_crds(api)
-        for i in range(NAMESPACES):
-            ensure_namespace(api, f"scale-{i}", {"bench": "scale"})
-        client.CustomObjectsApi(api).create_cluster_custom_object(
-            GROUP,
-            VERSION,
-            "bucketaccessclasses",
-            {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": "BucketAccessClass",
-                "metadata": {"name": "scale"},
-                "spec": {
-                    "namespaceSelector": {"matchLabels": {"bench": "scale"}},
-                    "buckets": ["*"],
-                    "roles": ["arn:aws:iam::*:role/*"],
-                },
-            },
-        )
+        api = cluster(cp)
         world = OrgWorld(moto)
         distinct = seed(world)
         for n in args.n:

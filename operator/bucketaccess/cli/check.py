@@ -16,9 +16,9 @@ from ..access.render import to_json, to_text
 from ..aws import snapshot
 from ..aws.errors import AwsError
 from ..aws.ports import AwsReader
-from ..k8s.settings import ACCOUNT_READER_ROLE_NAME, CLUSTER_NAME, OIDC_ISSUER, ORG_READER_ROLE_ARN, REGION
+from ..k8s.settings import CLUSTER_NAME, OIDC_ISSUER
 from ..policy import InvalidInput
-from .common import InvalidSetting, add_setting, resolve
+from .common import READER_SETTINGS, InvalidSetting, add_setting, reader_settings
 from .exit_codes import ExitCode, exit_code
 
 if TYPE_CHECKING:
@@ -51,11 +51,7 @@ def _session(
 
 def command(args: argparse.Namespace) -> int:
     try:
-        region = resolve(REGION, args.region)
-        org_reader = resolve(ORG_READER_ROLE_ARN, args.org_reader_role_arn)
-        account_reader = resolve(ACCOUNT_READER_ROLE_NAME, args.account_reader_role_name)
-        cluster = resolve(CLUSTER_NAME, args.cluster_name)
-        issuer = resolve(OIDC_ISSUER, args.oidc_issuer)
+        settings = reader_settings(args)
         sa = _service_account(args.service_account) if args.service_account else None
     except (InvalidSetting, ValueError) as exc:
         print(f"bucketaccess: error: {exc}", file=sys.stderr)
@@ -63,10 +59,12 @@ def command(args: argparse.Namespace) -> int:
     from ..aws.boto import BotoReader  # boto3 loads only when a live check runs
 
     reader = BotoReader(
-        region=region, org_reader_role_arn=org_reader, account_reader_role_name=account_reader
+        region=settings.region,
+        org_reader_role_arn=settings.org_reader_role_arn,
+        account_reader_role_name=settings.account_reader_role_name,
     )
     try:
-        session = _session(sa, reader, cluster, issuer) if sa else None
+        session = _session(sa, reader, settings.cluster_name, settings.oidc_issuer) if sa else None
     except ValueError as exc:
         print(f"bucketaccess: error: {exc}", file=sys.stderr)
         return ExitCode.InvalidInput
@@ -117,7 +115,7 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     check.add_argument("--acl", help="the canned ACL the upload sends (x-amz-acl)")
     check.add_argument("--multipart", action="store_true", help="large uploads (kms:Decrypt is needed too)")
-    for declared in (REGION, ORG_READER_ROLE_ARN, ACCOUNT_READER_ROLE_NAME):
+    for declared in READER_SETTINGS[:3]:  # region and the two reader roles: their own help
         add_setting(check, declared)
     check.add_argument("--output", "-o", choices=("text", "json"), default="text")
     check.add_argument(

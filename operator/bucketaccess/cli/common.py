@@ -10,10 +10,16 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
 from ..k8s.settings import (
+    ACCOUNT_READER_ROLE_NAME,
+    CLUSTER_NAME,
     ENV_PREFIX,
+    OIDC_ISSUER,
+    ORG_READER_ROLE_ARN,
+    REGION,
     Choice,
     Setting,
     boolean,
@@ -104,3 +110,28 @@ def flag_type(parse: Callable[[str], T]) -> Callable[[str], T]:
 
     convert.__name__ = getattr(parse, "__name__", "value")
     return convert
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReaderSettings:
+    """How a one-shot command reads AWS as the operator does (``check``, ``impact``)."""
+
+    region: str | None
+    org_reader_role_arn: str | None
+    account_reader_role_name: str | None
+    cluster_name: str | None
+    oidc_issuer: str | None
+
+
+READER_SETTINGS = (REGION, ORG_READER_ROLE_ARN, ACCOUNT_READER_ROLE_NAME, CLUSTER_NAME, OIDC_ISSUER)
+
+
+def reader_settings(args: argparse.Namespace) -> ReaderSettings:
+    """Their flags, else their environment variables; raises InvalidSetting naming the variable."""
+    return ReaderSettings(
+        region=resolve(REGION, args.region),
+        org_reader_role_arn=resolve(ORG_READER_ROLE_ARN, args.org_reader_role_arn),
+        account_reader_role_name=resolve(ACCOUNT_READER_ROLE_NAME, args.account_reader_role_name),
+        cluster_name=resolve(CLUSTER_NAME, args.cluster_name),
+        oidc_issuer=resolve(OIDC_ISSUER, args.oidc_issuer),
+    )

@@ -21,10 +21,9 @@ from ..aws.errors import AwsError
 from ..impact.changes import Change, ChangeSet, Kind, Unknown
 from ..impact.terraform import PlanError, read_plan
 from ..impact.verdicts import Effect, Report, Scenario, assess, dumps, verdict_of
-from ..k8s.settings import ACCOUNT_READER_ROLE_NAME, CLUSTER_NAME, OIDC_ISSUER, ORG_READER_ROLE_ARN, REGION
 from ..policy import InvalidInput, PolicyKind, parse_policy
 from ..resources import ClassSpec
-from .common import InvalidSetting, add_setting, fail, resolve
+from .common import READER_SETTINGS, InvalidSetting, add_setting, fail, reader_settings
 from .exit_codes import ExitCode
 
 
@@ -227,11 +226,7 @@ def _cluster(args: argparse.Namespace, changes: ChangeSet, classes: dict[str, Cl
     from .impact_cluster import ReadFailed, Subjectish, class_rows, evaluate
 
     try:
-        region = resolve(REGION, args.region)
-        org_reader = resolve(ORG_READER_ROLE_ARN, args.org_reader_role_arn)
-        account_reader = resolve(ACCOUNT_READER_ROLE_NAME, args.account_reader_role_name)
-        cluster = resolve(CLUSTER_NAME, args.cluster_name)
-        issuer = resolve(OIDC_ISSUER, args.oidc_issuer)
+        settings = reader_settings(args)
     except InvalidSetting as exc:
         fail(str(exc))
     try:
@@ -239,14 +234,18 @@ def _cluster(args: argparse.Namespace, changes: ChangeSet, classes: dict[str, Cl
     except ClusterUnreachable as exc:
         raise ReadFailed(str(exc)) from None
     reader = CachedReader(
-        BotoReader(region=region, org_reader_role_arn=org_reader, account_reader_role_name=account_reader),
+        BotoReader(
+            region=settings.region,
+            org_reader_role_arn=settings.org_reader_role_arn,
+            account_reader_role_name=settings.account_reader_role_name,
+        ),
         TTLCache(3600),
     )
     deps = Deps(
         reader=reader,
         resolve_service_account=service_account_resolver(api),
-        cluster_name=cluster,
-        oidc_issuer=issuer,
+        cluster_name=settings.cluster_name,
+        oidc_issuer=settings.oidc_issuer,
     )
     objects = [
         (
@@ -329,7 +328,7 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="FILE",
         help="a BucketAccessClass manifest as it would be applied: which objects lose admission",
     )
-    for declared in (CLUSTER_NAME, OIDC_ISSUER, REGION, ORG_READER_ROLE_ARN, ACCOUNT_READER_ROLE_NAME):
+    for declared in READER_SETTINGS:
         add_setting(impact, declared)
     impact.add_argument("--terraform-plan", metavar="FILE", help="`terraform show -json PLANFILE` output")
     for flag, (_, n, _how) in _FLAGS.items():
