@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,14 +58,7 @@ def operator(
     ensure_namespace(kube, STATE)
     create(
         kube,
-        access_class(
-            CLASS,
-            namespace_labels={"team": "tenancy"},
-            buckets=("tenancy-*",),
-            roles=(f"arn:aws:iam::{org_world.workloads}:role/tenant-*",),
-            bucket_policy="Manage",
-            kms_key_users="KeyPolicy",
-        ),
+        tenant_class(CLASS, org_world, kms_key_users="KeyPolicy"),
     )
     extra = ("--record-name", "bucketaccess-managed")
     yield from operator_over(control_plane, org_world, tmp_path_factory, (NS, OTHER), STATE, *extra)
@@ -175,6 +168,20 @@ def bucket_policy(org_world: OrgWorld, bucket: str) -> str:
 
 def key_policy(org_world: OrgWorld, key: str) -> str:
     return str(org_world.client("kms").get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+
+
+def tenant_class(
+    name: str, org_world: OrgWorld, labels: dict[str, str] | None = None, **spec: Any
+) -> dict[str, Any]:
+    """A class of the suite: tenancy-* buckets, the tenant-* roles of the workloads account, Manage."""
+    return access_class(
+        name,
+        namespace_labels={"team": "tenancy"} if labels is None else labels,
+        buckets=("tenancy-*",),
+        roles=(f"arn:aws:iam::{org_world.workloads}:role/tenant-*",),
+        bucket_policy="Manage",
+        **spec,
+    )
 
 
 def submit(
@@ -372,14 +379,7 @@ def test_one_namespace_cannot_take_more_than_its_share_of_a_shared_bucket(
 ) -> None:
     create(
         kube,
-        access_class(
-            "tenancy-capped",
-            namespace_labels={"team": "tenancy"},
-            buckets=("tenancy-*",),
-            roles=(f"arn:aws:iam::{org_world.workloads}:role/tenant-*",),
-            bucket_policy="Manage",
-            limits={"objectsPerNamespacePerBucket": 1},
-        ),
+        tenant_class("tenancy-capped", org_world, limits={"objectsPerNamespacePerBucket": 1}),
     )
     second_role = unique("tenant")
     org_world.seed({"roles": [{"name": second_role, "inline": {"read": NO_PUT}}]})
@@ -507,13 +507,7 @@ def test_prefixes_whose_sids_once_collided_each_keep_their_own_grant(
     # another team, in another namespace, on the same shared bucket
     create(
         kube,
-        access_class(
-            "tenancy-other",
-            namespace_labels={"team": "other"},
-            buckets=("tenancy-*",),
-            roles=(f"arn:aws:iam::{org_world.workloads}:role/tenant-*",),
-            bucket_policy="Manage",
-        ),
+        tenant_class("tenancy-other", org_world, labels={"team": "other"}),
     )
     theirs = unique("tenant")
     org_world.seed({"roles": [{"name": theirs, "inline": {"read": NO_PUT}}]})
@@ -561,13 +555,7 @@ def test_one_namespace_cannot_starve_another_of_a_shared_bucket_policy(
 ) -> None:
     create(
         kube,
-        access_class(
-            "tenancy-bytes",
-            namespace_labels={},
-            buckets=("tenancy-*",),
-            roles=(f"arn:aws:iam::{org_world.workloads}:role/tenant-*",),
-            bucket_policy="Manage",
-        ),
+        tenant_class("tenancy-bytes", org_world, labels={}),
     )
     theirs = unique("tenant")
     org_world.seed({"roles": [{"name": theirs, "inline": {"read": NO_PUT}}]})
@@ -622,14 +610,7 @@ def test_a_burst_past_the_object_share_never_holds_more_than_the_share(
 ) -> None:
     create(
         kube,
-        access_class(
-            "tenancy-burst",
-            namespace_labels={"team": "tenancy"},
-            buckets=("tenancy-*",),
-            roles=(f"arn:aws:iam::{org_world.workloads}:role/tenant-*",),
-            bucket_policy="Manage",
-            limits={"objectsPerNamespacePerBucket": 3},
-        ),
+        tenant_class("tenancy-burst", org_world, limits={"objectsPerNamespacePerBucket": 3}),
     )
     names = [unique("burst") for _ in range(8)]
     for i, name in enumerate(names):  # eight at once
@@ -684,15 +665,7 @@ def test_an_acl_setting_action_admitted_by_a_glob_is_granted_only_under_the_acl_
     extra = {} if acls is None else {"acls": acls}
     create(
         kube,
-        access_class(
-            cls,
-            namespace_labels={"team": "tenancy"},
-            buckets=("tenancy-*",),
-            roles=(f"arn:aws:iam::{org_world.workloads}:role/tenant-*",),
-            bucket_policy="Manage",
-            actions=["s3:PutObject*"],
-            **extra,
-        ),
+        tenant_class(cls, org_world, actions=["s3:PutObject*"], **extra),
     )
     name = unique("versionacl")
     submit(tenant, name, victim["bucket"], victim["role"], cls=cls, actions=["s3:PutObjectVersionAcl"])
@@ -776,15 +749,19 @@ def verified_since(kube: client.ApiClient, ns: str, name: str, wall: float) -> b
     return last_verified(kube, ns, name) >= rfc3339(wall)
 
 
-def idle(operator: OperatorProcess, at_least: dict[str, float] | None = None) -> dict[str, float]:
+def idle(
+    operator: OperatorProcess,
+    at_least: dict[str, float] | None = None,
+    done: Callable[[], bool] = lambda: True,
+) -> dict[str, float]:
     """The operator's metrics once they reach ``at_least`` (the watch events have arrived, the
-    passes have ended), no verify-now pass waits and none runs."""
+    passes have ended), ``done`` holds, no verify-now pass waits and none runs."""
 
     def settled() -> dict[str, float] | None:
         m = operator.metrics()
         reached = all(m.get(name, 0.0) >= value for name, value in (at_least or {}).items())
         quiet = m["bucketaccess_verify_now_pending"] == 0 and m["bucketaccess_passes_in_flight"] == 0
-        return m if reached and quiet else None
+        return m if reached and quiet and done() else None
 
     return wait_for(settled, 60, "every verify-now pass run")
 
@@ -851,7 +828,13 @@ def test_a_verify_now_flood_spends_only_its_namespace_budget(
         )
         seen_at = time.monotonic()
     requested = "bucketaccess_verify_now_requests_total"
-    after = idle(quiet_operator, {requested: before[requested] + sent + 1})
+    # Kopf hands a handler only the newest of an object's rapid watch events, so not every annotation
+    # of the flood is a request the operator sees; what it must do is honour each object's last one
+    after = idle(
+        quiet_operator,
+        {requested: before[requested] + 1},
+        done=lambda: all(verified_since(kube, FLOOD, n, last[n]) for n in names),
+    )
     elapsed = time.monotonic() - start
 
     def delta(name: str) -> float:
@@ -868,7 +851,7 @@ def test_a_verify_now_flood_spends_only_its_namespace_budget(
         f"{requests * per_pass:g} if each request bought a pass; "
         f"other namespace verified in {seen_at - asked_at:.1f}s"
     )
-    assert requests == sent + 1
+    assert 1 <= requests <= sent + 1  # (fewer when Kopf folded rapid annotations of one object)
     assert seen_at - asked_at <= BYSTANDER_DEADLINE_S
     assert fresh <= allowed
     assert delta("bucketaccess_verify_now_deferred_total") >= 1  # the budget, not only the windows, held it
