@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,68 +54,73 @@ def _flags_bpa(flag: str, path: str) -> dict[str, bool]:
     return {n: bool(doc.get(n, False)) for n in sorted(names)}
 
 
-# flag -> (kind, number of values, how the last value becomes a document: None = no document)
-_FLAGS: dict[str, tuple[Kind, int, PolicyKind | str | None]] = {
-    "--bucket-policy": (Kind.BucketPolicy, 2, PolicyKind.Resource),
-    "--delete-bucket-policy": (Kind.BucketPolicy, 1, None),
-    "--key-policy": (Kind.KeyPolicy, 2, PolicyKind.Resource),
-    "--role-policy": (Kind.RolePolicy, 3, PolicyKind.Identity),
-    "--delete-role-policy": (Kind.RolePolicy, 2, None),
-    "--managed-policy": (Kind.ManagedPolicy, 2, PolicyKind.Identity),
-    "--attach-policy": (Kind.Attach, 3, PolicyKind.Identity),
-    "--detach-policy": (Kind.Detach, 2, None),
-    "--trust-policy": (Kind.TrustPolicy, 2, PolicyKind.Trust),
-    "--boundary": (Kind.Boundary, 3, PolicyKind.Identity),
-    "--remove-boundary": (Kind.Boundary, 1, None),
-    "--scp": (Kind.SCP, 2, PolicyKind.Identity),
-    "--rcp": (Kind.RCP, 2, PolicyKind.Resource),
-    "--attach-scp": (Kind.AttachSCP, 3, PolicyKind.Identity),
-    "--detach-scp": (Kind.DetachSCP, 2, None),
-    "--attach-rcp": (Kind.AttachRCP, 3, PolicyKind.Resource),
-    "--detach-rcp": (Kind.DetachRCP, 2, None),
-    "--bucket-public-access-block": (Kind.BucketPublicAccessBlock, 2, "bpa"),
-    "--account-public-access-block": (Kind.AccountPublicAccessBlock, 2, "bpa"),
-}
-_METAVARS = {
-    "--bucket-policy": ("BUCKET", "FILE"),
-    "--delete-bucket-policy": ("BUCKET",),
-    "--key-policy": ("KEY_ARN", "FILE"),
-    "--role-policy": ("ROLE", "NAME", "FILE"),
-    "--delete-role-policy": ("ROLE", "NAME"),
-    "--managed-policy": ("POLICY", "FILE"),
-    "--attach-policy": ("ROLE", "POLICY", "FILE"),
-    "--detach-policy": ("ROLE", "POLICY"),
-    "--trust-policy": ("ROLE", "FILE"),
-    "--boundary": ("ROLE", "POLICY", "FILE"),
-    "--remove-boundary": ("ROLE",),
-    "--scp": ("NAME", "FILE"),
-    "--rcp": ("NAME", "FILE"),
-    "--attach-scp": ("ACCOUNT", "NAME", "FILE"),
-    "--detach-scp": ("ACCOUNT", "NAME"),
-    "--attach-rcp": ("ACCOUNT", "NAME", "FILE"),
-    "--detach-rcp": ("ACCOUNT", "NAME"),
-    "--bucket-public-access-block": ("BUCKET", "FILE"),
-    "--account-public-access-block": ("ACCOUNT", "FILE"),
-}
-_HELP = {
-    "--bucket-policy": "the bucket's whole new policy",
-    "--key-policy": "the key's whole new policy",
-    "--role-policy": "a role's inline policy, new or changed (ROLE: ARN or name)",
-    "--managed-policy": "a managed policy's new default version (POLICY: ARN or name)",
-    "--attach-policy": "a managed policy attached to a role",
-    "--trust-policy": "a role's new trust policy",
-    "--boundary": "a role's new permissions boundary",
-    "--scp": "an SCP's new content (by name)",
-    "--rcp": "an RCP's new content (by name)",
-    "--attach-scp": "an SCP attached to an account",
-    "--attach-rcp": "an RCP attached to an account",
-    "--bucket-public-access-block": "a bucket's Block Public Access flags (a JSON object of the four flags)",
-    "--account-public-access-block": "an account's Block Public Access flags",
+@dataclass(frozen=True, slots=True)
+class _Flag:
+    """One change flag: what it changes, its values (the last is a FILE when it carries a document),
+    how that file becomes a document (None: no document), and its help."""
+
+    kind: Kind
+    values: tuple[str, ...]
+    document: PolicyKind | str | None
+    help: str = "repeatable"
+
+
+_FLAGS: dict[str, _Flag] = {
+    "--bucket-policy": _Flag(
+        Kind.BucketPolicy, ("BUCKET", "FILE"), PolicyKind.Resource, "the bucket's whole new policy"
+    ),
+    "--delete-bucket-policy": _Flag(Kind.BucketPolicy, ("BUCKET",), None),
+    "--key-policy": _Flag(
+        Kind.KeyPolicy, ("KEY_ARN", "FILE"), PolicyKind.Resource, "the key's whole new policy"
+    ),
+    "--role-policy": _Flag(
+        Kind.RolePolicy,
+        ("ROLE", "NAME", "FILE"),
+        PolicyKind.Identity,
+        "a role's inline policy, new or changed (ROLE: ARN or name)",
+    ),
+    "--delete-role-policy": _Flag(Kind.RolePolicy, ("ROLE", "NAME"), None),
+    "--managed-policy": _Flag(
+        Kind.ManagedPolicy,
+        ("POLICY", "FILE"),
+        PolicyKind.Identity,
+        "a managed policy's new default version (POLICY: ARN or name)",
+    ),
+    "--attach-policy": _Flag(
+        Kind.Attach, ("ROLE", "POLICY", "FILE"), PolicyKind.Identity, "a managed policy attached to a role"
+    ),
+    "--detach-policy": _Flag(Kind.Detach, ("ROLE", "POLICY"), None),
+    "--trust-policy": _Flag(
+        Kind.TrustPolicy, ("ROLE", "FILE"), PolicyKind.Trust, "a role's new trust policy"
+    ),
+    "--boundary": _Flag(
+        Kind.Boundary, ("ROLE", "POLICY", "FILE"), PolicyKind.Identity, "a role's new permissions boundary"
+    ),
+    "--remove-boundary": _Flag(Kind.Boundary, ("ROLE",), None),
+    "--scp": _Flag(Kind.SCP, ("NAME", "FILE"), PolicyKind.Identity, "an SCP's new content (by name)"),
+    "--rcp": _Flag(Kind.RCP, ("NAME", "FILE"), PolicyKind.Resource, "an RCP's new content (by name)"),
+    "--attach-scp": _Flag(
+        Kind.AttachSCP, ("ACCOUNT", "NAME", "FILE"), PolicyKind.Identity, "an SCP attached to an account"
+    ),
+    "--detach-scp": _Flag(Kind.DetachSCP, ("ACCOUNT", "NAME"), None),
+    "--attach-rcp": _Flag(
+        Kind.AttachRCP, ("ACCOUNT", "NAME", "FILE"), PolicyKind.Resource, "an RCP attached to an account"
+    ),
+    "--detach-rcp": _Flag(Kind.DetachRCP, ("ACCOUNT", "NAME"), None),
+    "--bucket-public-access-block": _Flag(
+        Kind.BucketPublicAccessBlock,
+        ("BUCKET", "FILE"),
+        "bpa",
+        "a bucket's Block Public Access flags (a JSON object of the four flags)",
+    ),
+    "--account-public-access-block": _Flag(
+        Kind.AccountPublicAccessBlock, ("ACCOUNT", "FILE"), "bpa", "an account's Block Public Access flags"
+    ),
 }
 
 
 def _change(flag: str, values: list[str]) -> Change:
-    kind, _, how = _FLAGS[flag]
+    kind, how = _FLAGS[flag].kind, _FLAGS[flag].document
     target, *rest = values
     name = rest[0] if len(rest) == 2 else ""
     document: dict[str, Any] | None = None
@@ -331,11 +337,9 @@ def add(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for declared in READER_SETTINGS:
         add_setting(impact, declared)
     impact.add_argument("--terraform-plan", metavar="FILE", help="`terraform show -json PLANFILE` output")
-    for flag, (_, n, _how) in _FLAGS.items():
+    for flag, spec in _FLAGS.items():
         add_change: Callable[..., Any] = impact.add_argument
-        add_change(
-            flag, nargs=n, action="append", metavar=_METAVARS[flag], help=_HELP.get(flag, "repeatable")
-        )
+        add_change(flag, nargs=len(spec.values), action="append", metavar=spec.values, help=spec.help)
     impact.add_argument(
         "--fail-on-unknown",
         action="store_true",
