@@ -7,7 +7,9 @@ parsing trusts the shapes; it still never raises on a value the schema allows.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -95,6 +97,30 @@ class Upload:
     encryption: Encryption | None = None
     multipart: bool = False
     tags: tuple[tuple[str, str], ...] = ()  # the x-amz-tagging the workload sends, sorted by key
+    # every other header that changes a decision (storage class, Object Lock, encryption context,
+    # conditional writes), by header name, sorted
+    more_headers: tuple[tuple[str, str], ...] = ()
+
+    @staticmethod
+    def parse_more_headers(upload: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+        out = {str(k).lower(): str(v) for k, v in (upload.get("headers") or {}).items()}
+        if upload.get("storageClass"):
+            out["x-amz-storage-class"] = str(upload["storageClass"])
+        lock = upload.get("objectLock") or {}
+        for field_name, header in _LOCK_HEADERS.items():
+            if lock.get(field_name):
+                out[header] = str(lock[field_name])
+        if upload.get("encryptionContext"):
+            pairs = json.dumps(dict(sorted(upload["encryptionContext"].items())), separators=(",", ":"))
+            out["x-amz-server-side-encryption-context"] = base64.b64encode(pairs.encode()).decode()
+        return tuple(sorted(out.items()))
+
+
+_LOCK_HEADERS = {
+    "mode": "x-amz-object-lock-mode",
+    "retainUntilDate": "x-amz-object-lock-retain-until-date",
+    "legalHold": "x-amz-object-lock-legal-hold",
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,6 +159,7 @@ class BucketAccessSpec:
                 ),
                 multipart=bool(upload.get("multipart")),
                 tags=tuple(sorted((str(k), str(v)) for k, v in (upload.get("tags") or {}).items())),
+                more_headers=Upload.parse_more_headers(upload),
             ),
             actions=tuple(str(a) for a in raw.get("actions") or ()),
             vpc_endpoint_id=raw.get("vpcEndpointId") or None,

@@ -43,6 +43,7 @@ class UploadIntent:
     session: SessionIntent | None = None
     bucket_key: bool | None = None  # x-amz-server-side-encryption-bucket-key-enabled; None: not sent
     tags: tuple[tuple[str, str], ...] = ()  # x-amz-tagging
+    more_headers: tuple[tuple[str, str], ...] = ()  # storage class, Object Lock, encryption context, ...
 
     @classmethod
     def from_spec(cls, spec: BucketAccessSpec, role_arn: str, class_vpce: str | None = None) -> UploadIntent:
@@ -60,6 +61,7 @@ class UploadIntent:
             vpc_endpoint=spec.vpc_endpoint_id or class_vpce,
             bucket_key=encryption.bucket_key_enabled if encryption else None,
             tags=spec.upload.tags,
+            more_headers=spec.upload.more_headers,
         )
 
     @property
@@ -78,7 +80,7 @@ class UploadIntent:
             out["x-amz-tagging"] = urlencode(self.tags)
         if self.bucket_key is not None:
             out["x-amz-server-side-encryption-bucket-key-enabled"] = "true" if self.bucket_key else "false"
-        return out
+        return out | dict(self.more_headers)
 
     def requests(self, principal: str) -> list[dict[str, Any]]:
         """The scenario ``request`` blocks: the upload itself, then one per extra action."""

@@ -6,9 +6,11 @@ Every refusal is an :class:`InvalidInput` whose message starts with the field pa
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, get_args
@@ -41,7 +43,7 @@ from .scenario import (
     UnknownLayer,
     VpcEndpoint,
 )
-from .services.s3 import ACCOUNT_ACTIONS
+from .services.s3 import ACCOUNT_ACTIONS, STORAGE_CLASSES
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_KEY = "probe-object"
@@ -185,23 +187,63 @@ def _tagging_ok(text: str) -> bool:
     return 0 < len(pairs) <= 10 and len(set(keys)) == len(keys) and all(keys)
 
 
+def _instant_ok(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _context_header_ok(text: str) -> bool:
+    """x-amz-server-side-encryption-context: base64 of a JSON object of strings; S3 sets aws:s3:arn."""
+    try:
+        pairs = json.loads(base64.b64decode(text, validate=True))
+    except (ValueError, binascii.Error):
+        return False
+    return (
+        isinstance(pairs, dict)
+        and all(isinstance(v, str) for v in pairs.values())
+        and "aws:s3:arn" not in pairs
+    )
+
+
+# The headers that change a decision, with what their value must be (and what S3 would refuse).
+_HEADER_RULES: dict[str, tuple[Callable[[str], bool], str]] = {
+    "x-amz-tagging": (_tagging_ok, "must be URL query parameters key=value&... with at most 10 tags"),
+    "x-amz-server-side-encryption-bucket-key-enabled": (
+        lambda v: v.lower() in ("true", "false"),
+        "must be true or false",
+    ),
+    "x-amz-server-side-encryption": (lambda v: v in _ENCRYPTION, f"must be one of {', '.join(_ENCRYPTION)}"),
+    "x-amz-storage-class": (lambda v: v in STORAGE_CLASSES, f"must be one of {', '.join(STORAGE_CLASSES)}"),
+    "x-amz-object-lock-mode": (
+        lambda v: v in ("GOVERNANCE", "COMPLIANCE"),
+        "must be GOVERNANCE or COMPLIANCE",
+    ),
+    "x-amz-object-lock-legal-hold": (lambda v: v in ("ON", "OFF"), "must be ON or OFF"),
+    "x-amz-object-lock-retain-until-date": (_instant_ok, "must be an ISO 8601 date and time"),
+    "x-amz-server-side-encryption-context": (
+        _context_header_ok,
+        "must be base64 of a JSON object of string values, without aws:s3:arn (S3 sets it)",
+    ),
+}
+
+
 def _headers(raw: object, path: str) -> dict[str, str]:
     """The headers a request sends, names in lower case; the ones that change a decision checked."""
     if not isinstance(raw, Mapping) or not all(isinstance(v, str) for v in raw.values()):
         raise InvalidInput(path, "must be an object of header name to string value")
     headers = {str(k).lower(): v for k, v in raw.items()}
     for name, value in headers.items():
-        if name == "x-amz-tagging" and not _tagging_ok(value):
-            raise InvalidInput(
-                f"{path}.{name}", "must be URL query parameters key=value&... with at most 10 tags"
-            )
-        if name == "x-amz-server-side-encryption-bucket-key-enabled" and value.lower() not in (
-            "true",
-            "false",
-        ):
-            raise InvalidInput(f"{path}.{name}", "must be true or false")
-        if name == "x-amz-server-side-encryption" and value not in _ENCRYPTION:
-            raise InvalidInput(f"{path}.{name}", f"must be one of {', '.join(_ENCRYPTION)}")
+        rule = _HEADER_RULES.get(name)
+        if rule is not None and not rule[0](value):
+            raise InvalidInput(f"{path}.{name}", rule[1])
+    if ("x-amz-object-lock-mode" in headers) != ("x-amz-object-lock-retain-until-date" in headers):
+        raise InvalidInput(
+            f"{path}.x-amz-object-lock-mode",
+            "x-amz-object-lock-mode and x-amz-object-lock-retain-until-date go together (S3 refuses one alone)",
+        )
     return headers
 
 
@@ -250,7 +292,7 @@ def _request(raw: object, now: datetime) -> Request:
     endpoint = None
     if obj.get("vpcEndpoint") is not None:
         vp = f"{path}.vpcEndpoint"
-        vo = _obj(obj["vpcEndpoint"], vp, {"id", "policy"})
+        vo = _obj(obj["vpcEndpoint"], vp, {"id", "policy", "vpcId", "account"})
         ep_id = _req_str(vo, "id", vp)
         if not re.match(r"^vpce-[0-9a-f]+$", ep_id):
             raise InvalidInput(f"{vp}.id", f"{ep_id!r} is not a VPC endpoint id (vpce-...)")
@@ -259,7 +301,11 @@ def _request(raw: object, now: datetime) -> Request:
             if vo.get("policy") is not None
             else None
         )
-        endpoint = VpcEndpoint(ep_id, pol)
+        vpc_id = _str(vo, "vpcId", vp)
+        if vpc_id is not None and not re.match(r"^vpc-[0-9a-f]+$", vpc_id):
+            raise InvalidInput(f"{vp}.vpcId", f"{vpc_id!r} is not a VPC id (vpc-...)")
+        owner = _str(vo, "account", vp)
+        endpoint = VpcEndpoint(ep_id, pol, vpc_id, _account(owner, f"{vp}.account") if owner else None)
     context_raw = obj.get("context") or {}
     if not isinstance(context_raw, Mapping):
         raise InvalidInput(f"{path}.context", "must be an object of condition key to value")
@@ -277,7 +323,11 @@ def _request(raw: object, now: datetime) -> Request:
 
 def _identity(raw: object, caller: Caller) -> Identity:
     path = "identity"
-    obj = _obj(raw or {}, path, {"account", "policies", "permissionsBoundary", "sessionPolicies", "exists"})
+    obj = _obj(
+        raw or {},
+        path,
+        {"account", "policies", "permissionsBoundary", "sessionPolicies", "exists", "uniqueId", "tags"},
+    )
     account = _account(_str_or(obj, "account", path, caller.account), f"{path}.account")
     if account != caller.account:
         raise InvalidInput(
@@ -292,7 +342,17 @@ def _identity(raw: object, caller: Caller) -> Identity:
         boundary,
         _named_list(obj, "sessionPolicies", path, PolicyKind.Identity),
         _bool(obj, "exists", path, default=True),
+        _unique_id(obj, path),
+        _context_map(obj.get("tags"), f"{path}.tags") or {},
     )
+
+
+def _unique_id(obj: Mapping[str, Any], path: str) -> str | None:
+    """A role's RoleId or a user's UserId: IAM's unique ids start AROA (role) or AIDA (user)."""
+    unique = _str(obj, "uniqueId", path)
+    if unique is not None and not re.match(r"^A(RO|ID)A[A-Z0-9]{12,124}$", unique):
+        raise InvalidInput(f"{path}.uniqueId", f"{unique!r} is not a role id (AROA...) or user id (AIDA...)")
+    return unique
 
 
 def _pab(raw: object, path: str) -> PublicAccessBlock:
@@ -394,6 +454,36 @@ def _context_map(raw: object, path: str) -> dict[str, str] | None:
     return {str(k): v for k, v in raw.items()}
 
 
+def _kms_grants(ko: Mapping[str, Any], kp: str) -> list[KmsGrant]:
+    grants = []
+    for i, g in enumerate(_list(ko, "grants", kp)):
+        gp = f"{kp}.grants[{i}]"
+        go = _obj(g, gp, {"granteePrincipal", "operations", "constraints", "grantId", "name"})
+        ops = go.get("operations")
+        if not isinstance(ops, list) or not ops or not all(isinstance(o, str) for o in ops):
+            raise InvalidInput(f"{gp}.operations", "must be a non-empty list of KMS operation names")
+        constraints = _obj(
+            go.get("constraints") or {},
+            f"{gp}.constraints",
+            {"encryptionContextSubset", "encryptionContextEquals"},
+        )
+        grants.append(
+            KmsGrant(
+                _req_str(go, "granteePrincipal", gp),
+                tuple(ops),
+                _context_map(
+                    constraints.get("encryptionContextSubset"),
+                    f"{gp}.constraints.encryptionContextSubset",
+                ),
+                _context_map(
+                    constraints.get("encryptionContextEquals"),
+                    f"{gp}.constraints.encryptionContextEquals",
+                ),
+            )
+        )
+    return grants
+
+
 def _kms(raw: object, region: str) -> dict[str, KmsKey]:
     if raw is None:
         return {}
@@ -407,7 +497,22 @@ def _kms(raw: object, region: str) -> dict[str, KmsKey]:
         m = _KEY_ARN.match(str(arn))
         if not m:
             raise InvalidInput(kp, "is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)")
-        ko = _obj(body, kp, {"account", "manager", "state", "aliases", "policy", "grants"})
+        ko = _obj(
+            body,
+            kp,
+            {
+                "account",
+                "manager",
+                "state",
+                "aliases",
+                "policy",
+                "grants",
+                "origin",
+                "multiRegion",
+                "multiRegionKeyType",
+                "tags",
+            },
+        )
         account = _account(_str_or(ko, "account", kp, m.group("acct")), f"{kp}.account")
         try:
             manager = KeyManager(_str_or(ko, "manager", kp, "CUSTOMER"))
@@ -427,34 +532,17 @@ def _kms(raw: object, region: str) -> dict[str, KmsKey]:
             if ko.get("policy") is not None
             else None
         )
-        grants = []
-        for i, g in enumerate(_list(ko, "grants", kp)):
-            gp = f"{kp}.grants[{i}]"
-            go = _obj(g, gp, {"granteePrincipal", "operations", "constraints", "grantId", "name"})
-            ops = go.get("operations")
-            if not isinstance(ops, list) or not ops or not all(isinstance(o, str) for o in ops):
-                raise InvalidInput(f"{gp}.operations", "must be a non-empty list of KMS operation names")
-            constraints = _obj(
-                go.get("constraints") or {},
-                f"{gp}.constraints",
-                {"encryptionContextSubset", "encryptionContextEquals"},
-            )
-            grants.append(
-                KmsGrant(
-                    _req_str(go, "granteePrincipal", gp),
-                    tuple(ops),
-                    _context_map(
-                        constraints.get("encryptionContextSubset"),
-                        f"{gp}.constraints.encryptionContextSubset",
-                    ),
-                    _context_map(
-                        constraints.get("encryptionContextEquals"),
-                        f"{gp}.constraints.encryptionContextEquals",
-                    ),
-                )
-            )
+        grants = _kms_grants(ko, kp)
         keys[str(arn)] = KmsKey(
-            str(arn), account, m.group("region"), manager, state, tuple(aliases), policy, tuple(grants)
+            str(arn),
+            account,
+            m.group("region"),
+            manager,
+            state,
+            tuple(aliases),
+            policy,
+            tuple(grants),
+            *_key_properties(ko, kp),
         )
     del region
     return keys
@@ -475,11 +563,37 @@ def _levels(obj: Mapping[str, Any], name: str, path: str) -> tuple[tuple[NamedDo
     return tuple(levels)
 
 
+_KEY_ORIGINS = ("AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE")
+
+
+def _key_properties(ko: Mapping[str, Any], kp: str) -> tuple[str, bool, str | None, dict[str, str]]:
+    """What DescribeKey says of a key that a condition can test: origin, multi-Region, and its tags."""
+    origin = _str_or(ko, "origin", kp, "AWS_KMS")
+    if origin not in _KEY_ORIGINS:
+        raise InvalidInput(f"{kp}.origin", f"must be one of {', '.join(_KEY_ORIGINS)}")
+    multi = _bool(ko, "multiRegion", kp)
+    kind = _str(ko, "multiRegionKeyType", kp)
+    if kind is not None and (kind not in ("PRIMARY", "REPLICA") or not multi):
+        raise InvalidInput(f"{kp}.multiRegionKeyType", "must be PRIMARY or REPLICA, with multiRegion: true")
+    return origin, multi, kind, _context_map(ko.get("tags"), f"{kp}.tags") or {}
+
+
+def _org_paths(obj: Mapping[str, Any], path: str) -> dict[str, str]:
+    raw = _context_map(obj.get("paths"), f"{path}.paths") or {}
+    for acct, org_path in raw.items():
+        _account(acct, f"{path}.paths.{acct}")
+        if not re.match(r"^o-[a-z0-9]+/r-[a-z0-9]+/(ou-[a-z0-9-]+/)*$", org_path):
+            raise InvalidInput(
+                f"{path}.paths.{acct}", f"{org_path!r} is not an organization path (o-.../r-.../ou-.../)"
+            )
+    return raw
+
+
 def _organization(raw: object) -> Organization | None:
     if raw is None:
         return None
     path = "organization"
-    obj = _obj(raw, path, {"id", "managementAccount", "scps", "rcps", "accounts"})
+    obj = _obj(raw, path, {"id", "managementAccount", "scps", "rcps", "accounts", "paths"})
     org_id = _req_str(obj, "id", path)
     if not re.match(r"^o-[a-z0-9]{10,32}$", org_id):
         raise InvalidInput(f"{path}.id", f"{org_id!r} is not an organization id (o-...)")
@@ -498,7 +612,7 @@ def _organization(raw: object) -> Organization | None:
             _account(str(acct), cp)
             co = _obj(chains, cp, {"scps", "rcps"})
             accounts[str(acct)] = OrgChains(_levels(co, "scps", cp), _levels(co, "rcps", cp))
-    return Organization(org_id, mgmt, default, accounts)
+    return Organization(org_id, mgmt, default, accounts, _org_paths(obj, path))
 
 
 def load_scenario(raw: object, now: datetime) -> Scenario:

@@ -42,6 +42,8 @@ POD_IDENTITY_POLICY = "pod-identity-association"
 class VpcEndpoint:
     id: str
     policy: Policy | None  # None: the default full-access endpoint policy
+    vpc_id: str | None = None  # aws:SourceVpc, when known
+    account: str | None = None  # the endpoint owner's account: aws:VpceAccount, when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,8 @@ class Identity:
     boundary: NamedDocument | None = None
     session_policies: tuple[NamedDocument, ...] = ()
     exists: bool = True  # False: the role (or user) does not exist
+    unique_id: str | None = None  # the role's RoleId or the user's UserId (AROA..., AIDA...): aws:userid
+    tags: dict[str, str] = field(default_factory=dict)  # the role's (or user's) tags: aws:PrincipalTag
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +137,10 @@ class KmsKey:
     aliases: tuple[str, ...]
     policy: Policy | None
     grants: tuple[KmsGrant, ...]
+    origin: str = "AWS_KMS"  # kms:KeyOrigin
+    multi_region: bool = False
+    multi_region_key_type: str | None = None  # PRIMARY | REPLICA for a multi-Region key
+    tags: dict[str, str] = field(default_factory=dict)  # aws:ResourceTag on the KMS requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +155,7 @@ class Organization:
     management_account: str | None
     default: OrgChains  # the chains of identity.account (or of every account without ``accounts``)
     accounts: dict[str, OrgChains] | None = None
+    paths: dict[str, str] = field(default_factory=dict)  # account -> o-.../r-.../ou-.../: the *OrgPaths keys
 
     def chains(self, account: str, identity_account: str) -> OrgChains | None:
         """The SCP/RCP chains binding ``account``, or None when it is outside the organization."""

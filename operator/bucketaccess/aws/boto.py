@@ -245,6 +245,8 @@ class BotoReader:
             boundary = (barn.rsplit("/", 1)[-1], self._managed_document(iam, barn))
         trust = _doc(role["AssumeRolePolicyDocument"]) if role.get("AssumeRolePolicyDocument") else None
         return RoleInfo(
+            unique_id=role.get("RoleId"),
+            tags=tuple((t["Key"], t["Value"]) for t in role.get("Tags") or ()),
             arn=role["Arn"],
             account=Arn.parse(role["Arn"]).account,
             inline=inline,
@@ -327,6 +329,9 @@ class BotoReader:
             aliases=aliases,
             policy=_doc(policy_raw["Policy"]) if policy_raw else None,
             grants=grants,
+            origin=meta.get("Origin", "AWS_KMS"),
+            multi_region=bool(meta.get("MultiRegion")),
+            multi_region_key_type=(meta.get("MultiRegionConfiguration") or {}).get("MultiRegionKeyType"),
         )
 
     def account_public_access_block(self, account: str) -> dict[str, bool] | None:

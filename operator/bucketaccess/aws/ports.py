@@ -37,6 +37,8 @@ class RoleInfo:
     managed: tuple[tuple[str, Document], ...]  # (policy name, default version's document)
     boundary: tuple[str, Document] | None
     trust: Document | None = None  # the trust policy (AssumeRolePolicyDocument)
+    unique_id: str | None = None  # RoleId (AROA...): aws:userid of its sessions
+    tags: tuple[tuple[str, str], ...] = ()  # the role's tags: aws:PrincipalTag of its sessions
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +64,9 @@ class KeyInfo:
     aliases: tuple[str, ...]
     policy: Document | None
     grants: tuple[dict[str, Any], ...] = field(default=())  # scenario form
+    origin: str = "AWS_KMS"  # kms:KeyOrigin
+    multi_region: bool = False
+    multi_region_key_type: str | None = None  # PRIMARY | REPLICA
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -64,6 +64,10 @@ def _role_block(reader: AwsReader, arn: str, unknown: Unknown) -> tuple[dict[str
         # role that does not exist, and AWS would refuse it as a principal
         return {"exists": False}, arn
     block: dict[str, Any] = {"policies": _policies(role)}
+    if role.unique_id:
+        block["uniqueId"] = role.unique_id
+    if role.tags:
+        block["tags"] = dict(role.tags)
     if role.boundary is not None:
         block["permissionsBoundary"] = {"name": role.boundary[0], "document": role.boundary[1]}
     return block, role.arn
@@ -208,6 +212,12 @@ def _key_entry(key: KeyInfo) -> dict[str, Any]:
     }
     if key.policy is not None:
         entry["policy"] = key.policy
+    if key.origin != "AWS_KMS":
+        entry["origin"] = key.origin
+    if key.multi_region:
+        entry["multiRegion"] = True
+        if key.multi_region_key_type:
+            entry["multiRegionKeyType"] = key.multi_region_key_type
     return entry
 
 

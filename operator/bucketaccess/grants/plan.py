@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..access.services import LISTS_BY_PREFIX, is_bucket_action, kms
+from ..access.services.s3 import header_actions
 from ..policy import Arn
-from ..resources import BucketPolicyMode, KMSKeyUsersMode
+from ..resources import BucketAccessSpec, BucketPolicyMode, KMSKeyUsersMode
 from .merge import canonical
 
 BUCKET_SID = re.compile(r"^BucketAccess(?:[0-9A-F]{32}|[0-9A-F]{8}[BR]?)$")
@@ -77,15 +78,30 @@ class Claim:
         return self.owner.partition("/")[0]
 
 
-def actions_for(spec_actions: Iterable[str], acl: bool, tags: bool = False) -> frozenset[str]:
+def actions_for(
+    spec_actions: Iterable[str], acl: bool, tags: bool = False, headers: Iterable[str] = ()
+) -> frozenset[str]:
     """What an upload needs: s3:PutObject, s3:PutObjectAcl with an ACL header, s3:PutObjectTagging with
-    an x-amz-tagging header, and the extra object actions the spec lists."""
+    an x-amz-tagging header, s3:PutObjectRetention and s3:PutObjectLegalHold with the Object Lock
+    ``headers`` it sends, and the extra object actions the spec lists."""
     base = (
         {"s3:PutObject"}
         | ({"s3:PutObjectAcl"} if acl else set())
         | ({"s3:PutObjectTagging"} if tags else set())
+        | set(header_actions(dict.fromkeys(headers, "")))
     )
     return frozenset(base | {a for a in spec_actions if a.lower().startswith("s3:")})
+
+
+def upload_actions(spec: BucketAccessSpec) -> frozenset[str]:
+    """What the upload a spec describes needs (:func:`actions_for`)."""
+    upload = spec.upload
+    return actions_for(
+        spec.actions,
+        acl=bool(upload.acl),
+        tags=bool(upload.tags),
+        headers=(h for h, _ in upload.more_headers),
+    )
 
 
 def sets_acl(action: str) -> bool:

@@ -16,7 +16,7 @@ from ..aws.errors import AwsError, NotFound
 from ..aws.ports import AwsReader
 from ..aws.snapshot import Snapshot
 from ..grants.admission import Admission, admit
-from ..grants.plan import Claim, actions_for, bucket_statements, covers, key_grants, key_statements
+from ..grants.plan import Claim, bucket_statements, covers, key_grants, key_statements, upload_actions
 from ..grants.shares import Contender, Refused, allot, available_bytes
 from ..policy import Arn
 from ..resources import BucketPolicyMode, KMSKeyUsersMode, Managed
@@ -75,7 +75,7 @@ def _claim(peer: Peer, key_arn: str | None, *, planned: bool = True) -> Claim | 
         role_arn=peer.role_arn,
         bucket=spec.bucket,
         prefix=spec.prefix,
-        actions=actions_for(spec.actions, acl=bool(spec.upload.acl), tags=bool(spec.upload.tags)),
+        actions=upload_actions(spec),
         bucket_mode=admission.bucket_policy_mode,
         kms_mode=admission.kms_mode,
         kms_key_arn=key_arn,

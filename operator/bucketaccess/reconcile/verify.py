@@ -12,7 +12,7 @@ from ..access.intent import UploadIntent
 from ..aws import snapshot
 from ..aws.errors import AwsError, AwsUnavailable
 from ..grants.admission import Admission, Request, admit
-from ..grants.plan import actions_for
+from ..grants.plan import upload_actions
 from ..policy import InvalidInput
 from ..resources import BucketAccessSpec
 from ..vocabulary import LAYERS, ConditionStatus, ConditionType, IdentitySource, Reason
@@ -94,7 +94,7 @@ def request_of(
         bucket=spec.bucket,
         prefix=spec.prefix,
         role_arn=role_arn,
-        actions=actions_for(spec.actions, acl=bool(spec.upload.acl), tags=bool(spec.upload.tags)),
+        actions=upload_actions(spec),
         acl=spec.upload.acl,
         kms_key=encryption.kms_key_arn if encryption else None,
         default_key=default_key,

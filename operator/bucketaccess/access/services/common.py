@@ -23,8 +23,9 @@ from ...policy import (
     RequestDecision,
     StatementRef,
 )
+from ...policy.arn import Arn
 from ...policy.operators import parse_instant
-from ...vocabulary import Reason
+from ...vocabulary import IdentitySource, Reason
 from ..checks import Check
 from ..scenario import KmsKey, NamedDocument, OrgChains, Scenario
 
@@ -115,27 +116,73 @@ def cause_reason(cause: Cause) -> Reason:
 
 
 def base_keys(sc: Scenario, resource_account: str) -> dict[str, tuple[str, ...]]:
+    """The keys every request of an upload carries, S3's and KMS's (access/request_context.py)."""
     caller = sc.request.caller
     keys: dict[str, tuple[str, ...]] = {
         "aws:principalarn": (caller.role_arn or caller.arn,),
         "aws:principalaccount": (caller.account,),
         "aws:principaltype": (str(caller.kind),),
+        "aws:principalisawsservice": ("false",),
         "aws:requestedregion": (sc.region,),
         "aws:securetransport": ("true",),
         "aws:resourceaccount": (resource_account,),
+        "aws:viaawsmcpservice": ("false",),
     }
-    if caller.kind is PrincipalKind.User:
+    keys |= caller_keys(sc)
+    # the role's tags, then the session's (EKS Pod Identity's six), which win: principal tags of every
+    # request the session signs
+    tags = sc.identity.tags | (sc.session.tags if sc.session is not None else {})
+    keys |= {f"aws:principaltag/{tag.lower()}": (value,) for tag, value in tags.items()}
+    keys |= org_keys(sc, resource_account)
+    return keys
+
+
+def caller_keys(sc: Scenario) -> dict[str, tuple[str, ...]]:
+    """The keys of who signs: aws:userid, aws:username, and a role session's MFA and issue time."""
+    caller = sc.request.caller
+    keys: dict[str, tuple[str, ...]] = {}
+    unique = sc.identity.unique_id
+    if caller.kind is PrincipalKind.Account:
+        keys["aws:userid"] = (caller.account,)
+    elif caller.kind is PrincipalKind.User:
         keys["aws:username"] = (caller.arn.rsplit("/", 1)[-1],)
-    if sc.session is not None:
-        # the session's tags (EKS Pod Identity's six) are principal tags of every request it signs
-        for tag, value in sc.session.tags.items():
-            keys[f"aws:principaltag/{tag.lower()}"] = (value,)
+        if unique is not None:
+            keys["aws:userid"] = (unique,)
+    else:
+        # a role session: temporary credentials issued without MFA; its name is the session ARN's
+        # last part, or a stand-in when only the role is known (a pattern ROLEID:* still matches)
+        if unique is not None:
+            session = caller.arn.rsplit("/", 1)[-1] if caller.arn.startswith("arn:aws:sts::") else "session"
+            keys["aws:userid"] = (f"{unique}:{session}",)
+        keys["aws:multifactorauthpresent"] = ("false",)
+        current = sc.request.context.get("aws:currenttime")
+        if current:
+            keys["aws:tokenissuetime"] = current
+        provider = federated_provider(sc)
+        if provider is not None:
+            keys["aws:federatedprovider"] = (provider,)
+    return keys
+
+
+def federated_provider(sc: Scenario) -> str | None:
+    """IRSA's session is federated through the IAM OIDC provider of the cluster's issuer."""
+    s = sc.session
+    if s is None or s.source is not IdentitySource.IRSA or not s.oidc_issuer:
+        return None
+    issuer = s.oidc_issuer.removeprefix("https://")
+    return f"arn:aws:iam::{Arn.parse(s.role_arn).account}:oidc-provider/{issuer}"
+
+
+def org_keys(sc: Scenario, resource_account: str) -> dict[str, tuple[str, ...]]:
     org = sc.organization
-    if org is not None:
-        if org.member(caller.account, sc.identity.account):
-            keys["aws:principalorgid"] = (org.id,)
-        if org.member(resource_account, sc.identity.account):
-            keys["aws:resourceorgid"] = (org.id,)
+    if org is None:
+        return {}
+    keys: dict[str, tuple[str, ...]] = {}
+    for side, account in (("principal", sc.request.caller.account), ("resource", resource_account)):
+        if org.member(account, sc.identity.account):
+            keys[f"aws:{side}orgid"] = (org.id,)
+            if account in org.paths:
+                keys[f"aws:{side}orgpaths"] = (org.paths[account],)
     return keys
 
 

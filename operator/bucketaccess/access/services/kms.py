@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -242,13 +244,54 @@ def request_alias(ref: str) -> str | None:
     return None
 
 
+CONTEXT_HEADER = "x-amz-server-side-encryption-context"
+
+
+def upload_encryption_context(sc: Scenario) -> dict[str, str]:
+    """What S3 sends KMS as encryption context: aws:s3:arn (the bucket ARN with an S3 Bucket Key, the
+    object ARN without), then the pairs the upload adds with x-amz-server-side-encryption-context."""
+    bucket_arn = f"arn:aws:s3:::{sc.bucket.name}"
+    context = {"aws:s3:arn": bucket_arn if uses_bucket_key(sc) else f"{bucket_arn}/{sc.request.key}"}
+    added = sc.request.headers.get(CONTEXT_HEADER)
+    if added:
+        context |= json.loads(base64.b64decode(added))  # the loader checked it is an object of strings
+    return context
+
+
+def kms_keys(
+    sc: Scenario, key: KmsKey, context: Mapping[str, str], alias: str | None
+) -> dict[str, tuple[str, ...]]:
+    """The keys of a KMS request S3 makes for an upload (access/request_context.py)."""
+    keys: dict[str, tuple[str, ...]] = {
+        "kms:viaservice": (f"s3.{sc.region}.amazonaws.com",),
+        "kms:calleraccount": (sc.request.caller.account,),
+        "kms:encryptionalgorithm": ("SYMMETRIC_DEFAULT",),
+        "kms:encryptioncontextkeys": tuple(context),
+        "kms:keyorigin": (key.origin,),
+        "kms:keyspec": ("SYMMETRIC_DEFAULT",),
+        "kms:keyusage": ("ENCRYPT_DECRYPT",),
+        "kms:multiregion": ("true" if key.multi_region else "false",),
+        "aws:viaawsservice": ("true",),
+        **{f"aws:{k}": ("s3.amazonaws.com",) for k in ("calledvia", "calledviafirst", "calledvialast")},
+    }
+    keys |= {f"kms:encryptioncontext:{k}".lower(): (v,) for k, v in context.items()}
+    keys |= {f"aws:resourcetag/{k}".lower(): (v,) for k, v in key.tags.items()}
+    if key.multi_region_key_type is not None:
+        keys["kms:multiregionkeytype"] = (key.multi_region_key_type,)
+    # the key's aliases, however the request names it; the alias it was named by, if any (AWS KMS
+    # condition keys kms:ResourceAliases and kms:RequestAlias: "ABAC for AWS KMS")
+    if key.aliases:
+        keys["kms:resourcealiases"] = tuple(key.aliases)
+    if alias is not None:
+        keys["kms:requestalias"] = (alias,)
+    return keys
+
+
 def _key_probes(sc: Scenario, key: KmsKey, alias: str | None = None) -> list[Probe]:
     """GenerateDataKey (and Decrypt for a multipart upload), S3 calling on the caller's behalf: the
     key policy must allow, KMS grants allow too, and the S3-only condition keys are not sent."""
     req = sc.request
-    object_arn = f"arn:aws:s3:::{sc.bucket.name}/{req.key}"
-    context_arn = f"arn:aws:s3:::{sc.bucket.name}" if uses_bucket_key(sc) else object_arn
-    encryption_context = {"aws:s3:arn": context_arn}
+    encryption_context = upload_encryption_context(sc)
     policy = key.policy
     if policy is None and key.manager is KeyManager.AWS:
         policy = managed_key_policy(key.account, key.region)
@@ -259,21 +302,7 @@ def _key_probes(sc: Scenario, key: KmsKey, alias: str | None = None) -> list[Pro
         if policy is None:
             probes.append(Probe(Service.KMS, action, key.arn, None, key, Reason.KeyPolicyNotInScenario))
             continue
-        keys = base_keys(sc, key.account)
-        keys |= {
-            "kms:viaservice": (f"s3.{sc.region}.amazonaws.com",),
-            "kms:calleraccount": (req.caller.account,),
-            "kms:encryptioncontext:aws:s3:arn": (context_arn,),
-            "kms:encryptioncontextkeys": ("aws:s3:arn",),
-            "aws:viaawsservice": ("true",),
-            "aws:calledvia": ("s3.amazonaws.com",),
-        }
-        # the key's aliases, however the request names it; the alias it was named by, if any (AWS KMS
-        # condition keys kms:ResourceAliases and kms:RequestAlias: "ABAC for AWS KMS")
-        if key.aliases:
-            keys["kms:resourcealiases"] = tuple(key.aliases)
-        if alias is not None:
-            keys["kms:requestalias"] = (alias,)
+        keys = base_keys(sc, key.account) | kms_keys(sc, key, encryption_context, alias)
         overrides = {
             k: v for k, v in req.context.items() if k not in NOT_FORWARDED and not k.startswith("s3:")
         }

@@ -31,9 +31,11 @@ from ...policy import (
     StatementRef,
 )
 from ...policy.model import ConditionClause, Effect, SetQualifier, Statement
+from ...policy.operators import parse_instant
 from ...policy.wildcards import action_matches
 from ...vocabulary import ConditionType, Reason
 from ..checks import Blame, Check, Status
+from ..request_context import CONTEXT_KEYS, Origin
 from ..scenario import Ownership, Scenario
 from .common import (
     DefaultCheck,
@@ -277,6 +279,18 @@ def request_tag_keys(headers: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
     return out
 
 
+# The actions an upload needs beside s3:PutObject for the headers it sends (ACL headers apart).
+HEADER_ACTIONS = (
+    (TAGGING_HEADER, "s3:PutObjectTagging"),
+    ("x-amz-object-lock-mode", "s3:PutObjectRetention"),
+    ("x-amz-object-lock-legal-hold", "s3:PutObjectLegalHold"),
+)
+
+
+def header_actions(headers: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(action for header, action in HEADER_ACTIONS if header in headers)
+
+
 def probes(sc: Scenario) -> list[Probe]:
     """The S3 requests of the upload, in the order S3 meets them: the request itself; for an upload
     with an ACL header, s3:PutObjectAcl as well and S3's refusal of that ACL, if any; and S3's
@@ -284,8 +298,10 @@ def probes(sc: Scenario) -> list[Probe]:
     req = sc.request
     out = [_s3_probe(sc, req.action)]
     upload = req.action.lower() == "s3:putobject"
-    if TAGGING_HEADER in req.headers and upload:
-        out.append(_s3_probe(sc, "s3:PutObjectTagging"))  # a tagged PUT is authorized for both
+    if upload:
+        # a PUT that tags or locks the object is authorized for that too (S3 API Reference, PutObject;
+        # S3 User Guide, "Object Lock": s3:PutObjectRetention, s3:PutObjectLegalHold)
+        out += [_s3_probe(sc, a) for a in header_actions(req.headers)]
     if acl_headers(req.headers) and upload:
         out.append(_s3_probe(sc, "s3:PutObjectAcl"))
         refused = _acl_refusal(sc, req.action, s3_resource(sc.bucket.name, req.key, req.action))
@@ -307,17 +323,71 @@ def probes(sc: Scenario) -> list[Probe]:
     return out
 
 
+# The headers S3 turns into a condition key of the same name (s3:x-amz-acl, ...), from the table of
+# the request context; the object-lock headers have keys of their own names.
+HEADER_KEYS: dict[str, str] = {
+    **{k.name[3:].lower(): k.name.lower() for k in CONTEXT_KEYS if k.name.startswith("s3:x-amz-") and k.origin is Origin.Header},
+    "if-match": "s3:if-match",
+    "if-none-match": "s3:if-none-match",
+    "x-amz-object-lock-mode": "s3:object-lock-mode",
+    "x-amz-object-lock-retain-until-date": "s3:object-lock-retain-until-date",
+    "x-amz-object-lock-legal-hold": "s3:object-lock-legal-hold",
+}  # fmt: skip
+RETAIN_UNTIL = "x-amz-object-lock-retain-until-date"
+# S3's storage classes (PutObject, x-amz-storage-class)
+STORAGE_CLASSES = (
+    "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER",
+    "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE",
+)  # fmt: skip
+# What an AWS SDK sends that S3 turns into condition keys (request.context overrides them).
+SDK_KEYS = {"s3:authtype": ("REST-HEADER",), "s3:signatureversion": ("AWS4-HMAC-SHA256",)}
+
+
+def header_keys(headers: Mapping[str, str], now: str | None) -> dict[str, tuple[str, ...]]:
+    """The condition keys S3 derives from an upload's headers; ``now`` (aws:CurrentTime) gives the
+    days left until an object-lock retain-until date."""
+    keys: dict[str, tuple[str, ...]] = {HEADER_KEYS[n]: (v,) for n, v in headers.items() if n in HEADER_KEYS}
+    keys |= request_tag_keys(headers)
+    until = parse_instant(headers[RETAIN_UNTIL]) if RETAIN_UNTIL in headers else None
+    start = parse_instant(now) if now else None
+    if until is not None and start is not None:
+        days = int((until - start).total_seconds() // 86400)
+        keys["s3:object-lock-remaining-retention-days"] = (str(days),)
+    return keys
+
+
+def network_keys(sc: Scenario) -> dict[str, tuple[str, ...]]:
+    """The keys of the path an upload takes through a VPC endpoint: the endpoint, its VPC and owner."""
+    endpoint = sc.request.vpc_endpoint
+    if endpoint is None:
+        return {}
+    keys: dict[str, tuple[str, ...]] = {"aws:sourcevpce": (endpoint.id,)}
+    owner = endpoint.account
+    if owner is not None:
+        keys["aws:vpceaccount"] = (owner,)
+        org = sc.organization
+        if org is not None and org.member(owner, sc.identity.account):
+            keys["aws:vpceorgid"] = (org.id,)
+            if owner in org.paths:
+                keys["aws:vpceorgpaths"] = (org.paths[owner],)
+    if endpoint.vpc_id is not None:
+        keys["aws:sourcevpc"] = (endpoint.vpc_id,)
+        if owner is not None:
+            keys["aws:sourcevpcarn"] = (f"arn:aws:ec2:{sc.region}:{owner}:vpc/{endpoint.vpc_id}",)
+    return keys
+
+
 def _s3_probe(sc: Scenario, action: str) -> Probe:
     req = sc.request
     bucket = sc.bucket
     resource = s3_resource(bucket.name, req.key, action)
-    keys = base_keys(sc, bucket.account)
-    for name, value in req.headers.items():
-        if name.startswith("x-amz-"):
-            keys[f"s3:{name}"] = (value,)
-    keys |= request_tag_keys(req.headers)
-    if req.vpc_endpoint is not None:
-        keys["aws:sourcevpce"] = (req.vpc_endpoint.id,)
+    keys = base_keys(sc, bucket.account) | dict(SDK_KEYS)
+    keys |= {"aws:viaawsservice": ("false",), "s3:resourceaccount": (bucket.account,)}
+    if req.action.lower() == "s3:putobject":
+        keys["s3:objectcreationoperation"] = ("true",)  # every request of an upload: it creates an object
+    current = req.context.get("aws:currenttime")
+    keys |= header_keys(req.headers, current[0] if current else None)
+    keys |= network_keys(sc)
     if req.prefix and action.lower() in LISTS_BY_PREFIX:
         keys["s3:prefix"] = (req.prefix,)  # the workload lists what it asks for, its prefix
     keys = with_time(keys, req.context)
