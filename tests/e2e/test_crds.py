@@ -95,6 +95,40 @@ BAD: list[tuple[str, dict[str, Any], dict[str, Any], str]] = [
         "spec.upload.encryption.bucketKeyEnabled",
     ),
     (
+        "object-lock-mode-without-date",
+        GOOD_BA,
+        {"spec.upload.objectLock": {"mode": "GOVERNANCE"}},
+        "spec.upload.objectLock.mode",
+    ),
+    (
+        "object-lock-bad-legal-hold",
+        GOOD_BA,
+        {"spec.upload.objectLock": {"legalHold": "YES"}},
+        "spec.upload.objectLock.legalHold",
+    ),
+    ("storage-class-unknown", GOOD_BA, {"spec.upload.storageClass": "COLD"}, "spec.upload.storageClass"),
+    (
+        "encryption-context-without-kms",
+        GOOD_BA,
+        {
+            "spec.upload.encryptionContext": {"team": "billing"},
+            "spec.upload.encryption": {"algorithm": "AES256"},
+        },
+        "spec.upload.encryptionContext",
+    ),
+    (
+        "encryption-context-s3-arn",
+        GOOD_BA,
+        {"spec.upload.encryptionContext": {"aws:s3:arn": "arn:aws:s3:::x"}},
+        "spec.upload.encryptionContext",
+    ),
+    (
+        "upload-header-not-listed",
+        GOOD_BA,
+        {"spec.upload.headers": {"x-amz-acl": "public-read"}},
+        "spec.upload.headers",
+    ),
+    (
         "too-many-tags",
         GOOD_BA,
         {"spec.upload.tags": {f"k{i}": "v" for i in range(11)}},
@@ -276,3 +310,17 @@ def test_a_cel_refusal_names_the_offending_value(
         create(kube, doc)
     body = json.loads(info.value.body)["message"]
     assert words in body, body
+
+
+def test_an_upload_stating_every_typed_header_is_accepted(kube: client.ApiClient, crd_ns: str) -> None:
+    doc = copy.deepcopy(GOOD_BA)
+    doc["metadata"]["name"] = "every-upload-header"
+    doc["spec"]["upload"] |= {
+        "tags": {"classification": "internal"},
+        "storageClass": "STANDARD_IA",
+        "objectLock": {"mode": "GOVERNANCE", "retainUntilDate": "2027-01-01T00:00:00Z", "legalHold": "ON"},
+        "encryptionContext": {"department": "billing"},
+        "headers": {"if-none-match": "*"},
+    }
+    created = create(kube, doc)
+    assert created["spec"]["upload"]["objectLock"]["legalHold"] == "ON"
