@@ -337,7 +337,8 @@ def test_a_key_user_removed_shows_in_seconds_on_the_objects_of_that_key_only(
 def test_an_scp_attached_shows_in_seconds_on_every_object_of_the_account(
     operator: OperatorProcess, kube: client.ApiClient, org_world: OrgWorld
 ) -> None:
-    """An SCP reaches every account under its target: every object is verified (documented)."""
+    """An SCP reaches every account under its target: the objects whose role is in one of them
+    (here every object: all three roles are in the workloads account, under the workloads OU)."""
     org = org_world.seeder.client("organizations", MANAGEMENT)
     policy = next(
         p for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"] if p["Name"] == "DenyS3"

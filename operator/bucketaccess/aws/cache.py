@@ -29,6 +29,7 @@ from .ports import (
     KeyInfo,
     OIDCProviderInfo,
     OrgInfo,
+    OrgReach,
     PodIdentityAssociation,
     RoleInfo,
     issuer_host,
@@ -173,4 +174,11 @@ class CachedReader:
     def organization(self, accounts: tuple[str, ...]) -> OrgInfo | None:
         return self._get(
             ("org", *sorted(set(accounts))), lambda: self.inner.organization(tuple(sorted(set(accounts))))
+        )
+
+    def org_policy_reach(self, policy_id: str, targets: tuple[str, ...] | None) -> OrgReach:
+        # under "org": every Organizations change event drops them with the chains
+        return self._get(
+            ("org", "reach", policy_id, *(targets if targets is not None else ("*",))),
+            lambda: self.inner.org_policy_reach(policy_id, targets),
         )

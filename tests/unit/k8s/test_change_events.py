@@ -81,6 +81,20 @@ def cached(cache: TTLCache, key: tuple[str, ...], value: object) -> None:
     cache.get(key, lambda: value)
 
 
+def bucket_info(name: str, account: str, encryption: dict[str, Any] | None = None) -> BucketInfo:
+    return BucketInfo(
+        name=name,
+        account=account,
+        region="us-east-1",
+        policy=None,
+        ownership="BucketOwnerEnforced",
+        acl=None,
+        owner_canonical_id=None,
+        public_access_block=None,
+        encryption=encryption,
+    )
+
+
 def role_info(arn: str, managed: tuple[str, ...] = ()) -> RoleInfo:
     return RoleInfo(
         arn=arn, account=ACCOUNT, inline=(), managed=tuple((m, {}) for m in managed), boundary=None
@@ -120,16 +134,8 @@ def test_a_managed_policy_version_is_the_objects_whose_role_has_it_attached_as_l
 
 def test_a_key_change_is_the_objects_whose_key_is_managed_or_the_buckets_default_as_last_read() -> None:
     rt = runtime()
-    bucket = BucketInfo(
-        name="photos",
-        account=ACCOUNT,
-        region="us-east-1",
-        policy=None,
-        ownership="BucketOwnerEnforced",
-        acl=None,
-        owner_canonical_id=None,
-        public_access_block=None,
-        encryption={"algorithm": "aws:kms", "kmsKeyArn": KEY_ARN, "bucketKeyEnabled": False},
+    bucket = bucket_info(
+        "photos", ACCOUNT, {"algorithm": "aws:kms", "kmsKeyArn": KEY_ARN, "bucketKeyEnabled": False}
     )
     cached(rt.cache, ("bucket", "photos"), bucket)
     key = KeyInfo(
@@ -168,12 +174,11 @@ def test_a_vpc_endpoint_policy_is_the_objects_through_it() -> None:
     assert hit.uids == {"vpce-a"}
 
 
-@pytest.mark.parametrize(
-    "call", ["AttachPolicy", "UpdatePolicy", "MoveAccount", "PutAccountPublicAccessBlock"]
-)
-def test_account_wide_changes_are_every_object(call: str) -> None:
+def test_an_accounts_block_public_access_is_every_object() -> None:
+    """(SCPs, RCPs and account moves: tests/unit/k8s/test_org_scope.py)"""
     rt = runtime()
-    assert change_events.affected(event(call), rt.store, None).uids == set(rt.store.uids())
+    found = change_events.affected(event("PutAccountPublicAccessBlock"), rt.store, None)
+    assert found.uids == set(rt.store.uids())
 
 
 class FakeQueue:
