@@ -12,8 +12,10 @@ periodic pass does: one event costs reads of the changed resource, not a cycle.
 - Nothing is lost: a message is deleted after its objects were scheduled; one received by a
   replica that lost the Lease meanwhile is left to come back after the queue's visibility
   timeout, and a new holder verifies every object on taking the Lease anyway.
-- Duplicates and bursts: a CloudTrail record seen again (its eventID) is ignored; events for an
-  object whose pass has not started yet fold into that one pass (the scheduler keeps one due
+- Duplicates and bursts: a CloudTrail record seen again (its eventID) is ignored, and so is an
+  object whose verdict comes from reads made after the call (a message that comes back after its
+  visibility timeout to a new holder, which verified every object on taking the Lease); events
+  for an object whose pass has not started yet fold into that one pass (the scheduler keeps one due
   time per object); a pass already running runs once more after it ends, with fresh reads.
 - Malformed and unknown events are counted, logged once per kind, and deleted: they would be
   the same on every receive, so the queue's redrive policy (deploy/aws) only catches messages
@@ -47,6 +49,9 @@ from .subjects import observed_status
 log = logging.getLogger(__name__)
 SEEN_EVENTS = 10_000  # CloudTrail eventIDs remembered for duplicates
 BACKOFF_S = (1.0, 60.0)  # after a failed receive: first and longest wait
+# CloudTrail's eventTime is to the second, and AWS's clock is not ours: a verdict counts as newer
+# than a call only when its reads began this much after the call's eventTime
+EVENT_TIME_SLACK_S = 2.0
 
 
 @dataclass
@@ -277,7 +282,7 @@ class Consumer:
         seen (a batch that failed before comes back, and is not taken for a duplicate)."""
         for key in sorted(hit.drop):
             self.rt.cache.invalidate(*key)
-        scheduled = schedule(self.rt, hit.uids, fresh=hit.fresh)
+        scheduled, newer = schedule(self.rt, hit.uids, fresh=hit.fresh, made=found.when)
         if hit.unscoped is not None:
             self.metrics.unscoped.labels(hit.unscoped).inc()
             self._once(
@@ -291,8 +296,9 @@ class Consumer:
             while len(self._seen) > SEEN_EVENTS:
                 self._seen.popitem(last=False)
         if not scheduled:
-            self.metrics.ignored.labels(Why.NoObjects.value).inc()
-            return Ignored(Why.NoObjects, found.call.name)
+            why = Why.VerifiedSince if newer else Why.NoObjects
+            self.metrics.ignored.labels(why.value).inc()
+            return Ignored(why, found.call.name)
         self.metrics.mapped.inc()
         self.metrics.objects.inc(scheduled)
         if found.when is not None:
@@ -342,23 +348,34 @@ class Consumer:
                 wait = min(wait * 2, BACKOFF_S[1])
 
 
-def schedule(rt: Runtime, uids: Iterable[str], fresh: bool = False) -> int:
+def schedule(
+    rt: Runtime, uids: Iterable[str], fresh: bool = False, made: float | None = None
+) -> tuple[int, int]:
     """A pass for each live object, now (its reads of the changed resource are gone from the cache,
     the others may be up to its interval old, as in a periodic pass; ``fresh``: every read within
-    --cache-ttl); returns how many."""
+    --cache-ttl); returns how many, and how many were left out as already newer than the call.
+
+    ``made``: when the call was made (epoch seconds). An object whose verdict comes from reads all
+    made after it already shows the change, and gets no pass: an event received again after the
+    queue's visibility timeout (a holder died before deleting it), or that CloudTrail delivered
+    after the next periodic pass."""
     if rt.scheduler is None:
-        return 0
+        return 0, 0
     now = time.monotonic()
-    count = 0
+    count = newer = 0
     for uid in sorted(uids):
         body: RawBody | None = rt.store.get(uid)
         if body is None or body["metadata"].get("deletionTimestamp"):
+            continue
+        since = rt.tracking.reads_since(uid)
+        if made is not None and since is not None and since > made + EVENT_TIME_SLACK_S:
+            newer += 1
             continue
         if fresh:
             rt.tracking.changed(uid, now)
         rt.scheduler.soon(uid)
         count += 1
-    return count
+    return count, newer
 
 
 async def start(rt: Runtime, url: str) -> None:
