@@ -101,6 +101,12 @@ def test_every_call_is_allowed_and_every_listed_action_is_used(
     made = "bucketaccess-change-events" not in str(sqs.list_queues().get("QueueUrls", []))
     queue_url = sqs.create_queue(QueueName="bucketaccess-change-events")["QueueUrl"]
     sqs.send_message(QueueUrl=queue_url, MessageBody="{}")
+    org = org_world.seeder.client("organizations", MANAGEMENT)
+    (deny,) = [
+        p["Id"]
+        for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
+        if p["Name"] == "DenyS3"
+    ]
     with EksEndpoint(org_world.workloads) as eks, logging_calls(tmp_path / "calls.jsonl") as call_log:
         # EKS's Pod Identity reads go to the tests' own endpoint (moto has no such API)
         eks.state.clusters[TEST_CLUSTER] = ISSUER
@@ -109,7 +115,7 @@ def test_every_call_is_allowed_and_every_listed_action_is_used(
         )
         os.environ["AWS_ENDPOINT_URL_EKS"] = eks.url
         try:
-            exercise(org_world, role, partner_role, bucket, endpoint)
+            exercise(org_world, role, partner_role, bucket, endpoint, deny)
             consume(queue_url)
         finally:
             os.environ.pop("AWS_ENDPOINT_URL_EKS", None)
@@ -132,7 +138,9 @@ def consume(queue_url: str) -> None:
     assert queue.delete(messages) == []
 
 
-def exercise(org_world: OrgWorld, role: str, partner_role: str, bucket: str, endpoint: str) -> None:
+def exercise(
+    org_world: OrgWorld, role: str, partner_role: str, bucket: str, endpoint: str, deny: str
+) -> None:
     """Every read of a verification and every write of reconciliation, as the operator makes them."""
     reader = BotoReader(
         region="us-east-1",
@@ -147,6 +155,9 @@ def exercise(org_world: OrgWorld, role: str, partner_role: str, bucket: str, end
     )
     assert snap.key_arn is not None and not snap.role_missing
     reader.role(f"arn:aws:iam::{org_world.partners}:role/{partner_role}")
+    # a change event's SCP: the accounts under its targets (the restricted OU's one account)
+    reach = reader.org_policy_reach(deny, None)
+    assert (reach.policy_type, reach.accounts) == ("SERVICE_CONTROL_POLICY", {org_world.restricted})
     # the cluster's OIDC issuer, IRSA's OIDC provider for it (here and in another account) and
     # the cluster's Pod Identity associations
     assert reader.cluster(TEST_CLUSTER).oidc_issuer == ISSUER

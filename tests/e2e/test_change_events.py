@@ -8,8 +8,9 @@ documented record shape, tests/trail_events.py) is put on the default bus with
 events.put_events: the template's rules route it to the queue by their own patterns. Nothing is
 written straight into the queue.
 
-verifyInterval is 1 h (and the operator's default too): no timer can help. The affected object
-goes Ready=False within a deadline, the other object's status does not change, reverting makes
+verifyInterval is 1 h (and the operator's default too): no timer can help. For a change of each
+layer (bucket policy, role policy, key policy, SCP, Block Public Access, trust policy) the affected
+objects go Ready=False within a deadline with the new reason, the others' status does not change, reverting makes
 it Ready=True again, and a burst of 20 copies of one event costs one pass.
 """
 
@@ -46,6 +47,7 @@ LATENCIES: list[float] = []
 
 
 STACK = "bucketaccess-change-events"
+OBJECTS = ("a", "b", "c", "d", "e")
 
 
 def deploy_template(org_world: OrgWorld) -> str:
@@ -84,6 +86,43 @@ def deploy_template(org_world: OrgWorld) -> str:
     return str(url)
 
 
+IRSA_HOST = "oidc.eks.us-east-1.amazonaws.com/id/EVENTSCLUSTER"
+
+
+def partner_and_public(bucket: str, partner_role: str) -> dict[str, Any]:
+    return doc(
+        {
+            "Sid": "PartnerUploads",
+            "Effect": "Allow",
+            "Principal": {"AWS": partner_role},
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{bucket}/*",
+        },
+        {
+            "Sid": "PublicRead",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket}/*",
+        },
+    )
+
+
+def irsa_trust(account: str, service_account: str) -> dict[str, Any]:
+    """IRSA's trust policy for one ServiceAccount of NS (this operator has no --cluster-name: it
+    takes the issuer the trust names)."""
+    return doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Federated": f"arn:aws:iam::{account}:oidc-provider/{IRSA_HOST}"},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {
+                "StringEquals": {f"{IRSA_HOST}:sub": f"system:serviceaccount:{NS}:{service_account}"}
+            },
+        }
+    )
+
+
 @pytest.fixture(scope="module")
 def world(org_world: OrgWorld) -> dict[str, str]:
     a, b, c = unique("events-a"), unique("events-b"), unique("events-c")
@@ -105,8 +144,25 @@ def world(org_world: OrgWorld) -> dict[str, str]:
     )
     iam = org_world.client("iam")
     (policy,) = iam.list_attached_role_policies(RoleName=role_b)["AttachedPolicies"]
-    w = org_world.workloads
+    w, p = org_world.workloads, org_world.partners
+    # d: a role of the partners account uploads to a bucket whose policy also lets anyone read
+    # (public): Block Public Access's RestrictPublicBuckets would void the cross-account grant
+    d, role_d = unique("events-d"), unique("events-role-d")
+    org_world.seed({"roles": [{"name": role_d, "inline": {"put": PUT}}]}, account=p)
+    org_world.seed(
+        {"buckets": [{"name": d, "policy": partner_and_public(d, f"arn:aws:iam::{p}:role/{role_d}")}]}
+    )
+    # e: a ServiceAccount's role (IRSA), whose trust policy lets that ServiceAccount assume it
+    e, role_e = unique("events-e"), unique("events-role-e")
+    org_world.seed({"roles": [{"name": role_e, "inline": {"put": PUT}, "trust": irsa_trust(w, "uploader")}]})
+    org_world.seed({"buckets": [{"name": e}]})
+    org_world.oidc_provider(f"https://{IRSA_HOST}")  # STS accepts no token of an issuer without one
     return {
+        "bucket_d": d,
+        "role_d": f"arn:aws:iam::{p}:role/{role_d}",
+        "bucket_e": e,
+        "role_e": f"arn:aws:iam::{w}:role/{role_e}",
+        "role_e_name": role_e,
         "bucket_a": a,
         "bucket_b": b,
         "role_a": f"arn:aws:iam::{w}:role/{role_a}",
@@ -134,11 +190,27 @@ def operator(
         ("a", world["bucket_a"], world["role_a"]),
         ("b", world["bucket_b"], world["role_b"]),
         ("c", world["bucket_c"], world["role_c"]),
+        ("d", world["bucket_d"], world["role_d"]),
     ):
         create(
             kube,
             bucket_access(name, NS, cls=CLASS, bucket=bucket, prefix="in/", role=role, verifyInterval="1h"),
         )
+    client.CoreV1Api(kube).create_namespaced_service_account(
+        NS, {"metadata": {"name": "uploader", "annotations": {"eks.amazonaws.com/role-arn": world["role_e"]}}}
+    )
+    create(
+        kube,
+        bucket_access(
+            "e",
+            NS,
+            cls=CLASS,
+            bucket=world["bucket_e"],
+            prefix="in/",
+            service_account="uploader",
+            verifyInterval="1h",
+        ),
+    )
     log = tmp_path_factory.mktemp("change-events-operator") / "operator.log"
     args = [
         *("--namespace", NS, "--state-namespace", NS),
@@ -146,7 +218,7 @@ def operator(
         *("--default-interval", "1h", "--metrics-port", str(free_port()), "--event-queue-url", url),
     ]
     with OperatorProcess(control_plane.kubeconfig, log, args, env=org_world.operator_env()) as proc:
-        for name in ("a", "b", "c"):
+        for name in OBJECTS:
             wait_ready(kube, NS, name, "True")
         yield proc
 
@@ -337,25 +409,76 @@ def test_a_key_user_removed_shows_in_seconds_on_the_objects_of_that_key_only(
 def test_an_scp_attached_shows_in_seconds_on_every_object_of_the_account(
     operator: OperatorProcess, kube: client.ApiClient, org_world: OrgWorld
 ) -> None:
-    """An SCP reaches every account under its target: every object is verified (documented)."""
+    """An SCP reaches the accounts under its target: the objects whose role is in one of them (a,
+    b, c, e: their roles are in the workloads account, under the workloads OU), and not d, whose
+    role is in the partners account though its bucket is in workloads."""
     org = org_world.seeder.client("organizations", MANAGEMENT)
     policy = next(
         p for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"] if p["Name"] == "DenyS3"
     )
     target = org_world.org["ous"]["workloads"]
     request = {"policyId": policy["Id"], "targetId": target}
+    outside = status_of(kube, "d")
     org_world.attach_scp("DenyS3", "workloads")
     try:
         start = time.monotonic()
         put_event(org_world, cloudtrail_event("organizations", "AttachPolicy", request, account=MANAGEMENT))
-        for name in ("a", "b", "c"):
+        for name in ("a", "b", "c", "e"):
             ready_within(kube, name, "False", start)
     finally:
         org_world.detach_scp("DenyS3", "workloads")
+    assert status_of(kube, "d") == outside  # no pass: its role's account is not under the OU
     start = time.monotonic()
     put_event(org_world, cloudtrail_event("organizations", "DetachPolicy", request, account=MANAGEMENT))
-    for name in ("a", "b", "c"):
+    for name in ("a", "b", "c", "e"):
         ready_within(kube, name, "True", start)
+    assert status_of(kube, "d") == outside
+
+
+def others(kube: client.ApiClient, changed: str) -> dict[str, dict[str, Any]]:
+    return {n: status_of(kube, n) for n in OBJECTS if n != changed}
+
+
+def test_block_public_access_turned_on_voids_a_cross_account_grant_on_that_bucket_only(
+    operator: OperatorProcess, kube: client.ApiClient, org_world: OrgWorld, world: dict[str, str]
+) -> None:
+    """RestrictPublicBuckets with a public bucket policy (PublicRead): every grant to another
+    account is void, so d's partner role may no longer upload."""
+    s3, bucket = org_world.client("s3"), world["bucket_d"]
+    before = others(kube, "d")
+    block = dict.fromkeys(("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy"), False)
+    block["RestrictPublicBuckets"] = True
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block)
+    request = {"bucketName": bucket, "PublicAccessBlockConfiguration": block}
+    announce(org_world, kube, ("s3", "PutBucketPublicAccessBlock", request), ("d", "False"))
+    broken = get_ba(kube, NS, "d")
+    blocking = condition(broken, "PublicAccessBlockAllows") or {}
+    assert (blocking.get("status"), blocking.get("reason")) == ("False", "PublicPolicyRestricted")
+    # Ready names the first failing layer in the status's order: the bucket policy, whose one
+    # grant to d's role is void
+    assert (condition(broken, "Ready") or {}).get("reason") == "NoWriteGrant"
+    assert others(kube, "d") == before
+    s3.delete_public_access_block(Bucket=bucket)
+    announce(org_world, kube, ("s3", "DeleteBucketPublicAccessBlock", {"bucketName": bucket}), ("d", "True"))
+    assert others(kube, "d") == before
+
+
+def test_a_trust_policy_that_no_longer_trusts_the_workload_shows_on_its_object_only(
+    operator: OperatorProcess, kube: client.ApiClient, org_world: OrgWorld, world: dict[str, str]
+) -> None:
+    """e's role trusts another ServiceAccount: the workload cannot assume it (RoleAssumable False)."""
+    iam, role = org_world.client("iam"), world["role_e_name"]
+    before = others(kube, "e")
+    for trusted, ready in (("someone-else", "False"), ("uploader", "True")):
+        trust = json.dumps(irsa_trust(org_world.workloads, trusted))
+        iam.update_assume_role_policy(RoleName=role, PolicyDocument=trust)
+        request = {"roleName": role, "policyDocument": trust}
+        announce(org_world, kube, ("iam", "UpdateAssumeRolePolicy", request), ("e", ready))
+        assumable = condition(get_ba(kube, NS, "e"), "RoleAssumable") or {}
+        if ready == "False":
+            assert (assumable.get("status"), assumable.get("reason")) == ("False", "TrustConditionNotMet")
+            assert (condition(get_ba(kube, NS, "e"), "Ready") or {}).get("reason") == "TrustConditionNotMet"
+        assert others(kube, "e") == before
 
 
 def test_latency_figures() -> None:

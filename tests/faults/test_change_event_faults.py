@@ -1,5 +1,5 @@
-"""Change events under faults: the queue down for a minute, the leader killed while messages are
-in flight. Two replicas behind a Lease, their SQS calls through a fault proxy (everything else
+"""Change events under faults: a malformed event, a burst of 100 copies of one event, the queue
+down for a minute, the leader killed while messages are in flight. Two replicas behind a Lease, their SQS calls through a fault proxy (everything else
 straight to moto); events reach the queue the way tests/e2e/test_change_events.py puts them."""
 
 from __future__ import annotations
@@ -115,6 +115,71 @@ def queue_empty(org_world: OrgWorld, url: str) -> bool:
     return found == dict.fromkeys(attrs, "0")
 
 
+def queue_url(proc: OperatorProcess) -> str:
+    return proc.args[proc.args.index("--event-queue-url") + 1]
+
+
+def grown(before: dict[str, float], after: dict[str, float], name: str) -> float:
+    return after.get(name, 0.0) - before.get(name, 0.0)
+
+
+EVENTS = "bucketaccess_change_events"
+PASSES = "bucketaccess_verify_duration_seconds_count"
+
+
+def test_a_malformed_event_is_counted_logged_once_deleted_and_starts_no_pass(
+    replicas: list[OperatorProcess], kube: client.ApiClient, org_world: OrgWorld, record: Any
+) -> None:
+    """A call of the table without its resource (three such records, each its own eventID): the
+    rules route them (their pattern matches), the operator cannot map them."""
+    holder = leader(replicas)
+    before = holder.metrics()
+    start = time.monotonic()
+    for _ in range(3):
+        put_event(org_world, cloudtrail_event("s3", "PutBucketPolicy", {"Host": "s3.amazonaws.com"}))
+    wait_for(
+        lambda: grown(before, holder.metrics(), f"{EVENTS}_malformed_total") >= 3 or None, 30, "3 malformed"
+    )
+    wait_for(lambda: queue_empty(org_world, queue_url(holder)), 30, "the malformed messages deleted")
+    took = time.monotonic() - start
+    after = holder.metrics()
+    assert grown(before, after, f"{EVENTS}_malformed_total") == 3
+    assert grown(before, after, f"{EVENTS}_objects_scheduled_total") == 0
+    assert grown(before, after, PASSES) == 0
+    lines = [line for line in holder.log.read_text().splitlines() if "change event dropped" in line]
+    assert len([line for line in lines if "requestParameters.bucketName is missing" in line]) == 1
+    record("3 malformed change events", "counted, logged once, deleted; no pass", took, 0)
+
+
+def test_a_burst_of_100_copies_of_one_event_costs_one_pass(
+    replicas: list[OperatorProcess], kube: client.ApiClient, org_world: OrgWorld, record: Any
+) -> None:
+    bucket = an_object(kube, org_world, "burst")
+    holder = leader(replicas)
+    seen = (get_ba(kube, NS, "burst").get("status") or {}).get("lastVerifiedTime")
+    before = holder.metrics()
+    event = cloudtrail_event(
+        "s3", "PutBucketAcl", {"bucketName": bucket, "acl": [""]}, account=org_world.workloads
+    )
+    start = time.monotonic()
+    put_event(org_world, event, copies=100)
+    wait_for(
+        lambda: grown(before, holder.metrics(), f"{EVENTS}_received_total") >= 100 or None, 60, "100 received"
+    )
+    wait_for(lambda: grown(before, holder.metrics(), PASSES) >= 1 or None, 30, "the burst's pass")
+    wait_for(lambda: queue_empty(org_world, queue_url(holder)), 30, "every copy deleted")
+    took = time.monotonic() - start
+    after = holder.metrics()
+    assert grown(before, after, f"{EVENTS}_received_total") == 100
+    assert grown(before, after, f"{EVENTS}_objects_scheduled_total") == 1
+    assert grown(before, after, f"{EVENTS}_ignored_total") == 99  # duplicates
+    # one pass in all: every object before this test verifies hourly (test_queue_down's "periodic",
+    # every 30 s, comes after it)
+    assert grown(before, after, PASSES) == 1
+    assert (get_ba(kube, NS, "burst").get("status") or {}).get("lastVerifiedTime") != seen
+    record("100 copies of one change event", "one pass for its one object, 99 counted duplicates", took, 0)
+
+
 def test_queue_down_for_a_minute(
     replicas: list[OperatorProcess],
     kube: client.ApiClient,
@@ -167,16 +232,19 @@ def test_leader_killed_with_messages_in_flight(
     first.proc.kill()  # type: ignore[union-attr]  # right after the event: it may have received it, or not
     start = time.monotonic()
     second = leader([p for p in replicas if p is not first])
-    wait_ready(kube, NS, "takeover", "False", timeout=60)
+    broken = wait_ready(kube, NS, "takeover", "False", timeout=60)
     recovered = time.monotonic() - start
-    url = second.args[second.args.index("--event-queue-url") + 1]
-    # a message the killed holder took comes back after the visibility timeout (60 s) and is taken
-    wait_for(lambda: queue_empty(org_world, url), 120, "every message taken and deleted")
+    verified = broken["status"]["lastVerifiedTime"]
+    # a message the killed holder took comes back after the visibility timeout (60 s) and is taken;
+    # the takeover pass read after the call, so it starts no second pass
+    wait_for(lambda: queue_empty(org_world, queue_url(second)), 120, "every message taken and deleted")
+    assert get_ba(kube, NS, "takeover")["status"]["lastVerifiedTime"] == verified
     allow(org_world, bucket)
     wait_ready(kube, NS, "takeover", "True", timeout=30)
     record(
         "leader SIGKILLed right after a change event",
-        "the new holder verified every object and took the event: Ready=False",
+        "the new holder verified every object and took the event: Ready=False; "
+        "the message back after its visibility timeout started no second pass",
         recovered,
         0,
     )

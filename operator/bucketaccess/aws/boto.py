@@ -33,6 +33,8 @@ from .errors import (
     OperatorAccessDenied,
 )
 from .ports import (
+    RCP,
+    SCP,
     BucketInfo,
     ClusterInfo,
     Document,
@@ -40,6 +42,7 @@ from .ports import (
     OIDCProviderInfo,
     OrgChains,
     OrgInfo,
+    OrgReach,
     PodIdentityAssociation,
     RoleInfo,
     issuer_host,
@@ -477,6 +480,33 @@ class BotoReader:
             )
         return OrgInfo(id=info["Id"], management_account=info["MasterAccountId"], chains=chains)
 
+    def org_policy_reach(self, policy_id: str, targets: tuple[str, ...] | None) -> OrgReach:
+        org = self._organizations()
+        kind = "organization policy"
+        described = self.call(org, "DescribePolicy", kind=kind, name=policy_id, PolicyId=policy_id)
+        policy_type = str(described["Policy"]["PolicySummary"]["Type"])
+        if policy_type not in (SCP, RCP):
+            return OrgReach(policy_type=policy_type, accounts=frozenset())  # binds no upload: read no more
+        if targets is None:
+            listed = self.pages(
+                org, "ListTargetsForPolicy", "Targets", kind=kind, name=policy_id, PolicyId=policy_id
+            )
+            targets = tuple(str(t["TargetId"]) for t in listed)
+        if any(t.startswith("r-") for t in targets):
+            return OrgReach(policy_type=policy_type, accounts=None)
+        accounts = {t for t in targets if t.isdigit()}
+        ous = [t for t in targets if t.startswith("ou-")]
+        while ous:  # Organizations nests OUs at most five deep
+            parent = ous.pop()
+            for child_type, into in (("ACCOUNT", accounts), ("ORGANIZATIONAL_UNIT", None)):
+                children = self.pages(org, "ListChildren", "Children", ParentId=parent, ChildType=child_type)
+                ids = [str(c["Id"]) for c in children]
+                if into is None:
+                    ous += ids
+                else:
+                    into.update(ids)
+        return OrgReach(policy_type=policy_type, accounts=frozenset(accounts))
+
     def _targets(self, org: Any, account: str) -> list[str] | None:
         """Root first, then each OU, then the account; None when the account is not a member."""
         path = [account]
@@ -522,6 +552,8 @@ _PAGINATION = {
     "ListGrants": ("Marker", "NextMarker"),
     "ListAliases": ("Marker", "NextMarker"),
     "ListPoliciesForTarget": ("NextToken", "NextToken"),
+    "ListTargetsForPolicy": ("NextToken", "NextToken"),
+    "ListChildren": ("NextToken", "NextToken"),
     "ListPodIdentityAssociations": ("nextToken", "nextToken"),
 }
 

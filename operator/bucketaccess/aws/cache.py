@@ -29,6 +29,7 @@ from .ports import (
     KeyInfo,
     OIDCProviderInfo,
     OrgInfo,
+    OrgReach,
     PodIdentityAssociation,
     RoleInfo,
     issuer_host,
@@ -48,6 +49,7 @@ class CacheStats:
 class _Entry:
     loaded: float  # when the answer arrived (or the call started, while in flight)
     future: Future[Any]
+    started: float = 0.0  # when the call started: the answer is no older than this
 
 
 @dataclass
@@ -61,6 +63,12 @@ class TTLCache:
     _invalidated: dict[tuple[str, ...], float] = field(default_factory=dict)
 
     def get(self, key: tuple[str, ...], load: Callable[[], T], max_age: float | None = None) -> T:
+        return self.get_dated(key, load, max_age)[0]
+
+    def get_dated(
+        self, key: tuple[str, ...], load: Callable[[], T], max_age: float | None = None
+    ) -> tuple[T, float]:
+        """The answer, and when the call that made it started (by ``clock``)."""
         now = self.clock()
         age = self.ttl if max_age is None else max_age
         with self._lock:
@@ -70,12 +78,12 @@ class TTLCache:
                     self.stats.hits += 1
                 else:
                     self.stats.coalesced += 1
-                future = entry.future
+                future, started = entry.future, entry.started
                 owner = False
             else:
                 self.stats.misses += 1
-                future = Future()
-                self._entries[key] = _Entry(now, future)
+                future, started = Future(), now
+                self._entries[key] = _Entry(now, future, now)
                 owner = True
         if owner:
             try:
@@ -90,7 +98,7 @@ class TTLCache:
             with self._lock:
                 if key in self._entries and self._entries[key].future is future:
                     self._entries[key].loaded = self.clock()
-        return future.result()  # type: ignore[no-any-return]
+        return future.result(), started
 
     def invalidate(self, *prefix: str) -> None:
         with self._lock:
@@ -127,13 +135,23 @@ class CachedReader:
         self.inner = inner
         self.cache = cache
         self.max_age = max_age
+        # when the oldest call behind an answer this reader gave started (the cache's clock): a
+        # verdict made from them knows of every AWS change made before it
+        self.oldest: float | None = None
 
     def within(self, max_age: float) -> CachedReader:
-        """The same cache, accepting answers up to ``max_age`` seconds old."""
+        """The same cache, accepting answers up to ``max_age`` seconds old (a reader of its own:
+        ``oldest`` counts only its answers)."""
         return CachedReader(self.inner, self.cache, max_age)
 
     def _get(self, key: tuple[str, ...], load: Callable[[], T]) -> T:
-        return self.cache.get(key, load, self.max_age)
+        try:
+            found, started = self.cache.get_dated(key, load, self.max_age)
+        except BaseException:
+            self.oldest = float("-inf")  # an error answer, of no known age
+            raise
+        self.oldest = started if self.oldest is None else min(self.oldest, started)
+        return found
 
     def caller_account(self) -> str:
         return self._get(("caller",), self.inner.caller_account)
@@ -173,4 +191,11 @@ class CachedReader:
     def organization(self, accounts: tuple[str, ...]) -> OrgInfo | None:
         return self._get(
             ("org", *sorted(set(accounts))), lambda: self.inner.organization(tuple(sorted(set(accounts))))
+        )
+
+    def org_policy_reach(self, policy_id: str, targets: tuple[str, ...] | None) -> OrgReach:
+        # under "org": every Organizations change event drops them with the chains
+        return self._get(
+            ("org", "reach", policy_id, *(targets if targets is not None else ("*",))),
+            lambda: self.inner.org_policy_reach(policy_id, targets),
         )

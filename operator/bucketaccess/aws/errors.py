@@ -35,6 +35,7 @@ NOT_FOUND = frozenset(
         "404",
         "InvalidVpcEndpointId.NotFound",
         "ResourceNotFoundException",  # EKS: no such cluster or association
+        "PolicyNotFoundException",  # Organizations: no such SCP or RCP
     }
 )
 ACCESS_DENIED = frozenset(

@@ -24,12 +24,15 @@ from ..policy import Arn
 from .attempts import WriteCheck
 from .errors import AwsError, NotFound, OperatorAccessDenied
 from .ports import (
+    RCP,
+    SCP,
     BucketInfo,
     ClusterInfo,
     Document,
     KeyInfo,
     OIDCProviderInfo,
     OrgInfo,
+    OrgReach,
     PodIdentityAssociation,
     RoleInfo,
     issuer_host,
@@ -140,6 +143,10 @@ class MemoryAws:
         self.account_pab: dict[str, dict[str, bool]] = {}
         self.org: OrgInfo | None = None
         self.org_reader_role_arn: str | None = None  # a role in the management account, as BotoReader's
+        # the organization's tree and policies, for org_policy_reach: parent -> children (accounts
+        # and OUs), policy id -> (type, its targets)
+        self.org_children: dict[str, tuple[str, ...]] = {}
+        self.org_policies: dict[str, tuple[str, tuple[str, ...]]] = {}
         self.clusters: dict[str, ClusterInfo] = {}
         self.associations: list[PodIdentityAssociation] = []
         self.oidc_providers: dict[str, OIDCProviderInfo] = {}  # by ARN
@@ -331,6 +338,30 @@ class MemoryAws:
         # SCPs and RCPs do not bind the management account; accounts outside are not members
         wanted = set(accounts) - {self.org.management_account}
         return replace(self.org, chains={a: c for a, c in self.org.chains.items() if a in wanted})
+
+    def org_policy_reach(self, policy_id: str, targets: tuple[str, ...] | None) -> OrgReach:
+        self.reads += 1
+        self._maybe_fail("organizations:DescribePolicy")
+        if policy_id not in self.org_policies:
+            raise NotFound(
+                "organization policy",
+                policy_id,
+                code="PolicyNotFoundException",
+                operation="organizations:DescribePolicy",
+            )
+        policy_type, attached = self.org_policies[policy_id]
+        if policy_type not in (SCP, RCP):
+            return OrgReach(policy_type=policy_type, accounts=frozenset())
+        through = attached if targets is None else targets
+        if any(t.startswith("r-") for t in through):
+            return OrgReach(policy_type=policy_type, accounts=None)
+        accounts, pending = set(), list(through)
+        while pending:
+            target = pending.pop()
+            if target.isdigit():
+                accounts.add(target)
+            pending += self.org_children.get(target, ())
+        return OrgReach(policy_type=policy_type, accounts=frozenset(accounts))
 
     def cluster(self, name: str) -> ClusterInfo:
         self.reads += 1

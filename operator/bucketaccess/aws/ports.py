@@ -118,6 +118,18 @@ class OrgInfo:
     chains: dict[str, OrgChains]  # account -> its chains; accounts outside the organization absent
 
 
+SCP = "SERVICE_CONTROL_POLICY"
+RCP = "RESOURCE_CONTROL_POLICY"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrgReach:
+    """The accounts an Organizations policy binds through some of its targets."""
+
+    policy_type: str  # SERVICE_CONTROL_POLICY, RESOURCE_CONTROL_POLICY, or a type no upload consults
+    accounts: frozenset[str] | None  # None: a root is among the targets, so every account
+
+
 class AwsReader(Protocol):
     """The read side. Thread-safe in every implementation the operator runs (Kopf's thread pool)."""
 
@@ -182,6 +194,18 @@ class AwsReader(Protocol):
         organization has not enabled RCPs, each RCP level is empty. OperatorAccessDenied when the
         operator runs in a member account with no organization reader role: a member sees that it
         is in an organization, but not the policies above it."""
+        ...
+
+    def org_policy_reach(self, policy_id: str, targets: tuple[str, ...] | None) -> OrgReach:
+        """The type of the Organizations policy (organizations:DescribePolicy) and the accounts it
+        binds through ``targets`` (an attach or a detach names its one target), or through every
+        target it is attached to now when ``targets`` is None (organizations:ListTargetsForPolicy):
+        an account target is itself, an OU is every account under it, at any depth
+        (organizations:ListChildren), a root is every account (``accounts=None``, nothing listed).
+
+        Read as :meth:`organization` reads: through the org reader role when one is configured.
+        NotFound(kind="organization policy") when Organizations answers PolicyNotFoundException;
+        OperatorAccessDenied when the operator may not read it."""
         ...
 
     def cluster(self, name: str) -> ClusterInfo:

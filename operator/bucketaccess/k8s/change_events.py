@@ -3,7 +3,8 @@
 The consumer (:class:`Consumer`) runs on the event loop of the Lease holder only: it long-polls
 the queue of ``--event-queue-url`` on a thread, parses each message (:mod:`bucketaccess.trail`),
 finds the objects whose verdict the change could flip (:func:`affected`: from the object store
-and what the shared cache last read, no AWS call), drops the cached reads of the changed resource,
+and what the shared cache last read; for an SCP or RCP, the accounts it binds, read through the
+operator's reader, :mod:`.org_scope`), drops the cached reads of the changed resource,
 schedules a pass for each object and only then deletes the message. The pass reads the changed
 resource again (its cached reads were dropped) and takes every other read from the cache as a
 periodic pass does: one event costs reads of the changed resource, not a cycle.
@@ -11,8 +12,10 @@ periodic pass does: one event costs reads of the changed resource, not a cycle.
 - Nothing is lost: a message is deleted after its objects were scheduled; one received by a
   replica that lost the Lease meanwhile is left to come back after the queue's visibility
   timeout, and a new holder verifies every object on taking the Lease anyway.
-- Duplicates and bursts: a CloudTrail record seen again (its eventID) is ignored; events for an
-  object whose pass has not started yet fold into that one pass (the scheduler keeps one due
+- Duplicates and bursts: a CloudTrail record seen again (its eventID) is ignored, and so is an
+  object whose verdict comes from reads made after the call (a message that comes back after its
+  visibility timeout to a new holder, which verified every object on taking the Lease); events
+  for an object whose pass has not started yet fold into that one pass (the scheduler keeps one due
   time per object); a pass already running runs once more after it ends, with fresh reads.
 - Malformed and unknown events are counted, logged once per kind, and deleted: they would be
   the same on every receive, so the queue's redrive policy (deploy/aws) only catches messages
@@ -32,12 +35,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..aws.cache import TTLCache
-from ..aws.ports import BucketInfo, KeyInfo, RoleInfo
+from ..aws.ports import AwsReader, BucketInfo, KeyInfo, RoleInfo
 from ..aws.queue import EventQueue, Message, QueueUnavailable
 from ..resources import BucketAccessSpec, RawBody
 from ..trail import Event, Ignored, Kind, Malformed, Ref, parse
 from ..trail.parse import Why, same_principal
 from .event_metrics import EventMetrics
+from .org_scope import Accounts, in_account, under_policy
 from .runtime import Runtime
 from .store import ObjectStore
 from .subjects import observed_status
@@ -45,7 +49,9 @@ from .subjects import observed_status
 log = logging.getLogger(__name__)
 SEEN_EVENTS = 10_000  # CloudTrail eventIDs remembered for duplicates
 BACKOFF_S = (1.0, 60.0)  # after a failed receive: first and longest wait
-ACCOUNT_WIDE = {Kind.AccountPublicAccessBlock, Kind.OrgPolicy, Kind.OrgTarget, Kind.Account}
+# CloudTrail's eventTime is to the second, and AWS's clock is not ours: a verdict counts as newer
+# than a call only when its reads began this much after the call's eventTime
+EVENT_TIME_SLACK_S = 2.0
 
 
 @dataclass
@@ -55,6 +61,7 @@ class Affected:
     # the change may be under cache keys not dropped here: these objects' passes read everything
     # again (within --cache-ttl), as after a change of the object itself
     fresh: bool = False
+    unscoped: str | None = None  # an SCP or RCP mapped to every object: why its reach was not read
 
 
 def key_id(ref: str) -> str:
@@ -77,12 +84,15 @@ class _Object:
     spec: BucketAccessSpec
     role_arn: str | None
     keys: frozenset[str]  # every KMS key reference the object's verdict reads
+    accounts: Accounts  # whose Organizations policies decide its upload
 
 
 def _objects(store: ObjectStore, cache: TTLCache | None) -> list[_Object]:
     buckets: dict[str, BucketInfo] = {}
+    own: str | None = None  # the operator's account: its buckets', and keys named without an ARN
     if cache is not None:
         buckets = {k[1]: v for k, v in cache.answers("bucket") if isinstance(v, BucketInfo)}
+        own = next((str(v) for _, v in cache.answers("caller")), None)
     out = []
     for uid in store.uids():
         body = store.get(uid)
@@ -97,16 +107,28 @@ def _objects(store: ObjectStore, cache: TTLCache | None) -> list[_Object]:
         if bucket is not None and bucket.encryption:
             keys.add(str(bucket.encryption.get("kmsKeyArn") or ""))
         keys.discard("")
-        out.append(
-            _Object(
-                uid, body["metadata"]["namespace"], spec, spec.role_arn or status.role_arn, frozenset(keys)
-            )
+        role_arn = spec.role_arn or status.role_arn
+        resources = {bucket.account if bucket is not None else own, *(_account_of(k, own) for k in keys)}
+        accounts = Accounts(
+            caller=(_name_of(role_arn)[0] or None) if role_arn else None,
+            resources=None if None in resources else frozenset(str(a) for a in resources),
         )
+        out.append(_Object(uid, body["metadata"]["namespace"], spec, role_arn, frozenset(keys), accounts))
     return out
 
 
-def affected(event: Event, store: ObjectStore, cache: TTLCache | None) -> Affected:
-    """The objects whose verdict ``event`` could change, and the cached reads it makes stale."""
+def _account_of(key_ref: str, own: str | None) -> str | None:
+    """The account of a key ARN or alias ARN; a key id or alias name is the operator's account's."""
+    parts = key_ref.split(":", 5)
+    return parts[4] if key_ref.startswith("arn:") and len(parts) == 6 else own
+
+
+def affected(
+    event: Event, store: ObjectStore, cache: TTLCache | None, reader: AwsReader | None = None
+) -> Affected:
+    """The objects whose verdict ``event`` could change, and the cached reads it makes stale.
+    ``reader``: for an SCP or RCP, which accounts it binds (:mod:`.org_scope`); everything else is
+    found from the store and what the cache last read."""
     out = Affected()
     objects: list[_Object] | None = None  # every object, parsed: only for what the store has no index of
     for ref in event.refs:
@@ -114,19 +136,29 @@ def affected(event: Event, store: ObjectStore, cache: TTLCache | None) -> Affect
             out.drop.add(("bucket", ref.id))
             out.uids |= {b["metadata"]["uid"] for b in store.on_bucket_or_key(ref.id, None)}
             continue
+        if ref.kind is Kind.OrgTarget:
+            continue  # read with the policy of the same call
         if objects is None:
             objects = _objects(store, cache)
+        if ref.kind is Kind.OrgPolicy:
+            target = next((r.id for r in event.refs if r.kind is Kind.OrgTarget), None)
+            scope = under_policy(reader, ref.id, target, [(o.uid, o.accounts) for o in objects])
+            out.drop.add(("org",))
+            out.uids |= scope.uids
+            out.unscoped = scope.unscoped
+            continue
         _one(ref, event, objects, cache, out)
     return out
 
 
 def _one(ref: Ref, event: Event, objects: list[_Object], cache: TTLCache | None, out: Affected) -> None:
     kind, rid = ref.kind, ref.id
-    if kind in ACCOUNT_WIDE:
-        # an account's Block Public Access, an SCP or RCP, an account move: every object (which
-        # accounts sit under an OU is not known without reading the organization)
-        out.drop.add(("account-pab", rid) if kind is Kind.AccountPublicAccessBlock else ("org",))
+    if kind is Kind.AccountPublicAccessBlock:
+        out.drop.add(("account-pab", rid))
         out.uids |= {o.uid for o in objects}
+    elif kind is Kind.Account:  # moved between OUs: other SCPs and RCPs above it
+        out.drop.add(("org",))
+        out.uids |= in_account(rid, [(o.uid, o.accounts) for o in objects])
     elif kind is Kind.VpcEndpoint:
         out.drop.add(("vpce", rid))
         out.uids |= {o.uid for o in objects if o.spec.vpc_endpoint_id == rid}
@@ -214,7 +246,7 @@ class Consumer:
             self.metrics.received.inc()
             found = self.classify(message.body)
             if isinstance(found, Event):
-                hit = await asyncio.to_thread(affected, found, self.rt.store, self.rt.cache)
+                hit = await asyncio.to_thread(affected, found, self.rt.store, self.rt.cache, self.rt.reader)
                 self.apply(found, hit)
             done.append(message)
         return done
@@ -223,7 +255,7 @@ class Consumer:
         """One message, all on the calling thread (the event loop's)."""
         found = self.classify(body)
         if isinstance(found, Event):
-            return self.apply(found, affected(found, self.rt.store, self.rt.cache))
+            return self.apply(found, affected(found, self.rt.store, self.rt.cache, self.rt.reader))
         return found
 
     def classify(self, body: str) -> Event | Ignored | Malformed:
@@ -250,14 +282,23 @@ class Consumer:
         seen (a batch that failed before comes back, and is not taken for a duplicate)."""
         for key in sorted(hit.drop):
             self.rt.cache.invalidate(*key)
-        scheduled = schedule(self.rt, hit.uids, fresh=hit.fresh)
+        scheduled, newer = schedule(self.rt, hit.uids, fresh=hit.fresh, made=found.when)
+        if hit.unscoped is not None:
+            self.metrics.unscoped.labels(hit.unscoped).inc()
+            self._once(
+                "unscoped:" + hit.unscoped,
+                "%s: which accounts the policy binds could not be read (%s); verifying every object",
+                found.call.name,
+                hit.unscoped,
+            )
         if found.event_id:
             self._seen[found.event_id] = None
             while len(self._seen) > SEEN_EVENTS:
                 self._seen.popitem(last=False)
         if not scheduled:
-            self.metrics.ignored.labels(Why.NoObjects.value).inc()
-            return Ignored(Why.NoObjects, found.call.name)
+            why = Why.VerifiedSince if newer else Why.NoObjects
+            self.metrics.ignored.labels(why.value).inc()
+            return Ignored(why, found.call.name)
         self.metrics.mapped.inc()
         self.metrics.objects.inc(scheduled)
         if found.when is not None:
@@ -307,23 +348,34 @@ class Consumer:
                 wait = min(wait * 2, BACKOFF_S[1])
 
 
-def schedule(rt: Runtime, uids: Iterable[str], fresh: bool = False) -> int:
+def schedule(
+    rt: Runtime, uids: Iterable[str], fresh: bool = False, made: float | None = None
+) -> tuple[int, int]:
     """A pass for each live object, now (its reads of the changed resource are gone from the cache,
     the others may be up to its interval old, as in a periodic pass; ``fresh``: every read within
-    --cache-ttl); returns how many."""
+    --cache-ttl); returns how many, and how many were left out as already newer than the call.
+
+    ``made``: when the call was made (epoch seconds). An object whose verdict comes from reads all
+    made after it already shows the change, and gets no pass: an event received again after the
+    queue's visibility timeout (a holder died before deleting it), or that CloudTrail delivered
+    after the next periodic pass."""
     if rt.scheduler is None:
-        return 0
+        return 0, 0
     now = time.monotonic()
-    count = 0
+    count = newer = 0
     for uid in sorted(uids):
         body: RawBody | None = rt.store.get(uid)
         if body is None or body["metadata"].get("deletionTimestamp"):
+            continue
+        since = rt.tracking.reads_since(uid)
+        if made is not None and since is not None and since > made + EVENT_TIME_SLACK_S:
+            newer += 1
             continue
         if fresh:
             rt.tracking.changed(uid, now)
         rt.scheduler.soon(uid)
         count += 1
-    return count
+    return count, newer
 
 
 async def start(rt: Runtime, url: str) -> None:

@@ -12,6 +12,7 @@ import time
 
 from kubernetes.client.exceptions import ApiException
 
+from ..aws.cache import CachedReader
 from ..aws.errors import AwsError, AwsUnavailable
 from ..aws.ports import AwsReader
 from ..grants.plan import Claim
@@ -98,8 +99,10 @@ def drive_pass(body: RawBody, rt: Runtime) -> float | None:
     subject = subjects.subject(body, rt)
     interval = subject.spec.interval(rt.config.default_interval_s)
     rt.metrics.expect(uid, interval)
+    reader = _reader(rt, uid, interval)
+    started = time.time()
     deps = Deps(
-        reader=_reader(rt, uid, interval),
+        reader=reader,
         resolve_service_account=service_account_resolver(rt.api),
         cluster_name=rt.config.cluster_name,
         oidc_issuer=rt.config.oidc_issuer,
@@ -124,6 +127,7 @@ def drive_pass(body: RawBody, rt: Runtime) -> float | None:
                 # (its roleArn included, which other passes plan with) and ask again soon
                 return min(REFUSED_RETRY_S, interval)
             rt.store.put(status.write(rt.api, body, outcome, dt.datetime.now(dt.UTC)))
+            rt.tracking.verified(uid, _reads_since(reader, started))
     except finalizers.ObjectGoing:
         return None  # being deleted: nothing was written, and the deletion event takes over
     except status.StatusForbidden:
@@ -164,6 +168,15 @@ def _reader(rt: Runtime, uid: str, interval: float) -> AwsReader:
     if seen is not None:
         return cached.within(max(ttl, time.monotonic() - seen))
     return cached.within(max(ttl, interval))
+
+
+def _reads_since(reader: AwsReader, started: float) -> float:
+    """Epoch seconds after which every AWS read of a pass started at ``started`` was made: the
+    oldest cached answer it took, else the pass's start (it read AWS itself, or nothing)."""
+    if isinstance(reader, CachedReader) and reader.oldest is not None:
+        age = reader.cache.clock() - reader.oldest
+        return min(started, time.time() - age)
+    return started
 
 
 def run_cleanup(body: RawBody, rt: Runtime) -> float | None:

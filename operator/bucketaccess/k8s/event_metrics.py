@@ -4,6 +4,7 @@ bucketaccess_change_events_received_total            messages taken from the que
 bucketaccess_change_events_mapped_total              events that scheduled at least one object
 bucketaccess_change_events_ignored_total{reason}     events that scheduled nothing, and why
 bucketaccess_change_events_malformed_total           messages that are no event the operator reads
+bucketaccess_change_events_unscoped_total{reason}    SCP/RCP events sent to every object: their reach was not readable
 bucketaccess_change_events_objects_scheduled_total   objects scheduled for a pass by events
 bucketaccess_change_events_lag_seconds               the call's time (CloudTrail eventTime) -> its passes scheduled
 bucketaccess_change_events_queue_errors_total{code}  receives and deletes that failed (unreachable, access denied)
@@ -33,6 +34,12 @@ class EventMetrics:
             self.ignored.labels(why.value)
         self.malformed = Counter(
             f"{prefix}_malformed", "messages that are no event the operator reads", registry=registry
+        )
+        self.unscoped = Counter(
+            f"{prefix}_unscoped",
+            "SCP and RCP events mapped to every object because the accounts they bind could not be read",
+            ["reason"],
+            registry=registry,
         )
         self.objects = Counter(
             f"{prefix}_objects_scheduled", "objects scheduled for a pass by change events", registry=registry

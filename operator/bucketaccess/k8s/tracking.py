@@ -18,6 +18,7 @@ class Tracking:
         self._changed: dict[str, float] = {}  # when a change calling for fresh reads was seen
         self._verified: set[str] = set()  # verified at least once by this process
         self._cleanup_failures: dict[str, int] = {}  # cleanups in a row that found AWS unavailable
+        self._read_since: dict[str, float] = {}  # epoch seconds: the last verdict's reads are newer
 
     def watch(self, uid: str) -> bool:
         """A watch event has shown the object: True the first time (first sight)."""
@@ -42,6 +43,17 @@ class Tracking:
         """A pass has verified the object: True the first time in this process."""
         return self._add(self._verified, uid)
 
+    def verified(self, uid: str, reads_since: float) -> None:
+        """A pass wrote a verdict from AWS reads all made after ``reads_since`` (epoch seconds)."""
+        with self._lock:
+            self._read_since[uid] = reads_since  # the verdict now shown: older reads, an older verdict
+
+    def reads_since(self, uid: str) -> float | None:
+        """Every AWS read behind the object's current verdict was made after this (epoch seconds);
+        None before its first pass in this process."""
+        with self._lock:
+            return self._read_since.get(uid)
+
     def cleanup_failed(self, uid: str) -> int:
         """A cleanup found AWS unavailable: how many had before it, in a row."""
         with self._lock:
@@ -60,6 +72,7 @@ class Tracking:
             self._changed.pop(uid, None)
             self._verified.discard(uid)
             self._cleanup_failures.pop(uid, None)
+            self._read_since.pop(uid, None)
 
     def _add(self, members: set[str], uid: str) -> bool:
         with self._lock:

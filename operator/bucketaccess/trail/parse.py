@@ -29,6 +29,7 @@ class Why(StrEnum):
     OwnWrite = "own-write"  # the operator's own write: its pass already knows
     NoObjects = "no-objects"  # no object of this operator uses the resource
     Duplicate = "duplicate"  # the same CloudTrail record again (eventID seen)
+    VerifiedSince = "verified-since"  # every object it reaches has a verdict from reads made after the call
 
 
 @dataclass(frozen=True)

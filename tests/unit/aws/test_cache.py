@@ -125,3 +125,32 @@ def test_a_periodic_pass_accepts_older_answers_and_a_changed_object_does_not() -
     now[0] = 560  # 310 s old: past the interval
     periodic.bucket("b")
     assert loads == [0.0, 250.0, 560.0]
+
+
+def test_a_reader_knows_when_its_oldest_answer_was_asked_for() -> None:
+    """What a pass's verdict is made of is no older than ``oldest``: a change event made before
+    it needs no second pass. An error answer has no known age: nothing counts as newer."""
+    now = [100.0]
+
+    class Inner:
+        def bucket(self, name: str) -> str:
+            if name == "gone":
+                raise NotFound("bucket", name)
+            return name
+
+        def role(self, arn: str) -> str:
+            return arn
+
+    cache = TTLCache(ttl=20, clock=lambda: now[0])
+    CachedReader(Inner(), cache).bucket("b")  # type: ignore[arg-type]  # an earlier pass's read
+    now[0] = 110.0
+    one = CachedReader(Inner(), cache).within(300)  # type: ignore[arg-type]
+    assert one.oldest is None
+    one.role("r")
+    assert one.oldest == 110.0
+    one.bucket("b")  # the earlier read, from the cache
+    assert one.oldest == 100.0
+    other = CachedReader(Inner(), cache)  # type: ignore[arg-type]
+    with pytest.raises(NotFound):
+        other.bucket("gone")
+    assert other.oldest == float("-inf")

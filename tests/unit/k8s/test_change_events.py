@@ -5,22 +5,25 @@ server, no AWS: the object store, the shared cache and a queue stand-in."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
+import time
 from typing import Any, cast
 
 import pytest
 
-from bucketaccess.aws.cache import TTLCache
+from bucketaccess.aws.cache import CachedReader, TTLCache
 from bucketaccess.aws.memory import MemoryAws
 from bucketaccess.aws.ports import BucketInfo, KeyInfo, RoleInfo
 from bucketaccess.aws.queue import Message, QueueUnavailable
-from bucketaccess.k8s import change_events
+from bucketaccess.k8s import change_events, driver
 from bucketaccess.k8s.config import OperatorConfig
 from bucketaccess.k8s.metrics import Metrics
 from bucketaccess.k8s.runtime import Runtime
 from bucketaccess.k8s.scheduler import Scheduler
 from bucketaccess.reconcile import WriteDeps
-from bucketaccess.trail import Event, parse
+from bucketaccess.trail import Event, Ignored, parse
+from bucketaccess.trail.parse import Why
 from tests.trail_events import ACCOUNT, KEY_ARN, KEY_ID, POLICY_ARN, cloudtrail_event, fixture_event
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/uploader"
@@ -81,6 +84,20 @@ def cached(cache: TTLCache, key: tuple[str, ...], value: object) -> None:
     cache.get(key, lambda: value)
 
 
+def bucket_info(name: str, account: str, encryption: dict[str, Any] | None = None) -> BucketInfo:
+    return BucketInfo(
+        name=name,
+        account=account,
+        region="us-east-1",
+        policy=None,
+        ownership="BucketOwnerEnforced",
+        acl=None,
+        owner_canonical_id=None,
+        public_access_block=None,
+        encryption=encryption,
+    )
+
+
 def role_info(arn: str, managed: tuple[str, ...] = ()) -> RoleInfo:
     return RoleInfo(
         arn=arn, account=ACCOUNT, inline=(), managed=tuple((m, {}) for m in managed), boundary=None
@@ -120,16 +137,8 @@ def test_a_managed_policy_version_is_the_objects_whose_role_has_it_attached_as_l
 
 def test_a_key_change_is_the_objects_whose_key_is_managed_or_the_buckets_default_as_last_read() -> None:
     rt = runtime()
-    bucket = BucketInfo(
-        name="photos",
-        account=ACCOUNT,
-        region="us-east-1",
-        policy=None,
-        ownership="BucketOwnerEnforced",
-        acl=None,
-        owner_canonical_id=None,
-        public_access_block=None,
-        encryption={"algorithm": "aws:kms", "kmsKeyArn": KEY_ARN, "bucketKeyEnabled": False},
+    bucket = bucket_info(
+        "photos", ACCOUNT, {"algorithm": "aws:kms", "kmsKeyArn": KEY_ARN, "bucketKeyEnabled": False}
     )
     cached(rt.cache, ("bucket", "photos"), bucket)
     key = KeyInfo(
@@ -168,12 +177,11 @@ def test_a_vpc_endpoint_policy_is_the_objects_through_it() -> None:
     assert hit.uids == {"vpce-a"}
 
 
-@pytest.mark.parametrize(
-    "call", ["AttachPolicy", "UpdatePolicy", "MoveAccount", "PutAccountPublicAccessBlock"]
-)
-def test_account_wide_changes_are_every_object(call: str) -> None:
+def test_an_accounts_block_public_access_is_every_object() -> None:
+    """(SCPs, RCPs and account moves: tests/unit/k8s/test_org_scope.py)"""
     rt = runtime()
-    assert change_events.affected(event(call), rt.store, None).uids == set(rt.store.uids())
+    found = change_events.affected(event("PutAccountPublicAccessBlock"), rt.store, None)
+    assert found.uids == set(rt.store.uids())
 
 
 class FakeQueue:
@@ -288,3 +296,50 @@ def test_a_failing_batch_is_not_deleted_and_the_consumer_goes_on(monkeypatch: py
     assert queue.deleted == ["m0"]  # once: after the second receive succeeded
     assert rt.scheduler is not None and sorted(rt.scheduler._due) == ["photos-a", "photos-b"]
     assert samples(rt, "bucketaccess_change_events_queue_errors_total", {"code": "HandlerFailed"}) == 1
+
+
+CALL_TIME = dt.datetime(2026, 12, 6, 10, 0, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "passes", "outcome"),
+    [
+        pytest.param({"photos-a": 30, "photos-b": -600}, ["photos-b"], Event, id="only-the-older-verdict"),
+        pytest.param({"photos-a": 30, "photos-b": 5}, [], Why.VerifiedSince, id="both-newer-ignored"),
+        pytest.param({"photos-a": 1, "photos-b": 30}, ["photos-a"], Event, id="within-eventtime-slack"),
+        pytest.param({"photos-a": 30}, ["photos-b"], Event, id="never-verified-here"),
+    ],
+)
+def test_an_event_older_than_an_objects_verdict_starts_no_second_pass(
+    verdicts: dict[str, float], passes: list[str], outcome: object
+) -> None:
+    """A holder died before deleting a message; the new one verified every object on taking the
+    Lease, then the message comes back after its visibility timeout (to a consumer that never saw
+    its eventID): objects whose verdict comes from reads made after the call get no second pass.
+    ``verdicts``: seconds after the call's eventTime that each object's reads began."""
+    rt = runtime()
+    for uid, after in verdicts.items():
+        rt.tracking.verified(uid, CALL_TIME.timestamp() + after)
+    consumer = change_events.Consumer(rt, cast(Any, None), rt.metrics.events)
+    found = consumer.take(json.dumps(fixture_event("PutBucketPolicy", when=CALL_TIME)))
+    assert rt.scheduler is not None and sorted(rt.scheduler._due) == passes
+    if outcome is Event:
+        assert isinstance(found, Event)
+    else:
+        assert isinstance(found, Ignored) and found.why is outcome
+        assert samples(rt, "bucketaccess_change_events_ignored_total", {"reason": "verified-since"}) == 1
+
+
+def test_a_pass_records_its_verdict_as_no_newer_than_its_oldest_cached_read() -> None:
+    now = [1000.0]
+    cache = TTLCache(ttl=20, clock=lambda: now[0])
+    aws = MemoryAws()
+    aws.add_bucket("photos")
+    CachedReader(aws, cache).bucket("photos")  # read 300 s before the pass
+    now[0] = 1300.0
+    reader = CachedReader(aws, cache).within(3600)
+    started = time.time()
+    assert driver._reads_since(reader, started) == started  # nothing read yet: the pass's start
+    reader.bucket("photos")
+    assert driver._reads_since(reader, started) == pytest.approx(time.time() - 300, abs=1)
+    assert driver._reads_since(aws, started) == started  # no cache: every read after the start
