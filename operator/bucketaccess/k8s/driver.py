@@ -224,7 +224,7 @@ def _swept(rt: Runtime, *, bucket: str | None = None, key: str | None = None) ->
         return False
     # who holds which statement is worked out only when there is an edit to tell them of
     edited = bucket is not None and any(a.edited for a in applied)
-    held_by = owners(bucket, on_it) if edited and bucket is not None else {}
+    held_by = owners(bucket, on_it, rt.writes.shard) if edited and bucket is not None else {}
     for a in applied:
         if a.wrote:
             log.info("sweep of %s: removed what no live, admitted object wants", a.target)

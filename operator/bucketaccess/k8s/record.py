@@ -18,8 +18,10 @@ import threading
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from ..grants.shard import DEFAULT_RECORD_NAME
+
 log = logging.getLogger(__name__)
-DEFAULT_NAME = "bucketaccess-managed"
+DEFAULT_NAME = DEFAULT_RECORD_NAME  # the shard whose managed names carry no tag
 
 
 def _lines(text: str | None) -> set[str]:
