@@ -273,13 +273,15 @@ LEGACY_BUCKET_SID = re.compile(r"^BucketAccess[0-9A-F]{8}[BR]?$")
 
 def held(bucket: str, claim: Claim, live: Iterable[object], *, shard: Shard = DEFAULT_SHARD) -> bool:
     """Is every statement this claim needs in place, in statements that are exactly the shard's
-    (or, for the default shard, were written by an earlier version, until the next write replaces
-    them)? Another shard's statement never holds it: that shard may remove it at any time."""
+    (or, where it owns the untagged names, were written by an earlier version, until the next write
+    replaces them)? Another shard's statement never holds it: that shard may remove it at any time."""
+    untagged = not shard.tag or shard.untagged
     ours = [
         s
         for s in live
         if exactly_ours(s, shard=shard)
-        or (not shard.tag and isinstance(s, dict) and LEGACY_BUCKET_SID.match(str(s.get("Sid", ""))))
+        or (untagged and exactly_ours(s))
+        or (untagged and isinstance(s, dict) and LEGACY_BUCKET_SID.match(str(s.get("Sid", ""))))
     ]
     return all(
         any(covers(s, needed) for s in ours)  # type: ignore[arg-type]

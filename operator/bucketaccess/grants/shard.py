@@ -44,6 +44,9 @@ class Shard:
     """One shard's names, and the patterns that recognise its own among every shard's."""
 
     tag: str = ""
+    # also owns the untagged names (and the 8-digit Sids): a shard whose record predates tags wrote
+    # those on its buckets and keys, and takes them over once to replace them with its own
+    untagged: bool = False
 
     def __post_init__(self) -> None:
         if self.tag and not _TAG.match(self.tag):
@@ -52,6 +55,10 @@ class Shard:
     @classmethod
     def of(cls, record_name: str) -> Shard:
         return cls(tag_of(record_name))
+
+    def adopting(self) -> Shard:
+        """This shard, owning the untagged names as well (it still writes under its own)."""
+        return Shard(self.tag, untagged=True)
 
     @property
     def bucket_sid_prefix(self) -> str:
@@ -65,24 +72,30 @@ class Shard:
     def grant_name_prefix(self) -> str:
         return "BucketAccess-" + (f"{self.tag}-" if self.tag else "")
 
+    def _owned(self, tagged: str, *untagged: str) -> str:
+        """The alternatives of a name's tail this shard owns."""
+        own = [f"{self.tag}{tagged}"] if self.tag else []
+        if not self.tag or self.untagged:
+            own += untagged
+        return "|".join(own)
+
     @property
     def bucket_sids(self) -> re.Pattern[str]:
         """This shard's bucket-policy Sids (for the default shard, also those of earlier versions)."""
-        legacy = "" if self.tag else f"|{_HEX}{{8}}[BR]?"
-        return _compiled(rf"^BucketAccess{self.tag}(?:{_HEX}{{32}}{legacy})$")
+        tail = self._owned(f"{_HEX}{{32}}", f"{_HEX}{{32}}", f"{_HEX}{{8}}[BR]?")
+        return _compiled(rf"^BucketAccess(?:{tail})$")
 
     @property
     def key_sids(self) -> re.Pattern[str]:
-        legacy = "" if self.tag else f"|{_HEX}{{8}}"
-        return _compiled(rf"^BucketAccessKeyUsers{self.tag}(?:{_HEX}{{32}}{legacy})$")
+        tail = self._owned(f"{_HEX}{{32}}", f"{_HEX}{{32}}", f"{_HEX}{{8}}")
+        return _compiled(rf"^BucketAccessKeyUsers(?:{tail})$")
 
     @property
     def grant_names(self) -> re.Pattern[str]:
-        if self.tag:
-            return _compiled(rf"^{re.escape(self.grant_name_prefix)}{_HEX}{{32}}$")
-        # every name of the prefix that no tagged shard writes: earlier versions named grants
-        # with shorter digests, and an upgrade revokes them
-        return _compiled(rf"^BucketAccess-(?!{_HEX}{{{TAG_HEX}}}-{_HEX}{{32}}$)")
+        # untagged: every name of the prefix that no tagged shard writes (earlier versions named
+        # grants with shorter digests, and an upgrade revokes them)
+        tail = self._owned(f"-{_HEX}{{32}}$", f"(?!{_HEX}{{{TAG_HEX}}}-{_HEX}{{32}}$)")
+        return _compiled(rf"^BucketAccess-(?:{tail})")
 
 
 @functools.cache

@@ -101,6 +101,7 @@ class Runtime:
 def build(cfg: OperatorConfig) -> Runtime:
     """Clients, cache, metrics and the write path, wired together; no watch started yet."""
     cache = TTLCache(cfg.cache_ttl_s)
+    shard = _shard(cfg.record_name)
     metrics = Metrics()
     metrics.state.cache = cache.stats
     configuration = kube_config(pool=cfg.workers + 4)
@@ -131,9 +132,9 @@ def build(cfg: OperatorConfig) -> Runtime:
         cache=cache,
         metrics=metrics,
         reader=reader,
-        writes=WriteDeps(writer=BotoWriter(boto), cache=cache, shard=_shard(cfg.record_name)),
+        writes=WriteDeps(writer=BotoWriter(boto), cache=cache, shard=shard),
         api=api,
-        record=ManagedRecord(api, cfg.state_namespace, cfg.record_name),
+        record=ManagedRecord(api, cfg.state_namespace, cfg.record_name, shard.tag),
         elector=elector,
     )
 

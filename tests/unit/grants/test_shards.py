@@ -210,3 +210,20 @@ def test_shares_count_the_other_shards_bytes_as_foreign() -> None:
     assert policy_bytes(bucket_statements(BUCKET, kept_a, shard=A)) <= left // 2
     refusal = got.refused[big[-1].owner]
     assert refusal.reason is Reason.PolicyShareExceeded and f"{left:,} bytes left" in refusal.message
+
+
+def test_a_shard_taking_over_its_untagged_names_owns_them_and_still_writes_its_own() -> None:
+    adopting = A.adopting()
+    for name, owned in (
+        (f"BucketAccess{A.tag}" + "0" * 32, True),
+        ("BucketAccess" + "0" * 32, True),
+        ("BucketAccess0123ABCD", True),
+        (f"BucketAccess{B.tag}" + "0" * 32, False),
+    ):
+        assert bool(adopting.bucket_sids.match(name)) is owned, name
+    assert adopting.key_sids.match(key_sid(KEY)) and not adopting.key_sids.match(key_sid(KEY, shard=B))
+    assert adopting.grant_names.match(grant_name(KEY, "r", BUCKET))
+    assert not adopting.grant_names.match(grant_name(KEY, "r", BUCKET, shard=B))
+    assert bucket_statements(BUCKET, IN_A, shard=adopting) == bucket_statements(BUCKET, IN_A, shard=A)
+    # a claim held by its untagged statement is held, until the write that replaces it
+    assert held(BUCKET, IN_A[0], bucket_statements(BUCKET, IN_A), shard=adopting)

@@ -5,6 +5,7 @@ passes write nothing, and one shard's sweep and cleanup leave the other's in pla
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from tests.unit.reconcile.test_pass import (
     ROLE,
     World,
     class_spec,
+    peer,
     subject,
     world,
 )
@@ -85,3 +87,25 @@ def test_two_shards_keep_each_others_grants_and_sweep_only_their_own(kms: str) -
     release(theirs, done.managed, [], b.writes(), uid="uid-b")
     assert held_by(b, B) == {"bucket": 0, "key": 0, "grants": 0}
     assert a.aws.buckets[BUCKET].policy is None
+
+
+@pytest.mark.parametrize("kms", ["KeyPolicy", "Grant"])
+def test_a_shard_whose_record_predates_tags_replaces_its_untagged_names_once(kms: str) -> None:
+    """Before tags, shard A wrote the untagged names; after the upgrade its passes write its tagged
+    ones beside them, and its sweep of the bucket and key, owning the untagged names once, removes
+    them. Shard B's statements and grants stay."""
+    a, b = two_shards(kms)
+    cls = class_spec("Manage", kms)
+    mine, theirs = subject(ROLE, cls, name="a"), subject(PEER_ROLE, cls, name="b")
+    before_upgrade = World(aws=a.aws)  # the default (untagged) names
+    before_upgrade.run(mine)
+    b.run(theirs)
+    a.run(mine)
+    untagged = Shard()
+    assert held_by(a, untagged)["bucket"] == 1 and held_by(a, A)["bucket"] == 1
+    mine_peer = peer(ROLE, cls=cls, managed_key=KEY, bucket_key=True)
+    for target in ({"bucket": BUCKET}, {"key": KEY}):
+        sweep(peers=[mine_peer], writes=replace(a.writes(), shard=A.adopting()), **target)
+    wanted = {"bucket": 1, "key": int(kms == "KeyPolicy"), "grants": int(kms == "Grant")}
+    assert held_by(a, untagged) == {"bucket": 0, "key": 0, "grants": 0}
+    assert held_by(a, A) == wanted and held_by(b, B) == wanted
