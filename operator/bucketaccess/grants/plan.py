@@ -15,6 +15,10 @@ Sid is the digest of its content, i.e. exactly what this planner would write. Ke
 statements (``BucketAccessKeyUsers`` + 32 hex) and grant names are digests of the key (and role,
 bucket) the same way. The 8-digit Sids of earlier versions are still recognised as ours, so that
 an upgrade replaces them.
+
+Each shard (operator process with its own record name) puts its tag between the prefix and the
+digest (``shard.py``), so every name below is a function of the shard as well: a shard plans,
+holds and replaces only its own, and another shard's statements are foreign to it.
 """
 
 from __future__ import annotations
@@ -31,10 +35,11 @@ from ..access.services.s3 import header_actions
 from ..policy import Arn
 from ..resources import BucketAccessSpec, BucketPolicyMode, KMSKeyUsersMode
 from .merge import canonical
+from .shard import ANY_BUCKET_SID, ANY_KEY_SID, DEFAULT_SHARD, Shard
 
-BUCKET_SID = re.compile(r"^BucketAccess(?:[0-9A-F]{32}|[0-9A-F]{8}[BR]?)$")
-KEY_SID = re.compile(r"^BucketAccessKeyUsers(?:[0-9A-F]{32}|[0-9A-F]{8})$")
-GRANT_NAME_PREFIX = "BucketAccess-"
+# any shard's (readers of a policy count them all as the operator's; a writer owns only its shard's)
+BUCKET_SID = ANY_BUCKET_SID
+KEY_SID = ANY_KEY_SID
 DIGEST_HEX = 32  # 128 bits: a collision cannot be searched for
 # Every S3 action that sets an object's ACL (the Service Authorization Reference's S3 action list).
 # Granted only under an s3:x-amz-acl condition naming the admitted canned ACLs, whatever asked
@@ -114,18 +119,20 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(encoded.encode()).hexdigest()[:DIGEST_HEX].upper()
 
 
-def statement_sid(statement: dict[str, Any]) -> str:
-    """The Sid of a managed bucket-policy statement: the digest of the rest of it."""
+def statement_sid(statement: dict[str, Any], *, shard: Shard = DEFAULT_SHARD) -> str:
+    """The Sid of a managed bucket-policy statement: the shard's prefix, then the digest of the
+    rest of it."""
     body = {k: v for k, v in statement.items() if k != "Sid"}
-    return "BucketAccess" + _digest("bucket-statement", canonical(body))  # canonical JSON: unambiguous
+    # canonical JSON: unambiguous
+    return shard.bucket_sid_prefix + _digest("bucket-statement", canonical(body))
 
 
-def key_sid(key_arn: str) -> str:
-    return "BucketAccessKeyUsers" + _digest("key-users", key_arn)
+def key_sid(key_arn: str, *, shard: Shard = DEFAULT_SHARD) -> str:
+    return shard.key_sid_prefix + _digest("key-users", key_arn)
 
 
-def grant_name(key_arn: str, role_arn: str, bucket: str) -> str:
-    return GRANT_NAME_PREFIX + _digest("grant", key_arn, role_arn, bucket)
+def grant_name(key_arn: str, role_arn: str, bucket: str, *, shard: Shard = DEFAULT_SHARD) -> str:
+    return shard.grant_name_prefix + _digest("grant", key_arn, role_arn, bucket)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +187,11 @@ def _parts(c: Claim) -> list[_Part]:
 
 
 def _statement(
-    bucket: str, part: _Part, roles: Sequence[str], scopes: Sequence[str | None]
+    bucket: str,
+    part: _Part,
+    roles: Sequence[str],
+    scopes: Sequence[str | None],
+    shard: Shard = DEFAULT_SHARD,
 ) -> dict[str, Any]:
     if part.kind in ("objects", "acl"):
         resource: str | list[str] = _one_or_list(f"arn:aws:s3:::{bucket}/{s or ''}*" for s in scopes)
@@ -199,11 +210,13 @@ def _statement(
     elif part.kind == "listing" and scopes != [None]:
         # listing is authorized against the bucket ARN: limited to the prefixes by s3:prefix
         statement["Condition"] = {"StringLike": {"s3:prefix": _one_or_list(f"{s}*" for s in scopes if s)}}
-    return {"Sid": statement_sid(statement), **statement}
+    return {"Sid": statement_sid(statement, shard=shard), **statement}
 
 
-def bucket_statements(bucket: str, claims: Iterable[Claim]) -> list[dict[str, Any]]:
-    """The managed Allow statements the bucket policy should hold, packed, sorted by Sid."""
+def bucket_statements(
+    bucket: str, claims: Iterable[Claim], *, shard: Shard = DEFAULT_SHARD
+) -> list[dict[str, Any]]:
+    """The shard's managed Allow statements the bucket policy should hold, packed, sorted by Sid."""
     groups: dict[tuple[str, tuple[str, ...], tuple[str, ...]], dict[str | None, set[str]]] = {}
     for c in claims:
         if c.bucket != bucket or c.bucket_mode is not BucketPolicyMode.Manage:
@@ -224,7 +237,7 @@ def bucket_statements(bucket: str, claims: Iterable[Claim]) -> list[dict[str, An
         part = _Part(kind.removesuffix("-all"), actions, acls)
         for roles_, scopes in by_roles.items():
             ordered = sorted(scopes, key=lambda s: (s is not None, s or ""))
-            out.append(_statement(bucket, part, roles_, ordered))
+            out.append(_statement(bucket, part, roles_, ordered, shard))
     return sorted(out, key=lambda s: s["Sid"])
 
 
@@ -265,21 +278,26 @@ def covers(statement: dict[str, Any], needed: dict[str, Any]) -> bool:
     )
 
 
-def exactly_ours(statement: object) -> bool:
-    """A managed statement exactly as this planner writes it: its Sid is the digest of the rest."""
-    return isinstance(statement, dict) and statement.get("Sid") == statement_sid(statement)
+def exactly_ours(statement: object, *, shard: Shard = DEFAULT_SHARD) -> bool:
+    """A managed statement exactly as this shard's planner writes it: its Sid is the shard's
+    prefix and the digest of the rest."""
+    return isinstance(statement, dict) and statement.get("Sid") == statement_sid(statement, shard=shard)
 
 
 LEGACY_BUCKET_SID = re.compile(r"^BucketAccess[0-9A-F]{8}[BR]?$")
 
 
-def held(bucket: str, claim: Claim, live: Iterable[object]) -> bool:
-    """Is every statement this claim needs in place, in statements that are exactly ours (or were
-    written by an earlier version, until the next write replaces them)?"""
+def held(bucket: str, claim: Claim, live: Iterable[object], *, shard: Shard = DEFAULT_SHARD) -> bool:
+    """Is every statement this claim needs in place, in statements that are exactly the shard's
+    (or, where it owns the untagged names, were written by an earlier version, until the next write
+    replaces them)? Another shard's statement never holds it: that shard may remove it at any time."""
+    untagged = not shard.tag or shard.untagged
     ours = [
         s
         for s in live
-        if exactly_ours(s) or (isinstance(s, dict) and LEGACY_BUCKET_SID.match(str(s.get("Sid", ""))))
+        if exactly_ours(s, shard=shard)
+        or (untagged and exactly_ours(s))
+        or (untagged and isinstance(s, dict) and LEGACY_BUCKET_SID.match(str(s.get("Sid", ""))))
     ]
     return all(
         any(covers(s, needed) for s in ours)  # type: ignore[arg-type]
@@ -300,22 +318,27 @@ def covering_sid(statements: Iterable[dict[str, Any]], bucket: str, claim: Claim
     return next((str(s["Sid"]) for s in statements if covers(s, needed)), None)
 
 
-def key_statements(key_arn: str, claims: Iterable[Claim]) -> list[dict[str, Any]]:
-    """The managed key-user statement: the roles may use the key only through S3."""
+def key_statements(
+    key_arn: str, claims: Iterable[Claim], *, shard: Shard = DEFAULT_SHARD
+) -> list[dict[str, Any]]:
+    """The shard's managed key-user statement: the roles may use the key only through S3."""
     mine = [c for c in claims if c.kms_key_arn == key_arn and c.kms_mode is KMSKeyUsersMode.KeyPolicy]
     if not mine:
         return []
     roles = sorted({c.role_arn for c in mine})
     region = Arn.parse(key_arn).region
-    return [kms.key_user_statement(key_sid(key_arn), _one_or_list(roles), region, KEY_USER_ACTIONS)]
+    sid = key_sid(key_arn, shard=shard)
+    return [kms.key_user_statement(sid, _one_or_list(roles), region, KEY_USER_ACTIONS)]
 
 
-def key_grants(key_arn: str, claims: Iterable[Claim]) -> dict[str, WantedGrant]:
+def key_grants(
+    key_arn: str, claims: Iterable[Claim], *, shard: Shard = DEFAULT_SHARD
+) -> dict[str, WantedGrant]:
     """Grant name -> the grant, for the Grant mode: one per (role, bucket), only for buckets with
     an S3 Bucket Key (without one the context is each object's ARN, which no grant constraint can
     cover, and an unconstrained grant would let the role use the key directly)."""
     return {
-        grant_name(key_arn, c.role_arn, c.bucket): WantedGrant(c.role_arn, c.bucket)
+        grant_name(key_arn, c.role_arn, c.bucket, shard=shard): WantedGrant(c.role_arn, c.bucket)
         for c in claims
         if c.kms_key_arn == key_arn and c.kms_mode is KMSKeyUsersMode.Grant and c.bucket_key
     }

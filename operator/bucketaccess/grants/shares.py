@@ -5,11 +5,18 @@ Rank is first come, first served: objects whose grant is in place first, then by
 the set in that order, an object is kept while its namespace is within
 
 - its class's ``limits.objectsPerNamespacePerBucket`` (objects of the namespace kept before it), and
-- its namespace's byte share: the bytes the policy has left beside statements the operator does
+- its namespace's byte share: the bytes the policy has left beside statements this shard does
   not own, divided equally among the namespaces asking for this bucket (or the class's
   ``limits.bucketPolicyBytesPerNamespace``, when smaller). A namespace's bytes are what its own
   kept claims would take packed on their own; packing across namespaces only saves, so the sum
   of every namespace's share always fits.
+
+Across shards (operator processes that each watch their own namespaces): another shard's
+statements are foreign bytes here, counted like any statement the operator does not own, so no
+share ever counts on bytes another shard holds. The namespaces of another shard cannot be seen:
+a shard divides what the others leave among its own namespaces, and the shards among themselves
+are first come, first served. A class's ``limits.bucketPolicyBytesPerNamespace`` holds whatever
+the shards: a namespace is watched by one shard.
 
 An object whose grant is already in place is never refused for bytes (the share shrinks when a
 namespace joins; grants that were fair when written are not revoked to make room), only its
@@ -24,7 +31,8 @@ from dataclasses import dataclass
 from ..resources import BucketPolicyMode
 from ..vocabulary import Reason
 from .merge import BUCKET_POLICY_LIMIT, dumps, merge
-from .plan import BUCKET_SID, Claim, bucket_statements, policy_bytes
+from .plan import Claim, bucket_statements, policy_bytes
+from .shard import DEFAULT_SHARD, Shard
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,8 +58,8 @@ class Allotment:
 
 
 def allot(bucket: str, contenders: Sequence[Contender], *, available: int | None) -> Allotment:
-    """``contenders`` in rank order; ``available``: the policy bytes left beside statements the
-    operator does not own, or None to count objects only (a key policy, a removal)."""
+    """``contenders`` in rank order; ``available``: the policy bytes left beside statements this
+    shard does not own (other shards' included), or None to count objects only (a key policy, a removal)."""
     namespaces = {c.claim.namespace for c in contenders if c.claim.bucket_mode is BucketPolicyMode.Manage}
     fair = None if available is None else max(0, available) // max(1, len(namespaces))
     kept: list[Claim] = []
@@ -92,7 +100,7 @@ def _share_message(
     why = (
         "its class's limit (limits.bucketPolicyBytesPerNamespace)"
         if share < fair
-        else f"its fair share: {available:,} bytes left beside statements the operator does not own, "
+        else f"its fair share: {available:,} bytes left beside statements this operator does not own, "
         f"divided among {namespaces} namespace(s) asking for this bucket"
     )
     return (
@@ -101,10 +109,13 @@ def _share_message(
     )
 
 
-def available_bytes(live_text: str | None, limit: int = BUCKET_POLICY_LIMIT) -> int | None:
-    """The bytes a policy has left for managed statements beside those the operator does not own;
-    None when the policy cannot be read (the write refuses it anyway)."""
-    foreign = merge(live_text, [], BUCKET_SID, limit=limit)
+def available_bytes(
+    live_text: str | None, limit: int = BUCKET_POLICY_LIMIT, *, shard: Shard = DEFAULT_SHARD
+) -> int | None:
+    """The bytes a policy has left for the shard's managed statements beside every statement it
+    does not own (other shards' included); None when the policy cannot be read (the write
+    refuses it anyway)."""
+    foreign = merge(live_text, [], shard.bucket_sids, limit=limit)
     if foreign.refusal is not None:
         return None
     envelope = foreign.document or {"Version": "2012-10-17", "Statement": []}

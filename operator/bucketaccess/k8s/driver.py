@@ -4,6 +4,7 @@ an object being deleted. Builds the pass's inputs from the object store and the 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -229,15 +230,20 @@ def run_sweep(rt: Runtime) -> float:
 
 
 def _swept(rt: Runtime, *, bucket: str | None = None, key: str | None = None) -> bool:
+    resource = bucket or key or ""
+    writes = rt.writes
+    if rt.record.adopts(resource):
+        # the record predates shard tags: what this shard wrote there is under the untagged names
+        writes = dataclasses.replace(writes, shard=writes.shard.adopting())
     try:
         on_it = subjects.peers(rt, bucket, key)
-        applied, holds = sweep(bucket=bucket, key=key, peers=on_it, writes=rt.writes)
+        applied, holds = sweep(bucket=bucket, key=key, peers=on_it, writes=writes)
     except (AwsError, ApiException) as exc:
         log.warning("sweep of %s failed (%s); trying again soon", bucket or key, getattr(exc, "message", exc))
         return False
     # who holds which statement is worked out only when there is an edit to tell them of
     edited = bucket is not None and any(a.edited for a in applied)
-    held_by = owners(bucket, on_it) if edited and bucket is not None else {}
+    held_by = owners(bucket, on_it, rt.writes.shard) if edited and bucket is not None else {}
     for a in applied:
         if a.wrote:
             log.info("sweep of %s: removed what no live, admitted object wants", a.target)
@@ -251,7 +257,11 @@ def _swept(rt: Runtime, *, bucket: str | None = None, key: str | None = None) ->
             log.warning("sweep of %s: %s", a.target, a.message)
     if not holds:
         rt.record.drop(bucket=bucket, key=key)
-    return not any(a.refusal for a in applied)
+    done = not any(a.refusal for a in applied)
+    if done and writes is not rt.writes:
+        log.info("%s: the untagged managed names of this shard's earlier version are replaced", resource)
+        rt.record.adopted(resource)
+    return done
 
 
 def phase(uid: str, interval: float) -> float:

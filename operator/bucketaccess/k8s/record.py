@@ -8,6 +8,11 @@ sweep finds nothing of ours there.
 
 If the ConfigMap cannot be written (RBAC, no such namespace), the record is kept in memory and the
 operator says so in its log: the sweep still runs for what this process wrote.
+
+The record also keeps the shard's tag (``shardTag``) and the buckets and keys where the shard may
+still hold statements or grants under the untagged names (``untagged``): a record written before
+shards had tags lists where such a shard wrote them, and each is swept once owning the untagged
+names too, which replaces them with the shard's own.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ import threading
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from ..grants.shard import DEFAULT_RECORD_NAME
+
 log = logging.getLogger(__name__)
-DEFAULT_NAME = "bucketaccess-managed"
+DEFAULT_NAME = DEFAULT_RECORD_NAME  # the shard whose managed names carry no tag
 
 
 def _lines(text: str | None) -> set[str]:
@@ -27,12 +34,16 @@ def _lines(text: str | None) -> set[str]:
 
 
 class ManagedRecord:
-    def __init__(self, api: client.ApiClient, namespace: str, name: str = DEFAULT_NAME) -> None:
+    def __init__(
+        self, api: client.ApiClient, namespace: str, name: str = DEFAULT_NAME, tag: str = ""
+    ) -> None:
         self.api = api
         self.namespace = namespace
         self.name = name
+        self.tag = tag
         self.buckets: set[str] = set()
         self.keys: set[str] = set()
+        self.untagged: set[str] = set()  # buckets and keys to take the untagged names over on
         self._lock = threading.Lock()
         self._loaded = False  # never write over a record this process has not read
         self._version: str | None = None  # resourceVersion of the ConfigMap as last read or written
@@ -53,8 +64,14 @@ class ManagedRecord:
             self._warn(exc)
             return False
         data = found.data or {}
-        self.buckets |= _lines(data.get("buckets"))
-        self.keys |= _lines(data.get("keys"))
+        buckets, keys = _lines(data.get("buckets")), _lines(data.get("keys"))
+        self.buckets |= buckets
+        self.keys |= keys
+        if "shardTag" in data:
+            self.untagged |= _lines(data.get("untagged"))
+        elif self.tag:
+            # written before shards had tags: this shard wrote the untagged names there
+            self.untagged |= buckets | keys
         self._loaded, self._version = True, found.metadata.resource_version if found.metadata else None
         return True
 
@@ -79,10 +96,25 @@ class ManagedRecord:
             gone = (bucket in self.buckets) or (key in self.keys)
             self.buckets.discard(bucket or "")
             self.keys.discard(key or "")
+            self.untagged -= {bucket or "", key or ""}
             if gone:
                 self._save(dropped=(bucket, key))
 
-    def _save(self, dropped: tuple[str | None, str | None] = (None, None)) -> None:
+    def adopts(self, resource: str) -> bool:
+        """Does the shard still take the untagged names over on this bucket or key?"""
+        with self._lock:
+            return resource in self.untagged
+
+    def adopted(self, resource: str) -> None:
+        """The untagged names on this bucket or key are replaced: from now on they are foreign."""
+        with self._lock:
+            if resource in self.untagged:
+                self.untagged.discard(resource)
+                self._save(adopted=resource)
+
+    def _save(
+        self, dropped: tuple[str | None, str | None] = (None, None), adopted: str | None = None
+    ) -> None:
         """Write the record with the resourceVersion it was read at; on a conflict read, merge, retry."""
         if not self._loaded and not self._load():
             return  # kept in memory until the record can be read: never overwrite what we have not seen
@@ -95,7 +127,12 @@ class ManagedRecord:
                     resource_version=self._version,
                     labels={"app.kubernetes.io/name": "bucketaccess-operator"},
                 ),
-                data={"buckets": "\n".join(sorted(self.buckets)), "keys": "\n".join(sorted(self.keys))},
+                data={
+                    "buckets": "\n".join(sorted(self.buckets)),
+                    "keys": "\n".join(sorted(self.keys)),
+                    "shardTag": self.tag,
+                    "untagged": "\n".join(sorted(self.untagged)),
+                },
             )
             try:
                 if self._version is None:
@@ -112,6 +149,7 @@ class ManagedRecord:
                 bucket, key = dropped
                 self.buckets.discard(bucket or "")
                 self.keys.discard(key or "")
+                self.untagged -= {bucket or "", key or "", adopted or ""}
                 continue
             self._version = written.metadata.resource_version if written.metadata else None
             return

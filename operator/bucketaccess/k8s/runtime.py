@@ -9,6 +9,7 @@ gate, the store's writers), or a container whose single operations are atomic un
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from ..aws.boto import BotoReader
 from ..aws.cache import CachedReader, TTLCache
 from ..aws.ports import AwsReader
 from ..aws.writer import BotoWriter
+from ..grants.shard import Shard
 from ..reconcile import WriteDeps
 from .config import OperatorConfig
 from .kube import kube_config, list_objects
@@ -29,6 +31,8 @@ from .scheduler import Scheduler
 from .store import ObjectStore
 from .tracking import Tracking
 from .verify_now import VerifyNowGate
+
+log = logging.getLogger(__name__)
 
 
 class Index(Protocol):
@@ -97,6 +101,7 @@ class Runtime:
 def build(cfg: OperatorConfig) -> Runtime:
     """Clients, cache, metrics and the write path, wired together; no watch started yet."""
     cache = TTLCache(cfg.cache_ttl_s)
+    shard = _shard(cfg.record_name)
     metrics = Metrics()
     metrics.state.cache = cache.stats
     configuration = kube_config(pool=cfg.workers + 4)
@@ -127,11 +132,22 @@ def build(cfg: OperatorConfig) -> Runtime:
         cache=cache,
         metrics=metrics,
         reader=reader,
-        writes=WriteDeps(writer=BotoWriter(boto), cache=cache),
+        writes=WriteDeps(writer=BotoWriter(boto), cache=cache, shard=shard),
         api=api,
-        record=ManagedRecord(api, cfg.state_namespace, cfg.record_name),
+        record=ManagedRecord(api, cfg.state_namespace, cfg.record_name, shard.tag),
         elector=elector,
     )
+
+
+def _shard(record_name: str) -> Shard:
+    """The names this process writes under: its own, whichever other shards share a bucket or key."""
+    shard = Shard.of(record_name)
+    log.info(
+        "record %s: the shard tag of its managed Sids and grant names is %s",
+        record_name,
+        shard.tag or "none (the default record)",
+    )
+    return shard
 
 
 def preload(rt: Runtime) -> None:

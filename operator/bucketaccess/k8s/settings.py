@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar, cast
 
 from ..durations import parse_duration
+from ..grants.shard import DEFAULT_RECORD_NAME
 
 ENV_PREFIX = "BUCKETACCESS_"
 T = TypeVar("T")
@@ -229,7 +230,7 @@ STATE_NAMESPACE = Setting(
 RECORD_NAME = Setting(
     flag="--record-name",
     parse=verbatim,
-    default="bucketaccess-managed",
+    default=DEFAULT_RECORD_NAME,  # the one shard whose managed names carry no tag
     empty_is_default=True,
     about="name of that ConfigMap; give each shard its own",
 )

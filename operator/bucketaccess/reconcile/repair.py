@@ -17,6 +17,7 @@ from ..aws.ports import AwsReader
 from ..aws.snapshot import Snapshot
 from ..grants.admission import Admission, admit
 from ..grants.plan import Claim, bucket_statements, covers, key_grants, key_statements, upload_actions
+from ..grants.shard import DEFAULT_SHARD, Shard
 from ..grants.shares import Contender, Refused, allot, available_bytes
 from ..policy import Arn
 from ..resources import BucketPolicyMode, KMSKeyUsersMode, Managed
@@ -191,7 +192,7 @@ def _write_within_share(
 ) -> list[Applied] | Refused:
     """What was written for this object, or its refusal when it is over its share."""
     # decided before anything is written for it (its finalizer included), and again under the lock
-    refused = _share_refusal(own, [me, *_others(me.owner, on_bucket, writes)], reader)
+    refused = _share_refusal(own, [me, *_others(me.owner, on_bucket, writes)], reader, writes)
     if refused is not None:
         return refused
     if before_write is not None:
@@ -315,12 +316,12 @@ def _key_allotted(key: str, everyone: list[Peer]) -> tuple[list[Claim], dict[str
     return kept, refused
 
 
-def _share_refusal(own: Claim, everyone: list[Peer], reader: AwsReader) -> Refused | None:
+def _share_refusal(own: Claim, everyone: list[Peer], reader: AwsReader, writes: WriteDeps) -> Refused | None:
     """Is this object over its namespace's share of its bucket, counted among ``everyone``?"""
     available = None
     if own.bucket_mode is BucketPolicyMode.Manage:
         cached = _cached_bucket_policy(reader, own.bucket)
-        available = None if isinstance(cached, Unread) else available_bytes(cached)
+        available = None if isinstance(cached, Unread) else available_bytes(cached, shard=writes.shard)
     return _allotted(own.bucket, everyone, available)[1].get(own.owner)
 
 
@@ -351,7 +352,7 @@ def _apply_all(
                 return applied
             others = _others(me.owner, peers, writes)
             cached = _cached_bucket_policy(reader, own.bucket)
-            available = None if isinstance(cached, Unread) else available_bytes(cached)
+            available = None if isinstance(cached, Unread) else available_bytes(cached, shard=writes.shard)
             claims, refused = _allotted(own.bucket, [me, *others], available)
             if own.owner in refused:
                 return refused[own.owner]
@@ -447,12 +448,13 @@ def sweep(
     return applied, False
 
 
-def owners(bucket: str, peers: list[Peer]) -> dict[str, list[Peer]]:
-    """Sid -> the objects whose grant that managed bucket-policy statement holds (for Events)."""
+def owners(bucket: str, peers: list[Peer], shard: Shard = DEFAULT_SHARD) -> dict[str, list[Peer]]:
+    """Sid -> the objects whose grant that managed bucket-policy statement of ``shard`` holds
+    (for Events)."""
     out: dict[str, list[Peer]] = {}
     by_owner = {p.owner: p for p in peers}
     claims = _allotted(bucket, peers)[0]
-    statements = bucket_statements(bucket, claims)
+    statements = bucket_statements(bucket, claims, shard=shard)
     for c in claims:
         for needed in bucket_statements(bucket, [c]):
             for s in statements:

@@ -15,6 +15,7 @@ from ..aws.cache import TTLCache
 from ..aws.ports import AwsReader, AwsWriter, ClusterInfo, Document
 from ..aws.snapshot import Snapshot
 from ..grants.admission import Admission
+from ..grants.shard import DEFAULT_SHARD, Shard
 from ..policy import Decision
 from ..resources import BucketAccessSpec, ClassSpec, Managed
 from ..vocabulary import EventType, IdentitySource, Reason
@@ -191,6 +192,8 @@ class WriteDeps:
 
     writer: AwsWriter
     cache: TTLCache
+    # whose managed statements and grants this process writes: its own, never another shard's
+    shard: Shard = DEFAULT_SHARD
     lock: Callable[[str], threading.Lock] = field(default_factory=lock_table)  # one lock per bucket / key
     # uids whose cleanup has run: a pass planned from a slightly older store must not put their
     # principals back (the store learns of a deletion a moment after the cleanup may have run)

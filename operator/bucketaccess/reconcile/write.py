@@ -1,7 +1,8 @@
 """The write procedure: bring one bucket policy, key policy or set of KMS grants to what the
 planner wants.
 
-Read fresh, merge only statements whose Sid we own, write only when different, re-read and check
+Read fresh, merge only statements whose Sid this shard owns (another shard's are foreign, as
+anyone else's), write only when different, re-read and check
 that every foreign statement survived and ours are there, then invalidate the cache. Callers hold
 the per-bucket / per-key lock, so two passes never interleave their writes to one resource.
 """
@@ -18,10 +19,7 @@ from typing import Any
 from ..aws.errors import AwsError, AwsUnavailable, NotFound
 from ..grants.merge import BUCKET_POLICY_LIMIT, KEY_POLICY_LIMIT, Merge, WriteRefusal, canonical, merge
 from ..grants.plan import (
-    BUCKET_SID,
-    GRANT_NAME_PREFIX,
     GRANT_OPERATIONS,
-    KEY_SID,
     Claim,
     WantedGrant,
     bucket_statements,
@@ -279,11 +277,11 @@ def apply_bucket_policy(
     writes: WriteDeps,
     cached: str | Unread | None = UNREAD,
 ) -> Applied:
-    writer, cache = writes.writer, writes.cache
+    writer, cache, shard = writes.writer, writes.cache, writes.shard
     target = _PolicyTarget(
         name=bucket,
         kind="bucket",
-        owned=BUCKET_SID,
+        owned=shard.bucket_sids,
         limit=BUCKET_POLICY_LIMIT,
         read=lambda: writer.bucket_policy_text(bucket),
         write=lambda text: writer.put_bucket_policy(bucket, text),
@@ -291,7 +289,7 @@ def apply_bucket_policy(
         invalidate=lambda: cache.invalidate("bucket", bucket),
         written=writes.written,
         held=lambda live: bucket_statements(
-            bucket, [c for c in claims if held(bucket, c, _statements(live))]
+            bucket, [c for c in claims if held(bucket, c, _statements(live), shard=shard)], shard=shard
         ),
         sid_in=lambda statements: (
             covering_sid(statements, bucket, owner)
@@ -299,7 +297,7 @@ def apply_bucket_policy(
             else None
         ),
     )
-    return _apply_policy(target, bucket_statements(bucket, claims), cached)
+    return _apply_policy(target, bucket_statements(bucket, claims, shard=shard), cached)
 
 
 def apply_key_policy(
@@ -309,11 +307,12 @@ def apply_key_policy(
     writes: WriteDeps,
     cached: str | Unread | None = UNREAD,
 ) -> Applied:
-    writer, cache = writes.writer, writes.cache
+    writer, cache, shard = writes.writer, writes.cache, writes.shard
+    sid = key_sid(key_arn, shard=shard)
     target = _PolicyTarget(
         name=key_arn,
         kind="key",
-        owned=KEY_SID,
+        owned=shard.key_sids,
         limit=KEY_POLICY_LIMIT,
         read=lambda: writer.key_policy_text(key_arn),
         write=lambda text: writer.put_key_policy(key_arn, text),
@@ -321,17 +320,17 @@ def apply_key_policy(
         invalidate=lambda: cache.invalidate("key"),
         written=writes.written,
         held=lambda live: key_statements(
-            key_arn, [c for c in claims if _holds(live, key_sid(key_arn), c.role_arn)]
+            key_arn, [c for c in claims if _holds(live, sid, c.role_arn)], shard=shard
         ),
         sid_in=lambda statements: (
-            key_sid(key_arn)
+            sid
             if owner is not None
             and owner.kms_mode is KMSKeyUsersMode.KeyPolicy
-            and _holds(json.dumps({"Statement": statements}), key_sid(key_arn), owner.role_arn)
+            and _holds(json.dumps({"Statement": statements}), sid, owner.role_arn)
             else None
         ),
     )
-    return _apply_policy(target, key_statements(key_arn, claims), cached)
+    return _apply_policy(target, key_statements(key_arn, claims, shard=shard), cached)
 
 
 def apply_grants(
@@ -343,17 +342,18 @@ def apply_grants(
 ) -> Applied:
     """Create the wanted grants that are missing and revoke ours that are no longer wanted;
     ``owner``'s grant id comes back in ``grant_ids``."""
-    desired = key_grants(key_arn, claims)
+    shard = writes.shard
+    desired = key_grants(key_arn, claims, shard=shard)
     mine = (
-        grant_name(key_arn, owner.role_arn, owner.bucket)
+        grant_name(key_arn, owner.role_arn, owner.bucket, shard=shard)
         if owner is not None and owner.kms_mode is KMSKeyUsersMode.Grant
         else None
     )
-    steady = _unchanged_grants(cached, desired)
+    steady = _unchanged_grants(cached, desired, shard.grant_names)
     if steady is not None:
         return Applied(target=key_arn, grant_ids=_id_of(mine, steady))
     try:
-        live = _managed_grants(writes.writer.grants(key_arn))
+        live = _managed_grants(writes.writer.grants(key_arn), shard.grant_names)
     except AwsUnavailable:
         raise
     except AwsError as exc:
@@ -384,7 +384,7 @@ def _id_of(name: str | None, ids: dict[str, str]) -> tuple[str, ...]:
 
 
 def _unchanged_grants(
-    cached: list[dict[str, object]] | Unread, desired: dict[str, WantedGrant]
+    cached: list[dict[str, object]] | Unread, desired: dict[str, WantedGrant], owned: re.Pattern[str]
 ) -> dict[str, str] | None:
     """The steady state, decided from the shared cache: name -> id of our grants when they are
     exactly the wanted ones; None when the key must be read fresh."""
@@ -393,14 +393,15 @@ def _unchanged_grants(
     held = {
         str(g.get("name", "")): str(g.get("grantId", ""))
         for g in cached
-        if str(g.get("name", "")).startswith(GRANT_NAME_PREFIX)
+        if owned.match(str(g.get("name", "")))
     }
     return held if set(held) == set(desired) else None
 
 
-def _managed_grants(listed: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Our grants on the key, by name, in KMS's shape; a grant of someone else is never touched."""
-    return {g.get("Name", ""): g for g in listed if str(g.get("Name", "")).startswith(GRANT_NAME_PREFIX)}
+def _managed_grants(listed: list[dict[str, Any]], owned: re.Pattern[str]) -> dict[str, dict[str, Any]]:
+    """The shard's grants on the key, by name, in KMS's shape; a grant of someone else (another
+    shard's included) is never touched."""
+    return {g.get("Name", ""): g for g in listed if owned.match(str(g.get("Name", "")))}
 
 
 @dataclass
