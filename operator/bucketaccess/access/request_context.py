@@ -204,7 +204,10 @@ def by_name() -> dict[str, ContextKey]:
 
 def markdown_table() -> str:
     """The table as docs/scenario.md shows it (a test keeps the two equal)."""
-    lines = ["| key | listed for | from | how the engine derives it, or why it is not there |", "|---|---|---|---|"]
+    lines = [
+        "| key | listed for | from | how the engine derives it, or why it is not there |",
+        "|---|---|---|---|",
+    ]
     for k in CONTEXT_KEYS:
         carried = f" ({', '.join(k.on)})" if k.on and k.on != BOTH else ""
         lines.append(f"| `{k.name}` | {k.listed} | {k.origin}{carried} | {k.how} |")
