@@ -59,6 +59,7 @@ bench: envtest ## benchmarks; each prints JSON and writes bench/results/
 	$(PY) bench/scale.py --n 1000 5000
 	$(PY) bench/failover.py --rounds 5
 	$(PY) bench/impact.py --n 5000
+	$(PY) bench/detect.py --objects 1000 --buckets 50 --changes 100
 
 .PHONY: demo
 demo: envtest ## local control plane + moto + operator + samples, print their status (ONCE=1: print and exit)

@@ -20,7 +20,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "operator"))  # development tooling (operator/devenv)
 
-from kubernetes import client  # noqa: E402
 from kubernetes.config import kube_config  # noqa: E402
-from tests.e2e.kube import GROUP, VERSION  # noqa: E402
 
-from bench.scale import BUCKETS, cluster, objects, seed  # noqa: E402
+from bench.scale import BUCKETS, cluster, objects, populate, seed  # noqa: E402
 from bucketaccess.aws import boto  # noqa: E402
 from bucketaccess.cli import main as cli  # noqa: E402
 from devenv.controlplane import ControlPlane  # noqa: E402
@@ -80,16 +77,7 @@ def main() -> int:
         api = cluster(cp)
         world = OrgWorld(moto)
         seed(world)
-        objs = client.CustomObjectsApi(api)
-        with ThreadPoolExecutor(16) as pool:
-            list(
-                pool.map(
-                    lambda d: objs.create_namespaced_custom_object(
-                        GROUP, VERSION, d["metadata"]["namespace"], "bucketaccesses", d
-                    ),
-                    objects(args.n, world.workloads),
-                )
-            )
+        populate(api, objects(args.n, world.workloads))
         os.environ.update(world.operator_env())
         os.environ["KUBECONFIG"] = str(cp.kubeconfig)
         # the client reads KUBECONFIG when it is imported, which was before the control plane started

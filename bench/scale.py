@@ -72,7 +72,9 @@ def cluster(cp: ControlPlane) -> client.ApiClient:
     return api
 
 
-def seed(world: OrgWorld) -> int:
+def seed(world: OrgWorld, buckets: int = BUCKETS) -> int:
+    """The roles, keys and buckets; every fifth bucket encrypts with a key of its own. Returns how
+    many distinct AWS resources the objects' verdicts read."""
     w = world.workloads
     keys = [
         {
@@ -86,27 +88,27 @@ def seed(world: OrgWorld) -> int:
                 }
             ),
         }
-        for k in range(KEYS)
+        for k in range(max(KEYS, (buckets + 4) // 5))
     ]
-    buckets = [
+    seeded = [
         {
             "name": f"scale-bucket-{b:02d}",
             **({"encryption": {"algorithm": "aws:kms", "key": f"k{b // 5}"}} if b % 5 == 0 else {}),
         }
-        for b in range(BUCKETS)
+        for b in range(buckets)
     ]
     world.seed(
         {
             "roles": [{"name": f"scale-role-{r:03d}", "inline": {"put": PUT}} for r in range(ROLES)],
             "keys": keys,
-            "buckets": buckets,
+            "buckets": seeded,
         }
     )
-    encrypted = sum(1 for b in range(BUCKETS) if b % 5 == 0)
-    return BUCKETS + ROLES + encrypted + 2  # + account public access block, organization
+    encrypted = sum(1 for b in range(buckets) if b % 5 == 0)
+    return buckets + ROLES + encrypted + 2  # + account public access block, organization
 
 
-def objects(n: int, account: str) -> list[dict[str, Any]]:
+def objects(n: int, account: str, buckets: int = BUCKETS) -> list[dict[str, Any]]:
     return [
         {
             "apiVersion": f"{GROUP}/{VERSION}",
@@ -114,13 +116,27 @@ def objects(n: int, account: str) -> list[dict[str, Any]]:
             "metadata": {"name": f"ba-{i:05d}", "namespace": f"scale-{i % NAMESPACES}"},
             "spec": {
                 "className": "scale",
-                "bucket": f"scale-bucket-{i % BUCKETS:02d}",
+                "bucket": f"scale-bucket-{i % buckets:02d}",
                 "prefix": f"p{i}/",
                 "role": {"arn": f"arn:aws:iam::{account}:role/scale-role-{i % ROLES:03d}"},
             },
         }
         for i in range(n)
     ]
+
+
+def populate(api: client.ApiClient, docs: list[dict[str, Any]]) -> None:
+    """Create the objects, 16 at a time."""
+    objs = client.CustomObjectsApi(api)
+    with ThreadPoolExecutor(16) as pool:
+        list(
+            pool.map(
+                lambda d: objs.create_namespaced_custom_object(
+                    GROUP, VERSION, d["metadata"]["namespace"], "bucketaccesses", d
+                ),
+                docs,
+            )
+        )
 
 
 WRITES = (
@@ -265,19 +281,9 @@ def run_mode(
     ).start()
     assert op.proc is not None
     try:
-        docs = objects(n, world.workloads)
-        objs = client.CustomObjectsApi(api)
         first_before = apiserver_requests_by_kind(cp)
         start = time.monotonic()
-        with ThreadPoolExecutor(16) as pool:
-            list(
-                pool.map(
-                    lambda d: objs.create_namespaced_custom_object(
-                        GROUP, VERSION, d["metadata"]["namespace"], "bucketaccesses", d
-                    ),
-                    docs,
-                )
-            )
+        populate(api, objects(n, world.workloads))
         created = time.monotonic() - start
         first = wait_count(api, n, 1800) + created
         _, first_rss = proc_stats(op.proc.pid)
