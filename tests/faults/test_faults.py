@@ -3,8 +3,10 @@ operator process, with a fault-injecting proxy between the operator and AWS."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -200,21 +202,76 @@ def test_throttling_30_percent(
     )
 
 
+def verified_at(kube: client.ApiClient, name: str) -> float:
+    """The object's lastVerifiedTime (whole seconds, rounded down) as a Unix time."""
+    stamp = get_ba(kube, NS, name)["status"]["lastVerifiedTime"]
+    return dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC).timestamp()
+
+
+class GrantSampler:
+    """The principals of each managed statement of a bucket, read over and over on a thread of its
+    own while the test drives a fault: a grant that lapses between two waits of the test is seen,
+    not only the state at the end."""
+
+    def __init__(self, org_world: OrgWorld, bucket: str) -> None:
+        self.org_world, self.bucket = org_world, bucket
+        self.samples: list[list[frozenset[str]]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="grant-sampler", daemon=True)
+        self._error: BaseException | None = None
+
+    def __enter__(self) -> GrantSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        s3 = self.org_world.client("s3")
+        try:
+            while not self._stop.is_set():
+                raw = json.loads(s3.get_bucket_policy(Bucket=self.bucket)["Policy"])["Statement"]
+                ours = [
+                    st
+                    for st in ([raw] if isinstance(raw, dict) else raw)
+                    if BUCKET_SID.match(str(st.get("Sid", "")))
+                ]
+                aws = [st["Principal"]["AWS"] for st in ours]
+                self.samples.append([frozenset([a] if isinstance(a, str) else a) for a in aws])
+                self._stop.wait(0.1)  # the sampling rate, not a wait for anything
+        except BaseException as exc:  # handed to the test on exit
+            self._error = exc
+
+
 def test_api_server_restart(
     control_plane: ControlPlane, kube: client.ApiClient, operator: Operator, org_world: OrgWorld, record: Any
 ) -> None:
     bucket, roles, original = world(org_world, 2)
     create(kube, ba("before-restart", bucket, roles[0]))
     ready(kube, "before-restart", "True")
-    control_plane.stop_apiserver()
-    time.sleep(3)  # the outage itself, not a wait for a condition
-    start = time.monotonic()
-    control_plane.start_apiserver()
-    create(kube, ba("after-restart", bucket, roles[1]))
-    ready(kube, "after-restart", "True", timeout=120)
-    recovered = time.monotonic() - start
+    with GrantSampler(org_world, bucket) as sampler:
+        control_plane.stop_apiserver()
+        time.sleep(3)  # the outage itself, not a wait for a condition
+        start = time.monotonic()
+        control_plane.start_apiserver()
+        create(kube, ba("after-restart", bucket, roles[1]))
+        ready(kube, "after-restart", "True", timeout=120)
+        recovered = time.monotonic() - start
+        # sampled on for a sweep interval (2 s here) past Ready, until a pass verifies it again
+        until = time.time() + 2
+        wait_for(lambda: verified_at(kube, "after-restart") >= until, 30, "a pass of after-restart 2 s on")
+    granted = [frozenset().union(*sample) for sample in sampler.samples]
+    assert granted and all(len(sample) == 1 for sample in sampler.samples)  # no duplicate statements
+    # an AWS grant never lapses: not the one held through the restart, nor the new one once made
+    assert all(roles[0] in g for g in granted), granted
+    joined = next(i for i, g in enumerate(granted) if roles[1] in g)
+    assert all(roles[1] in g for g in granted[joined:]), granted
     ours = managed(org_world, bucket)
-    assert len(ours) == 1 and sorted(ours[0]["Principal"]["AWS"]) == sorted(roles)  # no duplicate statements
+    assert len(ours) == 1 and sorted(ours[0]["Principal"]["AWS"]) == sorted(roles)
     lost = foreign_lost(org_world, bucket, original)
     record("kube-apiserver restarted", "watches reconnected, handlers resumed", recovered, lost)
 

@@ -74,6 +74,9 @@ def on_leadership(rt: Runtime, leading: bool) -> None:
     """In the event loop, when this replica acquires or loses the lease."""
     if not leading:
         rt.metrics.forget_objects()  # the new holder reports them
+        # the statuses the new holder writes are fresher than what our passes planned: should the
+        # lease come back, plan from them, not put back a grant the other replica revoked
+        rt.writes.forget_claims()
         return
     rt.metrics.acquisitions.inc()
     if rt.scheduler is None:

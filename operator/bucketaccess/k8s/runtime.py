@@ -76,6 +76,7 @@ class Runtime:
     def forget(self, uid: str) -> None:
         """The object is gone: drop everything this process kept about it."""
         self.store.pop(uid)
+        self.writes.forget(uid)  # and no pass or sweep plans it from its last claim
         self.tracking.forget(uid)
         self.verify_now.forget(uid)
         if self.scheduler is not None:

@@ -325,13 +325,23 @@ def _share_refusal(own: Claim, everyone: list[Peer], reader: AwsReader, writes: 
     return _allotted(own.bucket, everyone, available)[1].get(own.owner)
 
 
-def _others(owner: str, peers: list[Peer], writes: WriteDeps) -> list[Peer]:
-    """The other objects to plan with: the object store's view, overridden by what passes of this
-    process planned most recently; never a released (deleted) one."""
-    live = {uid: p for uid, p in writes.claims.items() if p.owner != owner}
+def _planned(peers: list[Peer], writes: WriteDeps) -> list[Peer]:
+    """The objects to plan with: the object store's view, overridden by what passes of this
+    process planned most recently; never a released (deleted) one.
+
+    A pass writes its grant before its status reaches the store, where the object still looks
+    unverified: planned from the store alone, a pass or sweep in that moment would revoke it.
+    Callers take this inside the resource's lock, so every pass that wrote there is in it.
+    """
+    live = writes.planned()
     merged = [live.pop(p.uid, p) if p.uid else p for p in peers]
     merged += live.values()  # the callers keep those on their bucket or key
-    return [p for p in merged if p.owner != owner and p.uid not in writes.released]
+    return [p for p in merged if p.uid not in writes.released]
+
+
+def _others(owner: str, peers: list[Peer], writes: WriteDeps) -> list[Peer]:
+    """The objects to plan with beside ``owner``."""
+    return [p for p in _planned(peers, writes) if p.owner != owner]
 
 
 def _apply_all(
@@ -400,18 +410,18 @@ def release(
     """
     if uid:
         writes.release(uid)  # before any lock: every write planned from now on leaves it out
-    others = _others(subject.owner, peers, writes)
     applied: list[Applied] = []
     bucket = managed.bucket or subject.spec.bucket
     if bucket and managed.bucket_policy_sid:
         with writes.lock(f"bucket:{bucket}"), contextlib.suppress(NotFound):
             # a deleted bucket holds nothing of ours any more
-            applied.append(apply_bucket_policy(bucket, _allotted(bucket, others)[0], None, writes))
+            claims = _allotted(bucket, _others(subject.owner, peers, writes))[0]
+            applied.append(apply_bucket_policy(bucket, claims, None, writes))
     key = managed.kms_key_arn
     if key:
         with writes.lock(f"key:{key}"), contextlib.suppress(NotFound):
             # a deleted key holds nothing of ours any more
-            claims = _key_allotted(key, others)[0]
+            claims = _key_allotted(key, _others(subject.owner, peers, writes))[0]
             if managed.key_policy_sid:
                 applied.append(apply_key_policy(key, claims, None, writes))
             if managed.grant_ids:
@@ -424,21 +434,22 @@ def sweep(
 ) -> tuple[list[Applied], bool]:
     """Bring one bucket's (or key's) managed statements and grants to what its live, admitted
     objects want, with no object of its own: a principal nobody wants any more goes, whatever
-    became of its object's finalizer. Returns what was done, and whether anything of ours is
-    still wanted there (when not, the caller drops it from its record).
+    became of its object's finalizer. The objects are planned as a pass plans its peers (with
+    what this process's passes planned since the store last heard of them), so a sweep never
+    revokes a grant a pass has just written. Returns what was done, and whether anything of ours
+    is still wanted there (when not, the caller drops it from its record).
     """
-    others = [p for p in peers if p.uid not in writes.released]
     applied: list[Applied] = []
     try:
         if bucket is not None:
             with writes.lock(f"bucket:{bucket}"):
-                claims = _allotted(bucket, others)[0]
+                claims = _allotted(bucket, _planned(peers, writes))[0]
                 applied.append(apply_bucket_policy(bucket, claims, None, writes))
             # a refused or failed write may have left ours in place: keep it on the record
             return applied, bool(bucket_statements(bucket, claims)) or any(a.refusal for a in applied)
         if key is not None:
             with writes.lock(f"key:{key}"):
-                claims = _key_allotted(key, others)[0]
+                claims = _key_allotted(key, _planned(peers, writes))[0]
                 applied.append(apply_key_policy(key, claims, None, writes))
                 applied.append(apply_grants(key, claims, None, writes))
             wanted = bool(key_statements(key, claims) or key_grants(key, claims))

@@ -209,3 +209,17 @@ class WriteDeps:
         self.released[uid] = None
         while len(self.released) > RELEASED_MEMORY:
             del self.released[next(iter(self.released))]
+
+    def forget(self, uid: str) -> None:
+        """The object is gone from the cluster: no pass or sweep plans it from here on, not even
+        from its own latest claim (it may have gone without a cleanup of its own)."""
+        self.release(uid)
+        self.claims.pop(uid, None)
+
+    def forget_claims(self) -> None:
+        self.claims.clear()
+
+    def planned(self) -> dict[str, Peer]:
+        """The claims of this process's latest passes, copied at once (passes write them from
+        other threads)."""
+        return dict(self.claims)

@@ -1026,3 +1026,36 @@ def test_a_namespace_past_its_byte_share_is_refused_and_another_namespace_still_
     w.aws.add_role(late_role, NO_PUT)
     late = replace(subject(late_role, name="late", prefix="late/"), namespace="team-b", uid="ol")
     assert cond(w.run(late, confirmed), "Reconciled") == ("True", "GrantsInPlace")
+
+
+def test_the_sweep_keeps_a_grant_a_pass_wrote_before_its_status_reached_the_store() -> None:
+    """A pass writes its grant, then its status: in between, the store still shows the object
+    unverified. A sweep then must plan it as the pass did, not revoke the grant it just made
+    (an upload denied until the object's next pass puts it back)."""
+    from bucketaccess.reconcile import sweep
+
+    w = world(peers=True)
+    earlier = peer(PEER_ROLE, uid="u-earlier")  # verified, its grant in place
+    w.run(replace(subject(), uid="u-new"), [earlier])
+    assert principals(w.ours()[0]) == {ROLE, PEER_ROLE}
+    unconfirmed = peer(ROLE, uid="u-new", verified=False)  # its status not written yet
+    applied, holds = sweep(bucket=BUCKET, peers=[earlier, unconfirmed], writes=w.writes())
+    assert holds and [a.wrote for a in applied] == [False]
+    assert principals(w.ours()[0]) == {ROLE, PEER_ROLE}
+
+
+def test_an_object_gone_from_the_cluster_is_planned_by_no_later_pass_or_sweep() -> None:
+    """Deleted with no cleanup of its own (a finalizer removed by hand): the sweep takes its
+    principal out, and no other object's pass puts it back from what this process last planned."""
+    from bucketaccess.reconcile import sweep
+
+    w = world(peers=True)
+    w.run(replace(subject(), uid="u-gone"))
+    w.run(replace(subject(PEER_ROLE, name="stays"), uid="u-stays"), [peer(ROLE, uid="u-gone")])
+    assert principals(w.ours()[0]) == {ROLE, PEER_ROLE}
+    w.writes().forget("u-gone")  # its DELETED event
+    stays = peer(PEER_ROLE, uid="u-stays")
+    sweep(bucket=BUCKET, peers=[stays], writes=w.writes())
+    assert principals(w.ours()[0]) == {PEER_ROLE}
+    w.run(replace(subject(PEER_ROLE, name="stays"), uid="u-stays"))
+    assert principals(w.ours()[0]) == {PEER_ROLE}
