@@ -134,6 +134,12 @@ def drive_pass(body: RawBody, rt: Runtime) -> float | None:
             rt.tracking.verified(uid, _reads_since(reader, started))
     except finalizers.ObjectGoing:
         return None  # being deleted: nothing was written, and the deletion event takes over
+    except status.ObjectGone:
+        # deleted without a DELETED event reaching this process (the watch was down): forget it
+        # here, so that no pass or sweep plans its grant from the store any longer
+        log.info("%s no longer exists: forgotten", subject.owner)
+        rt.forget(uid)
+        return None
     except status.StatusForbidden:
         return min(REFUSED_RETRY_S, interval)  # an RBAC fix shows within a minute
     written = rt.store.get(uid)

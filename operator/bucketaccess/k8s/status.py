@@ -27,6 +27,11 @@ class StatusForbidden(Exception):
     """The operator's RBAC does not let it write status: retried later, never a crash."""
 
 
+class ObjectGone(Exception):
+    """The object was deleted while its pass ran. Its DELETED watch event may never come (one
+    deleted while the watch was down is absent from the re-list, which sends no deletion)."""
+
+
 def rfc3339(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -81,8 +86,8 @@ def _ready_event_due(before: tuple[str, str] | None, after: tuple[str, str]) -> 
 
 
 def write(api: client.ApiClient, body: RawBody, outcome: Outcome, now: dt.datetime) -> RawBody | None:
-    """Patch the status and post Events; returns the object as written, or None if nothing was
-    written (no change, or the object is gone)."""
+    """Patch the status and post Events; returns the object as written, or None if nothing changed.
+    Raises :class:`ObjectGone` when the object no longer exists."""
     meta = body["metadata"]
     current = body.get("status") or {}
     generation = int(meta.get("generation") or 0)
@@ -101,7 +106,7 @@ def write(api: client.ApiClient, body: RawBody, outcome: Outcome, now: dt.dateti
             )
         except ApiException as exc:
             if exc.status == 404:
-                return None  # deleted while we were verifying
+                raise ObjectGone(meta["name"]) from None
             if exc.status == 403:
                 message = (
                     f"forbidden to patch bucketaccesses/status in namespace {meta['namespace']}: the operator's RBAC "

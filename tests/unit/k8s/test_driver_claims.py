@@ -3,8 +3,11 @@ the lease: a pass or sweep plans from it only while it is fresher than the store
 
 from __future__ import annotations
 
-from bucketaccess.k8s import driver
-from tests.unit.k8s.test_subjects import runtime
+from types import SimpleNamespace
+from typing import Any
+
+from bucketaccess.k8s import driver, status
+from tests.unit.k8s.test_subjects import body, runtime
 from tests.unit.reconcile.test_pass import peer
 
 
@@ -22,3 +25,21 @@ def test_losing_the_lease_drops_every_claim() -> None:
     rt.writes.claims["a"] = peer(uid="a")
     driver.on_leadership(rt, False)
     assert rt.writes.claims == {}
+
+
+def test_an_object_found_gone_by_its_own_status_write_is_forgotten(monkeypatch: Any) -> None:
+    """Deleted while the watch was down: no DELETED event will come, the 404 of the status write
+    is the only news of it, and its grant must not stay planned from the store."""
+    rt = runtime()
+    gone = body("gone")
+    rt.store.put(gone)
+    rt.writes.claims["uid-gone"] = peer(uid="uid-gone")
+    monkeypatch.setattr(driver, "run_pass", lambda *_: SimpleNamespace(conditions=[]))
+
+    def deleted(*_: Any) -> None:
+        raise status.ObjectGone("gone")
+
+    monkeypatch.setattr(status, "write", deleted)
+    assert driver.drive_pass(gone, rt) is None  # and nothing reschedules it
+    assert rt.store.get("uid-gone") is None
+    assert "uid-gone" not in rt.writes.claims and "uid-gone" in rt.writes.released
