@@ -56,7 +56,7 @@ bench: envtest ## benchmarks; each prints JSON and writes bench/results/
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[bench]'
 	$(PY) bench/evaluate.py
 	$(PY) bench/fuzz.py --examples 20000
-	$(PY) bench/scale.py --n 1000 5000
+	$(PY) bench/scale.py --n 1000 5000 10000 --no-baseline
 	$(PY) bench/failover.py --rounds 5
 	$(PY) bench/impact.py --n 5000
 	$(PY) bench/detect.py --objects 1000 --buckets 50 --changes 100
