@@ -137,7 +137,13 @@ def affected(
             out.uids |= {b["metadata"]["uid"] for b in store.on_bucket_or_key(ref.id, None)}
             continue
         if ref.kind is Kind.OrgTarget:
-            continue  # read with the policy of the same call
+            if any(r.kind is Kind.OrgPolicy for r in event.refs):
+                continue  # read with the policy of the same call
+            # a target without its policy: which accounts it binds cannot be told, so all
+            out.drop.add(("org",))
+            objects = objects if objects is not None else _objects(store, cache)
+            out.uids |= {o.uid for o in objects}
+            continue
         if objects is None:
             objects = _objects(store, cache)
         if ref.kind is Kind.OrgPolicy:

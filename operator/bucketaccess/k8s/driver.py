@@ -137,8 +137,9 @@ def drive_pass(body: RawBody, rt: Runtime) -> float | None:
     except status.ObjectGone:
         # deleted without a DELETED event reaching this process (the watch was down): forget it
         # here, so that no pass or sweep plans its grant from the store any longer
+        # (on this worker thread: everything but the scheduler, which returning None leaves alone)
         log.info("%s no longer exists: forgotten", subject.owner)
-        rt.forget(uid)
+        rt.forget(uid, scheduler=False)
         return None
     except status.StatusForbidden:
         return min(REFUSED_RETRY_S, interval)  # an RBAC fix shows within a minute

@@ -6,8 +6,8 @@ policy binds is read through the operator's reader (:meth:`AwsReader.org_policy_
 attach or a detach the one target of the call, for a content change every target it has now; an
 account move changes what binds the objects of that account, and needs no read.
 
-An object whose accounts are not known yet (no role resolved, its bucket never read) counts as
-under the policy: a pass too many is cheap, a pass missed shows a stale verdict until the interval.
+An object whose role is not resolved yet counts as under an SCP (a bucket never read is taken to
+be in the operator's own account, as the reader takes it): a pass too many is cheap, a pass missed shows a stale verdict until the interval.
 Where the reach cannot be read (the reader refused, no such policy, AWS down), every object is
 affected, as without this narrowing, and the caller counts why.
 """

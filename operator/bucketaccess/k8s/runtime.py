@@ -73,13 +73,14 @@ class Runtime:
     def cached_reader(self) -> CachedReader | None:
         return self.reader if isinstance(self.reader, CachedReader) else None
 
-    def forget(self, uid: str) -> None:
-        """The object is gone: drop everything this process kept about it."""
+    def forget(self, uid: str, scheduler: bool = True) -> None:
+        """The object is gone: drop everything this process kept about it (``scheduler``: its
+        schedule too, which only the event loop's thread may touch)."""
         self.store.pop(uid)
         self.writes.forget(uid)  # and no pass or sweep plans it from its last claim
         self.tracking.forget(uid)
         self.verify_now.forget(uid)
-        if self.scheduler is not None:
+        if scheduler and self.scheduler is not None:
             self.scheduler.forget(uid)
         self.metrics.set_ready(uid, None)
 

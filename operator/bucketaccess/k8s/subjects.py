@@ -49,6 +49,7 @@ def _confirmed(rt: Runtime, body: RawBody) -> RawBody | None:
     live = get_object(rt.api, meta["namespace"], meta["name"])
     if live is None or live.get("metadata", {}).get("uid") != meta["uid"]:
         rt.store.pop(meta["uid"])
+        rt.writes.forget(meta["uid"])  # and no sweep or pass plans it from a claim of this process
         return None
     rt.store.put(live)
     return live

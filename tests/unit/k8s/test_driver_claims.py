@@ -43,3 +43,17 @@ def test_an_object_found_gone_by_its_own_status_write_is_forgotten(monkeypatch: 
     assert driver.drive_pass(gone, rt) is None  # and nothing reschedules it
     assert rt.store.get("uid-gone") is None
     assert "uid-gone" not in rt.writes.claims and "uid-gone" in rt.writes.released
+
+
+def test_an_object_the_start_up_listing_had_but_the_api_server_no_longer_has_is_forgotten(
+    monkeypatch: Any,
+) -> None:
+    from bucketaccess.k8s import subjects
+
+    rt = runtime()
+    listed = body("listed")
+    rt.store.put(listed)
+    rt.writes.claims["uid-listed"] = peer(uid="uid-listed")
+    monkeypatch.setattr(subjects, "get_object", lambda *_: None)
+    assert subjects._confirmed(rt, listed) is None
+    assert rt.store.get("uid-listed") is None and "uid-listed" not in rt.writes.claims

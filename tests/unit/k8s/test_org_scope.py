@@ -174,3 +174,10 @@ def test_an_unreadable_reach_is_every_object_counted_by_reason(
         "bucketaccess_change_events_unscoped_total", {"reason": reason}
     )
     assert sample == 1
+
+
+def test_a_target_without_its_policy_reaches_every_object() -> None:
+    rt, _ = world()
+    found = hit(rt, org_event("AttachPolicy", {"targetId": OU_P}))  # a record that lost its policyId
+    assert found.uids == {"w-on-w", "p-on-w", "w-on-p", "w-key-p", "unresolved", "unread"}
+    assert found.drop == {("org",)}

@@ -37,6 +37,7 @@ from ...policy.arn import Arn
 from ...policy.model import Effect, Policy
 from ...vocabulary import ConditionType, Reason
 from ..checks import Blame, Check, Status
+from ..request_context import CONTEXT_KEYS, Origin
 from ..scenario import KeyManager, KeyState, KmsKey, Scenario
 from .common import (
     DefaultCheck,
@@ -54,8 +55,13 @@ from .common import (
 MANAGED_S3_ALIAS = "alias/aws/s3"
 KEY_POLICY = PolicySource(PolicyOrigin.KeyPolicy)
 KMS_GRANTS = PolicySource(PolicyOrigin.KMSGrant)
-# Condition keys a request made by S3 on the caller's behalf (forward access session) does not carry.
-NOT_FORWARDED = ("aws:sourceip", "aws:sourcevpce", "aws:sourcevpc", "aws:vpcsourceip")
+# Condition keys a request made by S3 on the caller's behalf (forward access session) does not carry:
+# those of the network path the upload took (access/request_context.py).
+NOT_FORWARDED = (
+    *(k.name.lower() for k in CONTEXT_KEYS if k.origin is Origin.Network),
+    "aws:sourceip",
+    "aws:vpcsourceip",
+)
 # What a key user needs for S3 to encrypt and decrypt with the key on its behalf.
 KEY_USER_ACTIONS = ("kms:GenerateDataKey*", "kms:Decrypt", "kms:DescribeKey")
 SSE_HEADER = "x-amz-server-side-encryption"
