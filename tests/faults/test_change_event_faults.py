@@ -157,6 +157,9 @@ def test_a_burst_of_100_copies_of_one_event_costs_one_pass(
     bucket = an_object(kube, org_world, "burst")
     holder = leader(replicas)
     seen = (get_ba(kube, NS, "burst").get("status") or {}).get("lastVerifiedTime")
+    assert seen, "the object was verified before the burst"
+    # lastVerifiedTime has one-second resolution: the burst's pass must fall in a later second
+    wait_for(lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) > seen or None, 5, "the next second")
     before = holder.metrics()
     event = cloudtrail_event(
         "s3", "PutBucketAcl", {"bucketName": bucket, "acl": [""]}, account=org_world.workloads
