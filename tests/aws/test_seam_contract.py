@@ -702,7 +702,7 @@ TABLE = [
     Situation(
         id="vpc-endpoint-missing",
         given=nothing,
-        when=lambda w, g: w.reader.vpc_endpoint_policy("vpce-0123456789abcdef0", REGION),
+        when=lambda w, g: w.reader.vpc_endpoint("vpce-0123456789abcdef0", REGION),
         then=Raises(NotFound, "InvalidVpcEndpointId.NotFound", "vpce"),
     ),
     Situation(

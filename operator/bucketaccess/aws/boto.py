@@ -45,6 +45,7 @@ from .ports import (
     OrgReach,
     PodIdentityAssociation,
     RoleInfo,
+    VpcEndpointInfo,
     issuer_host,
 )
 
@@ -341,7 +342,7 @@ class BotoReader:
         raw = self.call(self.client("s3control"), "GetPublicAccessBlock", AccountId=account)
         return dict(raw["PublicAccessBlockConfiguration"]) if raw else None
 
-    def vpc_endpoint_policy(self, endpoint_id: str, region: str) -> Document | None:
+    def vpc_endpoint(self, endpoint_id: str, region: str) -> VpcEndpointInfo:
         ec2 = self.client("ec2", region)
         found = self.call(
             ec2, "DescribeVpcEndpoints", kind="vpce", name=endpoint_id, VpcEndpointIds=[endpoint_id]
@@ -349,8 +350,14 @@ class BotoReader:
         endpoints = (found or {}).get("VpcEndpoints", [])
         if not endpoints:
             raise NotFound("vpce", endpoint_id)
-        doc = endpoints[0].get("PolicyDocument")
-        return _doc(doc) if doc else None
+        found_one = endpoints[0]
+        doc = found_one.get("PolicyDocument")
+        return VpcEndpointInfo(
+            id=endpoint_id,
+            policy=_doc(doc) if doc else None,
+            vpc_id=found_one.get("VpcId") or None,
+            owner=found_one.get("OwnerId") or None,
+        )
 
     def assumed_client(self, role_arn: str, service: str) -> Any:
         """A client acting as ``role_arn`` (refreshed before its credentials expire)."""

@@ -25,13 +25,13 @@ from .ports import (
     AwsReader,
     BucketInfo,
     ClusterInfo,
-    Document,
     KeyInfo,
     OIDCProviderInfo,
     OrgInfo,
     OrgReach,
     PodIdentityAssociation,
     RoleInfo,
+    VpcEndpointInfo,
     issuer_host,
 )
 
@@ -168,10 +168,8 @@ class CachedReader:
     def account_public_access_block(self, account: str) -> dict[str, bool] | None:
         return self._get(("account-pab", account), lambda: self.inner.account_public_access_block(account))
 
-    def vpc_endpoint_policy(self, endpoint_id: str, region: str) -> Document | None:
-        return self._get(
-            ("vpce", endpoint_id, region), lambda: self.inner.vpc_endpoint_policy(endpoint_id, region)
-        )
+    def vpc_endpoint(self, endpoint_id: str, region: str) -> VpcEndpointInfo:
+        return self._get(("vpce", endpoint_id, region), lambda: self.inner.vpc_endpoint(endpoint_id, region))
 
     def cluster(self, name: str) -> ClusterInfo:
         return self._get(("eks-cluster", name), lambda: self.inner.cluster(name))

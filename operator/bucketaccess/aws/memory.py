@@ -35,6 +35,7 @@ from .ports import (
     OrgReach,
     PodIdentityAssociation,
     RoleInfo,
+    VpcEndpointInfo,
     issuer_host,
 )
 
@@ -140,6 +141,7 @@ class MemoryAws:
         self.buckets: dict[str, MemoryBucket] = {}
         self.keys: dict[str, MemoryKey] = {}
         self.endpoints: dict[str, Document | None] = {}
+        self.endpoint_vpcs: dict[str, tuple[str, str]] = {}  # endpoint -> (its VPC, its owner's account)
         self.account_pab: dict[str, dict[str, bool]] = {}
         self.org: OrgInfo | None = None
         self.org_reader_role_arn: str | None = None  # a role in the management account, as BotoReader's
@@ -317,7 +319,7 @@ class MemoryAws:
     def account_public_access_block(self, account: str) -> dict[str, bool] | None:
         return self.account_pab.get(account)
 
-    def vpc_endpoint_policy(self, endpoint_id: str, region: str) -> Document | None:
+    def vpc_endpoint(self, endpoint_id: str, region: str) -> VpcEndpointInfo:
         if endpoint_id not in self.endpoints:
             raise NotFound(
                 "vpce",
@@ -325,7 +327,8 @@ class MemoryAws:
                 code="InvalidVpcEndpointId.NotFound",
                 operation="ec2:DescribeVpcEndpoints",
             )
-        return self.endpoints[endpoint_id]
+        vpc_id, owner = self.endpoint_vpcs.get(endpoint_id, (None, None))
+        return VpcEndpointInfo(id=endpoint_id, policy=self.endpoints[endpoint_id], vpc_id=vpc_id, owner=owner)
 
     def organization(self, accounts: tuple[str, ...]) -> OrgInfo | None:
         if self.org is None:

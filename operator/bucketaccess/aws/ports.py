@@ -55,6 +55,16 @@ class BucketInfo:
 
 
 @dataclass(frozen=True, kw_only=True)
+class VpcEndpointInfo:
+    """One VPC endpoint (ec2:DescribeVpcEndpoints): what an upload through it is evaluated with."""
+
+    id: str
+    policy: Document | None  # None: the default policy, which allows everything
+    vpc_id: str | None = None  # aws:SourceVpc
+    owner: str | None = None  # the owner's account: aws:VpceAccount
+
+
+@dataclass(frozen=True, kw_only=True)
 class KeyInfo:
     arn: str
     account: str
@@ -178,8 +188,8 @@ class AwsReader(Protocol):
         when the account has none (NoSuchPublicAccessBlockConfiguration)."""
         ...
 
-    def vpc_endpoint_policy(self, endpoint_id: str, region: str) -> Document | None:
-        """The policy of a VPC endpoint; None when it has none (then it allows everything).
+    def vpc_endpoint(self, endpoint_id: str, region: str) -> VpcEndpointInfo:
+        """A VPC endpoint: its policy (None: it has none, and allows everything), its VPC and owner.
         NotFound(kind="vpce") when EC2 does not know the endpoint."""
         ...
 

@@ -377,15 +377,23 @@ def _name_default_key(bucket: _BucketRead, key_ref: str, key_arn: str) -> None:
 
 
 def _read_endpoint(reader: AwsReader, endpoint_id: str, region: str, unknown: Unknown) -> dict[str, Any]:
-    """The request's ``vpcEndpoint``: its id, and its policy when it has one (none allows all)."""
+    """The request's ``vpcEndpoint``: its id, its policy when it has one (none allows all), its VPC
+    and its owner's account (aws:SourceVpc, aws:VpceAccount)."""
     try:
-        policy = reader.vpc_endpoint_policy(endpoint_id, region)
+        endpoint = reader.vpc_endpoint(endpoint_id, region)
     except AwsUnavailable:
         raise
     except AwsError as exc:
         _unknown(unknown, (ConditionType.VPCEndpointPolicyAllows,), exc)
         return {"id": endpoint_id}
-    return {"id": endpoint_id, "policy": policy} if policy is not None else {"id": endpoint_id}
+    out: dict[str, Any] = {"id": endpoint_id}
+    if endpoint.policy is not None:
+        out["policy"] = endpoint.policy
+    if endpoint.vpc_id is not None:
+        out["vpcId"] = endpoint.vpc_id
+    if endpoint.owner is not None:
+        out["account"] = endpoint.owner
+    return out
 
 
 def _read_organization(
