@@ -174,15 +174,19 @@ def federated_provider(sc: Scenario) -> str | None:
 
 
 def org_keys(sc: Scenario, resource_account: str) -> dict[str, tuple[str, ...]]:
+    return membership_keys(sc, "principal", sc.request.caller.account) | membership_keys(
+        sc, "resource", resource_account
+    )
+
+
+def membership_keys(sc: Scenario, side: str, account: str) -> dict[str, tuple[str, ...]]:
+    """aws:{side}OrgID and aws:{side}OrgPaths of ``account``, when it is a member."""
     org = sc.organization
-    if org is None:
+    if org is None or not org.member(account, sc.identity.account):
         return {}
-    keys: dict[str, tuple[str, ...]] = {}
-    for side, account in (("principal", sc.request.caller.account), ("resource", resource_account)):
-        if org.member(account, sc.identity.account):
-            keys[f"aws:{side}orgid"] = (org.id,)
-            if account in org.paths:
-                keys[f"aws:{side}orgpaths"] = (org.paths[account],)
+    keys: dict[str, tuple[str, ...]] = {f"aws:{side}orgid": (org.id,)}
+    if account in org.paths:
+        keys[f"aws:{side}orgpaths"] = (org.paths[account],)
     return keys
 
 

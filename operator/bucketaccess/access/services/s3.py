@@ -48,6 +48,7 @@ from .common import (
     caller_side,
     cause_reason,
     chains,
+    membership_keys,
     with_time,
 )
 from .kms import key_id_without_sse_kms
@@ -365,11 +366,7 @@ def network_keys(sc: Scenario) -> dict[str, tuple[str, ...]]:
     owner = endpoint.account
     if owner is not None:
         keys["aws:vpceaccount"] = (owner,)
-        org = sc.organization
-        if org is not None and org.member(owner, sc.identity.account):
-            keys["aws:vpceorgid"] = (org.id,)
-            if owner in org.paths:
-                keys["aws:vpceorgpaths"] = (org.paths[owner],)
+        keys |= membership_keys(sc, "vpce", owner)
     if endpoint.vpc_id is not None:
         keys["aws:sourcevpc"] = (endpoint.vpc_id,)
         if owner is not None:
