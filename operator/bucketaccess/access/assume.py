@@ -47,6 +47,7 @@ from ..policy import (
     StatementRef,
     evaluate,
 )
+from ..policy.records import fast_init
 from ..vocabulary import IdentitySource, Reason
 from .checks import Check, RequestResult, Status
 from .scenario import Scenario, Session
@@ -56,6 +57,7 @@ POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 ASSUME, TAG, WEB = "sts:AssumeRole", "sts:TagSession", "sts:AssumeRoleWithWebIdentity"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Hop:
     """One request of the credential chain: who asks, for what, on which role."""

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..policy import Cause, Decision, StatementRef, worst
+from ..policy.records import fast_init
 from ..vocabulary import LAYERS, ConditionType, Reason
 
 
@@ -24,6 +25,7 @@ class FixPolicy(StrEnum):
     VPCEndpointPolicy = "vpc-endpoint-policy"  # request.vpcEndpoint.policy
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class StatementFix:
     """One statement to add to one policy; kept as canonical JSON so a fix is hashable data."""
@@ -48,6 +50,7 @@ class StatementFix:
         return out
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Fix:
     """What makes a failing check pass, as data: statements to add and request headers to send.
@@ -107,6 +110,7 @@ class Status(StrEnum):
     Unknown = "Unknown"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Check:
     status: Status
@@ -124,6 +128,7 @@ class Check:
         return out
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One request's verdict on one check: a cause of failure, or data that was missing."""
@@ -136,6 +141,7 @@ class Finding:
     fix: Fix | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Blame:
     """Which check a refused request fails, and why: a finding before it is put in words, which
@@ -147,6 +153,7 @@ class Blame:
     cause: Cause | None = None  # None: no one cause (a public ACL grant Block Public Access ignores)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RequestResult:
     action: str
@@ -157,6 +164,7 @@ class RequestResult:
         return {"action": self.action, "resource": self.resource, "decision": str(self.decision)}
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Explanation:
     decision: Decision

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from ..policy.records import fast_init
 from ..resources import BucketAccessSpec
 from .scenario import SessionSource
 
@@ -29,6 +30,7 @@ class SessionIntent:
     oidc_issuer: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class UploadIntent:
     role_arn: str

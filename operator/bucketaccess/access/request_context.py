@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..policy.records import fast_init
+
 READ_ON = "2026-12-06"
 PAGES = {
     "s3:PutObject": "Service Authorization Reference, 'Actions, resources, and condition keys for Amazon S3' (PutObject; resource type object)",
@@ -60,6 +62,7 @@ GLOBAL = "global"
 BOTH = ("s3", "kms")  # the requests of an upload that carry a key: S3's, and KMS's on S3's behalf
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ContextKey:
     name: str  # as the reference spells it; a template such as s3:RequestObjectTag/<key> for a family

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Literal
 
 from ..policy import Caller, Policy
+from ..policy.records import fast_init
 from ..vocabulary import ConditionType, IdentitySource, Reason
 
 
@@ -28,6 +29,7 @@ class KeyManager(StrEnum):
     AWS = "AWS"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NamedDocument:
     name: str
@@ -38,6 +40,7 @@ class NamedDocument:
 POD_IDENTITY_POLICY = "pod-identity-association"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class VpcEndpoint:
     id: str
@@ -46,6 +49,7 @@ class VpcEndpoint:
     account: str | None = None  # the endpoint owner's account: aws:VpceAccount, when known
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Request:
     caller: Caller
@@ -59,6 +63,7 @@ class Request:
     prefix: str | None = None  # what a suggested fix covers (BUCKET/PREFIX*); None: the key's folder
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Identity:
     account: str
@@ -70,6 +75,7 @@ class Identity:
     tags: dict[str, str] = field(default_factory=dict)  # the role's (or user's) tags: aws:PrincipalTag
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AclGrant:
     grantee_type: str  # CanonicalUser | Group | AmazonCustomerByEmail
@@ -77,12 +83,14 @@ class AclGrant:
     permission: str  # FULL_CONTROL | WRITE | WRITE_ACP | READ | READ_ACP
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Acl:
     owner: str | None
     grants: tuple[AclGrant, ...]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PublicAccessBlock:
     block_public_acls: bool = False
@@ -99,6 +107,7 @@ class PublicAccessBlock:
         )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Encryption:
     algorithm: str  # aws:kms | aws:kms:dsse | AES256
@@ -106,6 +115,7 @@ class Encryption:
     bucket_key_enabled: bool = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Bucket:
     name: str
@@ -119,6 +129,7 @@ class Bucket:
     exists: bool = True
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class KmsGrant:
     grantee: str
@@ -127,6 +138,7 @@ class KmsGrant:
     context_equals: dict[str, str] | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class KmsKey:
     arn: str
@@ -143,12 +155,14 @@ class KmsKey:
     tags: dict[str, str] = field(default_factory=dict)  # aws:ResourceTag on the KMS requests
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OrgChains:
     scps: tuple[tuple[NamedDocument, ...], ...]
     rcps: tuple[tuple[NamedDocument, ...], ...]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Organization:
     id: str
@@ -183,6 +197,7 @@ class Organization:
 SessionSource = Literal[IdentitySource.PodIdentity, IdentitySource.IRSA]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TargetRole:
     """Pod Identity's optional second hop: the association's role assumes this one."""
@@ -192,6 +207,7 @@ class TargetRole:
     external_id: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Session:
     """Where the workload's credentials come from (docs/scenario.md, ``session``)."""
@@ -217,6 +233,7 @@ class Session:
         return self.target.arn if self.target else self.role_arn
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class UnknownLayer:
     """A layer whose data could not be read (the live snapshot says why); its check is Unknown."""
@@ -225,6 +242,7 @@ class UnknownLayer:
     message: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Scenario:
     region: str

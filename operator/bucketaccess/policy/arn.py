@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .records import fast_init
+
 _TYPE_SEPARATOR = re.compile(r"[/:]")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Arn:
     partition: str  # aws, aws-cn, aws-us-gov

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .records import fast_init
+
 
 class PrincipalKind(StrEnum):
     AssumedRole = "AssumedRole"  # a role session (sts assumed-role ARN), or a role named directly
@@ -18,6 +20,7 @@ class PrincipalKind(StrEnum):
     Federated = "Federated"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Caller:
     """Every identity AWS sees in one caller, for Principal / NotPrincipal matching."""
@@ -37,6 +40,7 @@ class Caller:
         return f"arn:aws:iam::{self.account}:root"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RequestContext:
     action: str

@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from .context import PrincipalKind, RequestContext
 from .model import Policy
+from .records import fast_init
 from .statements import Hit, PolicyAnalysis, PolicySource, Scope, StatementRef, analyze
 
 
@@ -59,12 +60,14 @@ class CauseKind(StrEnum):
     Voided = "Voided"  # an Allow existed but a guardrail (Block Public Access) voided it
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NamedPolicy:
     source: PolicySource
     policy: Policy
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ExternalAllow:
     """A resource-side allow that is not a policy statement: an ACL grant, a KMS grant."""
@@ -73,6 +76,7 @@ class ExternalAllow:
     scope: Scope
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ResourceSide:
     owner_account: str
@@ -85,6 +89,7 @@ class ResourceSide:
     owner_root_needs_grant: bool = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Authorization:
     ctx: RequestContext
@@ -97,6 +102,7 @@ class Authorization:
     endpoint: NamedPolicy | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Cause:
     layer: Layer
@@ -106,6 +112,7 @@ class Cause:
     sources: tuple[PolicySource, ...] = ()  # the policies consulted at that layer / level
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RequestDecision:
     decision: Decision

@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .records import fast_init
 from .variables import Lookup, Template, Unresolvable, has_variables, resolve, template
 from .wildcards import glob_regex, resource_pattern, resource_regex, split_wildcards
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Matcher:
     anything: bool

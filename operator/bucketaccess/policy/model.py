@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from .matchers import Matcher
 from .operators import Operator
+from .records import fast_init
 from .variables import Template
 
 
@@ -21,6 +22,7 @@ class SetQualifier(StrEnum):
     ForAnyValue = "ForAnyValue"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Principals:
     """A Principal / NotPrincipal element; ``anyone`` is the bare ``"*"`` (or ``{"AWS": "*"}``)."""
@@ -32,6 +34,7 @@ class Principals:
     canonical_user: tuple[str, ...] = ()
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ConditionClause:
     """One ``operator: {key: values}`` pair of a Condition block, already split into its parts."""
@@ -47,6 +50,7 @@ class ConditionClause:
     templates: tuple[Template, ...] | None = field(default=None, compare=False, repr=False)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Statement:
     index: int
@@ -69,6 +73,7 @@ class Statement:
         return self.sid if self.sid else f"#{self.index}"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Policy:
     version: str

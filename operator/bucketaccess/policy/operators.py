@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from .records import fast_init
 from .variables import text as plain_text
 from .wildcards import Tokens, arn_matches, arn_pattern, glob_match, glob_pattern
 
@@ -22,6 +23,7 @@ CompareTokens = Callable[[str, Tokens], bool]
 Validate = Callable[[str], str | None]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Operator:
     name: str

@@ -12,6 +12,7 @@ from enum import IntEnum, StrEnum
 from .conditions import failing_clauses
 from .context import Caller, PrincipalKind, RequestContext
 from .model import ConditionClause, Effect, Policy, Principals, Statement
+from .records import fast_init
 
 
 class Scope(IntEnum):
@@ -46,6 +47,7 @@ _UNNAMED = frozenset(
 )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PolicySource:
     """Where a policy comes from, as fields: its origin, its name (the identity policy's, the
@@ -62,6 +64,7 @@ class PolicySource:
         return head if self.origin in _UNNAMED else f"{head}:{self.name}"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class StatementRef:
     """Where a deciding statement lives: ``(source, Sid or #index, effect)``."""
@@ -78,6 +81,7 @@ class StatementRef:
         return {"source": str(self.source), "sid": self.sid, "effect": str(self.effect)}
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Hit:
     ref: StatementRef
@@ -85,6 +89,7 @@ class Hit:
     scope: Scope
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class NearMiss:
     """A statement that names the action, resource and principal but whose condition fails."""
@@ -94,6 +99,7 @@ class NearMiss:
     failing: tuple[ConditionClause, ...]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PolicyAnalysis:
     source: PolicySource

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .records import fast_init
 from .wildcards import Token, Tokens, split_wildcards
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
@@ -31,6 +32,7 @@ class Unresolvable(Exception):
     """A variable named a key the request lacks and gave no default."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Variable:
     key: str  # as written, spaces trimmed

@@ -25,6 +25,7 @@ from ...policy import (
 )
 from ...policy.arn import Arn
 from ...policy.operators import parse_instant
+from ...policy.records import fast_init
 from ...vocabulary import IdentitySource, Reason
 from ..checks import Check
 from ..scenario import KmsKey, NamedDocument, OrgChains, Scenario
@@ -52,6 +53,7 @@ UploadRefusal = Literal[
 ]
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Probe:
     """One authorization request of the upload."""
@@ -67,6 +69,7 @@ class Probe:
     cover: str = ""  # what a fix for this request should name as Resource (BUCKET/PREFIX*, the key...)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What an upload's requests came to: what the verdict of a check no request failed reads."""
