@@ -189,6 +189,12 @@ def merge_findings(findings: list[Finding]) -> dict[ConditionType, Check]:
         grouped.setdefault(f.check, []).append(f)
     out: dict[ConditionType, Check] = {}
     for name, mine_all in grouped.items():
+        if len(mine_all) == 1 and (mine_all[0].fix is None or not mine_all[0].fix.statements):
+            # one request's finding with no statements to combine: it is the line as it stands
+            f = mine_all[0]
+            fix = f.fix if f.status is Status.FALSE else None
+            out[name] = Check(f.status, f.reason, f.message, tuple(dict.fromkeys(f.statements)), fix)
+            continue
         worst = Status.FALSE if any(f.status is Status.FALSE for f in mine_all) else Status.Unknown
         mine = [f for f in mine_all if f.status is worst]
         messages = list(dict.fromkeys(f.message for f in mine))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from ..policy import Decision, Layer, PolicyOrigin, PrincipalKind, RequestDecision, evaluate, worst
+from ..policy import Cause, Decision, Layer, PolicyOrigin, PrincipalKind, RequestDecision, evaluate, worst
 from ..vocabulary import LAYERS, ConditionType, Reason
 from .assume import role_assumable
 from .checks import (
@@ -52,9 +52,13 @@ _LAYER_CHECK = {
 def _findings(probe: Probe, decision: RequestDecision, sc: Scenario) -> list[Finding]:
     """Each cause of a refused request on the check that reports it: a generic layer's (SCP, RCP,
     boundary, session, endpoint) on that layer's, any other where the request's service says."""
-    generic = [c for c in decision.causes if c.layer in _LAYER_CHECK]
-    blames = [Blame(_LAYER_CHECK[c.layer], cause_reason(c), c.statements, c) for c in generic]
-    rest = [c for c in decision.causes if c.layer not in _LAYER_CHECK]
+    blames: list[Blame] = []
+    rest: list[Cause] = []
+    for c in decision.causes:
+        if c.layer in _LAYER_CHECK:
+            blames.append(Blame(_LAYER_CHECK[c.layer], cause_reason(c), c.statements, c))
+        else:
+            rest.append(c)
     blames += RULES[probe.service].findings(rest, probe, decision, sc)
     return [_finding(b, probe, decision, sc) for b in blames]
 
@@ -97,7 +101,15 @@ def _identity_policy(o: Outcome) -> Check:
 def _organization_policies(layer: Layer, kind: str) -> DefaultCheck:
     """The verdict of SCPAllows or RCPAllows: every level allowed, or none applies, and why."""
 
+    no_organization = Check(
+        Status.NotApplicable,
+        Reason.NoOrganization,
+        f"no account here is in an AWS Organization, so no {kind} apply",
+    )
+
     def verdict(o: Outcome) -> Check:
+        if o.sc.organization is None:
+            return no_organization
         if any(d.analyses.get(layer) for _, d in o.decisions):
             return Check(
                 Status.TRUE,
@@ -161,6 +173,7 @@ def _endpoint_policy(o: Outcome) -> Check:
 
 # The verdict of each check no request failed: the core's for the identity layer and the generic
 # layers, each service's for the checks it owns (RULES); RoleAssumable is role_assumable's.
+ROLE_ASSUMABLE = ConditionType.RoleAssumable  # role_assumable's verdict, not a default
 _DEFAULT_CHECKS: dict[ConditionType, DefaultCheck] = {
     ConditionType.IdentityPolicyAllows: _identity_policy,
     ConditionType.SCPAllows: _organization_policies(Layer.SCP, "SCPs"),
@@ -175,8 +188,7 @@ _DEFAULT_CHECKS: dict[ConditionType, DefaultCheck] = {
 def _org_reason(sc: Scenario, what: str) -> tuple[Reason, str]:
     org = sc.organization
     caller = sc.request.caller
-    if org is None:
-        return Reason.NoOrganization, f"no account here is in an AWS Organization, so no {what} apply"
+    assert org is not None  # without one, the verdict is the constant no_organization
     if caller.service_linked:
         return Reason.ServiceLinkedRole, f"{what} do not apply to service-linked roles"
     if org.management_account in (caller.account, sc.bucket.account):
@@ -291,11 +303,13 @@ def _explain(sc: Scenario) -> tuple[Explanation, dict[ConditionType, Check]]:
     if hop_results:
         results = [*hop_results, *results]
     outcome = Outcome(sc, probes, tuple(decisions), what(sc), who(sc))
-    defaults = {name: verdict(outcome) for name, verdict in _DEFAULT_CHECKS.items()}
-    defaults[ConditionType.RoleAssumable] = assumed
     failing = merge_findings(findings)
-    checks = {name: failing.get(name) or defaults[name] for name in LAYERS}
-    decision = worst(r.decision for r in results)
+    # a default verdict is worked out only for a check no request failed
+    checks = {
+        name: failing.get(name) or (assumed if name is ROLE_ASSUMABLE else _DEFAULT_CHECKS[name](outcome))
+        for name in LAYERS
+    }
+    decision = worst([r.decision for r in results])
     if sc.unknown:
         # Data a layer needs was not readable: nothing short of an explicit Deny or a refusal
         # found in the readable layers is final.

@@ -117,6 +117,7 @@ class Cause:
 class RequestDecision:
     decision: Decision
     causes: tuple[Cause, ...]
+    # the layers that had policies to analyze; a layer without any is absent
     analyses: dict[Layer, tuple[PolicyAnalysis, ...]] = field(default_factory=dict)
     allowed_by: tuple[StatementRef, ...] = ()
     denying_hits: tuple[Hit, ...] = ()
@@ -136,9 +137,10 @@ def evaluate(req: Authorization) -> RequestDecision:
     denying, causes = _explicit_denies(analyses)
     granted: list[StatementRef] = []
     # keep going after a Deny: the missing Allows are worth reporting beside it
-    for layer, levels in ((Layer.RCP, rcp_levels), (Layer.SCP, scp_levels)):
-        for i, level in enumerate(levels):
-            _must_allow(layer, level, granted, causes, level=i)
+    for i, level in enumerate(rcp_levels):
+        _must_allow(Layer.RCP, level, granted, causes, level=i)
+    for i, level in enumerate(scp_levels):
+        _must_allow(Layer.SCP, level, granted, causes, level=i)
     if req.endpoint is not None:
         _must_allow(Layer.Endpoint, analyses[Layer.Endpoint], granted, causes)
     needs_limits = _resource_and_identity(req, analyses, granted, causes)
@@ -157,25 +159,32 @@ _Levels = list[tuple[PolicyAnalysis, ...]]
 
 
 def _analyze(req: Authorization) -> tuple[dict[Layer, tuple[PolicyAnalysis, ...]], _Levels, _Levels]:
-    """Every policy analyzed once for the request: by layer, and the RCP and SCP levels apart
-    (each level must allow on its own)."""
+    """Every policy analyzed once for the request: by layer (only the layers that have policies, in
+    the order the causes are listed), and the RCP and SCP levels apart (each level must allow on
+    its own)."""
     ctx = req.ctx
-
-    def run(policies: Iterable[NamedPolicy]) -> tuple[PolicyAnalysis, ...]:
-        return tuple(analyze(p.policy, p.source, ctx) for p in policies)
-
-    policy = req.resource.policy if req.resource else None
-    scp_levels = [run(level) for level in req.scps] if req.scps else []
-    rcp_levels = [run(level) for level in req.rcps] if req.rcps else []
-    analyses: dict[Layer, tuple[PolicyAnalysis, ...]] = {
-        Layer.Identity: run(req.identity),
-        Layer.Boundary: (analyze(req.boundary.policy, req.boundary.source, ctx),) if req.boundary else (),
-        Layer.Session: run(req.session) if req.session else (),
-        Layer.Resource: (analyze(policy.policy, policy.source, ctx),) if policy else (),
-        Layer.Endpoint: (analyze(req.endpoint.policy, req.endpoint.source, ctx),) if req.endpoint else (),
-        Layer.SCP: tuple(a for level in scp_levels for a in level) if scp_levels else (),
-        Layer.RCP: tuple(a for level in rcp_levels for a in level) if rcp_levels else (),
-    }
+    analyses: dict[Layer, tuple[PolicyAnalysis, ...]] = {}
+    if req.identity:
+        analyses[Layer.Identity] = tuple([analyze(p.policy, p.source, ctx) for p in req.identity])
+    if req.boundary is not None:
+        analyses[Layer.Boundary] = (analyze(req.boundary.policy, req.boundary.source, ctx),)
+    if req.session:
+        analyses[Layer.Session] = tuple([analyze(p.policy, p.source, ctx) for p in req.session])
+    policy = req.resource.policy if req.resource is not None else None
+    if policy is not None:
+        analyses[Layer.Resource] = (analyze(policy.policy, policy.source, ctx),)
+    if req.endpoint is not None:
+        analyses[Layer.Endpoint] = (analyze(req.endpoint.policy, req.endpoint.source, ctx),)
+    scp_levels = (
+        [tuple([analyze(p.policy, p.source, ctx) for p in level]) for level in req.scps] if req.scps else []
+    )
+    if scp_levels:
+        analyses[Layer.SCP] = tuple([a for level in scp_levels for a in level])
+    rcp_levels = (
+        [tuple([analyze(p.policy, p.source, ctx) for p in level]) for level in req.rcps] if req.rcps else []
+    )
+    if rcp_levels:
+        analyses[Layer.RCP] = tuple([a for level in rcp_levels for a in level])
     return analyses, rcp_levels, scp_levels
 
 
@@ -184,8 +193,6 @@ def _explicit_denies(analyses: dict[Layer, tuple[PolicyAnalysis, ...]]) -> tuple
     denying: list[Hit] = []
     causes: list[Cause] = []
     for layer, group in analyses.items():
-        if not group:
-            continue
         hits = [h for a in group for h in a.denies]
         if hits:
             denying += hits
@@ -217,21 +224,26 @@ def _resource_and_identity(
     """The resource side and the identity policies together; returns whether the boundary and
     session policies still limit the request (they do not limit a grant to the exact principal)."""
     side = req.resource
-    resource, identity = analyses[Layer.Resource], analyses[Layer.Identity]
+    resource, identity = analyses.get(Layer.Resource, ()), analyses.get(Layer.Identity, ())
     voided = side.voided if side else frozenset()
-    resource_allows = _allows(resource)
-    voided_hits = [h for h in resource_allows if h.statement.index in voided]
-    resource_grants = [(h.ref, h.scope) for h in resource_allows if h.statement.index not in voided]
-    resource_grants += [(x.ref, x.scope) for x in (side.extra_allows if side else ())]
-    best = max((s for _, s in resource_grants), default=None)
+    voided_hits: list[Hit] = []
+    resource_grants: list[tuple[StatementRef, Scope]] = []
+    for h in _allows(resource):
+        if h.statement.index in voided:
+            voided_hits.append(h)
+        else:
+            resource_grants.append((h.ref, h.scope))
+    if side is not None and side.extra_allows:
+        resource_grants += [(x.ref, x.scope) for x in side.extra_allows]
+    best = max([s for _, s in resource_grants]) if resource_grants else None
     identity_hits = _allows(identity)
     same_account = side is None or side.owner_account == req.ctx.caller.account
     missing, needs_limits = _missing_grants(req, best, bool(identity_hits), same_account, resource, identity)
     # A voided Allow is a cause only where the resource side lacks the grant it would have given.
-    lacking = any(c.layer is Layer.Resource for c in missing) or (
-        same_account and any(c.layer is Layer.Identity for c in missing)
-    )
-    if lacking and voided_hits:
+    if voided_hits and (
+        any(c.layer is Layer.Resource for c in missing)
+        or (same_account and any(c.layer is Layer.Identity for c in missing))
+    ):
         missing.append(Cause(Layer.Resource, CauseKind.Voided, tuple(h.ref for h in voided_hits)))
     causes += missing
     if not missing:

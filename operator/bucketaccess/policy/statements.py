@@ -164,14 +164,6 @@ def not_principal_applies(principals: Principals, caller: Caller) -> bool:
     return not all(identity in listed for identity in _identities(caller))
 
 
-def _targets(stmt: Statement, ctx: RequestContext) -> bool:
-    actions, resources = stmt.action_matcher, stmt.resource_matcher
-    assert actions is not None and resources is not None  # parse.py compiles both
-    if actions.matches(ctx.action) != (stmt.actions is not None):
-        return False
-    return resources.matches(ctx.resource, ctx.single) == (stmt.resources is not None)
-
-
 def not_principal_deny_applies(principals: Principals, caller: Caller) -> bool:
     """Does a resource-policy ``Deny`` with this NotPrincipal apply to the caller?
 
@@ -196,9 +188,14 @@ def analyze(policy: Policy, source: PolicySource, ctx: RequestContext) -> Policy
     denies: list[Hit] = []
     misses: list[NearMiss] = []
     unsupported: list[StatementRef] = []
-    variables = policy.supports_variables
+    action, resource, lookup = ctx.action, ctx.resource, ctx.single
     for stmt in policy.statements:
-        if not _targets(stmt, ctx):
+        # does it name the action and the resource (NotAction / NotResource: does it not)?
+        actions, resources = stmt.action_matcher, stmt.resource_matcher
+        assert actions is not None and resources is not None  # parse.py compiles both
+        if actions.matches(action) == (stmt.actions is None):
+            continue
+        if resources.matches(resource, lookup) == (stmt.resources is None):
             continue
         if stmt.not_principal is not None and stmt.effect is Effect.Allow:
             unsupported.append(StatementRef(source, stmt.label, stmt.effect))
@@ -207,7 +204,11 @@ def analyze(policy: Policy, source: PolicySource, ctx: RequestContext) -> Policy
         if scope is None:
             continue
         ref = StatementRef(source, stmt.label, stmt.effect)
-        failing = failing_clauses(stmt.conditions, ctx, variables=variables) if stmt.conditions else ()
+        failing = (
+            failing_clauses(stmt.conditions, ctx, variables=policy.supports_variables)
+            if stmt.conditions
+            else ()
+        )
         if failing:
             misses.append(NearMiss(ref, stmt, failing))
         elif stmt.effect is Effect.Allow:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 
 from ...policy import (
     Authorization,
@@ -86,14 +86,13 @@ class Outcome:
 
     def allowing(self, layer: Layer, service: Service) -> tuple[StatementRef, ...]:
         """Allow statements of one layer that matched, whatever else decided the request."""
-        refs = [
-            h.ref
-            for p, d in self.decisions
-            if p.service is service
-            for a in d.analyses.get(layer, ())
-            for h in a.allows
-        ]
-        return tuple(dict.fromkeys(refs))
+        refs: dict[StatementRef, None] = {}
+        for p, d in self.decisions:
+            if p.service is service:
+                for a in d.analyses.get(layer, ()):
+                    for h in a.allows:
+                        refs[h.ref] = None
+        return tuple(refs)
 
     def granted(
         self, origins: Collection[PolicyOrigin], service: Service | None = None
@@ -134,9 +133,11 @@ def base_keys(sc: Scenario, resource_account: str) -> dict[str, tuple[str, ...]]
     keys |= caller_keys(sc)
     # the role's tags, then the session's (EKS Pod Identity's six), which win: principal tags of every
     # request the session signs
-    tags = sc.identity.tags | (sc.session.tags if sc.session is not None else {})
-    keys |= {f"aws:principaltag/{tag.lower()}": (value,) for tag, value in tags.items()}
-    keys |= org_keys(sc, resource_account)
+    tags = sc.identity.tags | sc.session.tags if sc.session is not None else sc.identity.tags
+    for tag, value in tags.items():
+        keys[f"aws:principaltag/{tag.lower()}"] = (value,)
+    if sc.organization is not None:
+        keys |= org_keys(sc, resource_account)
     return keys
 
 
@@ -196,30 +197,34 @@ def membership_keys(sc: Scenario, side: str, account: str) -> dict[str, tuple[st
 def with_time(
     keys: dict[str, tuple[str, ...]], overrides: dict[str, tuple[str, ...]]
 ) -> dict[str, tuple[str, ...]]:
-    merged = {**keys, **overrides}
-    current = merged.get("aws:currenttime")
-    if current and "aws:epochtime" not in merged:
+    """``keys`` (a dict of the caller's own, updated in place) with the stated ``overrides``, and
+    aws:EpochTime from aws:CurrentTime when only that is given."""
+    keys.update(overrides)
+    current = keys.get("aws:currenttime")
+    if current and "aws:epochtime" not in keys:
         instant = parse_instant(current[0])
         if instant is not None:
-            merged["aws:epochtime"] = (str(int(instant.timestamp())),)
-    return merged
+            keys["aws:epochtime"] = (str(int(instant.timestamp())),)
+    return keys
 
 
 def named(
     origin: PolicyOrigin, docs: tuple[NamedDocument, ...], level: int | None = None
 ) -> tuple[NamedPolicy, ...]:
-    return tuple(NamedPolicy(PolicySource(origin, d.name, level), d.policy) for d in docs)
+    return tuple([NamedPolicy(PolicySource(origin, d.name, level), d.policy) for d in docs])
 
 
-def caller_side(sc: Scenario) -> dict[str, Any]:
-    """The caller's identity policies, permissions boundary and session policies: the same for
-    every request of one upload, S3 or KMS."""
+def caller_side(
+    sc: Scenario,
+) -> tuple[tuple[NamedPolicy, ...], NamedPolicy | None, tuple[NamedPolicy, ...]]:
+    """The caller's identity policies, permissions boundary and session policies (Authorization's
+    fields of those names, in its order): the same for every request of one upload, S3 or KMS."""
     boundary = sc.identity.boundary
-    return {
-        "identity": named(PolicyOrigin.Identity, sc.identity.policies),
-        "boundary": named(PolicyOrigin.Boundary, (boundary,))[0] if boundary else None,
-        "session": named(PolicyOrigin.Session, sc.identity.session_policies),
-    }
+    return (
+        named(PolicyOrigin.Identity, sc.identity.policies),
+        named(PolicyOrigin.Boundary, (boundary,))[0] if boundary else None,
+        named(PolicyOrigin.Session, sc.identity.session_policies) if sc.identity.session_policies else (),
+    )
 
 
 def chains(org: OrgChains | None, origin: PolicyOrigin) -> tuple[tuple[NamedPolicy, ...], ...] | None:

@@ -315,9 +315,12 @@ def _key_probes(sc: Scenario, key: KmsKey, alias: str | None = None) -> list[Pro
         keys = with_time(keys, overrides)
         ctx = RequestContext(action, key.arn, req.caller, keys)
         rcp_chains = None if key.manager is KeyManager.AWS else applies_org(sc, key.account, req.caller)
+        identity, boundary, session = caller_side(sc)
         auth = Authorization(
             ctx=ctx,
-            **caller_side(sc),
+            identity=identity,
+            boundary=boundary,
+            session=session,
             resource=ResourceSide(
                 owner_account=key.account,
                 policy=NamedPolicy(KEY_POLICY, policy),

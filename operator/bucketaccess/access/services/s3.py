@@ -140,8 +140,11 @@ def s3_cover(bucket: str, key: str, prefix: str | None, action: str) -> str:
 def acl_permission(action: str) -> str | None:
     """The bucket ACL permission that grants ``action`` (WRITE for an upload); None when no bucket
     ACL permission does (object reads are the object ACL's business)."""
-    lowered = action.lower()
-    return next((p for p, acts in ACL_BUCKET_ACTIONS.items() if lowered in acts), None)
+    return _ACL_PERMISSION.get(action.lower())
+
+
+# action -> the first permission of ACL_BUCKET_ACTIONS that lists it (reversed: the first one wins)
+_ACL_PERMISSION = {a: p for p, acts in reversed(ACL_BUCKET_ACTIONS.items()) for a in acts}
 
 
 # S3's definition of a public bucket policy (Amazon S3 API Reference, PublicAccessBlockConfiguration;
@@ -299,16 +302,17 @@ def probes(sc: Scenario) -> list[Probe]:
     req = sc.request
     out = [_s3_probe(sc, req.action)]
     upload = req.action.lower() == "s3:putobject"
-    if upload:
-        # a PUT that tags or locks the object is authorized for that too (S3 API Reference, PutObject;
-        # S3 User Guide, "Object Lock": s3:PutObjectRetention, s3:PutObjectLegalHold)
-        out += [_s3_probe(sc, a) for a in header_actions(req.headers)]
-    if acl_headers(req.headers) and upload:
+    if not (upload and req.headers):
+        return out  # what follows is about the headers of an upload
+    # a PUT that tags or locks the object is authorized for that too (S3 API Reference, PutObject;
+    # S3 User Guide, "Object Lock": s3:PutObjectRetention, s3:PutObjectLegalHold)
+    out += [_s3_probe(sc, a) for a in header_actions(req.headers)]
+    if acl_headers(req.headers):
         out.append(_s3_probe(sc, "s3:PutObjectAcl"))
         refused = _acl_refusal(sc, req.action, s3_resource(sc.bucket.name, req.key, req.action))
         if refused is not None:
             out.append(refused)
-    key_id = key_id_without_sse_kms(req.headers) if upload else None
+    key_id = key_id_without_sse_kms(req.headers)
     if key_id is not None:
         resource = f"arn:aws:s3:::{sc.bucket.name}/{req.key}"
         out.append(
@@ -378,13 +382,17 @@ def _s3_probe(sc: Scenario, action: str) -> Probe:
     req = sc.request
     bucket = sc.bucket
     resource = s3_resource(bucket.name, req.key, action)
-    keys = base_keys(sc, bucket.account) | dict(SDK_KEYS)
-    keys |= {"aws:viaawsservice": ("false",), "s3:resourceaccount": (bucket.account,)}
+    keys = base_keys(sc, bucket.account)
+    keys.update(SDK_KEYS)
+    keys["aws:viaawsservice"] = ("false",)
+    keys["s3:resourceaccount"] = (bucket.account,)
     if req.action.lower() == "s3:putobject":
         keys["s3:objectcreationoperation"] = ("true",)  # every request of an upload: it creates an object
-    current = req.context.get("aws:currenttime")
-    keys |= header_keys(req.headers, current[0] if current else None)
-    keys |= network_keys(sc)
+    if req.headers:
+        current = req.context.get("aws:currenttime")
+        keys |= header_keys(req.headers, current[0] if current else None)
+    if req.vpc_endpoint is not None:
+        keys |= network_keys(sc)
     if req.prefix and action.lower() in LISTS_BY_PREFIX:
         keys["s3:prefix"] = (req.prefix,)  # the workload lists what it asks for, its prefix
     keys = with_time(keys, req.context)
@@ -407,9 +415,12 @@ def _s3_probe(sc: Scenario, action: str) -> Probe:
         endpoint = NamedPolicy(
             PolicySource(PolicyOrigin.VPCEndpoint, req.vpc_endpoint.id), req.vpc_endpoint.policy
         )
+    identity, boundary, session = caller_side(sc)
     auth = Authorization(
         ctx=ctx,
-        **caller_side(sc),
+        identity=identity,
+        boundary=boundary,
+        session=session,
         resource=ResourceSide(
             owner_account=bucket.account,
             policy=NamedPolicy(BUCKET_POLICY, bucket.policy) if bucket.policy else None,
