@@ -185,6 +185,11 @@ _DEFAULT_CHECKS: dict[ConditionType, DefaultCheck] = {
 }
 
 
+# The default verdicts in the order of LAYERS, which RoleAssumable opens.
+assert LAYERS[0] is ROLE_ASSUMABLE and set(LAYERS[1:]) == set(_DEFAULT_CHECKS)
+_IN_ORDER = tuple((name, _DEFAULT_CHECKS[name]) for name in LAYERS[1:])
+
+
 def _org_reason(sc: Scenario, what: str) -> tuple[Reason, str]:
     org = sc.organization
     caller = sc.request.caller
@@ -305,10 +310,9 @@ def _explain(sc: Scenario) -> tuple[Explanation, dict[ConditionType, Check]]:
     outcome = Outcome(sc, probes, tuple(decisions), what(sc), who(sc))
     failing = merge_findings(findings)
     # a default verdict is worked out only for a check no request failed
-    checks = {
-        name: failing.get(name) or (assumed if name is ROLE_ASSUMABLE else _DEFAULT_CHECKS[name](outcome))
-        for name in LAYERS
-    }
+    checks = {ROLE_ASSUMABLE: failing.get(ROLE_ASSUMABLE) or assumed}
+    for name, verdict in _IN_ORDER:
+        checks[name] = failing.get(name) or verdict(outcome)
     decision = worst([r.decision for r in results])
     if sc.unknown:
         # Data a layer needs was not readable: nothing short of an explicit Deny or a refusal

@@ -19,5 +19,9 @@ def plan_upload(sc: Scenario, kms: bool = True) -> tuple[Probe, ...]:
         refusal: UploadRefusal = Reason.RoleNotFound if not sc.identity.exists else Reason.BucketNotFound
         resource = s3_resource(sc.bucket.name, req.key, req.action)
         return (Probe(Service.S3, req.action, resource, None, refusal=refusal),)
-    services = tuple(Service) if kms else (Service.S3,)
-    return tuple(probe for service in services for probe in RULES[service].probes(sc))
+    services = _ALL if kms else _S3_ONLY
+    return tuple([probe for service in services for probe in RULES[service].probes(sc)])
+
+
+_ALL = tuple(Service)
+_S3_ONLY = (Service.S3,)

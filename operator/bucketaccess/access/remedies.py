@@ -58,7 +58,9 @@ Remedy = tuple[str, Fix | None]
 def where(source: PolicySource, probe: Probe | None = None) -> str:
     """A policy in words: ``identity policy uploader``, ``SCP DenyS3 (level 1)`` ..."""
     name = source.name
-    match source.origin:
+    match source.origin:  # the most frequent first: each case looks its member up
+        case PolicyOrigin.Identity:
+            return f"identity policy {name}"
         case PolicyOrigin.BucketPolicy:
             return "bucket policy"
         case PolicyOrigin.KeyPolicy:
@@ -67,8 +69,6 @@ def where(source: PolicySource, probe: Probe | None = None) -> str:
             return "bucket ACL"
         case PolicyOrigin.KMSGrant:
             return "KMS grant"
-        case PolicyOrigin.Identity:
-            return f"identity policy {name}"
         case PolicyOrigin.Boundary:
             return f"permissions boundary {name}"
         case PolicyOrigin.Session:
@@ -304,12 +304,12 @@ def deny_remedy(hits: list[Hit], probe: Probe, sc: Scenario | None) -> Remedy:
     phrases = [e[0] for e in escapes]
     fixes = [e[1] for e in escapes]
     message = f"{head} {' and '.join(phrases)}; {'; or '.join(dict.fromkeys(fixes))}"
+    if probe.service is Service.KMS:
+        return message, None  # S3 sends KMS no header of the client's
     headers: dict[str, str] = {}
     for n, h in enumerate(hits):  # every Deny of this layer must be escaped; one header per Deny suffices
         escaping = escapes if n == 0 else (condition_escape(c, sc) for c in h.statement.conditions)
         found = next((e[2] for e in escaping if e[2]), None)
-        if probe.service is Service.KMS:
-            found = None
         if found is None or any(headers.get(k, v) != v for k, v in found.items()):
             return message, None
         headers |= found
@@ -579,14 +579,20 @@ def cause_remedy(cause: Cause, probe: Probe, decision: RequestDecision, sc: Scen
     return no_allow_remedy(cause, probe, decision, sc)
 
 
+# The reasons whose fix is not the cause's own (most findings are not one of these).
+_OWN_REMEDIES = frozenset(
+    {Reason.AllowConditionNotMet, Reason.NoWriteGrant, Reason.NoACLGrant, Reason.PublicACLIgnored}
+)
+
+
 def blame_remedy(blame: Blame, probe: Probe, decision: RequestDecision, sc: Scenario) -> Remedy:
     """A finding in words, with its fix: the cause's own, unless the reason asks for others (a
     condition to meet, an ACL grant to add, a public ACL grant Block Public Access ignores)."""
-    if blame.reason is Reason.AllowConditionNotMet:
-        return condition_remedy(resource_near_misses(decision, probe), probe, sc)
-    if blame.reason in (Reason.NoWriteGrant, Reason.NoACLGrant):
-        return acl_remedy(probe, decision, sc)
-    if blame.reason is Reason.PublicACLIgnored:
+    if blame.reason in _OWN_REMEDIES:
+        if blame.reason is Reason.AllowConditionNotMet:
+            return condition_remedy(resource_near_misses(decision, probe), probe, sc)
+        if blame.reason in (Reason.NoWriteGrant, Reason.NoACLGrant):
+            return acl_remedy(probe, decision, sc)
         return public_acl_ignored_remedy(sc, probe)
     assert blame.cause is not None
     if blame.reason is Reason.CrossAccountNotGranted and (public := public_statements(sc)):

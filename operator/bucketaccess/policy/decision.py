@@ -270,7 +270,7 @@ def _missing_grants(
     side, caller = req.resource, req.ctx.caller
     root = caller.kind is PrincipalKind.Account
     # a service or a web identity has no identity policies: the resource policy alone decides
-    outside_iam = caller.kind in (PrincipalKind.Service, PrincipalKind.Federated)
+    outside_iam = caller.kind in _OUTSIDE_IAM
     identity_ok = root or outside_iam or identity_allows
     mandatory = side is not None and side.mandatory
     if not same_account:
@@ -283,11 +283,16 @@ def _missing_grants(
         return ([] if best is not None else [_no_allow(Layer.Resource, resource)]), True
     if best is Scope.Principal:
         return [], False
-    if best in (Scope.Role, Scope.Anyone) or (identity_ok and (not mandatory or best is Scope.Account)):
+    if best in _LIMITED_GRANTS or (identity_ok and (not mandatory or best is Scope.Account)):
         return [], True
     if mandatory and best is None:
         return [_no_allow(Layer.Resource, resource)], True
     return [_no_allow(Layer.Identity, identity)], True
+
+
+# Callers AWS gives no identity policies; resource-side grants the boundary and session still limit.
+_OUTSIDE_IAM = frozenset({PrincipalKind.Service, PrincipalKind.Federated})
+_LIMITED_GRANTS = frozenset({Scope.Role, Scope.Anyone})
 
 
 def _no_allow(layer: Layer, analyses: tuple[PolicyAnalysis, ...]) -> Cause:

@@ -215,4 +215,10 @@ def analyze(policy: Policy, source: PolicySource, ctx: RequestContext) -> Policy
             allows.append(Hit(ref, stmt, scope))
         else:
             denies.append(Hit(ref, stmt, scope))
-    return PolicyAnalysis(source, tuple(allows), tuple(denies), tuple(misses), tuple(unsupported))
+    return PolicyAnalysis(
+        source,
+        tuple(allows) if allows else (),
+        tuple(denies) if denies else (),
+        tuple(misses) if misses else (),
+        tuple(unsupported) if unsupported else (),
+    )
