@@ -241,17 +241,26 @@ def large_scenario() -> dict[str, Any]:
     }
 
 
+WINDOWS = 5  # each figure is the best of this many equal windows, ours and the peer's alike
+
+
 def rate(fn: Any, seconds: float) -> float:
+    """Calls per second: the best of WINDOWS windows of seconds / WINDOWS each (as timeit takes the
+    fastest repeat: a window the shared machine disturbed says nothing about the code)."""
     for _ in range(50):  # warm caches and the interpreter's specializations
         fn()
-    n, start = 0, time.perf_counter()
-    while True:
-        for _ in range(100):
-            fn()
-        n += 100
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds:
-            return n / elapsed
+    best = 0.0
+    for _ in range(WINDOWS):
+        n, start = 0, time.perf_counter()
+        while True:
+            for _ in range(100):
+                fn()
+            n += 100
+            elapsed = time.perf_counter() - start
+            if elapsed >= seconds / WINDOWS:
+                best = max(best, n / elapsed)
+                break
+    return best
 
 
 def measure(raw: dict[str, Any], seconds: float) -> dict[str, Any]:
@@ -542,7 +551,10 @@ def compare_with_iam_simulate(seconds: float, ours: dict[str, dict[str, Any]]) -
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump({"simulations": peer_simulations(raw)}, f)
         done = subprocess.run(
-            ["node", str(runner), f.name, str(seconds)], capture_output=True, text=True, check=True
+            ["node", str(runner), f.name, str(seconds), str(WINDOWS)],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         peer = json.loads(done.stdout)
         mine = ours[name]

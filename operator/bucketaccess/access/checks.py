@@ -184,16 +184,15 @@ class Explanation:
 
 def merge_findings(findings: list[Finding]) -> dict[ConditionType, Check]:
     """Each check's findings folded into one line; False outranks Unknown."""
+    if len(findings) == 1 and (line := _standing(findings[0])) is not None:
+        return {findings[0].check: line}
     grouped: dict[ConditionType, list[Finding]] = {}
     for f in findings:
         grouped.setdefault(f.check, []).append(f)
     out: dict[ConditionType, Check] = {}
     for name, mine_all in grouped.items():
-        if len(mine_all) == 1 and (mine_all[0].fix is None or not mine_all[0].fix.statements):
-            # one request's finding with no statements to combine: it is the line as it stands
-            f = mine_all[0]
-            fix = f.fix if f.status is Status.FALSE else None
-            out[name] = Check(f.status, f.reason, f.message, tuple(dict.fromkeys(f.statements)), fix)
+        if len(mine_all) == 1 and (line := _standing(mine_all[0])) is not None:
+            out[name] = line
             continue
         worst = Status.FALSE if any(f.status is Status.FALSE for f in mine_all) else Status.Unknown
         mine = [f for f in mine_all if f.status is worst]
@@ -207,6 +206,15 @@ def merge_findings(findings: list[Finding]) -> dict[ConditionType, Check]:
             message = message.replace(first.statements[0].statement, fix.statements[0].statement)
         out[name] = Check(worst, mine[0].reason, message, refs, fix)
     return out
+
+
+def _standing(f: Finding) -> Check | None:
+    """A check's only finding as its line, when the finding has no statements to combine."""
+    if f.fix is not None and f.fix.statements:
+        return None
+    fix = f.fix if f.status is Status.FALSE else None
+    refs = f.statements if len(f.statements) < 2 else tuple(dict.fromkeys(f.statements))
+    return Check(f.status, f.reason, f.message, refs, fix)
 
 
 _RANK = {Status.FALSE: 3, Status.Unknown: 2, Status.TRUE: 1, Status.NotApplicable: 0}

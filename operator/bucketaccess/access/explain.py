@@ -72,6 +72,9 @@ def _finding(blame: Blame, probe: Probe, decision: RequestDecision, sc: Scenario
 _NO_SESSION_POLICY = Check(
     Status.NotApplicable, Reason.NoSessionPolicy, "the session was not given a session policy"
 )
+_UPLOAD_WITHOUT_ENDPOINT = Check(
+    Status.NotApplicable, Reason.NoVPCEndpoint, "the upload does not go through a VPC endpoint"
+)
 
 
 def _identity_policy(o: Outcome) -> Check:
@@ -156,6 +159,8 @@ def _session_policies(o: Outcome) -> Check:
 def _endpoint_policy(o: Outcome) -> Check:
     ep = o.sc.request.vpc_endpoint
     if ep is None:
+        if o.upload:
+            return _UPLOAD_WITHOUT_ENDPOINT
         return Check(
             Status.NotApplicable, Reason.NoVPCEndpoint, f"the {o.noun} does not go through a VPC endpoint"
         )

@@ -354,10 +354,18 @@ def _blame(cause: Cause) -> Blame:
     return Blame(ConditionType.KMSKeyUsable, reason, cause.statements, cause)
 
 
+# A verdict that says the same whatever the scenario: made once (a Check is immutable).
+_UPLOAD_NOT_SSE_KMS = Check(
+    Status.NotApplicable, Reason.NoKMSEncryption, "the upload is not SSE-KMS encrypted"
+)
+
+
 def _key_usable(o: Outcome) -> Check:
     key_probes = [p for p in o.probes if p.service is Service.KMS]
     if not key_probes:
         enc = o.sc.bucket.encryption
+        if enc is None and o.upload:
+            return _UPLOAD_NOT_SSE_KMS
         text = (
             "the upload is not SSE-KMS encrypted" + (f" (bucket default {enc.algorithm})" if enc else "")
             if o.upload
