@@ -111,29 +111,42 @@ class PolicyAnalysis:
     unsupported: tuple[StatementRef, ...] = ()
 
 
-def _aws_scope(value: str, caller: Caller) -> Scope | None:
-    if value == "*":
-        return Scope.Anyone
-    if value == caller.account or value == caller.root_arn:
-        return Scope.Account
-    if caller.session_arn is not None and value == caller.session_arn:
-        return Scope.Principal
-    if caller.kind is PrincipalKind.User and value == caller.arn:
-        return Scope.Principal
-    if caller.role_arn is not None and value == caller.role_arn:
-        return Scope.Role
-    return None
+def caller_scopes(caller: Caller) -> dict[str, Scope]:
+    """How directly each value a Principal's AWS list may hold names the caller: "*" anyone, the
+    account (id or root ARN), the session or user ARN itself, the role ARN. Built from the least
+    to the most binding match, so that where two would match one value the more binding one is
+    kept: "*", then the account, then the session or user, then the role."""
+    scopes: dict[str, Scope] = {}
+    if caller.role_arn is not None:
+        scopes[caller.role_arn] = Scope.Role
+    if caller.kind is PrincipalKind.User:
+        scopes[caller.arn] = Scope.Principal
+    if caller.session_arn is not None:
+        scopes[caller.session_arn] = Scope.Principal
+    scopes[caller.account] = scopes[caller.root_arn] = Scope.Account
+    scopes["*"] = Scope.Anyone
+    return scopes
 
 
-def principal_scope(principals: Principals, caller: Caller) -> Scope | None:
+def principal_scope(
+    principals: Principals, caller: Caller, scopes: dict[str, Scope] | None = None
+) -> Scope | None:
+    """The most direct way the Principal element names the caller (``scopes``: its caller_scopes,
+    when the caller of many statements has them already)."""
     if principals.anyone:
         return Scope.Anyone
     if caller.kind is PrincipalKind.Service:
         return Scope.Principal if caller.arn in principals.service else None
     if caller.kind is PrincipalKind.Federated:
         return Scope.Principal if caller.arn in principals.federated else None
-    scopes = [s for s in (_aws_scope(v, caller) for v in principals.aws) if s is not None]
-    return max(scopes) if scopes else None
+    if scopes is None:
+        scopes = caller_scopes(caller)
+    best: Scope | None = None
+    for value in principals.aws:
+        scope = scopes.get(value)
+        if scope is not None and (best is None or scope > best):
+            best = scope
+    return best
 
 
 def _identities(caller: Caller) -> list[str]:
@@ -173,14 +186,17 @@ def not_principal_deny_applies(principals: Principals, caller: Caller) -> bool:
     return caller.has_boundary or not_principal_applies(principals, caller)
 
 
-def _scope(stmt: Statement, ctx: RequestContext) -> Scope | None:
+def _scope(stmt: Statement, ctx: RequestContext, scopes: dict[str, Scope]) -> Scope | None:
     if stmt.principal is not None:
-        return principal_scope(stmt.principal, ctx.caller)
+        return principal_scope(stmt.principal, ctx.caller, scopes)
     if stmt.not_principal is not None:
         if stmt.effect is Effect.Allow:
             return None  # IAM "NotPrincipal": only supported with Deny; an Allow grants nobody
         return Scope.Anyone if not_principal_deny_applies(stmt.not_principal, ctx.caller) else None
     return Scope.Principal  # identity-side: the policy is attached to the caller itself
+
+
+_NO_SCOPES: dict[str, Scope] = {}  # for statements whose Principal lists no AWS value
 
 
 def analyze(policy: Policy, source: PolicySource, ctx: RequestContext) -> PolicyAnalysis:
@@ -189,6 +205,7 @@ def analyze(policy: Policy, source: PolicySource, ctx: RequestContext) -> Policy
     misses: list[NearMiss] = []
     unsupported: list[StatementRef] = []
     action, resource, lookup = ctx.action, ctx.resource, ctx.single
+    scopes: dict[str, Scope] | None = None
     for stmt in policy.statements:
         # does it name the action and the resource (NotAction / NotResource: does it not)?
         actions, resources = stmt.action_matcher, stmt.resource_matcher
@@ -200,7 +217,9 @@ def analyze(policy: Policy, source: PolicySource, ctx: RequestContext) -> Policy
         if stmt.not_principal is not None and stmt.effect is Effect.Allow:
             unsupported.append(StatementRef(source, stmt.label, stmt.effect))
             continue
-        scope = _scope(stmt, ctx)
+        if scopes is None and stmt.principal is not None and stmt.principal.aws:
+            scopes = caller_scopes(ctx.caller)  # once per policy, for the statements that name principals
+        scope = _scope(stmt, ctx, scopes or _NO_SCOPES)
         if scope is None:
             continue
         ref = StatementRef(source, stmt.label, stmt.effect)
