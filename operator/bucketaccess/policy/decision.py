@@ -126,6 +126,16 @@ class RequestDecision:
         return tuple(c for c in self.causes if c.layer is layer)
 
 
+# The members evaluate reads for every request, bound once: in Python 3.11 reading `Enum.Member` goes
+# through EnumType.__getattr__'s attribute hook, about four times the cost of a module global.
+_IDENTITY, _BOUNDARY, _SESSION, _RESOURCE = Layer.Identity, Layer.Boundary, Layer.Session, Layer.Resource
+_ENDPOINT, _SCP, _RCP = Layer.Endpoint, Layer.SCP, Layer.RCP
+_DENIED, _NO_ALLOW, _VOIDED = CauseKind.ExplicitDeny, CauseKind.NoAllow, CauseKind.Voided
+_EXPLICIT_DENY, _IMPLICIT_DENY, _ALLOWED = Decision.ExplicitDeny, Decision.ImplicitDeny, Decision.Allowed
+_ROOT = PrincipalKind.Account
+_ACCOUNT, _PRINCIPAL = Scope.Account, Scope.Principal
+
+
 def _allows(analyses: Iterable[PolicyAnalysis]) -> list[Hit]:
     return [h for a in analyses for h in a.allows]
 
@@ -138,20 +148,20 @@ def evaluate(req: Authorization) -> RequestDecision:
     granted: list[StatementRef] = []
     # keep going after a Deny: the missing Allows are worth reporting beside it
     for i, level in enumerate(rcp_levels):
-        _must_allow(Layer.RCP, level, granted, causes, level=i)
+        _must_allow(_RCP, level, granted, causes, level=i)
     for i, level in enumerate(scp_levels):
-        _must_allow(Layer.SCP, level, granted, causes, level=i)
+        _must_allow(_SCP, level, granted, causes, level=i)
     if req.endpoint is not None:
-        _must_allow(Layer.Endpoint, analyses[Layer.Endpoint], granted, causes)
+        _must_allow(_ENDPOINT, analyses[_ENDPOINT], granted, causes)
     needs_limits = _resource_and_identity(req, analyses, granted, causes)
-    if needs_limits and req.ctx.caller.kind is not PrincipalKind.Account:
+    if needs_limits and req.ctx.caller.kind is not _ROOT:
         if req.boundary is not None:
-            _must_allow(Layer.Boundary, analyses[Layer.Boundary], granted, causes)
+            _must_allow(_BOUNDARY, analyses[_BOUNDARY], granted, causes)
         if req.session:
-            _must_allow(Layer.Session, analyses[Layer.Session], granted, causes)
+            _must_allow(_SESSION, analyses[_SESSION], granted, causes)
     if denying:
-        return RequestDecision(Decision.ExplicitDeny, tuple(causes), analyses, (), tuple(denying))
-    decision = Decision.ImplicitDeny if causes else Decision.Allowed
+        return RequestDecision(_EXPLICIT_DENY, tuple(causes), analyses, (), tuple(denying))
+    decision = _IMPLICIT_DENY if causes else _ALLOWED
     return RequestDecision(decision, tuple(causes), analyses, tuple(granted))
 
 
@@ -165,26 +175,26 @@ def _analyze(req: Authorization) -> tuple[dict[Layer, tuple[PolicyAnalysis, ...]
     ctx = req.ctx
     analyses: dict[Layer, tuple[PolicyAnalysis, ...]] = {}
     if req.identity:
-        analyses[Layer.Identity] = tuple([analyze(p.policy, p.source, ctx) for p in req.identity])
+        analyses[_IDENTITY] = tuple([analyze(p.policy, p.source, ctx) for p in req.identity])
     if req.boundary is not None:
-        analyses[Layer.Boundary] = (analyze(req.boundary.policy, req.boundary.source, ctx),)
+        analyses[_BOUNDARY] = (analyze(req.boundary.policy, req.boundary.source, ctx),)
     if req.session:
-        analyses[Layer.Session] = tuple([analyze(p.policy, p.source, ctx) for p in req.session])
+        analyses[_SESSION] = tuple([analyze(p.policy, p.source, ctx) for p in req.session])
     policy = req.resource.policy if req.resource is not None else None
     if policy is not None:
-        analyses[Layer.Resource] = (analyze(policy.policy, policy.source, ctx),)
+        analyses[_RESOURCE] = (analyze(policy.policy, policy.source, ctx),)
     if req.endpoint is not None:
-        analyses[Layer.Endpoint] = (analyze(req.endpoint.policy, req.endpoint.source, ctx),)
+        analyses[_ENDPOINT] = (analyze(req.endpoint.policy, req.endpoint.source, ctx),)
     scp_levels = (
         [tuple([analyze(p.policy, p.source, ctx) for p in level]) for level in req.scps] if req.scps else []
     )
     if scp_levels:
-        analyses[Layer.SCP] = tuple([a for level in scp_levels for a in level])
+        analyses[_SCP] = tuple([a for level in scp_levels for a in level])
     rcp_levels = (
         [tuple([analyze(p.policy, p.source, ctx) for p in level]) for level in req.rcps] if req.rcps else []
     )
     if rcp_levels:
-        analyses[Layer.RCP] = tuple([a for level in rcp_levels for a in level])
+        analyses[_RCP] = tuple([a for level in rcp_levels for a in level])
     return analyses, rcp_levels, scp_levels
 
 
@@ -196,7 +206,7 @@ def _explicit_denies(analyses: dict[Layer, tuple[PolicyAnalysis, ...]]) -> tuple
         hits = [h for a in group for h in a.denies]
         if hits:
             denying += hits
-            causes.append(Cause(layer, CauseKind.ExplicitDeny, tuple(h.ref for h in hits)))
+            causes.append(Cause(layer, _DENIED, tuple(h.ref for h in hits)))
     return denying, causes
 
 
@@ -212,7 +222,7 @@ def _must_allow(
     if hits:
         granted.append(hits[0].ref)
     else:
-        causes.append(Cause(layer, CauseKind.NoAllow, level=level, sources=tuple(a.source for a in group)))
+        causes.append(Cause(layer, _NO_ALLOW, level=level, sources=tuple(a.source for a in group)))
 
 
 def _resource_and_identity(
@@ -224,7 +234,7 @@ def _resource_and_identity(
     """The resource side and the identity policies together; returns whether the boundary and
     session policies still limit the request (they do not limit a grant to the exact principal)."""
     side = req.resource
-    resource, identity = analyses.get(Layer.Resource, ()), analyses.get(Layer.Identity, ())
+    resource, identity = analyses.get(_RESOURCE, ()), analyses.get(_IDENTITY, ())
     voided = side.voided if side else frozenset()
     voided_hits: list[Hit] = []
     resource_grants: list[tuple[StatementRef, Scope]] = []
@@ -241,14 +251,14 @@ def _resource_and_identity(
     missing, needs_limits = _missing_grants(req, best, bool(identity_hits), same_account, resource, identity)
     # A voided Allow is a cause only where the resource side lacks the grant it would have given.
     if voided_hits and (
-        any(c.layer is Layer.Resource for c in missing)
-        or (same_account and any(c.layer is Layer.Identity for c in missing))
+        any(c.layer is _RESOURCE for c in missing)
+        or (same_account and any(c.layer is _IDENTITY for c in missing))
     ):
-        missing.append(Cause(Layer.Resource, CauseKind.Voided, tuple(h.ref for h in voided_hits)))
+        missing.append(Cause(_RESOURCE, _VOIDED, tuple(h.ref for h in voided_hits)))
     causes += missing
     if not missing:
         granted += [ref for ref, scope in resource_grants if scope == best][:1] if best else []
-        if best is None or best is Scope.Account or not same_account:
+        if best is None or best is _ACCOUNT or not same_account:
             granted += [h.ref for h in identity_hits[:1]]
     return needs_limits
 
@@ -268,26 +278,26 @@ def _missing_grants(
     or binds the owner's root user; across accounts both must allow.
     """
     side, caller = req.resource, req.ctx.caller
-    root = caller.kind is PrincipalKind.Account
+    root = caller.kind is _ROOT
     # a service or a web identity has no identity policies: the resource policy alone decides
     outside_iam = caller.kind in _OUTSIDE_IAM
     identity_ok = root or outside_iam or identity_allows
     mandatory = side is not None and side.mandatory
     if not same_account:
-        missing = [] if best is not None else [_no_allow(Layer.Resource, resource)]
+        missing = [] if best is not None else [_no_allow(_RESOURCE, resource)]
         if not identity_ok:
-            missing.append(_no_allow(Layer.Identity, identity))
+            missing.append(_no_allow(_IDENTITY, identity))
         return missing, True
     if root and side is not None and side.owner_root_needs_grant:
         # S3 with ACLs enabled: the owner's root user is authorized by the resource side alone
-        return ([] if best is not None else [_no_allow(Layer.Resource, resource)]), True
-    if best is Scope.Principal:
+        return ([] if best is not None else [_no_allow(_RESOURCE, resource)]), True
+    if best is _PRINCIPAL:
         return [], False
-    if best in _LIMITED_GRANTS or (identity_ok and (not mandatory or best is Scope.Account)):
+    if best in _LIMITED_GRANTS or (identity_ok and (not mandatory or best is _ACCOUNT)):
         return [], True
     if mandatory and best is None:
-        return [_no_allow(Layer.Resource, resource)], True
-    return [_no_allow(Layer.Identity, identity)], True
+        return [_no_allow(_RESOURCE, resource)], True
+    return [_no_allow(_IDENTITY, identity)], True
 
 
 # Callers AWS gives no identity policies; resource-side grants the boundary and session still limit.
@@ -296,7 +306,7 @@ _LIMITED_GRANTS = frozenset({Scope.Role, Scope.Anyone})
 
 
 def _no_allow(layer: Layer, analyses: tuple[PolicyAnalysis, ...]) -> Cause:
-    return Cause(layer, CauseKind.NoAllow, sources=_sources(analyses))
+    return Cause(layer, _NO_ALLOW, sources=_sources(analyses))
 
 
 def _sources(analyses: tuple[PolicyAnalysis, ...]) -> tuple[PolicySource, ...]:

@@ -111,6 +111,13 @@ class PolicyAnalysis:
     unsupported: tuple[StatementRef, ...] = ()
 
 
+# The members read for every statement, bound once: in Python 3.11 reading `Enum.Member` goes through
+# EnumType.__getattr__'s attribute hook, about four times the cost of a module global.
+_ALLOW = Effect.Allow
+_ANYONE, _ACCOUNT, _ROLE, _PRINCIPAL = Scope.Anyone, Scope.Account, Scope.Role, Scope.Principal
+_USER, _SERVICE, _FEDERATED = PrincipalKind.User, PrincipalKind.Service, PrincipalKind.Federated
+
+
 def caller_scopes(caller: Caller) -> dict[str, Scope]:
     """How directly each value a Principal's AWS list may hold names the caller: "*" anyone, the
     account (id or root ARN), the session or user ARN itself, the role ARN. Built from the least
@@ -118,13 +125,13 @@ def caller_scopes(caller: Caller) -> dict[str, Scope]:
     kept: "*", then the account, then the session or user, then the role."""
     scopes: dict[str, Scope] = {}
     if caller.role_arn is not None:
-        scopes[caller.role_arn] = Scope.Role
-    if caller.kind is PrincipalKind.User:
-        scopes[caller.arn] = Scope.Principal
+        scopes[caller.role_arn] = _ROLE
+    if caller.kind is _USER:
+        scopes[caller.arn] = _PRINCIPAL
     if caller.session_arn is not None:
-        scopes[caller.session_arn] = Scope.Principal
-    scopes[caller.account] = scopes[caller.root_arn] = Scope.Account
-    scopes["*"] = Scope.Anyone
+        scopes[caller.session_arn] = _PRINCIPAL
+    scopes[caller.account] = scopes[caller.root_arn] = _ACCOUNT
+    scopes["*"] = _ANYONE
     return scopes
 
 
@@ -134,11 +141,11 @@ def principal_scope(
     """The most direct way the Principal element names the caller (``scopes``: its caller_scopes,
     when the caller of many statements has them already)."""
     if principals.anyone:
-        return Scope.Anyone
-    if caller.kind is PrincipalKind.Service:
-        return Scope.Principal if caller.arn in principals.service else None
-    if caller.kind is PrincipalKind.Federated:
-        return Scope.Principal if caller.arn in principals.federated else None
+        return _ANYONE
+    if caller.kind is _SERVICE:
+        return _PRINCIPAL if caller.arn in principals.service else None
+    if caller.kind is _FEDERATED:
+        return _PRINCIPAL if caller.arn in principals.federated else None
     if scopes is None:
         scopes = caller_scopes(caller)
     best: Scope | None = None
@@ -151,7 +158,7 @@ def principal_scope(
 
 def _identities(caller: Caller) -> list[str]:
     ids = [caller.root_arn]
-    if caller.kind is PrincipalKind.User:
+    if caller.kind is _USER:
         ids.append(caller.arn)
     if caller.role_arn is not None:
         ids.append(caller.role_arn)
@@ -168,9 +175,9 @@ def not_principal_applies(principals: Principals, caller: Caller) -> bool:
     """
     if principals.anyone:
         return False
-    if caller.kind is PrincipalKind.Service:
+    if caller.kind is _SERVICE:
         return caller.arn not in principals.service
-    if caller.kind is PrincipalKind.Federated:
+    if caller.kind is _FEDERATED:
         return caller.arn not in principals.federated
     listed = set(principals.aws)
     listed |= {f"arn:aws:iam::{v}:root" for v in principals.aws if v.isdigit()}
@@ -190,10 +197,10 @@ def _scope(stmt: Statement, ctx: RequestContext, scopes: dict[str, Scope]) -> Sc
     if stmt.principal is not None:
         return principal_scope(stmt.principal, ctx.caller, scopes)
     if stmt.not_principal is not None:
-        if stmt.effect is Effect.Allow:
+        if stmt.effect is _ALLOW:
             return None  # IAM "NotPrincipal": only supported with Deny; an Allow grants nobody
-        return Scope.Anyone if not_principal_deny_applies(stmt.not_principal, ctx.caller) else None
-    return Scope.Principal  # identity-side: the policy is attached to the caller itself
+        return _ANYONE if not_principal_deny_applies(stmt.not_principal, ctx.caller) else None
+    return _PRINCIPAL  # identity-side: the policy is attached to the caller itself
 
 
 _NO_SCOPES: dict[str, Scope] = {}  # for statements whose Principal lists no AWS value
@@ -214,7 +221,7 @@ def analyze(policy: Policy, source: PolicySource, ctx: RequestContext) -> Policy
             continue
         if resources.matches(resource, lookup) == (stmt.resources is None):
             continue
-        if stmt.not_principal is not None and stmt.effect is Effect.Allow:
+        if stmt.not_principal is not None and stmt.effect is _ALLOW:
             unsupported.append(StatementRef(source, stmt.label, stmt.effect))
             continue
         if scopes is None and stmt.principal is not None and stmt.principal.aws:
@@ -230,7 +237,7 @@ def analyze(policy: Policy, source: PolicySource, ctx: RequestContext) -> Policy
         )
         if failing:
             misses.append(NearMiss(ref, stmt, failing))
-        elif stmt.effect is Effect.Allow:
+        elif stmt.effect is _ALLOW:
             allows.append(Hit(ref, stmt, scope))
         else:
             denies.append(Hit(ref, stmt, scope))
