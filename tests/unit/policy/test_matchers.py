@@ -994,3 +994,54 @@ def test_doc_example_deny_when_the_principal_tag_is_not_set() -> None:
     assert denies({}) is True
     assert denies({"s3:ExistingObjectTag/Team": "blue", "aws:PrincipalTag/Team": "blue"}) is False
     assert denies({"s3:ExistingObjectTag/Team": "blue", "aws:PrincipalTag/Team": "red"}) is True
+
+
+# A pattern whose one wildcard is a final "*" is matched as a prefix; every other wildcard pattern by
+# the regex of its rule. Both must say the same: each pattern alone, and mixed in one element.
+PREFIX_PATTERNS = [
+    "arn:aws:s3:::bucket/*",
+    "arn:aws:s3:::bucket/team-1/*",
+    "arn:aws:s3:::bucket*",
+    "arn:aws:kms:us-east-1:111122223333:*",
+    "arn:aws:s3:::*",
+    "arn:aws:s3:::bucket/a?/*",  # a "?" as well: regex
+    "arn:aws:s3:::bucket/*/x*",  # two stars: regex
+    "arn:aws:iam::*:role/app*",  # a star inside a segment: regex
+]
+PREFIX_VALUES = [
+    "arn:aws:s3:::bucket",
+    "arn:aws:s3:::bucket/",
+    "arn:aws:s3:::bucket/team-1/a:b/c",
+    "arn:aws:s3:::bucket-2/x",
+    "arn:aws:s3:::bucket/ab/x",
+    "arn:aws:s3:::bucket/q/xy",
+    "arn:aws:kms:us-east-1:111122223333:key/1",
+    "arn:aws:kms:us-east-1:444455556666:key/1",
+    "arn:aws:iam::111122223333:role/app-1",
+    "ARN:AWS:S3:::BUCKET/X",
+]
+
+
+def test_prefix_patterns_match_what_their_regex_matches() -> None:
+    from bucketaccess.policy.wildcards import resource_pattern, split_wildcards
+
+    for pattern in PREFIX_PATTERNS:
+        matcher = compile_resources((pattern,), variables=False)
+        regex = resource_pattern(split_wildcards(pattern))
+        for value in PREFIX_VALUES:
+            assert matcher.matches(value) is (regex.fullmatch(value) is not None), (pattern, value)
+    mixed = compile_resources(tuple(PREFIX_PATTERNS), variables=False)
+    assert mixed.prefixes and mixed.regex is not None  # both ways are used by one element
+    for value in PREFIX_VALUES:
+        expected = any(resource_pattern(split_wildcards(p)).fullmatch(value) for p in PREFIX_PATTERNS)
+        assert mixed.matches(value) is expected, value
+    actions = compile_actions(("s3:Put*", "S3:GET*", "kms:*Key"))
+    assert actions.prefixes == ("s3:put", "s3:get")
+    assert [
+        actions.matches(a) for a in ("s3:PutObject", "s3:getobject", "kms:GenerateDataKey", "s3:List")
+    ] == [
+        True,
+        True,
+        True,
+        False,
+    ]
