@@ -535,9 +535,14 @@ def peer_simulations(raw: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+ALTERNATIONS = 2  # peer, ours, peer, ours: each side's best, so a slow spell of the machine hits both
+
+
 def compare_with_iam_simulate(seconds: float, ours: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """iam-simulate on the same inputs: rounds per second (a round is every request of one of our
-    explains), its decisions, and ours over its, for a loaded scenario and for load + explain."""
+    explains), its decisions, and ours over its. The loaded-scenario figures of both sides are
+    measured in alternation, ALTERNATIONS times each; the load + explain ratios use the figures
+    measure() took."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         return {"skipped": "node and npm are needed"}
     runner = _peer_installed()
@@ -550,23 +555,27 @@ def compare_with_iam_simulate(seconds: float, ours: dict[str, dict[str, Any]]) -
     for name, raw in (("seed_explicit_deny", seed_scenario()), ("large", large_scenario())):
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump({"simulations": peer_simulations(raw)}, f)
-        done = subprocess.run(
-            ["node", str(runner), f.name, str(seconds), str(WINDOWS)],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        peer = json.loads(done.stdout)
+        sc = load_scenario(raw, NOW)
+        peer_best, ours_best, decisions = 0.0, 0.0, []
+        for _ in range(ALTERNATIONS):
+            done = subprocess.run(
+                ["node", str(runner), f.name, str(seconds), str(WINDOWS)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            peer = json.loads(done.stdout)
+            peer_best, decisions = max(peer_best, peer["rounds_per_s"]), peer["decisions"]
+            ours_best = max(ours_best, rate(lambda sc=sc: explain(sc), seconds))
+        Path(f.name).unlink()
         mine = ours[name]
         out[name] = {
-            "peer_rounds_per_s": round(peer["rounds_per_s"]),
-            "peer_decisions": peer["decisions"],
-            "ours_explains_per_s": mine["explains_per_s"],
-            "ours_over_peer": round(mine["explains_per_s"] / peer["rounds_per_s"], 1),
-            "ours_cold_over_peer": round(mine["load_and_explain_cold_per_s"] / peer["rounds_per_s"], 1),
-            "ours_load_and_explain_over_peer": round(
-                mine["load_and_explain_per_s"] / peer["rounds_per_s"], 1
-            ),
+            "peer_rounds_per_s": round(peer_best),
+            "peer_decisions": decisions,
+            "ours_explains_per_s": round(ours_best),
+            "ours_over_peer": round(ours_best / peer_best, 1),
+            "ours_cold_over_peer": round(mine["load_and_explain_cold_per_s"] / peer_best, 1),
+            "ours_load_and_explain_over_peer": round(mine["load_and_explain_per_s"] / peer_best, 1),
             "goal": ">= 10x",
         }
     return out
