@@ -488,30 +488,29 @@ def findings(causes: Sequence[Cause], probe: Probe, decision: RequestDecision, s
 
 
 def _blame(cause: Cause, probe: Probe, decision: RequestDecision, sc: Scenario) -> Blame:
+    if cause.layer is Layer.Identity:
+        return Blame(ConditionType.IdentityPolicyAllows, cause_reason(cause), cause.statements, cause)
+    # the resource side: the bucket policy, and what Block Public Access and the ACL make of it
+    if cause.kind is CauseKind.ExplicitDeny:
+        return Blame(ConditionType.BucketPolicyAllows, Reason.ExplicitDeny, cause.statements, cause)
     if cause.kind is CauseKind.Voided:
         return Blame(
             ConditionType.PublicAccessBlockAllows, Reason.PublicPolicyRestricted, cause.statements, cause
         )
-    if cause.layer is Layer.Identity:
-        return Blame(ConditionType.IdentityPolicyAllows, cause_reason(cause), cause.statements, cause)
-    if cause.kind is CauseKind.NoAllow and (misses := resource_near_misses(decision, probe)):
+    # no Allow from here on
+    if misses := resource_near_misses(decision, probe):
         # The bucket policy does grant the caller, on a condition this request does not meet:
         # that statement is what refuses, and meeting its condition is the fix.
         refs = tuple(dict.fromkeys(m.ref for m in misses))
         return Blame(ConditionType.BucketPolicyAllows, Reason.AllowConditionNotMet, refs, cause)
     permission = acl_permission(probe.action)
-    if (
-        cause.kind is CauseKind.NoAllow
-        and sc.bucket.ownership is not Ownership.BucketOwnerEnforced
-        and permission is not None
-    ):
+    if sc.bucket.ownership is not Ownership.BucketOwnerEnforced and permission is not None:
         # With ACLs enabled, the bucket ACL is the classic way to let another account write
         # (the article's cause 4), and what the owner's root user is authorized by, so the
         # missing grant is reported there, naming both fixes.
         reason = Reason.NoWriteGrant if permission == "WRITE" else Reason.NoACLGrant
         return Blame(ConditionType.BucketACLAllows, reason, (), cause)
-    reason = cause_reason(cause) if cause.kind is CauseKind.ExplicitDeny else Reason.CrossAccountNotGranted
-    return Blame(ConditionType.BucketPolicyAllows, reason, cause.statements, cause)
+    return Blame(ConditionType.BucketPolicyAllows, Reason.CrossAccountNotGranted, cause.statements, cause)
 
 
 def resource_near_misses(decision: RequestDecision, probe: Probe) -> list[NearMiss]:
