@@ -315,9 +315,10 @@ def _explain(sc: Scenario) -> tuple[Explanation, dict[ConditionType, Check]]:
     outcome = Outcome(sc, probes, tuple(decisions), what(sc), who(sc))
     failing = merge_findings(findings)
     # a default verdict is worked out only for a check no request failed
-    checks = {ROLE_ASSUMABLE: failing.get(ROLE_ASSUMABLE) or assumed}
+    found = failing.get
+    checks = {ROLE_ASSUMABLE: found(ROLE_ASSUMABLE) or assumed}
     for name, verdict in _IN_ORDER:
-        checks[name] = failing.get(name) or verdict(outcome)
+        checks[name] = found(name) or verdict(outcome)
     decision = worst([r.decision for r in results])
     if sc.unknown:
         # Data a layer needs was not readable: nothing short of an explicit Deny or a refusal

@@ -80,11 +80,12 @@ def requested_key(sc: Scenario) -> str | None:
     """The key the upload encrypts with: MANAGED_S3_ALIAS, a key reference, or None for no KMS
     (also for a key named without SSE-KMS, an upload S3 refuses first)."""
     headers = sc.request.headers
-    if key_id_without_sse_kms(headers) is not None:
-        return None
-    sse = headers.get(SSE_HEADER)
-    if sse is not None:
-        return (headers.get(KEY_ID_HEADER) or MANAGED_S3_ALIAS) if sse.startswith("aws:kms") else None
+    if headers:
+        if key_id_without_sse_kms(headers) is not None:
+            return None
+        sse = headers.get(SSE_HEADER)
+        if sse is not None:
+            return (headers.get(KEY_ID_HEADER) or MANAGED_S3_ALIAS) if sse.startswith("aws:kms") else None
     enc = sc.bucket.encryption
     if enc is not None and enc.algorithm.startswith("aws:kms"):
         return enc.kms_key_arn or MANAGED_S3_ALIAS
