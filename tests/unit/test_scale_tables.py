@@ -1,4 +1,5 @@
-"""The scale tables of README.md and docs/operations.md are the figures of bench/results/scale-*.json."""
+"""The scale tables of README.md and docs/operations.md are the figures of bench/results/scale-*.json, and
+the evaluation table of docs/operations.md those of bench/results/evaluate.json."""
 
 from __future__ import annotations
 
@@ -41,3 +42,24 @@ def test_the_scale_tables_show_the_committed_results() -> None:
         text = (ROOT / doc).read_text()
         flat = "\n".join(line.strip() for line in text.splitlines()) + "\n"
         assert expected in flat, f"{doc}: the scale table differs from bench/results/scale-*.json"
+
+
+EVALUATE_CASES = (("seed_explicit_deny", "the article's explicit Deny"), ("large", "large scenario"))
+
+
+def evaluate_rows() -> str:
+    results = json.loads((ROOT / "bench" / "results" / "evaluate.json").read_text())
+    rows = []
+    for key, label in EVALUATE_CASES:
+        ours, peer = results[key], results["iam_simulate"][key]
+        rows.append(
+            f"| {label} | {peer['ours_explains_per_s']:,} | {peer['peer_rounds_per_s']:,} "
+            f"| {peer['ours_over_peer']}x | {ours['load_and_explain_per_s']:,} |\n"
+        )
+    return "".join(rows)
+
+
+def test_the_evaluation_table_shows_the_committed_results() -> None:
+    text = (ROOT / "docs" / "operations.md").read_text()
+    head = "| | explains per second | iam-simulate, rounds per second | ours over iam-simulate | load + explain per second |\n|---|---|---|---|---|\n"
+    assert head + evaluate_rows() in text
