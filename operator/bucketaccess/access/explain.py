@@ -178,7 +178,7 @@ def _endpoint_policy(o: Outcome) -> Check:
 
 # The verdict of each check no request failed: the core's for the identity layer and the generic
 # layers, each service's for the checks it owns (RULES); RoleAssumable is role_assumable's.
-ROLE_ASSUMABLE = ConditionType.RoleAssumable  # role_assumable's verdict, not a default
+_ROLE_ASSUMABLE = ConditionType.RoleAssumable  # role_assumable's verdict, not a default
 _DEFAULT_CHECKS: dict[ConditionType, DefaultCheck] = {
     ConditionType.IdentityPolicyAllows: _identity_policy,
     ConditionType.SCPAllows: _organization_policies(Layer.SCP, "SCPs"),
@@ -191,7 +191,7 @@ _DEFAULT_CHECKS: dict[ConditionType, DefaultCheck] = {
 
 
 # The default verdicts in the order of LAYERS, which RoleAssumable opens.
-assert LAYERS[0] is ROLE_ASSUMABLE and set(LAYERS[1:]) == set(_DEFAULT_CHECKS)
+assert LAYERS[0] is _ROLE_ASSUMABLE and set(LAYERS[1:]) == set(_DEFAULT_CHECKS)
 _IN_ORDER = tuple((name, _DEFAULT_CHECKS[name]) for name in LAYERS[1:])
 
 
@@ -316,7 +316,7 @@ def _explain(sc: Scenario) -> tuple[Explanation, dict[ConditionType, Check]]:
     failing = merge_findings(findings)
     # a default verdict is worked out only for a check no request failed
     found = failing.get
-    checks = {ROLE_ASSUMABLE: found(ROLE_ASSUMABLE) or assumed}
+    checks = {_ROLE_ASSUMABLE: found(_ROLE_ASSUMABLE) or assumed}
     for name, verdict in _IN_ORDER:
         checks[name] = found(name) or verdict(outcome)
     decision = worst([r.decision for r in results])
