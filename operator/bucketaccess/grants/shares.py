@@ -57,9 +57,12 @@ class Allotment:
     refused: dict[str, Refused]  # owner -> why
 
 
-def allot(bucket: str, contenders: Sequence[Contender], *, available: int | None) -> Allotment:
+def allot(
+    bucket: str, contenders: Sequence[Contender], *, available: int | None, shard: Shard = DEFAULT_SHARD
+) -> Allotment:
     """``contenders`` in rank order; ``available``: the policy bytes left beside statements this
-    shard does not own (other shards' included), or None to count objects only (a key policy, a removal)."""
+    shard does not own (other shards' included), or None to count objects only (a key policy, a removal).
+    Bytes are counted as ``shard`` writes its statements (a shard's Sids carry its tag)."""
     namespaces = {c.claim.namespace for c in contenders if c.claim.bucket_mode is BucketPolicyMode.Manage}
     fair = None if available is None else max(0, available) // max(1, len(namespaces))
     kept: list[Claim] = []
@@ -78,12 +81,12 @@ def allot(bucket: str, contenders: Sequence[Contender], *, available: int | None
             continue
         if fair is not None and available is not None:
             share = fair if c.byte_limit is None else min(fair, c.byte_limit)
-            alone = policy_bytes(bucket_statements(bucket, [claim]))
+            alone = policy_bytes(bucket_statements(bucket, [claim], shard=shard))
             # (a namespace alone, with no cap of its class, may use all there is: what does not fit
             # then is the size guard's to say, PolicySizeLimit; a grant in place is never cut back)
             if share < available and not c.held and bound.get(ns, 0) + alone > share:
                 # near the share: the exact packed size of the namespace's grants with this one
-                cost = policy_bytes(bucket_statements(bucket, [*mine, claim]))
+                cost = policy_bytes(bucket_statements(bucket, [*mine, claim], shard=shard))
                 if cost > share:
                     message = _share_message(ns, bucket, cost, share, fair, len(namespaces), available)
                     refused[claim.owner] = Refused(Reason.PolicyShareExceeded, message)

@@ -291,16 +291,17 @@ def _contenders(everyone: list[Peer], bucket: str) -> list[tuple[Contender, bool
 
 
 def _allotted(
-    bucket: str, everyone: list[Peer], available: int | None = None
+    bucket: str, everyone: list[Peer], available: int | None = None, shard: Shard = DEFAULT_SHARD
 ) -> tuple[list[Claim], dict[str, Refused]]:
     """The claims to plan on ``bucket`` (confirmed, within their shares), and who is over a share.
 
     Shares are counted over the whole admitted set, confirmed or not, so that a burst of objects
     created at once never holds more than the share at any moment. ``available``: the policy's
-    bytes left beside foreign statements, or None to count objects only.
+    bytes left beside foreign statements, or None to count objects only; ``shard``: whose
+    statements the bytes are counted as.
     """
     ranked = _contenders(everyone, bucket)
-    allotment = allot(bucket, [c for c, _ in ranked], available=available)
+    allotment = allot(bucket, [c for c, _ in ranked], available=available, shard=shard)
     confirmed = {c.claim.owner for c, verified in ranked if verified}
     return [c for c in allotment.kept if c.owner in confirmed], allotment.refused
 
@@ -322,7 +323,7 @@ def _share_refusal(own: Claim, everyone: list[Peer], reader: AwsReader, writes: 
     if own.bucket_mode is BucketPolicyMode.Manage:
         cached = _cached_bucket_policy(reader, own.bucket)
         available = None if isinstance(cached, Unread) else available_bytes(cached, shard=writes.shard)
-    return _allotted(own.bucket, everyone, available)[1].get(own.owner)
+    return _allotted(own.bucket, everyone, available, writes.shard)[1].get(own.owner)
 
 
 def _planned(peers: list[Peer], writes: WriteDeps) -> list[Peer]:
@@ -363,7 +364,7 @@ def _apply_all(
             others = _others(me.owner, peers, writes)
             cached = _cached_bucket_policy(reader, own.bucket)
             available = None if isinstance(cached, Unread) else available_bytes(cached, shard=writes.shard)
-            claims, refused = _allotted(own.bucket, [me, *others], available)
+            claims, refused = _allotted(own.bucket, [me, *others], available, writes.shard)
             if own.owner in refused:
                 return refused[own.owner]
             done = apply_bucket_policy(own.bucket, claims, own, writes, cached)

@@ -227,3 +227,21 @@ def test_a_shard_taking_over_its_untagged_names_owns_them_and_still_writes_its_o
     assert bucket_statements(BUCKET, IN_A, shard=adopting) == bucket_statements(BUCKET, IN_A, shard=A)
     # a claim held by its untagged statement is held, until the write that replaces it
     assert held(BUCKET, IN_A[0], bucket_statements(BUCKET, IN_A), shard=adopting)
+
+
+def test_a_tagged_shard_counts_its_shares_as_it_writes_them() -> None:
+    # a namespace whose statements fit its share exactly as the default shard writes them, but not
+    # with the shard's tag in every Sid: the tagged shard must refuse what it could not write
+    mine = [claim("team-a", f"app{i}", f"a/{i:03d}/") for i in range(3)]
+    untagged = policy_bytes(bucket_statements(BUCKET, mine))
+    tagged = policy_bytes(bucket_statements(BUCKET, mine, shard=A))
+    assert tagged > untagged
+    # two namespaces asking: each may take half of what is available
+    other = claim("team-c", "cee", "c/")
+    available = 2 * untagged + 1
+    contenders = [Contender(claim=c) for c in [*mine, other]]
+    as_default = allot(BUCKET, contenders, available=available)
+    as_a = allot(BUCKET, contenders, available=available, shard=A)
+    assert mine[-1] in as_default.kept
+    assert mine[-1].owner in as_a.refused
+    assert f"would take {tagged:,} bytes" in as_a.refused[mine[-1].owner].message
