@@ -296,7 +296,7 @@ def held(bucket: str, claim: Claim, live: Iterable[object], *, shard: Shard = DE
         s
         for s in live
         if exactly_ours(s, shard=shard)
-        or (untagged and exactly_ours(s))
+        or (untagged and shard.tag and exactly_ours(s))  # (the default shard's is the call above)
         or (untagged and isinstance(s, dict) and LEGACY_BUCKET_SID.match(str(s.get("Sid", ""))))
     ]
     return all(
