@@ -158,6 +158,9 @@ def exercise(
     # a change event's SCP: the accounts under its targets (the restricted OU's one account)
     reach = reader.org_policy_reach(deny, None)
     assert (reach.policy_type, reach.accounts) == ("SERVICE_CONTROL_POLICY", {org_world.restricted})
+    # a detach read after the policy was deleted: Organizations no longer knows it, its target does
+    gone = reader.org_policy_reach("p-0000dead", (org_world.restricted,))
+    assert (gone.policy_type, gone.accounts) == (None, {org_world.restricted})
     # the cluster's OIDC issuer, IRSA's OIDC provider for it (here and in another account) and
     # the cluster's Pod Identity associations
     assert reader.cluster(TEST_CLUSTER).oidc_issuer == ISSUER

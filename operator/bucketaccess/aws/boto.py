@@ -490,9 +490,15 @@ class BotoReader:
     def org_policy_reach(self, policy_id: str, targets: tuple[str, ...] | None) -> OrgReach:
         org = self._organizations()
         kind = "organization policy"
-        described = self.call(org, "DescribePolicy", kind=kind, name=policy_id, PolicyId=policy_id)
-        policy_type = str(described["Policy"]["PolicySummary"]["Type"])
-        if policy_type not in (SCP, RCP):
+        policy_type: str | None
+        try:
+            described = self.call(org, "DescribePolicy", kind=kind, name=policy_id, PolicyId=policy_id)
+            policy_type = str(described["Policy"]["PolicySummary"]["Type"])
+        except NotFound:
+            if targets is None:
+                raise
+            policy_type = None  # deleted since: its targets still say which accounts it reached
+        if policy_type not in (SCP, RCP, None):
             return OrgReach(policy_type=policy_type, accounts=frozenset())  # binds no upload: read no more
         if targets is None:
             listed = self.pages(

@@ -345,15 +345,19 @@ class MemoryAws:
     def org_policy_reach(self, policy_id: str, targets: tuple[str, ...] | None) -> OrgReach:
         self.reads += 1
         self._maybe_fail("organizations:DescribePolicy")
-        if policy_id not in self.org_policies:
+        policy_type: str | None
+        if policy_id in self.org_policies:
+            policy_type, attached = self.org_policies[policy_id]
+        elif targets is not None:
+            policy_type, attached = None, ()  # deleted since: its targets still say which accounts
+        else:
             raise NotFound(
                 "organization policy",
                 policy_id,
                 code="PolicyNotFoundException",
                 operation="organizations:DescribePolicy",
             )
-        policy_type, attached = self.org_policies[policy_id]
-        if policy_type not in (SCP, RCP):
+        if policy_type not in (SCP, RCP, None):
             return OrgReach(policy_type=policy_type, accounts=frozenset())
         through = attached if targets is None else targets
         if any(t.startswith("r-") for t in through):

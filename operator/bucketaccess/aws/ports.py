@@ -136,7 +136,9 @@ RCP = "RESOURCE_CONTROL_POLICY"
 class OrgReach:
     """The accounts an Organizations policy binds through some of its targets."""
 
-    policy_type: str  # SERVICE_CONTROL_POLICY, RESOURCE_CONTROL_POLICY, or a type no upload consults
+    # SERVICE_CONTROL_POLICY, RESOURCE_CONTROL_POLICY, or a type no upload consults; None when the
+    # policy was deleted before it could be read (an attach or detach of it: either of the two)
+    policy_type: str | None
     accounts: frozenset[str] | None  # None: a root is among the targets, so every account
 
 
@@ -214,8 +216,9 @@ class AwsReader(Protocol):
         (organizations:ListChildren), a root is every account (``accounts=None``, nothing listed).
 
         Read as :meth:`organization` reads: through the org reader role when one is configured.
-        NotFound(kind="organization policy") when Organizations answers PolicyNotFoundException;
-        OperatorAccessDenied when the operator may not read it."""
+        When Organizations answers PolicyNotFoundException (a policy detached, then deleted, before
+        its detach is read) the reach of ``targets`` with ``policy_type=None``; with no ``targets``,
+        NotFound(kind="organization policy"). OperatorAccessDenied when the operator may not read it."""
         ...
 
     def cluster(self, name: str) -> ClusterInfo:

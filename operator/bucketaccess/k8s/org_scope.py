@@ -8,14 +8,16 @@ account move changes what binds the objects of that account, and needs no read.
 
 An object whose role is not resolved yet counts as under an SCP (a bucket never read is taken to
 be in the operator's own account, as the reader takes it): a pass too many is cheap, a pass missed shows a stale verdict until the interval.
-Where the reach cannot be read (the reader refused, no such policy, AWS down), every object is
-affected, as without this narrowing, and the caller counts why.
+A policy detached and deleted before its detach is read has no type left to read: its target
+still says which accounts it reached, and the objects under it either as an SCP or as an RCP are
+affected. Where the reach cannot be read (the reader refused, a content change of a policy gone
+since, AWS down), every object is affected, as without this narrowing, and the caller counts why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..aws.errors import AwsError
 from ..aws.ports import RCP, SCP, AwsReader, OrgReach
@@ -33,6 +35,10 @@ class Accounts:
             return self.caller is None or reach.accounts is None or self.caller in reach.accounts
         if reach.policy_type == RCP:
             return self.resources is None or reach.accounts is None or bool(self.resources & reach.accounts)
+        if reach.policy_type is None:  # deleted before it was read: it was one or the other
+            return self.bound_by(replace(reach, policy_type=SCP)) or self.bound_by(
+                replace(reach, policy_type=RCP)
+            )
         return False  # tag, backup, AI opt-out policies: no upload consults them
 
     def within(self, account: str) -> bool:

@@ -163,8 +163,12 @@ def test_an_unreadable_reach_is_every_object_counted_by_reason(
     rt, aws = world()
     if error is not None:
         aws.fail("organizations:DescribePolicy", error)
-    policy = "p-scp" if error is not None else "p-deleted"
-    event = org_event("AttachPolicy", {"policyId": policy, "targetId": OU_P})
+    # a content change of a policy gone since has no target to go by
+    event = (
+        org_event("AttachPolicy", {"policyId": "p-scp", "targetId": OU_P})
+        if error is not None
+        else org_event("UpdatePolicy", {"policyId": "p-deleted", "content": "{}"})
+    )
     found = hit(rt, event)
     assert found.uids == set(rt.store.uids())
     assert found.unscoped == reason
@@ -181,3 +185,12 @@ def test_a_target_without_its_policy_reaches_every_object() -> None:
     found = hit(rt, org_event("AttachPolicy", {"targetId": OU_P}))  # a record that lost its policyId
     assert found.uids == {"w-on-w", "p-on-w", "w-on-p", "w-key-p", "unresolved", "unread"}
     assert found.drop == {("org",)}
+
+
+def test_a_policy_detached_then_deleted_reaches_its_target_as_either_kind() -> None:
+    rt, aws = world()
+    del aws.org_policies["p-scp"]  # detached from OU_P, then deleted, before the detach is read
+    found = hit(rt, org_event("DetachPolicy", {"policyId": "p-scp", "targetId": OU_P}))
+    # the accounts under OU_P: their roles (an SCP's) and their buckets and keys (an RCP's)
+    assert found.uids == {"p-on-w", "unresolved", "w-on-p", "w-key-p"}
+    assert found.unscoped is None
