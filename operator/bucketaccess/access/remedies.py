@@ -300,16 +300,16 @@ def deny_remedy(hits: list[Hit], probe: Probe, sc: Scenario | None) -> Remedy:
             f"{head} {' and '.join(phrases)}, and the KMS request S3 makes for the upload carries no s3: "
             f"condition keys, so no header avoids it; only {owner} can narrow it to the S3 actions"
         ), None
-    escapes = [condition_escape(c, sc) for c in stmt.conditions]
-    phrases = [e[0] for e in escapes]
-    fixes = [e[1] for e in escapes]
-    message = f"{head} {' and '.join(phrases)}; {'; or '.join(dict.fromkeys(fixes))}"
+    # each condition's (words, fix, headers that escape it), as three columns
+    said, fixes, escaping = zip(*[condition_escape(c, sc) for c in stmt.conditions], strict=True)
+    message = f"{head} {' and '.join(said)}; {'; or '.join(dict.fromkeys(fixes))}"
     if probe.service is Service.KMS:
         return message, None  # S3 sends KMS no header of the client's
     headers: dict[str, str] = {}
     for n, h in enumerate(hits):  # every Deny of this layer must be escaped; one header per Deny suffices
-        escaping = escapes if n == 0 else (condition_escape(c, sc) for c in h.statement.conditions)
-        found = next((e[2] for e in escaping if e[2]), None)
+        if n:
+            escaping = tuple(condition_escape(c, sc)[2] for c in h.statement.conditions)
+        found = next(filter(None, escaping), None)
         if found is None or any(headers.get(k, v) != v for k, v in found.items()):
             return message, None
         headers |= found
