@@ -209,20 +209,17 @@ def _org_reason(sc: Scenario, what: str) -> tuple[Reason, str]:
 def explain(sc: Scenario) -> Explanation:
     ex, failing = _explain(sc)
     # only a failing check carries a fix: look for header fixes among those alone
-    headed = [
-        name
-        for name, check in failing.items()
-        if check.status is Status.FALSE
-        and check.fix is not None
-        and check.fix.headers
-        and ex.checks[name] is check
-    ]
-    if not headed:
-        return ex
-    checks = dict(ex.checks)
-    for name in headed:
-        checks[name] = _complete_header_fix(sc, name, checks[name])
-    return Explanation(ex.decision, ex.requests, checks)
+    checks: dict[ConditionType, Check] | None = None
+    for name, check in failing.items():
+        if (
+            check.status is Status.FALSE
+            and check.fix is not None
+            and check.fix.headers
+            and ex.checks[name] is check
+        ):
+            checks = checks if checks is not None else dict(ex.checks)
+            checks[name] = _complete_header_fix(sc, name, check)
+    return ex if checks is None else Explanation(ex.decision, ex.requests, checks)
 
 
 _PLACES = {

@@ -19,8 +19,10 @@ def plan_upload(sc: Scenario, kms: bool = True) -> tuple[Probe, ...]:
         refusal: UploadRefusal = Reason.RoleNotFound if not sc.identity.exists else Reason.BucketNotFound
         resource = s3_resource(sc.bucket.name, req.key, req.action)
         return (Probe(Service.S3, req.action, resource, None, refusal=refusal),)
-    services = _ALL if kms else _S3_ONLY
-    return tuple([probe for service in services for probe in RULES[service].probes(sc)])
+    planned: list[Probe] = []
+    for service in _ALL if kms else _S3_ONLY:
+        planned += RULES[service].probes(sc)
+    return tuple(planned)
 
 
 _ALL = tuple(Service)

@@ -94,4 +94,6 @@ def clause_holds(clause: ConditionClause, ctx: RequestContext, *, variables: boo
 def failing_clauses(
     clauses: tuple[ConditionClause, ...], ctx: RequestContext, *, variables: bool = True
 ) -> tuple[ConditionClause, ...]:
-    return tuple(c for c in clauses if not clause_holds(c, ctx, variables=variables))
+    if len(clauses) == 1:  # the usual statement: no comprehension (a call of its own in Python 3.11)
+        return () if clause_holds(clauses[0], ctx, variables=variables) else clauses
+    return tuple([c for c in clauses if not clause_holds(c, ctx, variables=variables)])
