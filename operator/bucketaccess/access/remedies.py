@@ -113,7 +113,7 @@ def _header(key: str) -> str | None:
 
 def _pick(pattern: str, candidates: list[str]) -> str:
     """A concrete value for a wildcard pattern, when the scenario knows one that fits."""
-    if "*" not in pattern and "?" not in pattern:
+    if ("*" not in pattern and "?" not in pattern) or not candidates:
         return pattern
     return next((c for c in candidates if glob_match(pattern, c)), pattern)
 
