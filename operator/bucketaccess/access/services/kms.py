@@ -303,6 +303,11 @@ def _key_probes(sc: Scenario, key: KmsKey, alias: str | None = None) -> list[Pro
     if policy is None and key.manager is KeyManager.AWS:
         policy = managed_key_policy(key.account, key.region)
     operations = ["GenerateDataKey"] + (["Decrypt"] if req.multipart else [])
+    # the same caller and organization for each of the key's requests (immutable: shared by both)
+    identity, boundary, session = caller_side(sc)
+    scps = chains(applies_org(sc, req.caller.account, req.caller), PolicyOrigin.SCP)
+    rcp_chains = None if key.manager is KeyManager.AWS else applies_org(sc, key.account, req.caller)
+    rcps = chains(rcp_chains, PolicyOrigin.RCP)
     probes = []
     for op in operations:
         action = f"kms:{op}"
@@ -315,8 +320,6 @@ def _key_probes(sc: Scenario, key: KmsKey, alias: str | None = None) -> list[Pro
         }
         keys = with_time(keys, overrides)
         ctx = RequestContext(action, key.arn, req.caller, keys)
-        rcp_chains = None if key.manager is KeyManager.AWS else applies_org(sc, key.account, req.caller)
-        identity, boundary, session = caller_side(sc)
         auth = Authorization(
             ctx=ctx,
             identity=identity,
@@ -328,8 +331,8 @@ def _key_probes(sc: Scenario, key: KmsKey, alias: str | None = None) -> list[Pro
                 mandatory=True,
                 extra_allows=tuple(grant_allows(key, req.caller, op, encryption_context)),
             ),
-            scps=chains(applies_org(sc, req.caller.account, req.caller), PolicyOrigin.SCP),
-            rcps=chains(rcp_chains, PolicyOrigin.RCP),
+            scps=scps,
+            rcps=rcps,
         )
         probes.append(Probe(Service.KMS, action, key.arn, auth, key, cover=key.arn))
     return probes
