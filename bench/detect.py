@@ -62,6 +62,7 @@ from tests.e2e.operator_proc import OperatorProcess  # noqa: E402
 from tests.e2e.test_change_events import deploy_template, put_event  # noqa: E402
 from tests.trail_events import cloudtrail_event  # noqa: E402
 
+from bench.report import publish  # noqa: E402
 from bench.scale import WRITES, aws_calls, cluster, objects, populate, resource_reads, scrape, seed  # noqa: E402
 from devenv.controlplane import ControlPlane, free_port  # noqa: E402
 from devenv.moto_server import MotoServer  # noqa: E402
@@ -487,11 +488,7 @@ def main() -> int:
         **summary(rows),
         "changes_measured": rows,
     }
-    text = json.dumps(result, indent=2)
-    out = ROOT / "bench" / "results" / "detect.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n")
-    print(text)
+    publish("detect", result)
     return 0
 
 

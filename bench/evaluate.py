@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.casecorpus import load_cases  # noqa: E402
 
+from bench.report import publish  # noqa: E402
 from bucketaccess.access import explain, load_scenario  # noqa: E402
 from bucketaccess.policy import InvalidInput  # noqa: E402
 from bucketaccess.policy.parse import clear_cache  # noqa: E402
@@ -598,11 +599,7 @@ def main() -> int:
     report["iam_simulate"] = compare_with_iam_simulate(
         args.seconds, {"seed_explicit_deny": report["seed_explicit_deny"], "large": report["large"]}
     )
-    text = json.dumps(report, indent=2)
-    out = ROOT / "bench" / "results" / "evaluate.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n")
-    print(text)
+    publish("evaluate", report)
     return 0
 
 

@@ -36,6 +36,7 @@ from tests.e2e.kube import GROUP, VERSION, api_client, ensure_namespace, install
 from tests.e2e.operator_proc import OperatorProcess, replica_args  # noqa: E402
 from tests.manifests import access_class, bucket_access  # noqa: E402
 
+from bench.report import publish  # noqa: E402
 from devenv.controlplane import ControlPlane  # noqa: E402
 from devenv.moto_server import MotoServer  # noqa: E402
 from devenv.org_world import OrgWorld, doc, unique  # noqa: E402
@@ -144,10 +145,7 @@ def main() -> int:
         "reverified_s_median": statistics.median(r["reverified_s"] for r in rounds),
         "standby_writes_total": sum(r["standby_writes"] for r in rounds),
     }
-    out = ROOT / "bench" / "results" / "failover.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    publish("failover", result)
     return 0
 
 

@@ -26,6 +26,7 @@ from hypothesis import strategies as st  # noqa: E402
 from tests.casecorpus import load_cases  # noqa: E402
 from tests.unit.access.test_properties import json_values, scenarios  # noqa: E402
 
+from bench.report import publish  # noqa: E402
 from bucketaccess.access import explain, load_scenario  # noqa: E402
 from bucketaccess.policy import InvalidInput  # noqa: E402
 
@@ -97,11 +98,7 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=20000)
     args = parser.parse_args()
     report = run(args.examples)
-    text = json.dumps(report, indent=2)
-    out = ROOT / "bench" / "results" / "fuzz.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n")
-    print(text)
+    publish("fuzz", report)
     return 1 if report["crashes"] else 0
 
 

@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT / "operator"))  # development tooling (operator/deve
 
 from kubernetes.config import kube_config  # noqa: E402
 
+from bench.report import publish  # noqa: E402
 from bench.scale import BUCKETS, cluster, objects, populate, seed  # noqa: E402
 from bucketaccess.aws import boto  # noqa: E402
 from bucketaccess.cli import main as cli  # noqa: E402
@@ -117,10 +118,7 @@ def main() -> int:
             ),
             "scp": run(["impact", "-A", *reader, "--scp", scp_name, str(scp), "-o", "json"]),
         }
-    out_dir = ROOT / "bench" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "impact.json").write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    publish("impact", result)
     return 0
 
 

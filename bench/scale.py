@@ -20,7 +20,6 @@ Usage: python bench/scale.py [--n 1000 5000]; writes bench/results/scale-N.json.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import time
@@ -37,6 +36,7 @@ from kubernetes import client, watch  # noqa: E402
 from tests.e2e.kube import GROUP, VERSION, api_client, ensure_namespace, install_crds  # noqa: E402
 from tests.e2e.operator_proc import OperatorProcess  # noqa: E402
 
+from bench.report import publish  # noqa: E402
 from devenv.controlplane import ControlPlane, free_port  # noqa: E402
 from devenv.moto_server import MotoServer  # noqa: E402
 from devenv.org_world import OrgWorld, doc  # noqa: E402
@@ -367,8 +367,6 @@ def main() -> int:
     parser.add_argument("--n", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
-    out_dir = ROOT / "bench" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
     workdir = Path("/tmp") / f"bucketaccess-scale-{int(time.time())}"
     workdir.mkdir(parents=True)
     with (
@@ -401,9 +399,7 @@ def main() -> int:
                 "peak_rss_mb": 400,
                 "idle_cpu_percent": 5,
             }
-            text = json.dumps(result, indent=2)
-            (out_dir / f"scale-{n}.json").write_text(text + "\n")
-            print(text, flush=True)
+            publish(f"scale-{n}", result)
         api.close()
     return 0
 
