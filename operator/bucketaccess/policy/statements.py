@@ -146,6 +146,8 @@ def principal_scope(
         return _PRINCIPAL if caller.arn in principals.service else None
     if caller.kind is _FEDERATED:
         return _PRINCIPAL if caller.arn in principals.federated else None
+    if not principals.aws:
+        return None
     if scopes is None:
         scopes = caller_scopes(caller)
     best: Scope | None = None
@@ -193,7 +195,7 @@ def not_principal_deny_applies(principals: Principals, caller: Caller) -> bool:
     return caller.has_boundary or not_principal_applies(principals, caller)
 
 
-def _scope(stmt: Statement, ctx: RequestContext, scopes: dict[str, Scope]) -> Scope | None:
+def _scope(stmt: Statement, ctx: RequestContext, scopes: dict[str, Scope] | None) -> Scope | None:
     if stmt.principal is not None:
         return principal_scope(stmt.principal, ctx.caller, scopes)
     if stmt.not_principal is not None:
@@ -201,9 +203,6 @@ def _scope(stmt: Statement, ctx: RequestContext, scopes: dict[str, Scope]) -> Sc
             return None  # IAM "NotPrincipal": only supported with Deny; an Allow grants nobody
         return _ANYONE if not_principal_deny_applies(stmt.not_principal, ctx.caller) else None
     return _PRINCIPAL  # identity-side: the policy is attached to the caller itself
-
-
-_NO_SCOPES: dict[str, Scope] = {}  # for statements whose Principal lists no AWS value
 
 
 def analyze(policy: Policy, source: PolicySource, ctx: RequestContext) -> PolicyAnalysis:
@@ -226,7 +225,7 @@ def analyze(policy: Policy, source: PolicySource, ctx: RequestContext) -> Policy
             continue
         if scopes is None and stmt.principal is not None and stmt.principal.aws:
             scopes = caller_scopes(ctx.caller)  # once per policy, for the statements that name principals
-        scope = _scope(stmt, ctx, scopes or _NO_SCOPES)
+        scope = _scope(stmt, ctx, scopes)
         if scope is None:
             continue
         ref = StatementRef(source, stmt.label, stmt.effect)
